@@ -1,0 +1,11 @@
+export { DeadlineError, type PollOptions, pollUntil } from './deadline.ts';
+export {
+  type Launcher,
+  ManagedProcess,
+  type ProcessHandle,
+  ProcessStartError,
+  type StartProcessOptions,
+  startProcess,
+} from './managed-process.ts';
+export { findProcesses, isAlive, readCmdline } from './proc.ts';
+export { ProcessRegistry, type RegistryEntry, reapRegistry } from './registry.ts';

@@ -1,0 +1,6 @@
+export { type LocalCluster, type LocalClusterOptions, startLocalCluster, waitClusterHealthy } from './cluster.ts';
+export { type ClusterNodeLine, countSlots, formatSlots, parseClusterNodes, parseInfo } from './info.ts';
+export { freeRedisPort } from './ports.ts';
+export { type LocalSentinel, type LocalSentinelOptions, startLocalSentinel } from './sentinel.ts';
+export { command, ping, type RedisServer, type RedisServerOptions, startRedisServer } from './server.ts';
+export { type NodeStatus, readNodeStatus } from './status.ts';

@@ -1,0 +1,22 @@
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { reapRegistry } from '../../runtime/process/index.ts';
+
+/**
+ * Makes the run's harness root and, at the end of the run, kills whatever a test file left running and removes
+ * every temp dir. `SLOTFORGE_HARNESS_PARENT` moves the root (the leak test uses it to look inside).
+ */
+export default function setup(project: TestProject) {
+  const parent = process.env.SLOTFORGE_HARNESS_PARENT ?? tmpdir();
+  mkdirSync(parent, { recursive: true });
+  const root = mkdtempSync(join(parent, 'slotforge-harness-'));
+  project.provide('harnessRoot', root);
+  return () => {
+    const killed = reapRegistry(root);
+    if (killed.length > 0) {
+      console.warn(`slotforge harness: reaped ${killed.length} process(es) a test left running: ${killed.join(', ')}`);
+    }
+  };
+}
