@@ -136,20 +136,37 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   return cluster;
 }
 
-/** Polls every running node until the cluster is whole: state ok, all slots ok, all nodes known, replicas linked. */
+/**
+ * Polls every running node until the cluster is whole: state ok, all slots ok, every replica linked, and every live
+ * node holding the same view (who is master, who replicates whom, nothing live flagged as failing). The last part
+ * matters right after `--cluster create`: replicas are set up, but gossip has not yet told every node.
+ */
 export async function waitClusterHealthy(nodes: readonly RedisServer[], timeoutMs: number): Promise<void> {
   const live = nodes.filter((n) => n.process.running);
+  const liveAddresses = new Set(live.map((n) => `${n.host}:${n.port}`));
   await pollUntil(
     async () => {
+      const views = new Set<string>();
       for (const node of live) {
         const info = parseInfo(String(await command(node, 'CLUSTER', 'INFO')));
         if (info.cluster_state !== 'ok' || info.cluster_slots_ok !== '16384') return false;
-        if (Number(info.cluster_known_nodes) < live.length) return false;
         const replication = parseInfo(String(await command(node, 'INFO', 'replication')));
         if (replication.role === 'slave' && replication.master_link_status !== 'up') return false;
+        const lines = parseClusterNodes(String(await command(node, 'CLUSTER', 'NODES')));
+        for (const line of lines) {
+          const failing = line.flags.some((f) => ['fail', 'fail?', 'handshake', 'noaddr'].includes(f));
+          if (failing && liveAddresses.has(line.address.split('@')[0] ?? '')) return false;
+        }
+        if (lines.filter((l) => liveAddresses.has(l.address.split('@')[0] ?? '')).length < live.length) return false;
+        views.add(
+          lines
+            .map((l) => `${l.id}:${l.flags.filter((f) => f !== 'myself').join(',')}:${l.masterId ?? '-'}`)
+            .sort()
+            .join(' '),
+        );
       }
-      return true;
+      return views.size === 1;
     },
-    { description: `cluster of ${live.length} nodes to be healthy`, timeoutMs, intervalMs: 100 },
+    { description: `cluster of ${live.length} nodes to be healthy and agree on one view`, timeoutMs, intervalMs: 100 },
   );
 }
