@@ -12,8 +12,9 @@ cd "$root_dir"
 commands=(redis-server redis-cli redis-sentinel prometheus promtool prometheus-redis-exporter ip nft)
 packages=(redis-server redis-tools redis-sentinel prometheus prometheus prometheus-redis-exporter iproute2 nftables)
 
+# ip and nft live in /usr/sbin, which is not on a normal user's PATH.
 have() {
-  command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ] || [ -x "/usr/bin/$1" ]
+  command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]
 }
 
 major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"

@@ -30,6 +30,8 @@ export interface LocalClusterOptions {
   readonly keepAlive?: boolean;
   /** @default 30000 */
   readonly readyTimeoutMs?: number;
+  /** Called at the start of each long step, for progress output. */
+  readonly onProgress?: (step: string) => void;
 }
 
 /** A Redis Cluster of real redis-server processes on loopback. */
@@ -116,8 +118,13 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       await Promise.all(nodes.map((n) => n.stop()));
     },
   };
+  const total = shards * (1 + replicasPerShard);
   try {
-    for (let i = 0; i < shards * (1 + replicasPerShard); i++) nodes.push(await startNode(i));
+    for (let i = 0; i < total; i++) {
+      options.onProgress?.(`starting redis-server ${i + 1}/${total}`);
+      nodes.push(await startNode(i));
+    }
+    options.onProgress?.(`forming the cluster: ${shards} masters, ${replicasPerShard} replica(s) each`);
     const auth = options.password ? ['-a', options.password, '--no-auth-warning'] : [];
     await run('redis-cli', [
       ...auth,
@@ -128,6 +135,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       String(replicasPerShard),
       '--cluster-yes',
     ]);
+    options.onProgress?.('waiting for cluster_state:ok, linked replicas and one agreed view');
     await cluster.waitHealthy();
   } catch (error) {
     await cluster.stop();

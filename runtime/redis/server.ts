@@ -57,6 +57,8 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
     save: '',
     appendonly: 'no',
     logfile: join(options.dir, 'redis.log'),
+    // Redis rewrites its command line; keep the dir in it so leftovers can be found by path (findProcesses).
+    'proc-title-template': `{title} {listen-addr} {server-mode} dir=${options.dir}`,
     ...(options.password && !options.configFile ? { requirepass: options.password, masterauth: options.password } : {}),
     ...options.config,
   };
@@ -80,15 +82,7 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
     dir: options.dir,
     process: proc,
     password: options.password,
-    connect: () =>
-      new Redis({
-        host,
-        port,
-        password: options.password,
-        lazyConnect: false,
-        maxRetriesPerRequest: 1,
-        retryStrategy: () => null,
-      }),
+    connect: serverRef(host, port, options.password).connect,
     stop: (graceMs) => proc.stop(graceMs),
   };
   try {
@@ -104,6 +98,19 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
     throw error;
   }
   return server;
+}
+
+/** What admin helpers need of a server: where it is and how to reach it. */
+export type ServerRef = Pick<RedisServer, 'host' | 'port' | 'connect'>;
+
+/** A reference to a server we did not start ourselves (e.g. one recorded by `up` in another process). */
+export function serverRef(host: string, port: number, password?: string): ServerRef {
+  return {
+    host,
+    port,
+    // Admin connections fail fast: one attempt, no reconnect, so a dead node is reported rather than waited for.
+    connect: () => new Redis({ host, port, password, maxRetriesPerRequest: 1, retryStrategy: () => null }),
+  };
 }
 
 /** One PING over a short-lived connection; throws when the server does not answer. */

@@ -1,5 +1,5 @@
 import { countSlots, formatSlots, parseClusterNodes, parseInfo } from './info.ts';
-import { command, type RedisServer } from './server.ts';
+import { command, type ServerRef } from './server.ts';
 
 /** One row of the status table. */
 export interface NodeStatus {
@@ -14,7 +14,7 @@ export interface NodeStatus {
 }
 
 /** Reads role, slots, keys and memory of each node; a node that does not answer is reported as `down`. */
-export async function readNodeStatus(nodes: ReadonlyArray<{ name: string; server: RedisServer }>) {
+export async function readNodeStatus(nodes: ReadonlyArray<{ name: string; server: ServerRef }>) {
   return Promise.all(
     nodes.map(async ({ name, server }): Promise<NodeStatus> => {
       const address = `${server.host}:${server.port}`;
