@@ -73,6 +73,8 @@ describe.skipIf(!isRoot)('bootstrap without redis-server, not root', () => {
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain(fix);
     // It stopped there: nothing after the bootstrap (lint, vitest, the CLI) ran.
-    expect(result.stdout + result.stderr).not.toMatch(/> slotforge@[\d.]+ lint|RUN\s+v\d|Synthesizing|manifests synthesized/);
+    expect(result.stdout + result.stderr).not.toMatch(
+      /> slotforge@[\d.]+ lint|RUN\s+v\d|Synthesizing|manifests synthesized/,
+    );
   });
 });
