@@ -1,0 +1,5 @@
+export { checkCounterBounds } from './counter-bounds.ts';
+export { checkErrorBudget } from './error-budget.ts';
+export { checkLostWrites, type LostWritesOptions } from './lost-writes.ts';
+export { checkRecovery, measureRecovery, type RecoveryFigures, type RecoveryOptions } from './recovery.ts';
+export type { Checker, Verdict } from './verdict.ts';

@@ -1,0 +1,86 @@
+import type { History, Operation } from '../history.ts';
+import type { Verdict } from './verdict.ts';
+
+/** Options of {@link checkRecovery}. */
+export interface RecoveryOptions {
+  /** The verdict fails when recovery takes longer. */
+  readonly maxRecoveryMs: number;
+  /** An ok operation slower than this counts as degraded (a client that retries hides outages in latency). @default 1000 */
+  readonly slowMs?: number;
+  /** @default 'fault:inject' */
+  readonly faultEvent?: string;
+  /** Only operations marked `affected` count. @default true */
+  readonly affectedOnly?: boolean;
+  /** Kinds that count. @default ['write'] */
+  readonly kinds?: readonly string[];
+}
+
+/** The figures behind a recovery verdict. */
+export interface RecoveryFigures {
+  /** Fault to the first success after the last failed or slow operation; 0 when nothing failed. */
+  readonly recoveryMs: number | null;
+  /** Fault to the first 500 ms bucket with at least 80% of the pre-fault throughput. */
+  readonly steadyMs: number | null;
+  readonly failedOperations: number;
+}
+
+const BUCKET_MS = 500;
+const STEADY_FRACTION = 0.8;
+
+/** Measures how long the operations the fault affects took to succeed again, and to return to steady throughput. */
+export function measureRecovery(
+  history: History,
+  options: Omit<RecoveryOptions, 'maxRecoveryMs'> = {},
+): RecoveryFigures {
+  const faultAt = history.events.find((e) => e.name === (options.faultEvent ?? 'fault:inject'))?.at;
+  const kinds = new Set(options.kinds ?? ['write']);
+  const slowMs = options.slowMs ?? 1000;
+  const ops = history.operations.filter(
+    (op) => kinds.has(op.kind) && (options.affectedOnly === false || op.affected !== false),
+  );
+  if (faultAt === undefined) return { recoveryMs: null, steadyMs: null, failedOperations: 0 };
+  const after = ops.filter((op) => op.start >= faultAt || op.end >= faultAt);
+  const bad = (op: Operation) => op.outcome !== 'ok' || op.end - op.start > slowMs;
+  const failedOperations = after.filter((op) => op.outcome !== 'ok').length;
+  const badOps = after.filter(bad);
+  let recoveryMs: number | null = 0;
+  if (badOps.length > 0) {
+    const lastBad = badOps.reduce((a, b) => (b.start > a.start ? b : a));
+    const recoveredAt =
+      lastBad.outcome === 'ok'
+        ? lastBad.end
+        : Math.min(...after.filter((op) => op.outcome === 'ok' && op.start >= lastBad.start).map((op) => op.end));
+    recoveryMs = Number.isFinite(recoveredAt) ? recoveredAt - faultAt : null;
+  }
+  return { recoveryMs, steadyMs: steadyAfter(ops, faultAt), failedOperations };
+}
+
+function steadyAfter(ops: readonly Operation[], faultAt: number): number | null {
+  const okEnds = ops.filter((op) => op.outcome === 'ok').map((op) => op.end);
+  const before = okEnds.filter((t) => t < faultAt);
+  const first = Math.min(...ops.map((op) => op.start));
+  const baselineBuckets = Math.floor((faultAt - first) / BUCKET_MS);
+  if (baselineBuckets < 1) return null;
+  const baseline = before.filter((t) => t >= faultAt - baselineBuckets * BUCKET_MS).length / baselineBuckets;
+  const last = Math.max(...okEnds);
+  for (let t = faultAt; t + BUCKET_MS <= last; t += BUCKET_MS / 5) {
+    const count = okEnds.filter((e) => e >= t && e < t + BUCKET_MS).length;
+    if (count >= baseline * STEADY_FRACTION) return t + BUCKET_MS - faultAt;
+  }
+  return null;
+}
+
+/** Fails when the affected operations did not succeed again within `maxRecoveryMs` of the fault. */
+export function checkRecovery(history: History, options: RecoveryOptions): Verdict {
+  const figures = measureRecovery(history, options);
+  const ok = figures.recoveryMs !== null && figures.recoveryMs <= options.maxRecoveryMs;
+  return {
+    checker: 'recovery-time',
+    ok,
+    summary:
+      figures.recoveryMs === null
+        ? 'never recovered'
+        : `recovered in ${Math.round(figures.recoveryMs)} ms (limit ${options.maxRecoveryMs} ms), steady after ${figures.steadyMs === null ? 'never' : `${Math.round(figures.steadyMs)} ms`}`,
+    evidence: { ...figures, maxRecoveryMs: options.maxRecoveryMs },
+  };
+}

@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import {
+  checkCounterBounds,
+  checkErrorBudget,
+  checkLostWrites,
+  checkRecovery,
+  measureRecovery,
+} from '../../chaos/checkers/index.ts';
+import type { History, Operation } from '../../chaos/history.ts';
+
+let nextId = 0;
+const op = (o: Partial<Operation> & Pick<Operation, 'kind' | 'start' | 'end'>): Operation => ({
+  id: nextId++,
+  outcome: 'ok',
+  ...o,
+});
+const history = (operations: Operation[], faultAt = 100): History => ({
+  operations,
+  events: [{ at: faultAt, name: 'fault:inject' }],
+});
+
+describe('checkLostWrites', () => {
+  it('passes when every acknowledged write is read back', () => {
+    const v = checkLostWrites(
+      history([
+        op({ kind: 'write', key: 'a', value: '1', start: 0, end: 1, result: 1 }),
+        op({ kind: 'write', key: 'b', value: '2', start: 150, end: 151, outcome: 'failed' }),
+        op({ kind: 'verify', key: 'a', result: '1', start: 500, end: 501 }),
+      ]),
+    );
+    expect(v.ok).toBe(true);
+    expect(v.evidence).toMatchObject({ acknowledged: 1, lost: 0 });
+  });
+
+  it('fails on an acknowledged, replicated write that is gone, and names its key', () => {
+    const v = checkLostWrites(
+      history([
+        op({ kind: 'write', key: 'a', value: '1', start: 0, end: 1, result: 1 }),
+        op({ kind: 'verify', key: 'a', result: null, start: 500, end: 501 }),
+      ]),
+    );
+    expect(v.ok).toBe(false);
+    expect(v.evidence).toMatchObject({ lost: 1, lostKeys: ['a'] });
+  });
+
+  it('fails when a write was never verified: survival must be proven', () => {
+    const v = checkLostWrites(history([op({ kind: 'write', key: 'a', value: '1', start: 0, end: 1, result: 1 })]));
+    expect(v.ok).toBe(false);
+  });
+
+  it('reports unreplicated writes (WAIT saw 0 replicas) and writes inside the fsync window as inherent, not lost', () => {
+    const v = checkLostWrites(
+      history([
+        op({ kind: 'write', key: 'async', value: '1', start: 10, end: 11, result: 0 }),
+        op({ kind: 'write', key: 'fsync', value: '1', start: 90, end: 95, result: 1 }),
+        op({ kind: 'write', key: 'old', value: '1', start: 1, end: 2, result: 1 }),
+        op({ kind: 'verify', key: 'old', result: '1', start: 500, end: 501 }),
+      ]),
+      { inherentWindowMs: 50 },
+    );
+    expect(v.ok).toBe(true);
+    expect(v.evidence).toMatchObject({ lost: 0, inherentLoss: 2 });
+  });
+});
+
+describe('checkCounterBounds', () => {
+  it('accepts reads between acknowledged and attempted sums, counting unknown increments as maybe applied', () => {
+    const v = checkCounterBounds(
+      history([
+        op({ kind: 'incr', key: 'c', value: 1, result: 1, start: 0, end: 1 }),
+        op({ kind: 'incr', key: 'c', value: 1, start: 2, end: 30, outcome: 'unknown' }),
+        op({ kind: 'read-counter', key: 'c', result: 2, start: 40, end: 41 }),
+        op({ kind: 'read-counter', key: 'c', result: 1, start: 42, end: 43 }),
+      ]),
+    );
+    expect(v.ok).toBe(true);
+  });
+
+  it('fails when a read is below the acknowledged sum (a lost increment)', () => {
+    const v = checkCounterBounds(
+      history([
+        op({ kind: 'incr', key: 'c', value: 1, result: 1, start: 0, end: 1 }),
+        op({ kind: 'incr', key: 'c', value: 1, result: 2, start: 2, end: 3 }),
+        op({ kind: 'read-counter', key: 'c', result: 1, start: 10, end: 11 }),
+      ]),
+    );
+    expect(v.ok).toBe(false);
+    expect(v.evidence.violations).toEqual([
+      { key: 'c', op: expect.any(Number), observed: 1, acknowledged: 2, possible: 2 },
+    ]);
+  });
+
+  it('fails when a failed increment was applied (read above the attempted sum)', () => {
+    const v = checkCounterBounds(
+      history([
+        op({ kind: 'incr', key: 'c', value: 1, start: 0, end: 1, outcome: 'failed' }),
+        op({ kind: 'read-counter', key: 'c', result: 1, start: 10, end: 11 }),
+      ]),
+    );
+    expect(v.ok).toBe(false);
+  });
+});
+
+describe('checkRecovery', () => {
+  const killed = () =>
+    history(
+      [
+        ...Array.from({ length: 10 }, (_, i) => op({ kind: 'write', start: i * 10, end: i * 10 + 2, affected: true })),
+        op({ kind: 'write', start: 101, end: 102, affected: true, outcome: 'failed' }),
+        op({ kind: 'write', start: 2000, end: 2001, affected: true, outcome: 'failed' }),
+        op({ kind: 'write', start: 2001, end: 2003, affected: false }),
+        op({ kind: 'write', start: 3500, end: 3502, affected: true }),
+        ...Array.from({ length: 50 }, (_, i) =>
+          op({ kind: 'write', start: 3510 + i * 10, end: 3512 + i * 10, affected: true }),
+        ),
+      ],
+      100,
+    );
+
+  it('measures fault to the first success after the last failure, on the affected keys only', () => {
+    expect(measureRecovery(killed())).toMatchObject({ recoveryMs: 3402, failedOperations: 2 });
+    expect(checkRecovery(killed(), { maxRecoveryMs: 3500 }).ok).toBe(true);
+  });
+
+  it('fails when recovery exceeds the threshold', () => {
+    const v = checkRecovery(killed(), { maxRecoveryMs: 3000 });
+    expect(v.ok).toBe(false);
+    expect(v.summary).toMatch(/recovered in 3402 ms \(limit 3000 ms\)/);
+  });
+
+  it('counts a slow success as an outage: a retrying client hides the failover in latency', () => {
+    const h = history([
+      op({ kind: 'write', start: 0, end: 1, affected: true }),
+      op({ kind: 'write', start: 150, end: 4150, affected: true }),
+      op({ kind: 'write', start: 4151, end: 4152, affected: true }),
+    ]);
+    expect(measureRecovery(h).recoveryMs).toBe(4050);
+  });
+
+  it('fails when nothing ever succeeds again', () => {
+    const h = history([
+      op({ kind: 'write', start: 0, end: 1, affected: true }),
+      op({ kind: 'write', start: 150, end: 151, affected: true, outcome: 'failed' }),
+    ]);
+    expect(checkRecovery(h, { maxRecoveryMs: 10_000 })).toMatchObject({ ok: false, summary: 'never recovered' });
+  });
+});
+
+describe('checkErrorBudget', () => {
+  it('passes with 0 failures and fails on one failed or unknown operation when the budget is 0', () => {
+    const clean = history([op({ kind: 'write', start: 0, end: 1 })]);
+    expect(checkErrorBudget(clean, 0).ok).toBe(true);
+    const dirty = history([
+      op({ kind: 'write', start: 0, end: 1 }),
+      op({ kind: 'write', start: 2, end: 3, outcome: 'unknown', error: 'timeout' }),
+    ]);
+    const v = checkErrorBudget(dirty, 0);
+    expect(v.ok).toBe(false);
+    expect(v.evidence).toMatchObject({ failedOperations: 1, errors: { timeout: 1 } });
+  });
+});
