@@ -1,0 +1,153 @@
+import { SlotforgeError } from '../core/errors.ts';
+import { invalidOption } from '../core/validate.ts';
+import type { Codec } from './codec.ts';
+import { jsonCodec } from './json.ts';
+import { msgpackCodec } from './msgpack.ts';
+
+/**
+ * The versioned envelope around every stored value: `[MAGIC, ENVELOPE_VERSION, codecId, ...payload]`.
+ * A reader picks the decoder from the codec id in the value, not from its own configuration, so switching the codec
+ * (json -> msgpack) never misreads old values: both stay readable and new writes use the new codec. A value without
+ * the magic byte (written by another tool, or by the seed CacheManager) is an E_CODEC error, unless `legacyJson` is
+ * set, which reads such values as plain JSON text during a migration.
+ */
+
+/** First byte of every envelope; chosen so a JSON text (which starts with an ASCII character) can never match. */
+export const ENVELOPE_MAGIC = 0xf5;
+/** Envelope format version. */
+export const ENVELOPE_VERSION = 1;
+/** Header length in bytes. */
+export const ENVELOPE_HEADER_BYTES = 3;
+
+/** Built-in codecs by name. */
+export const CODECS = { json: jsonCodec, msgpack: msgpackCodec } as const;
+
+/** Options of an Envelope. */
+export interface EnvelopeOptions {
+  /** Codec for new writes: 'json' | 'msgpack' or a custom Codec. @default 'json' */
+  readonly codec?: keyof typeof CODECS | Codec;
+  /** Largest encoded value accepted, in bytes. @default 1_048_576 (1 MiB) */
+  readonly maxValueBytes?: number;
+  /** Extra codecs that may have written existing values. */
+  readonly codecs?: readonly Codec[];
+  /** Read values without an envelope as plain JSON text (migration from unversioned writers). @default false */
+  readonly legacyJson?: boolean;
+}
+
+/** Encodes and decodes enveloped values. */
+export class Envelope {
+  readonly codec: Codec;
+  readonly maxValueBytes: number;
+  readonly #byId = new Map<number, Codec>();
+  readonly #legacyJson: boolean;
+
+  constructor(options: EnvelopeOptions = {}) {
+    const codec = options.codec ?? 'json';
+    if (typeof codec === 'string') {
+      const builtIn = CODECS[codec];
+      if (!builtIn) throw invalidOption('codec', `'json', 'msgpack' or a Codec`, codec);
+      this.codec = builtIn;
+    } else {
+      if (!codec || typeof codec.encode !== 'function' || typeof codec.decode !== 'function') {
+        throw invalidOption('codec', `'json', 'msgpack' or a Codec`, codec);
+      }
+      this.codec = codec;
+    }
+    for (const c of [jsonCodec, msgpackCodec, ...(options.codecs ?? []), this.codec]) {
+      if (!Number.isInteger(c.id) || c.id < 1 || c.id > 255)
+        throw invalidOption(`codec ${c.name} id`, 'an integer between 1 and 255', c.id);
+      const existing = this.#byId.get(c.id);
+      if (existing && existing !== c) {
+        throw invalidOption(`codec ${c.name} id`, `unique (codec ${existing.name} already uses it)`, c.id);
+      }
+      this.#byId.set(c.id, c);
+    }
+    const max = options.maxValueBytes ?? 1_048_576;
+    if (!Number.isInteger(max) || max < 16) throw invalidOption('maxValueBytes', 'an integer >= 16', max);
+    this.maxValueBytes = max;
+    this.#legacyJson = options.legacyJson ?? false;
+  }
+
+  /** Encodes `value` with the configured codec; E_CODEC when it cannot be encoded, E_OVERSIZE when too large. */
+  encode(value: unknown, key?: string): Buffer {
+    let payload: Buffer;
+    try {
+      payload = this.codec.encode(value);
+    } catch (cause) {
+      throw new SlotforgeError(
+        'E_CODEC',
+        `cannot encode the value${key ? ` of '${key}'` : ''} with ${this.codec.name}: ${(cause as Error).message}`,
+        {
+          key,
+          cause,
+        },
+      );
+    }
+    const size = payload.length + ENVELOPE_HEADER_BYTES;
+    if (size > this.maxValueBytes) {
+      throw new SlotforgeError(
+        'E_OVERSIZE',
+        `value${key ? ` of '${key}'` : ''} is ${size} bytes encoded, over maxValueBytes ${this.maxValueBytes}; store it elsewhere or raise maxValueBytes`,
+        { key, option: 'maxValueBytes', received: size },
+      );
+    }
+    const out = Buffer.allocUnsafe(size);
+    out[0] = ENVELOPE_MAGIC;
+    out[1] = ENVELOPE_VERSION;
+    out[2] = this.codec.id;
+    payload.copy(out, ENVELOPE_HEADER_BYTES);
+    return out;
+  }
+
+  /** Decodes an enveloped value; E_CODEC names the key and what was wrong. */
+  decode(bytes: Buffer, key?: string): unknown {
+    const where = key ? ` of '${key}'` : '';
+    if (bytes.length < ENVELOPE_HEADER_BYTES || bytes[0] !== ENVELOPE_MAGIC) {
+      if (this.#legacyJson) {
+        try {
+          return JSON.parse(bytes.toString());
+        } catch (cause) {
+          throw new SlotforgeError('E_CODEC', `value${where} is neither an envelope nor JSON`, { key, cause });
+        }
+      }
+      throw new SlotforgeError(
+        'E_CODEC',
+        `value${where} was not written by this client (no envelope); set legacyJson to read plain JSON`,
+        {
+          key,
+          received: bytes.subarray(0, 8).toString('hex'),
+        },
+      );
+    }
+    if (bytes[1] !== ENVELOPE_VERSION) {
+      throw new SlotforgeError(
+        'E_CODEC',
+        `value${where} has envelope version ${bytes[1]}; this client reads version ${ENVELOPE_VERSION}`,
+        {
+          key,
+          received: bytes[1],
+        },
+      );
+    }
+    const codec = this.#byId.get(bytes[2] as number);
+    if (!codec) {
+      throw new SlotforgeError(
+        'E_CODEC',
+        `value${where} was written by codec id ${bytes[2]}, which is not registered (pass it in codecs)`,
+        {
+          key,
+          received: bytes[2],
+        },
+      );
+    }
+    try {
+      return codec.decode(bytes.subarray(ENVELOPE_HEADER_BYTES));
+    } catch (cause) {
+      throw new SlotforgeError(
+        'E_CODEC',
+        `cannot decode the value${where} with ${codec.name}: ${(cause as Error).message}`,
+        { key, cause },
+      );
+    }
+  }
+}

@@ -1,0 +1,44 @@
+import type { EnvelopeOptions } from '../codecs/envelope.ts';
+import type { RedisCommands } from './commands.ts';
+import type { DepsOptions } from './deps.ts';
+import type { ConnectionOptions } from './options.ts';
+import { durationOption, invalidOption } from './validate.ts';
+
+/** Options of `createClient`. Connection options sit at the top level (url, cluster, sentinel, timeouts...). */
+export interface ClientOptions extends ConnectionOptions, EnvelopeOptions {
+  /**
+   * Prefix of every key (`namespace:key`), applied by the client (also to SCAN patterns, unlike ioredis keyPrefix).
+   * @default ''
+   */
+  readonly namespace?: string;
+  /** TTL of values written without one. @default 3_600_000 (1 hour) */
+  readonly defaultTtlMs?: number;
+  /** Injected clock, random, logger and prom-client Registry. */
+  readonly deps?: DepsOptions;
+  /** An existing command layer to use instead of opening a connection (it is not closed by `close()`). */
+  readonly commands?: RedisCommands;
+}
+
+/** Defaults of the client-level options (connection defaults are in CONNECTION_DEFAULTS). */
+export const CLIENT_DEFAULTS = {
+  namespace: '',
+  defaultTtlMs: 3_600_000,
+  codec: 'json',
+  maxValueBytes: 1_048_576,
+} as const;
+
+/** The client-level options after validation. */
+export interface ResolvedClientOptions {
+  readonly namespace: string;
+  readonly defaultTtlMs: number;
+}
+
+/** Validates the client-level options. */
+export function resolveClientOptions(options: ClientOptions): ResolvedClientOptions {
+  const namespace = options.namespace ?? CLIENT_DEFAULTS.namespace;
+  if (typeof namespace !== 'string') throw invalidOption('namespace', 'a string', namespace);
+  return {
+    namespace,
+    defaultTtlMs: durationOption('defaultTtlMs', options.defaultTtlMs ?? CLIENT_DEFAULTS.defaultTtlMs, 1),
+  };
+}

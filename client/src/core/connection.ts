@@ -1,0 +1,752 @@
+/**
+ * THE ONLY FILE THAT IMPORTS ioredis. It turns resolved options into a standalone, sentinel or cluster client with
+ * fault-surviving defaults and implements the narrow RedisCommands interface on top of it, so pattern modules never
+ * see ioredis.
+ *
+ * @see https://github.com/redis/ioredis#cluster for the options tuned here.
+ */
+import { EventEmitter } from 'node:events';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type {
+  BatchCommand,
+  BatchResult,
+  CallOptions,
+  ConnectionEvents,
+  DeploymentMode,
+  NodeConnection,
+  NodeRef,
+  RedisArg,
+  RedisCommands,
+  Script,
+  SetOptions,
+  Subscriber,
+  SubscriberEvents,
+} from './commands.ts';
+import type { Deps } from './deps.ts';
+import { type DepsOptions, resolveDeps } from './deps.ts';
+import { SlotforgeError } from './errors.ts';
+import { type ConnectionOptions, type ResolvedConnectionOptions, resolveConnectionOptions } from './options.ts';
+import { classifyFailure, sleep, toSlotforgeError, withRetry } from './retry.ts';
+import { keySlot } from './slot.ts';
+
+/** Commands that must not run twice after an ambiguous failure (their effect accumulates). */
+const NON_IDEMPOTENT = new Set([
+  'INCR',
+  'INCRBY',
+  'INCRBYFLOAT',
+  'DECR',
+  'DECRBY',
+  'HINCRBY',
+  'HINCRBYFLOAT',
+  'ZINCRBY',
+  'APPEND',
+  'LPUSH',
+  'RPUSH',
+  'LPUSHX',
+  'RPUSHX',
+  'LPOP',
+  'RPOP',
+  'SPOP',
+  'ZPOPMIN',
+  'ZPOPMAX',
+  'LMOVE',
+  'RPOPLPUSH',
+  'XADD',
+  'PUBLISH',
+  'SPUBLISH',
+  'EVAL',
+  'EVALSHA',
+  'GETDEL',
+  'GETEX',
+  'SETRANGE',
+  'PFADD',
+  'RESTORE',
+]);
+
+/** Most keys per DEL/MGET command, so one call never blocks Redis for long. */
+const MULTI_KEY_CHUNK = 500;
+
+type Client = Redis | Cluster;
+
+/** Opens a connection. Resolves options, validates them (E_INVALID_OPTION) and returns the command interface. */
+export function connect(options: ConnectionOptions = {}, deps: DepsOptions = {}): RedisCommands {
+  return new IoredisCommands(resolveConnectionOptions(options), resolveDeps(deps));
+}
+
+/** @internal The ioredis-backed implementation of RedisCommands. */
+class IoredisCommands implements RedisCommands {
+  readonly mode: DeploymentMode;
+  readonly commandTimeoutMs: number;
+  readonly #options: ResolvedConnectionOptions;
+  readonly #deps: Deps;
+  readonly #client: Client;
+  readonly #events = new EventEmitter();
+  readonly #opened = new Set<{ close(): Promise<void> }>();
+  #connected = false;
+  #closed = false;
+  #masterIds = '';
+
+  constructor(options: ResolvedConnectionOptions, deps: Deps) {
+    this.#options = options;
+    this.#deps = deps;
+    this.mode = options.target.mode;
+    this.commandTimeoutMs = options.commandTimeoutMs;
+    this.#events.setMaxListeners(0);
+    this.#client = this.#create();
+    this.#wire();
+  }
+
+  #redisOptions(): RedisOptions {
+    const o = this.#options;
+    return {
+      username: o.username,
+      password: o.password,
+      db: o.db,
+      tls: o.tls ? {} : undefined,
+      connectTimeout: o.connectTimeoutMs,
+      // One attempt's deadline; the operation's deadline is ours (withRetry).
+      commandTimeout: o.attemptTimeoutMs,
+      connectionName: o.connectionName,
+      // Our loop retries; ioredis retrying too would multiply attempts past the deadline.
+      maxRetriesPerRequest: 1,
+      enableReadyCheck: true,
+      retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
+      reconnectOnError: (error: Error) => (/^READONLY/.test(error.message) ? 2 : false),
+    };
+  }
+
+  #create(): Client {
+    const target = this.#options.target;
+    const base = this.#redisOptions();
+    if (target.mode === 'cluster') {
+      const { db: _db, ...redisOptions } = base;
+      return new Cluster(
+        target.nodes.map((n) => ({ host: n.host, port: n.port })),
+        {
+          // FACTS: refresh the slot map every second (a blackholed master is otherwise used for > 15 s).
+          slotsRefreshInterval: this.#options.slotsRefreshIntervalMs,
+          slotsRefreshTimeout: this.#options.slotsRefreshTimeoutMs,
+          retryDelayOnClusterDown: 100,
+          retryDelayOnTryAgain: 100,
+          retryDelayOnFailover: 100,
+          retryDelayOnMoved: 0,
+          maxRedirections: 16,
+          clusterRetryStrategy: (times: number) => Math.min(100 * times, 1000),
+          enableOfflineQueue: true,
+          scaleReads: 'master',
+          redisOptions,
+        },
+      );
+    }
+    if (target.mode === 'sentinel') {
+      return new Redis({
+        ...base,
+        sentinels: target.sentinels.map((s) => ({ host: s.host, port: s.port })),
+        name: target.masterName,
+        sentinelPassword: target.sentinelPassword,
+        sentinelRetryStrategy: (times: number) => Math.min(100 * times, 1000),
+        failoverDetector: true,
+      } as RedisOptions);
+    }
+    return new Redis({ ...base, host: target.host, port: target.port });
+  }
+
+  #wire(): void {
+    const client = this.#client;
+    client.on('ready', () => {
+      if (this.#connected) this.#events.emit('reconnect');
+      this.#connected = true;
+      this.#events.emit('ready');
+      this.#checkTopology();
+    });
+    client.on('error', (error: Error) => this.#events.emit('error', error));
+    if (client instanceof Cluster) {
+      client.on('node error', (error: Error, node: string) => this.#events.emit('error', error, node));
+      client.on('-node', (_redis: Redis, node: string) => this.#events.emit('reconnect', node));
+      client.on('refresh', () => this.#checkTopology());
+    } else {
+      client.on('close', () => {
+        if (this.#connected && !this.#closed) this.#events.emit('reconnect');
+      });
+    }
+  }
+
+  #checkTopology(): void {
+    const masters = this.masters();
+    const ids = masters
+      .map((m) => m.id)
+      .sort()
+      .join(',');
+    if (ids !== this.#masterIds) {
+      const first = this.#masterIds === '';
+      this.#masterIds = ids;
+      if (!first) this.#events.emit('topology', masters);
+    }
+  }
+
+  #idempotent(command: string, options?: CallOptions): boolean {
+    return options?.idempotent ?? !NON_IDEMPOTENT.has(command.toUpperCase());
+  }
+
+  /** Runs `attempt` in the retry loop with this connection's policy. */
+  #retry<T>(
+    command: string,
+    key: string | undefined,
+    idempotent: boolean,
+    options: CallOptions | undefined,
+    attempt: () => Promise<T>,
+  ): Promise<T> {
+    if (this.#closed) {
+      return Promise.reject(new SlotforgeError('E_CLOSED', `${command} called after close()`, { command, key }));
+    }
+    return withRetry(attempt, {
+      command,
+      key,
+      idempotent,
+      timeoutMs: options?.timeoutMs ?? this.commandTimeoutMs,
+      baseDelayMs: this.#options.retryBaseDelayMs,
+      maxDelayMs: this.#options.retryMaxDelayMs,
+      clock: this.#deps.clock,
+      random: this.#deps.random,
+      onRetry: (error) => this.#onRetry(error),
+    });
+  }
+
+  #onRetry(error: unknown): void {
+    // FACTS: a timed-out or refused attempt may mean a dead or blackholed master: refresh the slot map now rather
+    // than waiting for the interval. ioredis coalesces concurrent refreshes.
+    if (this.#client instanceof Cluster && classifyFailure(error) !== 'fatal') this.#client.refreshSlotsCache();
+  }
+
+  async get(key: string, options?: CallOptions): Promise<Buffer | null> {
+    return this.#retry('GET', key, true, options, () => this.#client.getBuffer(key));
+  }
+
+  async set(key: string, value: RedisArg, options: SetOptions = {}): Promise<boolean> {
+    const args: RedisArg[] = [key, value];
+    if (options.ttlMs !== undefined) args.push('PX', Math.max(1, Math.ceil(options.ttlMs)));
+    if (options.nx) args.push('NX');
+    if (options.xx) args.push('XX');
+    // SET with NX/XX is not idempotent: a retried NX after an ambiguous success reports false.
+    const idempotent = options.idempotent ?? !(options.nx || options.xx);
+    const waitReplicas = options.waitReplicas ?? 0;
+    if (waitReplicas <= 0) {
+      const reply = await this.#retry('SET', key, idempotent, options, () => this.#client.call('SET', args));
+      return reply === 'OK';
+    }
+    const waitTimeoutMs = options.waitTimeoutMs ?? 1000;
+    const replies = await this.#retry('SET', key, idempotent, options, async () => {
+      // SET and WAIT must reach the same node: a keyless WAIT alone would be routed to a random one.
+      const results = await this.#client.pipeline().call('SET', args).call('WAIT', waitReplicas, waitTimeoutMs).exec();
+      const [setResult, waitResult] = results ?? [];
+      if (setResult?.[0]) throw setResult[0];
+      if (waitResult?.[0]) throw waitResult[0];
+      return [setResult?.[1], waitResult?.[1]] as const;
+    });
+    if (replies[0] !== 'OK') return false;
+    const acked = Number(replies[1]);
+    if (acked < waitReplicas) {
+      throw new SlotforgeError(
+        'E_TIMEOUT',
+        `SET '${key}' reached ${acked} of ${waitReplicas} replica(s) within ${waitTimeoutMs} ms; it may be lost in a failover`,
+        { key, timeoutMs: waitTimeoutMs, command: 'WAIT', received: acked },
+      );
+    }
+    return true;
+  }
+
+  async del(keys: readonly string[], options?: CallOptions): Promise<number> {
+    if (keys.length === 0) return 0;
+    const results = await this.batch(this.#perSlot('DEL', keys), { idempotent: true, ...options });
+    let deleted = 0;
+    for (const result of results) {
+      if (!result.ok) throw result.error;
+      deleted += Number(result.value);
+    }
+    return deleted;
+  }
+
+  async mget(keys: readonly string[], options?: CallOptions): Promise<(Buffer | null)[]> {
+    if (keys.length === 0) return [];
+    const commands = this.#perSlot('MGET', keys);
+    const results = await this.batch(commands, { idempotent: true, buffers: true, ...options });
+    const byKey = new Map<string, Buffer | null>();
+    results.forEach((result, i) => {
+      if (!result.ok) throw result.error;
+      const cmdKeys = (commands[i] as BatchCommand).args as string[];
+      const values = result.value as (Buffer | null)[];
+      cmdKeys.forEach((k, j) => {
+        byKey.set(k, values[j] ?? null);
+      });
+    });
+    return keys.map((k) => byKey.get(k) ?? null);
+  }
+
+  /** One command per slot (chunked), so no command ever spans slots. */
+  #perSlot(command: string, keys: readonly string[]): BatchCommand[] {
+    const bySlot = new Map<number, string[]>();
+    for (const key of new Set(keys)) {
+      const slot = this.mode === 'cluster' ? keySlot(key) : 0;
+      const group = bySlot.get(slot);
+      if (group) group.push(key);
+      else bySlot.set(slot, [key]);
+    }
+    const commands: BatchCommand[] = [];
+    for (const group of bySlot.values()) {
+      for (let i = 0; i < group.length; i += MULTI_KEY_CHUNK) {
+        const chunk = group.slice(i, i + MULTI_KEY_CHUNK);
+        commands.push({ command, args: chunk, key: chunk[0] as string });
+      }
+    }
+    return commands;
+  }
+
+  async call(command: string, args: readonly RedisArg[], options?: CallOptions): Promise<unknown> {
+    const key = args[0] === undefined ? undefined : String(args[0]);
+    return this.#retry(command.toUpperCase(), key, this.#idempotent(command, options), options, () =>
+      options?.buffers ? this.#client.callBuffer(command, [...args]) : this.#client.call(command, [...args]),
+    );
+  }
+
+  async eval(
+    script: Script,
+    keys: readonly string[],
+    args: readonly RedisArg[],
+    options?: CallOptions,
+  ): Promise<unknown> {
+    const idempotent = options?.idempotent ?? script.idempotent;
+    const send = (cmd: 'EVALSHA' | 'EVAL', body: string) => {
+      const all = [body, keys.length, ...keys, ...args];
+      return options?.buffers ? this.#client.callBuffer(cmd, all) : this.#client.call(cmd, all);
+    };
+    return this.#retry(`EVAL ${script.name}`, keys[0], idempotent, options, async () => {
+      try {
+        return await send('EVALSHA', script.sha);
+      } catch (error) {
+        // NOSCRIPT: the node never saw it (new master after a failover, SCRIPT FLUSH). EVAL loads and runs it; the
+        // EVALSHA did not run, so this is not a double execution.
+        if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return send('EVAL', script.lua);
+        throw error;
+      }
+    });
+  }
+
+  async batch(commands: readonly BatchCommand[], options?: CallOptions): Promise<BatchResult[]> {
+    const results: (BatchResult | undefined)[] = new Array(commands.length);
+    if (commands.length === 0) return [];
+    const timeoutMs = options?.timeoutMs ?? this.commandTimeoutMs;
+    const clock = this.#deps.clock;
+    const deadline = clock.now() + timeoutMs;
+    await this.#slotMapReady(timeoutMs);
+    let pending = commands.map((_, i) => i);
+    let attempt = 0;
+    let lastErrors = new Map<number, unknown>();
+    while (pending.length > 0) {
+      if (this.#closed) throw new SlotforgeError('E_CLOSED', 'batch called after close()', { command: 'batch' });
+      attempt++;
+      const groups = new Map<string, number[]>();
+      for (const i of pending) {
+        const c = commands[i] as BatchCommand;
+        const node = this.#nodeIdOfKey(c.key ?? String(c.args[0] ?? ''));
+        const group = groups.get(node);
+        if (group) group.push(i);
+        else groups.set(node, [i]);
+      }
+      const retry: number[] = [];
+      lastErrors = new Map();
+      await Promise.all(
+        [...groups.values()].map(async (indices) => {
+          const pipeline = this.#client.pipeline();
+          for (const i of indices) {
+            const c = commands[i] as BatchCommand;
+            if (options?.buffers) pipeline.callBuffer(c.command, [...c.args]);
+            else pipeline.call(c.command, [...c.args]);
+          }
+          let replies: [Error | null, unknown][];
+          try {
+            const remaining = Math.max(1, deadline - clock.now());
+            replies = (await raceTimeout(pipeline.exec(), remaining, clock)) ?? [];
+          } catch (error) {
+            replies = indices.map(() => [error as Error, undefined]);
+          }
+          indices.forEach((i, j) => {
+            const [error, value] = replies[j] ?? [new Error('Connection is closed (no reply)'), undefined];
+            if (!error) {
+              results[i] = { ok: true, value };
+              return;
+            }
+            const c = commands[i] as BatchCommand;
+            const kind = classifyFailure(error);
+            const idempotent = this.#idempotent(c.command, options);
+            lastErrors.set(i, error);
+            if (kind === 'retry' || (kind === 'ambiguous' && idempotent)) retry.push(i);
+            else
+              results[i] = { ok: false, error: toSlotforgeError(error, { command: c.command, key: c.key, timeoutMs }) };
+          });
+        }),
+      );
+      pending = retry;
+      if (pending.length === 0) break;
+      this.#onRetry(lastErrors.values().next().value);
+      const ceiling = Math.min(this.#options.retryMaxDelayMs, this.#options.retryBaseDelayMs * 2 ** (attempt - 1));
+      const delay = Math.min(Math.max(1, Math.floor(this.#deps.random() * ceiling)), deadline - clock.now());
+      if (delay <= 0) break;
+      await sleep(delay, clock);
+    }
+    for (const i of pending) {
+      const c = commands[i] as BatchCommand;
+      const cause = lastErrors.get(i);
+      const error = toSlotforgeError(cause, { command: c.command, key: c.key, timeoutMs });
+      results[i] = {
+        ok: false,
+        error:
+          error.code === 'E_COMMAND'
+            ? new SlotforgeError('E_TIMEOUT', `${c.command} did not succeed within ${timeoutMs} ms`, {
+                key: c.key,
+                timeoutMs,
+                cause,
+                attempts: attempt,
+              })
+            : error,
+      };
+    }
+    return results as BatchResult[];
+  }
+
+  /**
+   * Per-node routing needs the slot map, which a cluster client only has once ready; before that (first call after
+   * connect, or while reconnecting) wait for it within the operation's deadline.
+   */
+  async #slotMapReady(timeoutMs: number): Promise<void> {
+    if (this.#closed) throw new SlotforgeError('E_CLOSED', 'called after close()');
+    if (!(this.#client instanceof Cluster) || this.#client.slots.length > 0) return;
+    await this.#waitReady(this.#client, timeoutMs);
+  }
+
+  /** The master serving `key` now: slot map lookup on a cluster, the one node elsewhere. */
+  #nodeIdOfKey(key: string): string {
+    if (!(this.#client instanceof Cluster)) return 'main';
+    return this.#client.slots[keySlot(key)]?.[0] ?? 'unknown';
+  }
+
+  groupByNode(keys: readonly string[]): Map<string, string[]> {
+    const groups = new Map<string, string[]>();
+    for (const key of keys) {
+      const node = this.#nodeIdOfKey(key);
+      const group = groups.get(node);
+      if (group) group.push(key);
+      else groups.set(node, [key]);
+    }
+    return groups;
+  }
+
+  masters(): NodeRef[] {
+    const client = this.#client;
+    if (client instanceof Cluster) {
+      const ids = new Set<string>();
+      for (const owners of client.slots) if (owners?.[0]) ids.add(owners[0]);
+      if (ids.size === 0)
+        for (const node of client.nodes('master')) ids.add(`${node.options.host}:${node.options.port}`);
+      return [...ids].sort().map(nodeRef);
+    }
+    const target = this.#options.target;
+    if (target.mode === 'sentinel') return [{ id: `sentinel:${target.masterName}`, host: '', port: 0 }];
+    if (target.mode === 'standalone')
+      return [{ id: `${target.host}:${target.port}`, host: target.host, port: target.port }];
+    return [];
+  }
+
+  #nodeClient(node: NodeRef): Redis {
+    const client = this.#client;
+    if (!(client instanceof Cluster)) return client;
+    const found = client.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === node.id);
+    if (!found) {
+      throw new SlotforgeError('E_CLUSTER_DOWN', `node ${node.id} is not a master of the cluster now`, {
+        received: node.id,
+      });
+    }
+    return found;
+  }
+
+  async callNode(node: NodeRef, command: string, args: readonly RedisArg[], options?: CallOptions): Promise<unknown> {
+    await this.#slotMapReady(options?.timeoutMs ?? this.commandTimeoutMs);
+    return this.#retry(command.toUpperCase(), undefined, this.#idempotent(command, options), options, async () => {
+      const client = this.#nodeClient(node);
+      return options?.buffers ? client.callBuffer(command, [...args]) : client.call(command, [...args]);
+    });
+  }
+
+  async *scan(
+    pattern: string,
+    options: { readonly count?: number; readonly type?: string } = {},
+  ): AsyncIterable<string[]> {
+    const count = options.count ?? 500;
+    await this.#slotMapReady(this.commandTimeoutMs);
+    for (const node of this.masters()) {
+      let cursor = '0';
+      do {
+        const args: RedisArg[] = [cursor, 'MATCH', pattern, 'COUNT', count];
+        if (options.type) args.push('TYPE', options.type);
+        const reply = (await this.callNode(node, 'SCAN', args)) as [string, string[]];
+        cursor = reply[0];
+        if (reply[1].length > 0) yield reply[1];
+      } while (cursor !== '0');
+    }
+  }
+
+  #standaloneOptions(node: NodeRef): RedisOptions {
+    const target = this.#options.target;
+    const base = this.#redisOptions();
+    if (target.mode === 'sentinel') {
+      return {
+        ...base,
+        sentinels: target.sentinels.map((s) => ({ host: s.host, port: s.port })),
+        name: target.masterName,
+        sentinelPassword: target.sentinelPassword,
+      } as RedisOptions;
+    }
+    if (target.mode === 'cluster') {
+      const { db: _db, ...rest } = base;
+      return { ...rest, host: node.host, port: node.port };
+    }
+    return { ...base, host: node.host, port: node.port };
+  }
+
+  async connectNode(node: NodeRef): Promise<NodeConnection> {
+    const redis = new Redis({
+      ...this.#standaloneOptions(node),
+      connectionName: `${this.#options.connectionName}:node`,
+    });
+    redis.on('error', (error: Error) => this.#events.emit('error', error, node.id));
+    const connection = new IoredisNodeConnection(node, redis, (command, idempotent, options, attempt) =>
+      this.#retry(command, undefined, idempotent, options, attempt),
+    );
+    this.#track(connection);
+    await this.#waitReady(redis, this.#options.connectTimeoutMs + this.#options.commandTimeoutMs);
+    return connection;
+  }
+
+  duplicate(options: { readonly sharded?: boolean; readonly node?: NodeRef } = {}): Subscriber {
+    let client: Client;
+    if (options.node && this.#client instanceof Cluster) {
+      client = new Redis({
+        ...this.#standaloneOptions(options.node),
+        connectionName: `${this.#options.connectionName}:sub`,
+      });
+    } else if (this.#client instanceof Cluster) {
+      client = this.#client.duplicate(undefined, { shardedSubscribers: options.sharded ?? false });
+    } else {
+      client = this.#client.duplicate({ connectionName: `${this.#options.connectionName}:sub` });
+    }
+    const subscriber = new IoredisSubscriber(client);
+    this.#track(subscriber);
+    return subscriber;
+  }
+
+  #track(resource: { close(): Promise<void>; onClosed?: (fn: () => void) => void }): void {
+    this.#opened.add(resource);
+    resource.onClosed?.(() => this.#opened.delete(resource));
+  }
+
+  async time(key?: string): Promise<number> {
+    await this.#slotMapReady(this.commandTimeoutMs);
+    const node = key === undefined || this.mode !== 'cluster' ? this.masters()[0] : nodeRef(this.#nodeIdOfKey(key));
+    const reply = (await (node && this.mode === 'cluster'
+      ? this.callNode(node, 'TIME', [])
+      : this.call('TIME', []))) as [string, string];
+    return Number(reply[0]) * 1000 + Math.floor(Number(reply[1]) / 1000);
+  }
+
+  on<E extends keyof ConnectionEvents>(event: E, listener: ConnectionEvents[E]): this {
+    this.#events.on(event, listener);
+    return this;
+  }
+
+  off<E extends keyof ConnectionEvents>(event: E, listener: ConnectionEvents[E]): this {
+    this.#events.off(event, listener);
+    return this;
+  }
+
+  async ready(timeoutMs = this.#options.connectTimeoutMs + this.commandTimeoutMs): Promise<void> {
+    await this.#waitReady(this.#client, timeoutMs);
+  }
+
+  async #waitReady(client: Client, timeoutMs: number): Promise<void> {
+    if (client.status === 'ready') return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = this.#deps.clock.setTimeout(() => {
+        client.off('ready', onReady);
+        reject(
+          new SlotforgeError('E_CONNECTION', `Redis was not ready within ${timeoutMs} ms (status ${client.status})`, {
+            timeoutMs,
+          }),
+        );
+      }, timeoutMs);
+      const onReady = () => {
+        this.#deps.clock.clearTimeout(timer);
+        resolve();
+      };
+      client.once('ready', onReady);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled([...this.#opened].map((r) => r.close()));
+    this.#opened.clear();
+    await quit(this.#client, this.#options.connectTimeoutMs, this.#deps);
+  }
+}
+
+function nodeRef(id: string): NodeRef {
+  const colon = id.lastIndexOf(':');
+  return { id, host: id.slice(0, colon), port: Number(id.slice(colon + 1)) };
+}
+
+async function quit(client: Client, timeoutMs: number, deps: Deps): Promise<void> {
+  if (client.status === 'end') return;
+  try {
+    await raceTimeout(client.quit(), timeoutMs, deps.clock);
+  } catch {
+    // QUIT cannot be answered by a dead server: drop the sockets instead.
+  } finally {
+    client.disconnect();
+  }
+}
+
+function raceTimeout<T>(promise: Promise<T>, ms: number, clock: Deps['clock']): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = clock.setTimeout(() => reject(new Error('Command timed out (batch deadline)')), ms);
+    promise.then(
+      (v) => {
+        clock.clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clock.clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
+
+/** @internal */
+class IoredisNodeConnection implements NodeConnection {
+  readonly #emitter = new EventEmitter();
+  #closedListeners: (() => void)[] = [];
+  constructor(
+    readonly node: NodeRef,
+    private readonly redis: Redis,
+    private readonly retry: (
+      command: string,
+      idempotent: boolean,
+      options: CallOptions | undefined,
+      attempt: () => Promise<unknown>,
+    ) => Promise<unknown>,
+  ) {
+    let wasReady = false;
+    redis.on('ready', () => {
+      if (wasReady) this.#emitter.emit('ready');
+      wasReady = true;
+    });
+    redis.on('close', () => this.#emitter.emit('close'));
+  }
+
+  call(command: string, args: readonly RedisArg[] = [], options?: CallOptions): Promise<unknown> {
+    const idempotent = options?.idempotent ?? !NON_IDEMPOTENT.has(command.toUpperCase());
+    return this.retry(command.toUpperCase(), idempotent, options, () =>
+      options?.buffers ? this.redis.callBuffer(command, [...args]) : this.redis.call(command, [...args]),
+    );
+  }
+
+  on(event: 'close' | 'ready', listener: () => void): this {
+    this.#emitter.on(event, listener);
+    return this;
+  }
+
+  onClosed(fn: () => void): void {
+    this.#closedListeners.push(fn);
+  }
+
+  async close(): Promise<void> {
+    this.#emitter.removeAllListeners();
+    await quit(this.redis, 1000, resolveDeps());
+    for (const fn of this.#closedListeners) fn();
+    this.#closedListeners = [];
+  }
+}
+
+/** @internal */
+class IoredisSubscriber implements Subscriber {
+  readonly #emitter = new EventEmitter();
+  #closedListeners: (() => void)[] = [];
+
+  constructor(private readonly client: Client) {
+    this.#emitter.setMaxListeners(0);
+    client.on('messageBuffer', (channel: Buffer, message: Buffer) =>
+      this.#emitter.emit('message', channel.toString(), message),
+    );
+    client.on('pmessageBuffer', (pattern: Buffer, channel: Buffer, message: Buffer) =>
+      this.#emitter.emit('pmessage', pattern.toString(), channel.toString(), message),
+    );
+    client.on('smessageBuffer', (channel: Buffer, message: Buffer) =>
+      this.#emitter.emit('smessage', channel.toString(), message),
+    );
+    client.on('ready', () => this.#emitter.emit('ready'));
+    client.on('close', () => this.#emitter.emit('close'));
+    // Without an error listener Node would throw on 'error' and crash the process.
+    client.on('error', (error: Error) => {
+      if (this.#emitter.listenerCount('error') > 0) this.#emitter.emit('error', error);
+    });
+  }
+
+  async subscribe(...channels: string[]): Promise<void> {
+    await this.client.subscribe(...channels);
+  }
+  async unsubscribe(...channels: string[]): Promise<void> {
+    await this.client.unsubscribe(...channels);
+  }
+  async psubscribe(...patterns: string[]): Promise<void> {
+    await this.client.psubscribe(...patterns);
+  }
+  async punsubscribe(...patterns: string[]): Promise<void> {
+    await this.client.punsubscribe(...patterns);
+  }
+  async ssubscribe(...channels: string[]): Promise<void> {
+    await this.client.ssubscribe(...channels);
+  }
+  async sunsubscribe(...channels: string[]): Promise<void> {
+    await this.client.sunsubscribe(...channels);
+  }
+
+  async clientId(): Promise<number> {
+    if (this.client instanceof Cluster) {
+      throw new SlotforgeError('E_INVALID_OPTION', 'clientId() needs a subscriber to one node: duplicate({ node })', {
+        option: 'node',
+      });
+    }
+    return Number(await this.client.call('CLIENT', ['ID']));
+  }
+
+  on<E extends keyof SubscriberEvents>(event: E, listener: SubscriberEvents[E]): this {
+    this.#emitter.on(event, listener);
+    return this;
+  }
+
+  off<E extends keyof SubscriberEvents>(event: E, listener: SubscriberEvents[E]): this {
+    this.#emitter.off(event, listener);
+    return this;
+  }
+
+  onClosed(fn: () => void): void {
+    this.#closedListeners.push(fn);
+  }
+
+  async close(): Promise<void> {
+    this.#emitter.removeAllListeners();
+    await quit(this.client, 1000, resolveDeps());
+    for (const fn of this.#closedListeners) fn();
+    this.#closedListeners = [];
+  }
+}

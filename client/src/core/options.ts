@@ -1,0 +1,276 @@
+import { durationOption, integerOption, invalidOption, stringOption } from './validate.ts';
+
+/**
+ * Connection options and their defaults, resolved once. The defaults are chosen to survive real faults (FACTS):
+ * a slot map refreshed every second and after every timed-out attempt, and a per-operation deadline long enough to
+ * ride out a failover (3.5 to 4.6 s with cluster-node-timeout 2000 ms).
+ */
+
+/** A host and port. */
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** How to reach Redis: exactly one of `url`, `host`/`port`, `cluster` or `sentinel`. */
+export interface ConnectionOptions {
+  /**
+   * `redis://[user:password@]host:port[/db]`, `rediss://...` (TLS),
+   * `redis+cluster://host:port,host:port` (seed nodes), `redis+sentinel://host:port,host:port/masterName`.
+   */
+  readonly url?: string;
+  /** Standalone host. @default '127.0.0.1' when nothing else is given */
+  readonly host?: string;
+  /** Standalone port. @default 6379 */
+  readonly port?: number;
+  /** Cluster seed nodes: any reachable ones; the rest is discovered from CLUSTER SLOTS. */
+  readonly cluster?: { readonly nodes: readonly HostPort[] };
+  /** Sentinel addresses and the master name they monitor. */
+  readonly sentinel?: {
+    readonly sentinels: readonly HostPort[];
+    readonly masterName: string;
+    readonly password?: string;
+  };
+  readonly username?: string;
+  readonly password?: string;
+  /** Logical database (standalone and sentinel only; a cluster has only db 0). @default 0 */
+  readonly db?: number;
+  /** Connect with TLS. @default false, true for rediss:// */
+  readonly tls?: boolean;
+  /**
+   * Deadline of every operation, retries included. It must cover a failover: with cluster-node-timeout T a failover
+   * takes about T + 1.5 s, so the default covers T up to about 6 s; raise it for Redis' default T of 15 s.
+   * @default 8000
+   */
+  readonly commandTimeoutMs?: number;
+  /** Deadline of one attempt (ioredis `commandTimeout`); a timed-out attempt refreshes the slot map. @default 1000 */
+  readonly attemptTimeoutMs?: number;
+  /** TCP connect timeout. @default 2000 */
+  readonly connectTimeoutMs?: number;
+  /** First retry delay (full jitter, doubling). @default 50 */
+  readonly retryBaseDelayMs?: number;
+  /** Longest retry delay. @default 500 */
+  readonly retryMaxDelayMs?: number;
+  /** Cluster slot map refresh interval. @default 1000 */
+  readonly slotsRefreshIntervalMs?: number;
+  /** Cluster slot map refresh timeout. @default 1000 */
+  readonly slotsRefreshTimeoutMs?: number;
+  /** Connection name (CLIENT SETNAME) for debugging. @default 'slotforge' */
+  readonly connectionName?: string;
+}
+
+/** One defaults constant for the connection layer. */
+export const CONNECTION_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 6379,
+  db: 0,
+  commandTimeoutMs: 8000,
+  attemptTimeoutMs: 1000,
+  connectTimeoutMs: 2000,
+  retryBaseDelayMs: 50,
+  retryMaxDelayMs: 500,
+  slotsRefreshIntervalMs: 1000,
+  slotsRefreshTimeoutMs: 1000,
+  connectionName: 'slotforge',
+} as const;
+
+/** A resolved target. */
+export type Target =
+  | { readonly mode: 'standalone'; readonly host: string; readonly port: number }
+  | { readonly mode: 'cluster'; readonly nodes: readonly HostPort[] }
+  | {
+      readonly mode: 'sentinel';
+      readonly sentinels: readonly HostPort[];
+      readonly masterName: string;
+      readonly sentinelPassword: string | undefined;
+    };
+
+/** Connection options after validation and defaults. */
+export interface ResolvedConnectionOptions {
+  readonly target: Target;
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  readonly db: number;
+  readonly tls: boolean;
+  readonly commandTimeoutMs: number;
+  readonly attemptTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly retryBaseDelayMs: number;
+  readonly retryMaxDelayMs: number;
+  readonly slotsRefreshIntervalMs: number;
+  readonly slotsRefreshTimeoutMs: number;
+  readonly connectionName: string;
+}
+
+function parseHostPort(text: string, option: string): HostPort {
+  const match = /^\[?([^\]]*?)\]?:(\d+)$/.exec(text) ?? /^([^:]+)$/.exec(text);
+  const host = match?.[1];
+  const port = match?.[2] === undefined ? CONNECTION_DEFAULTS.port : Number(match[2]);
+  if (!host || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw invalidOption(option, 'host:port with a port between 1 and 65535', text);
+  }
+  return { host, port };
+}
+
+function validateHostPort(value: unknown, option: string): HostPort {
+  const v = value as Partial<HostPort> | undefined;
+  if (!v || typeof v.host !== 'string' || v.host.length === 0)
+    throw invalidOption(`${option}.host`, 'a non-empty string', v?.host);
+  integerOption(`${option}.port`, v.port, 1, 65535);
+  return { host: v.host, port: v.port as number };
+}
+
+/** Parses a connection URL (see ConnectionOptions.url). */
+export function parseRedisUrl(url: string): Partial<ConnectionOptions> & { target: Target } {
+  const match =
+    /^(redis|rediss|redis\+cluster|rediss\+cluster|redis\+sentinel|rediss\+sentinel):\/\/(?:([^@/]*)@)?([^/?#]*)(?:\/([^?#]*))?$/.exec(
+      url,
+    );
+  if (!match) {
+    throw invalidOption(
+      'url',
+      'redis://[user:password@]host:port[/db], redis+cluster://host:port,... or redis+sentinel://host:port,.../masterName',
+      url,
+    );
+  }
+  const [, scheme = 'redis', auth, hosts = '', path = ''] = match;
+  const tls = scheme.startsWith('rediss');
+  let username: string | undefined;
+  let password: string | undefined;
+  if (auth !== undefined && auth !== '') {
+    const colon = auth.indexOf(':');
+    if (colon === -1) password = decodeURIComponent(auth);
+    else {
+      username = decodeURIComponent(auth.slice(0, colon)) || undefined;
+      password = decodeURIComponent(auth.slice(colon + 1));
+    }
+  }
+  const addresses = hosts
+    .split(',')
+    .filter((h) => h.length > 0)
+    .map((h) => parseHostPort(h, 'url'));
+  const first = addresses[0] ?? { host: CONNECTION_DEFAULTS.host, port: CONNECTION_DEFAULTS.port };
+  const base = {
+    tls,
+    ...(username === undefined ? {} : { username }),
+    ...(password === undefined ? {} : { password }),
+  };
+  if (scheme.endsWith('+cluster')) {
+    if (addresses.length === 0) throw invalidOption('url', 'a cluster URL with at least one seed node', url);
+    return { ...base, target: { mode: 'cluster', nodes: addresses } };
+  }
+  if (scheme.endsWith('+sentinel')) {
+    if (addresses.length === 0 || path === '') {
+      throw invalidOption('url', 'a sentinel URL with sentinel addresses and /masterName', url);
+    }
+    return {
+      ...base,
+      target: {
+        mode: 'sentinel',
+        sentinels: addresses,
+        masterName: decodeURIComponent(path),
+        sentinelPassword: undefined,
+      },
+    };
+  }
+  if (addresses.length > 1) throw invalidOption('url', 'one host (use redis+cluster:// for several)', url);
+  const db = path === '' ? undefined : Number(path);
+  if (db !== undefined && (!Number.isInteger(db) || db < 0))
+    throw invalidOption('url', 'a database number >= 0 after /', url);
+  return { ...base, ...(db === undefined ? {} : { db }), target: { mode: 'standalone', ...first } };
+}
+
+/** Validates connection options and applies CONNECTION_DEFAULTS. */
+export function resolveConnectionOptions(options: ConnectionOptions = {}): ResolvedConnectionOptions {
+  if (typeof options !== 'object' || options === null) throw invalidOption('options', 'an object', options);
+  const given = [options.url, options.cluster, options.sentinel, options.host ?? options.port].filter(
+    (v) => v !== undefined,
+  );
+  if (given.length > 1) {
+    throw invalidOption('url/host/cluster/sentinel', 'exactly one way to reach Redis', given.length);
+  }
+  let target: Target;
+  let fromUrl: Partial<ConnectionOptions> = {};
+  if (options.url !== undefined) {
+    const parsed = parseRedisUrl(stringOption('url', options.url));
+    target = parsed.target;
+    fromUrl = parsed;
+  } else if (options.cluster !== undefined) {
+    const nodes = options.cluster.nodes;
+    if (!Array.isArray(nodes) || nodes.length === 0)
+      throw invalidOption('cluster.nodes', 'a non-empty array of { host, port }', nodes);
+    target = { mode: 'cluster', nodes: nodes.map((n, i) => validateHostPort(n, `cluster.nodes[${i}]`)) };
+  } else if (options.sentinel !== undefined) {
+    const { sentinels, masterName, password } = options.sentinel;
+    if (!Array.isArray(sentinels) || sentinels.length === 0) {
+      throw invalidOption('sentinel.sentinels', 'a non-empty array of { host, port }', sentinels);
+    }
+    target = {
+      mode: 'sentinel',
+      sentinels: sentinels.map((n, i) => validateHostPort(n, `sentinel.sentinels[${i}]`)),
+      masterName: stringOption('sentinel.masterName', masterName),
+      sentinelPassword: password,
+    };
+  } else {
+    const host = options.host ?? CONNECTION_DEFAULTS.host;
+    target = {
+      mode: 'standalone',
+      host: stringOption('host', host),
+      port: integerOption('port', options.port ?? CONNECTION_DEFAULTS.port, 1, 65535),
+    };
+  }
+  const db = integerOption('db', options.db ?? fromUrl.db ?? CONNECTION_DEFAULTS.db, 0, 65535);
+  if (target.mode === 'cluster' && db !== 0)
+    throw invalidOption('db', '0 on a cluster (a cluster has only database 0)', db);
+  const resolved: ResolvedConnectionOptions = {
+    target,
+    username: options.username ?? fromUrl.username,
+    password: options.password ?? fromUrl.password,
+    db,
+    tls: options.tls ?? fromUrl.tls ?? false,
+    commandTimeoutMs: durationOption(
+      'commandTimeoutMs',
+      options.commandTimeoutMs ?? CONNECTION_DEFAULTS.commandTimeoutMs,
+      1,
+    ),
+    attemptTimeoutMs: durationOption(
+      'attemptTimeoutMs',
+      options.attemptTimeoutMs ?? CONNECTION_DEFAULTS.attemptTimeoutMs,
+      1,
+    ),
+    connectTimeoutMs: durationOption(
+      'connectTimeoutMs',
+      options.connectTimeoutMs ?? CONNECTION_DEFAULTS.connectTimeoutMs,
+      1,
+    ),
+    retryBaseDelayMs: durationOption(
+      'retryBaseDelayMs',
+      options.retryBaseDelayMs ?? CONNECTION_DEFAULTS.retryBaseDelayMs,
+      1,
+    ),
+    retryMaxDelayMs: durationOption(
+      'retryMaxDelayMs',
+      options.retryMaxDelayMs ?? CONNECTION_DEFAULTS.retryMaxDelayMs,
+      1,
+    ),
+    slotsRefreshIntervalMs: durationOption(
+      'slotsRefreshIntervalMs',
+      options.slotsRefreshIntervalMs ?? CONNECTION_DEFAULTS.slotsRefreshIntervalMs,
+      100,
+    ),
+    slotsRefreshTimeoutMs: durationOption(
+      'slotsRefreshTimeoutMs',
+      options.slotsRefreshTimeoutMs ?? CONNECTION_DEFAULTS.slotsRefreshTimeoutMs,
+      1,
+    ),
+    connectionName: stringOption('connectionName', options.connectionName ?? CONNECTION_DEFAULTS.connectionName),
+  };
+  if (resolved.retryMaxDelayMs < resolved.retryBaseDelayMs) {
+    throw invalidOption(
+      'retryMaxDelayMs',
+      `>= retryBaseDelayMs (${resolved.retryBaseDelayMs})`,
+      resolved.retryMaxDelayMs,
+    );
+  }
+  return resolved;
+}

@@ -1,0 +1,71 @@
+/**
+ * @slotforge/client: typed cache patterns that stay correct on Redis Cluster and under failure.
+ * Public exports, by name.
+ */
+
+// Facade
+export { createClient, SlotforgeClient, type WriteOptions } from './client.ts';
+export type { Codec } from './codecs/codec.ts';
+export { CODECS, ENVELOPE_MAGIC, ENVELOPE_VERSION, Envelope, type EnvelopeOptions } from './codecs/envelope.ts';
+export { jsonCodec, parseTagged, stringifyTagged } from './codecs/json.ts';
+export { msgpackCodec } from './codecs/msgpack.ts';
+export { CLIENT_DEFAULTS, type ClientOptions, type ResolvedClientOptions } from './core/client-options.ts';
+// Core
+export type {
+  BatchCommand,
+  BatchResult,
+  CallOptions,
+  ConnectionEvents,
+  DeploymentMode,
+  NodeConnection,
+  NodeRef,
+  RedisArg,
+  RedisCommands,
+  Script,
+  SetOptions,
+  Subscriber,
+  SubscriberEvents,
+} from './core/commands.ts';
+export { defineScript } from './core/commands.ts';
+export { connect } from './core/connection.ts';
+export type { Closeable, CoreContext } from './core/context.ts';
+export {
+  type Clock,
+  type Deps,
+  type DepsOptions,
+  type Logger,
+  resolveDeps,
+  silentLogger,
+  systemClock,
+} from './core/deps.ts';
+export { describeValue, type ErrorCode, type ErrorFacts, isSlotforgeError, SlotforgeError } from './core/errors.ts';
+export { type ClientEmitter, type ClientEvents, TypedEmitter } from './core/events.ts';
+export {
+  CONNECTION_DEFAULTS,
+  type ConnectionOptions,
+  type HostPort,
+  parseRedisUrl,
+  type ResolvedConnectionOptions,
+  resolveConnectionOptions,
+} from './core/options.ts';
+export { classifyFailure, type FailureKind, withRetry } from './core/retry.ts';
+export { groupBySlot, hashedPart, keySlot, SLOT_COUNT } from './core/slot.ts';
+export {
+  durationOption,
+  enumOption,
+  functionOption,
+  integerOption,
+  invalidOption,
+  keyArgument,
+  numberOption,
+  stringOption,
+} from './core/validate.ts';
+// Keys and codecs
+export { defineKey, escapeGlob, hasHashTag, hashTag, KEY_SEPARATOR, type KeyPart, Keyspace } from './keys/keys.ts';
+
+// Metrics
+export { createMetrics, type Metrics, noopMetrics } from './metrics/metrics.ts';
+export { LOADER_BUCKETS_SECONDS, METRIC_LABELS, METRIC_NAMES } from './metrics/names.ts';
+
+// --- Part 2 modules (ratelimit, sessions, pubsub, locks, structures): add `export ... from './<folder>/index.ts'`
+// lines below this marker. ---

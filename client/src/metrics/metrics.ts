@@ -1,0 +1,80 @@
+import { createRequire } from 'node:module';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ErrorCode } from '../core/errors.ts';
+import { LOADER_BUCKETS_SECONDS, METRIC_NAMES } from './names.ts';
+
+/** What pattern modules record. Every method is cheap and never throws. */
+export interface Metrics {
+  hit(tier: 'near' | 'redis'): void;
+  miss(): void;
+  stale(reason: 'refreshing' | 'redis-error' | 'loader-error'): void;
+  loader(seconds: number, outcome: 'ok' | 'error'): void;
+  coalesced(scope: 'process' | 'distributed'): void;
+  error(code: ErrorCode): void;
+  rateLimit(limiter: string, allowed: boolean): void;
+  nearInvalidation(source: 'tracking' | 'bus' | 'local' | 'flush', count?: number): void;
+  writeBehindQueue(size: number): void;
+}
+
+/** Records nothing: used when no Registry is injected. */
+export const noopMetrics: Metrics = {
+  hit() {},
+  miss() {},
+  stale() {},
+  loader() {},
+  coalesced() {},
+  error() {},
+  rateLimit() {},
+  nearInvalidation() {},
+  writeBehindQueue() {},
+};
+
+type PromClient = typeof import('prom-client');
+
+/**
+ * Creates the client's metrics on an injected Registry. prom-client is an optional peer dependency, loaded only
+ * when a registry is given. Two clients on one registry share the metrics (the second reuses the first's).
+ */
+export function createMetrics(registry: Registry | undefined): Metrics {
+  if (!registry) return noopMetrics;
+  const prom = createRequire(import.meta.url)('prom-client') as PromClient;
+  const counter = <L extends string>(name: string, help: string, labelNames: L[]): Counter<L> =>
+    (registry.getSingleMetric(name) as Counter<L> | undefined) ??
+    new prom.Counter({ name, help, labelNames, registers: [registry] });
+  const hits = counter(METRIC_NAMES.cacheHits, 'Cache hits by tier', ['tier']);
+  const misses = counter(METRIC_NAMES.cacheMisses, 'Cache misses (the loader ran or the key was absent)', []);
+  const stale = counter(METRIC_NAMES.cacheStaleServed, 'Stale values served, by reason', ['reason']);
+  const coalesced = counter(METRIC_NAMES.coalescedCalls, 'Calls that waited for another caller loading the same key', [
+    'scope',
+  ]);
+  const errors = counter(METRIC_NAMES.errors, 'Errors by code', ['code']);
+  const decisions = counter(METRIC_NAMES.rateLimitDecisions, 'Rate-limit decisions', ['limiter', 'decision']);
+  const near = counter(METRIC_NAMES.nearInvalidations, 'Near-cache invalidations by source', ['source']);
+  const loader =
+    (registry.getSingleMetric(METRIC_NAMES.loaderDuration) as Histogram<'outcome'> | undefined) ??
+    new prom.Histogram({
+      name: METRIC_NAMES.loaderDuration,
+      help: 'Loader duration in seconds',
+      labelNames: ['outcome'],
+      buckets: [...LOADER_BUCKETS_SECONDS],
+      registers: [registry],
+    });
+  const queue =
+    (registry.getSingleMetric(METRIC_NAMES.writeBehindQueue) as Gauge | undefined) ??
+    new prom.Gauge({
+      name: METRIC_NAMES.writeBehindQueue,
+      help: 'Write-behind entries waiting',
+      registers: [registry],
+    });
+  return {
+    hit: (tier) => hits.inc({ tier }),
+    miss: () => misses.inc(),
+    stale: (reason) => stale.inc({ reason }),
+    loader: (seconds, outcome) => loader.observe({ outcome }, seconds),
+    coalesced: (scope) => coalesced.inc({ scope }),
+    error: (code) => errors.inc({ code }),
+    rateLimit: (limiter, allowed) => decisions.inc({ limiter, decision: allowed ? 'allowed' : 'denied' }),
+    nearInvalidation: (source, count = 1) => near.inc({ source }, count),
+    writeBehindQueue: (size) => queue.set(size),
+  };
+}

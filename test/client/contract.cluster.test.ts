@@ -1,0 +1,3 @@
+import { clusterContract, runContract } from './contract/fixture.ts';
+
+runContract(clusterContract());

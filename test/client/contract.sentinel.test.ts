@@ -1,0 +1,3 @@
+import { runContract, sentinelContract } from './contract/fixture.ts';
+
+runContract(sentinelContract());

@@ -1,0 +1,3 @@
+import { runContract, standaloneContract } from './contract/fixture.ts';
+
+runContract(standaloneContract());
