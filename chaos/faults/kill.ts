@@ -1,0 +1,72 @@
+import { type Fault, type FaultEffect, pickMaster } from '../scenario.ts';
+import type { ChaosTarget } from '../target.ts';
+
+/** SIGKILL the first master serving slots; operations on its slots are the affected ones. */
+export function killMaster(): Fault {
+  return {
+    async inject(target) {
+      const master = pickMaster(await target.pods());
+      await target.kill(master.name);
+      return { pods: [master.name], affectedSlots: master.slots, description: `SIGKILL master ${master.name}` };
+    },
+    heal: async () => {},
+  };
+}
+
+/** SIGKILL one replica: nothing should notice. */
+export function killReplica(): Fault {
+  return {
+    async inject(target) {
+      const replica = (await target.pods())
+        .sort((a, b) => a.name.localeCompare(b.name))
+        .find((p) => p.role === 'replica');
+      if (!replica) throw new Error('no replica to kill');
+      await target.kill(replica.name);
+      return { pods: [replica.name], affectedSlots: [], description: `SIGKILL replica ${replica.name}` };
+    },
+    heal: async () => {},
+  };
+}
+
+/** SIGKILL a master and all its replicas at once: that shard is lost until they return; the others keep serving. */
+export function killShard(): Fault {
+  return {
+    async inject(target) {
+      const pods = await target.pods();
+      const master = pickMaster(pods);
+      const members = [master.name, ...pods.filter((p) => p.masterOf === master.name).map((p) => p.name)];
+      await Promise.all(members.map((pod) => target.kill(pod)));
+      return {
+        pods: members,
+        affectedSlots: master.slots,
+        description: `SIGKILL shard of ${master.name}: ${members.join(', ')}`,
+      };
+    },
+    heal: async () => {},
+  };
+}
+
+/** SIGSTOP a master for `pauseMs` (longer than the node timeout, so its replica takes over), then SIGCONT. */
+export function pauseMaster(pauseMs: (target: ChaosTarget) => Promise<number>): Fault {
+  let paused: string | undefined;
+  return {
+    async inject(target): Promise<FaultEffect> {
+      const master = pickMaster(await target.pods());
+      await target.pause(master.name);
+      paused = master.name;
+      const ms = await pauseMs(target);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      await target.resume(master.name);
+      paused = undefined;
+      return {
+        pods: [master.name],
+        affectedSlots: master.slots,
+        description: `SIGSTOP master ${master.name} for ${ms} ms`,
+      };
+    },
+    async heal(target) {
+      if (paused) await target.resume(paused);
+      paused = undefined;
+    },
+  };
+}

@@ -1,0 +1,123 @@
+import { pollUntil } from '../runtime/process/index.ts';
+import { measureRecovery } from './checkers/recovery.ts';
+import type { Verdict } from './checkers/verdict.ts';
+import { type History, HistoryRecorder, type Operation } from './history.ts';
+import type { FaultEffect, Scenario } from './scenario.ts';
+import { keySlot } from './slots.ts';
+import type { ChaosTarget } from './target.ts';
+import type { WorkloadContext } from './workloads/workload.ts';
+
+/** Options of {@link runScenario}. */
+export interface RunOptions {
+  /** Workload time before the fault, for a throughput baseline. @default 2000 */
+  readonly warmupMs?: number;
+  /** Workload time after the deployment is healthy again. @default 2000 */
+  readonly settleMs?: number;
+  /** The deployment must be healthy again within this. @default 60000 */
+  readonly healTimeoutMs?: number;
+  /** @default 2000 */
+  readonly operationTimeoutMs?: number;
+  /** Progress lines. */
+  readonly onProgress?: (line: string) => void;
+}
+
+/** What one scenario run produced; the JSON report carries these fields. */
+export interface ScenarioResult {
+  readonly scenario: string;
+  readonly target: string;
+  readonly ok: boolean;
+  readonly lostAcknowledgedWrites: number;
+  readonly inherentLoss: number;
+  readonly recoveryMs: number | null;
+  readonly steadyMs: number | null;
+  readonly failedOperations: number;
+  readonly operations: number;
+  readonly nodeTimeoutMs: number;
+  readonly fault: FaultEffect;
+  readonly verdicts: Verdict[];
+  readonly history: History;
+}
+
+/** Marks each keyed operation as affected when its slot is in the fault's slot ranges (or all, when none given). */
+export function markAffected(history: History, effect: FaultEffect): History {
+  const inRange = (slot: number) => effect.affectedSlots.some(([from, to]) => slot >= from && slot <= to);
+  const operations = history.operations.map(
+    (op): Operation =>
+      op.key === undefined ? op : { ...op, affected: effect.affectedSlots.length === 0 || inRange(keySlot(op.key)) },
+  );
+  return { ...history, operations };
+}
+
+/**
+ * Runs one scenario: waits for a healthy deployment, starts the workloads, injects the fault after the warm-up, waits
+ * until the deployment is healthy again, heals, lets the workloads settle, stops them, verifies, then checks.
+ */
+export async function runScenario(
+  scenario: Scenario,
+  target: ChaosTarget,
+  options: RunOptions = {},
+): Promise<ScenarioResult> {
+  const say = options.onProgress ?? (() => {});
+  const healTimeoutMs = options.healTimeoutMs ?? 60_000;
+  await target.waitHealthy(healTimeoutMs);
+  const nodeTimeoutMs = await target.nodeTimeoutMs();
+  const recorder = new HistoryRecorder();
+  const abort = new AbortController();
+  const ctx: WorkloadContext = {
+    connection: await target.connection(),
+    recorder,
+    signal: abort.signal,
+    operationTimeoutMs: options.operationTimeoutMs ?? 2000,
+  };
+  const workloads = scenario.workloads();
+  say(`${scenario.name}: workloads ${workloads.map((w) => w.name).join(', ')} running`);
+  const running = Promise.all(workloads.map((w) => w.run(ctx)));
+  let effect: FaultEffect = { pods: [], affectedSlots: [], description: 'not injected' };
+  try {
+    await delay(options.warmupMs ?? 2000);
+    recorder.mark('fault:inject', scenario.name);
+    effect = await scenario.fault.inject(target);
+    say(`${scenario.name}: injected: ${effect.description}`);
+    if (scenario.faultDurationMs) await delay(scenario.faultDurationMs);
+    recorder.mark('fault:heal');
+    await scenario.fault.heal(target);
+    await pollUntil(
+      async () => {
+        await target.waitHealthy(5000);
+        return true;
+      },
+      { description: 'the deployment to be healthy after the fault', timeoutMs: healTimeoutMs, intervalMs: 200 },
+    );
+    recorder.mark('healthy');
+    say(`${scenario.name}: healthy again at ${Math.round(recorder.elapsed())} ms`);
+    await delay(options.settleMs ?? 2000);
+  } finally {
+    abort.abort();
+    await running;
+    await scenario.fault.heal(target).catch(() => undefined);
+  }
+  for (const w of workloads) await w.verify?.(ctx);
+  const history = markAffected(recorder.history(), effect);
+  const verdicts = scenario.check(history, { nodeTimeoutMs, effect });
+  const recovery = measureRecovery(history);
+  const lost = verdicts.find((v) => v.checker === 'lost-acknowledged-writes')?.evidence;
+  return {
+    scenario: scenario.name,
+    target: target.name,
+    ok: verdicts.every((v) => v.ok),
+    lostAcknowledgedWrites: Number(lost?.lost ?? 0),
+    inherentLoss: Number(lost?.inherentLoss ?? 0),
+    recoveryMs: recovery.recoveryMs,
+    steadyMs: recovery.steadyMs,
+    failedOperations: history.operations.filter((op) => op.kind !== 'verify' && op.outcome !== 'ok').length,
+    operations: history.operations.filter((op) => op.kind !== 'verify').length,
+    nodeTimeoutMs,
+    fault: effect,
+    verdicts,
+    history,
+  };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,44 @@
+import type { Verdict } from './checkers/verdict.ts';
+import type { History } from './history.ts';
+import type { ChaosTarget, PodInfo } from './target.ts';
+import type { Workload } from './workloads/workload.ts';
+
+/** What a fault's inject hands to the runner: the pods it hit and the slots whose operations it affects. */
+export interface FaultEffect {
+  readonly pods: readonly string[];
+  /** Slot ranges whose operations count as affected (empty = every operation). */
+  readonly affectedSlots: ReadonlyArray<readonly [number, number]>;
+  readonly description: string;
+}
+
+/** A fault: `inject` breaks something; `heal` (idempotent) undoes what a person or controller would. */
+export interface Fault {
+  inject(target: ChaosTarget): Promise<FaultEffect>;
+  heal(target: ChaosTarget): Promise<void>;
+}
+
+/** What checkers are given besides the history. */
+export interface CheckContext {
+  readonly nodeTimeoutMs: number;
+  readonly effect: FaultEffect;
+}
+
+/** A chaos scenario: a fault, the workloads that record history around it, and the checkers that judge it. */
+export interface Scenario {
+  readonly name: string;
+  readonly description: string;
+  readonly fault: Fault;
+  readonly workloads: () => Workload[];
+  readonly check: (history: History, ctx: CheckContext) => Verdict[];
+  /** How long the fault stays in force before heal. @default 0 (heal right after the deployment is healthy again) */
+  readonly faultDurationMs?: number;
+}
+
+/** The first master (by name) that serves slots, for faults that pick one. */
+export function pickMaster(pods: readonly PodInfo[]): PodInfo {
+  const master = [...pods]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .find((p) => p.role === 'master' && p.slots.length > 0);
+  if (!master) throw new Error('no master serving slots found');
+  return master;
+}

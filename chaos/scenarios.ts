@@ -1,0 +1,108 @@
+import { checkCounterBounds, checkErrorBudget, checkLostWrites, checkRecovery } from './checkers/index.ts';
+import type { Verdict } from './checkers/verdict.ts';
+import { killMaster, killReplica, killShard, pauseMaster } from './faults/kill.ts';
+import { partitionMaster } from './faults/partition.ts';
+import { fullRestart, rollingRestart } from './faults/restart.ts';
+import type { History } from './history.ts';
+import type { CheckContext, Scenario } from './scenario.ts';
+import {
+  EVERYSEC_LOSS_WINDOW_MS,
+  FULL_RESTART_HEALTHY_MS,
+  KILL_MASTER_RECOVERY_MARGIN_MS,
+  PAUSE_BEYOND_NODE_TIMEOUT_MS,
+  PLANNED_ERROR_BUDGET,
+} from './thresholds.ts';
+import { acknowledgedWrites } from './workloads/acknowledged-writes.ts';
+import { counters } from './workloads/counters.ts';
+
+const writesAndCounters = () => [acknowledgedWrites(), counters()];
+
+/** Lost writes + counter bounds + recovery within node timeout + margin: the verdicts of an unplanned failover. */
+function failoverVerdicts(history: History, ctx: CheckContext): Verdict[] {
+  return [
+    checkLostWrites(history),
+    checkCounterBounds(history),
+    checkRecovery(history, { maxRecoveryMs: ctx.nodeTimeoutMs + KILL_MASTER_RECOVERY_MARGIN_MS }),
+  ];
+}
+
+/** Lost writes + counter bounds + zero failed operations: the verdicts of a planned operation. */
+function plannedVerdicts(history: History): Verdict[] {
+  return [
+    checkLostWrites(history),
+    checkCounterBounds(history),
+    checkErrorBudget(history, PLANNED_ERROR_BUDGET, ['write', 'incr', 'read-counter']),
+  ];
+}
+
+/** Every scenario of the suite, by name. */
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'kill-master',
+    description: 'SIGKILL a master under write load; its replica takes over',
+    fault: killMaster(),
+    workloads: writesAndCounters,
+    check: failoverVerdicts,
+  },
+  {
+    name: 'kill-replica',
+    description: 'SIGKILL a replica under write load; nothing should fail',
+    fault: killReplica(),
+    workloads: writesAndCounters,
+    check: (history) => plannedVerdicts(history),
+  },
+  {
+    name: 'kill-shard',
+    description: 'SIGKILL a master and its replicas; that shard is down until they return, the others keep serving',
+    fault: killShard(),
+    workloads: writesAndCounters,
+    check: (history) => [checkLostWrites(history), checkCounterBounds(history)],
+  },
+  {
+    name: 'pause-master',
+    description: 'SIGSTOP a master longer than the node timeout, then SIGCONT: it must return as a replica',
+    fault: pauseMaster(async (t) => (await t.nodeTimeoutMs()) + PAUSE_BEYOND_NODE_TIMEOUT_MS),
+    workloads: writesAndCounters,
+    check: (history) => [checkLostWrites(history), checkCounterBounds(history)],
+  },
+  {
+    name: 'partition-master',
+    description: 'cut a master off from the majority, then heal: one master per slot range afterwards',
+    fault: partitionMaster({ holdMs: 8000 }),
+    workloads: writesAndCounters,
+    check: (history) => [checkLostWrites(history), checkCounterBounds(history)],
+  },
+  {
+    name: 'partition-bus',
+    description: 'cut only the cluster bus of a master, then heal',
+    fault: partitionMaster({ busOnly: true, holdMs: 8000 }),
+    workloads: writesAndCounters,
+    check: (history) => [checkLostWrites(history), checkCounterBounds(history)],
+  },
+  {
+    name: 'rolling-restart',
+    description: 'delete every pod one at a time (preStop fails masters over first): 0 failed client operations',
+    fault: rollingRestart(),
+    workloads: writesAndCounters,
+    check: (history) => plannedVerdicts(history),
+  },
+  {
+    name: 'full-restart',
+    description: `delete every pod at once: new IPs, data from persistence, healthy within ${FULL_RESTART_HEALTHY_MS} ms`,
+    fault: fullRestart(),
+    workloads: writesAndCounters,
+    check: (history) => [
+      checkLostWrites(history, { inherentWindowMs: EVERYSEC_LOSS_WINDOW_MS }),
+      checkCounterBounds(history),
+    ],
+  },
+];
+
+/** Looks scenarios up by name; an unknown name is an error that lists the known ones. */
+export function findScenarios(names: readonly string[]): Scenario[] {
+  return names.map((name) => {
+    const scenario = SCENARIOS.find((s) => s.name === name);
+    if (!scenario) throw new Error(`unknown scenario '${name}'; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+    return scenario;
+  });
+}

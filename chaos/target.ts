@@ -1,0 +1,56 @@
+/** A pod (or process) of the deployment under test, as a fault sees it. */
+export interface PodInfo {
+  readonly name: string;
+  readonly address: string;
+  readonly role: 'master' | 'replica' | 'sentinel' | 'unknown';
+  /** Slot ranges served when the pod is a cluster master. */
+  readonly slots: ReadonlyArray<readonly [number, number]>;
+  /** The master this pod replicates, by pod name. */
+  readonly masterOf?: string;
+}
+
+/** How workloads reach the deployment. */
+export interface TargetConnection {
+  readonly kind: 'cluster' | 'sentinel';
+  readonly seeds: ReadonlyArray<{ host: string; port: number }>;
+  readonly password?: string;
+  /** For Sentinel deployments. */
+  readonly masterName?: string;
+}
+
+/**
+ * What the chaos suite needs of a deployment. The local runtime is the default target; a real Kubernetes cluster
+ * (kubeconfig) implements the same verbs with pod deletes, exec and NetworkPolicies.
+ */
+export interface ChaosTarget {
+  readonly name: string;
+  connection(): Promise<TargetConnection>;
+  pods(): Promise<PodInfo[]>;
+  /** cluster-node-timeout of the deployment, for thresholds. */
+  nodeTimeoutMs(): Promise<number>;
+  /** SIGKILL the pod's containers; the controller restarts or recreates it. */
+  kill(pod: string): Promise<void>;
+  /** SIGSTOP / SIGCONT. */
+  pause(pod: string): Promise<void>;
+  resume(pod: string): Promise<void>;
+  /** Graceful delete: preStop, SIGTERM, grace period; recreated with a new IP. */
+  delete(pod: string): Promise<void>;
+  /** Cut `pods` off from `from` (both directions). Optional: not every target can partition. */
+  partition?(pods: readonly string[], from: readonly string[], options?: { busOnly?: boolean }): Promise<void>;
+  /** Undo every partition. */
+  heal?(): Promise<void>;
+  /** Polls until the deployment is healthy again (cluster_state ok everywhere, replicas linked). */
+  waitHealthy(timeoutMs: number): Promise<void>;
+}
+
+/** Raised when a scenario needs a verb its target does not offer. */
+export class UnsupportedFaultError extends Error {
+  readonly code = 'E_UNSUPPORTED_FAULT';
+  constructor(
+    readonly target: string,
+    readonly verb: string,
+  ) {
+    super(`target '${target}' cannot ${verb}`);
+    this.name = 'UnsupportedFaultError';
+  }
+}

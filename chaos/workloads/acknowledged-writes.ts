@@ -1,0 +1,71 @@
+import { connectCluster } from './connect.ts';
+import { type Workload, withTimeout } from './workload.ts';
+
+/** Options of {@link acknowledgedWrites}. */
+export interface AcknowledgedWritesOptions {
+  /** Concurrent writers. @default 8 */
+  readonly concurrency?: number;
+  /** Upper bound on writes, whatever the duration. @default 200000 */
+  readonly maxOperations?: number;
+  /** Replicas WAIT asks for. @default 1 */
+  readonly waitReplicas?: number;
+  /** @default 100 */
+  readonly waitTimeoutMs?: number;
+}
+
+/**
+ * Writes unique keys (`chaos:w:{n}`), each SET followed by WAIT in the same pipeline (so both reach the key's master).
+ * A write is acknowledged when SET answered OK; its `result` is how many replicas WAIT saw, so the checker can tell
+ * Redis's documented asynchronous-replication window from a real loss. `verify` reads every acknowledged key back.
+ */
+export function acknowledgedWrites(options: AcknowledgedWritesOptions = {}): Workload {
+  const written: Array<{ key: string; value: string }> = [];
+  return {
+    name: 'acknowledged-writes',
+    async run({ connection, recorder, signal, operationTimeoutMs }) {
+      const client = connectCluster(connection);
+      let n = 0;
+      const max = options.maxOperations ?? 200_000;
+      const writer = async () => {
+        while (!signal.aborted && n < max) {
+          const key = `chaos:w:${n++}`;
+          const value = `${key}:${Date.now()}`;
+          const replicas = await recorder.invoke('write', { key, value }, async () => {
+            const replies = await withTimeout(
+              client
+                .pipeline()
+                .set(key, value)
+                .call('WAIT', options.waitReplicas ?? 1, options.waitTimeoutMs ?? 100)
+                .exec(),
+              operationTimeoutMs,
+            );
+            const [set, wait] = replies ?? [];
+            if (set?.[0]) throw set[0];
+            return wait?.[0] ? 0 : Number(wait?.[1] ?? 0);
+          });
+          if (replicas !== undefined) written.push({ key, value });
+        }
+      };
+      try {
+        await Promise.all(Array.from({ length: options.concurrency ?? 8 }, writer));
+      } finally {
+        client.disconnect();
+      }
+    },
+    async verify({ connection, recorder, operationTimeoutMs }) {
+      const client = connectCluster(connection);
+      try {
+        for (let i = 0; i < written.length; i += 200) {
+          const batch = written.slice(i, i + 200);
+          await Promise.all(
+            batch.map(({ key }) =>
+              recorder.invoke('verify', { key }, () => withTimeout(client.get(key), operationTimeoutMs)),
+            ),
+          );
+        }
+      } finally {
+        client.disconnect();
+      }
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import { connectCluster } from './connect.ts';
+import { type Workload, withTimeout } from './workload.ts';
+
+/** Options of {@link counters}. */
+export interface CountersOptions {
+  /** Counter keys, spread over the slots. @default 6 */
+  readonly keys?: number;
+  /** @default 4 */
+  readonly concurrency?: number;
+  /** @default 100000 */
+  readonly maxOperations?: number;
+}
+
+/**
+ * INCRBY 1 on a few counters, with a GET of a random counter every tenth operation; the counter-bounds checker
+ * decides from the history whether any acknowledged increment was lost or any failed one applied.
+ */
+export function counters(options: CountersOptions = {}): Workload {
+  const keys = Array.from({ length: options.keys ?? 6 }, (_, i) => `chaos:c:${i}`);
+  return {
+    name: 'counters',
+    async run({ connection, recorder, signal, operationTimeoutMs }) {
+      const client = connectCluster(connection);
+      let n = 0;
+      const max = options.maxOperations ?? 100_000;
+      const worker = async () => {
+        while (!signal.aborted && n < max) {
+          const key = keys[n++ % keys.length] as string;
+          if (n % 10 === 0) {
+            await recorder.invoke('read-counter', { key }, async () =>
+              Number((await withTimeout(client.get(key), operationTimeoutMs)) ?? 0),
+            );
+          } else {
+            await recorder.invoke('incr', { key, value: 1 }, () =>
+              withTimeout(client.incrby(key, 1), operationTimeoutMs),
+            );
+          }
+        }
+      };
+      try {
+        await Promise.all(Array.from({ length: options.concurrency ?? 4 }, worker));
+      } finally {
+        client.disconnect();
+      }
+    },
+    async verify({ connection, recorder, operationTimeoutMs }) {
+      const client = connectCluster(connection);
+      try {
+        for (const key of keys) {
+          await recorder.invoke('read-counter', { key }, async () =>
+            Number((await withTimeout(client.get(key), operationTimeoutMs)) ?? 0),
+          );
+        }
+      } finally {
+        client.disconnect();
+      }
+    },
+  };
+}

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { runScenario } from '../../chaos/runner.ts';
+import { findScenarios } from '../../chaos/scenarios.ts';
+import { harnessTarget } from '../../chaos/targets/harness.ts';
+import { useCluster } from '../support/fixtures.ts';
+
+// Its own configuration (node timeout 2000 ms, as the manifests use) so no other file shares the broken cluster.
+const cluster = useCluster({ shards: 3, replicasPerShard: 1, nodeTimeoutMs: 2000, password: 'chaos-kill-master' });
+
+describe('chaos: kill-master on a real cluster', () => {
+  it('loses no acknowledged write, keeps counters in bounds, and reports the recovery time', async () => {
+    const [scenario] = findScenarios(['kill-master']);
+    const result = await runScenario(scenario!, harnessTarget(cluster()), { warmupMs: 1500, settleMs: 1500 });
+    console.log(
+      `kill-master: recovery ${result.recoveryMs} ms, steady ${result.steadyMs} ms, ${result.failedOperations}/${result.operations} ops failed, lost ${result.lostAcknowledgedWrites}, inherent ${result.inherentLoss}`,
+    );
+    for (const v of result.verdicts) console.log(`  ${v.ok ? 'ok  ' : 'FAIL'} ${v.checker}: ${v.summary}`);
+    expect(result.fault.pods).toHaveLength(1);
+    expect(result.operations).toBeGreaterThan(100);
+    expect(result.lostAcknowledgedWrites).toBe(0);
+    expect(result.verdicts.find((v) => v.checker === 'counter-bounds')?.ok).toBe(true);
+    expect(result.recoveryMs).not.toBeNull();
+    // The killed master's slots were really unavailable for a while: the fault was felt.
+    expect(result.failedOperations).toBeGreaterThan(0);
+  }, 120_000);
+});
