@@ -1,0 +1,34 @@
+/**
+ * slotforge observability: Grafana dashboards and Prometheus alerts as code, the Kubernetes objects that ship them,
+ * and a local Prometheus stack for a running local deployment.
+ */
+export {
+  ALERT_NAMES,
+  type AlertDefinition,
+  type AlertName,
+  type AlertOptions,
+  alertDefinitions,
+  type PrometheusAlertingRule,
+  prometheusRuleGroups,
+  prometheusRulesFile,
+} from './alerts.ts';
+export {
+  type BuiltDashboard,
+  buildDashboards,
+  DASHBOARD_SPECS,
+  dashboardJson,
+  dashboardQueries,
+} from './dashboards.ts';
+export { GENERATED_DIR, generatedFiles, RULES_FILE_NAME } from './generate.ts';
+export {
+  CLIENT_HISTOGRAMS,
+  CLIENT_LABELS,
+  CLIENT_METRICS,
+  EXPORTER_METRICS,
+  histogramSeries,
+  knownMetricNames,
+  PROMETHEUS_METRICS,
+} from './metric-names.ts';
+export { buildDashboard, type DashboardSpec, type PanelSpec, type QuerySpec, type RowSpec } from './panels.ts';
+export { expandGrafanaVariables, metricNamesIn } from './promql.ts';
+export { RedisMonitoring, type RedisMonitoringProps } from './redis-monitoring.ts';
