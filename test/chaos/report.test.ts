@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import type { History, Operation } from '../../chaos/history.ts';
+import { jsonReport, renderHtmlReport } from '../../chaos/report/html.ts';
+import { percentile, timeline } from '../../chaos/report/timeline.ts';
+import type { ScenarioResult } from '../../chaos/runner.ts';
+
+const op = (id: number, start: number, end: number, outcome: Operation['outcome'] = 'ok'): Operation => ({
+  id,
+  kind: 'write',
+  start,
+  end,
+  outcome,
+});
+
+const history: History = {
+  operations: [
+    op(0, 0, 10),
+    op(1, 100, 110),
+    op(2, 300, 350, 'failed'),
+    op(3, 400, 420),
+    op(4, 600, 610),
+    { ...op(5, 700, 800), kind: 'verify' },
+  ],
+  events: [{ at: 280, name: 'fault:inject' }],
+};
+
+const result = (ok: boolean): ScenarioResult => ({
+  scenario: 'kill-master',
+  target: 'harness',
+  ok,
+  lostAcknowledgedWrites: ok ? 0 : 3,
+  inherentLoss: 0,
+  recoveryMs: 140,
+  steadyMs: 250,
+  failedOperations: 1,
+  operations: 5,
+  nodeTimeoutMs: 2000,
+  fault: { pods: ['redis-0'], affectedSlots: [[0, 5460]], description: 'SIGKILL master redis-0 <&>' },
+  verdicts: [{ checker: 'lost-acknowledged-writes', ok, summary: ok ? 'none lost' : '3 lost', evidence: {} }],
+  history,
+});
+
+describe('chaos report', () => {
+  it('buckets throughput, errors and p99 latency by end time, leaving out verify reads and the cut-short last bucket', () => {
+    const buckets = timeline(history, 250);
+    expect(buckets.map((b) => [b.at, b.okPerSecond, b.errorsPerSecond, b.p99Ms])).toEqual([
+      [0, 8, 0, 10],
+      [250, 4, 4, 50],
+    ]);
+  });
+
+  it('computes nearest-rank percentiles', () => {
+    expect(percentile([5, 1, 3, 2, 4], 0.99)).toBe(5);
+    expect(percentile([5, 1, 3, 2, 4], 0.5)).toBe(3);
+    expect(percentile([], 0.5)).toBeNull();
+  });
+
+  it('renders a self-contained page with a chart, the figures and every verdict, escaping text', () => {
+    const html = renderHtmlReport([result(true), { ...result(false), scenario: 'full-restart' }]);
+    expect(html).toContain('1 of 2 scenarios passed');
+    expect(html.match(/<svg /g)).toHaveLength(2);
+    expect(html).toContain('class="ok" d="M');
+    expect(html).toContain('fault:inject');
+    expect(html).toContain('SIGKILL master redis-0 &lt;&amp;&gt;');
+    expect(html).toMatch(/full-restart <span class="fail">FAIL<\/span>/);
+    expect(html).not.toMatch(/<script|https?:\/\//);
+  });
+
+  it('writes JSON rows with the figures the issue names and without the raw history', () => {
+    const [row] = jsonReport([result(true)]);
+    expect(row).toMatchObject({
+      scenario: 'kill-master',
+      ok: true,
+      lostAcknowledgedWrites: 0,
+      recoveryMs: 140,
+      failedOperations: 1,
+      nodeTimeoutMs: 2000,
+    });
+    expect(row).not.toHaveProperty('history');
+  });
+});
