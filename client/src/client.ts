@@ -1,3 +1,13 @@
+import { decodeEntry } from './cache/entry.ts';
+import type { GetOrSetOptions, Loader } from './cache/get-or-set.ts';
+import { GetOrSet } from './cache/get-or-set.ts';
+import { type InvalidatePatternOptions, Invalidation } from './cache/invalidation.ts';
+import { ReadThrough, type ReadThroughOptions } from './cache/read-through.ts';
+import { CacheStore } from './cache/store.ts';
+import { Tags } from './cache/tags.ts';
+import { type WarmOptions, type WarmResult, warm } from './cache/warm.ts';
+import { WriteBehind, type WriteBehindOptions } from './cache/write-behind.ts';
+import { WriteThrough, type WriteThroughOptions } from './cache/write-through.ts';
 import { Envelope } from './codecs/envelope.ts';
 import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './core/client-options.ts';
 import type { RedisCommands } from './core/commands.ts';
@@ -9,21 +19,32 @@ import { type ClientEmitter, TypedEmitter } from './core/events.ts';
 import { durationOption } from './core/validate.ts';
 import { Keyspace } from './keys/keys.ts';
 import { createMetrics } from './metrics/metrics.ts';
+import { NearCache } from './near/near-cache.ts';
 
 /** Options of a plain write. */
 export interface WriteOptions {
   /** Time to live. @default the client's defaultTtlMs */
   readonly ttlMs?: number;
+  /** Tags of the value (see invalidateTag). */
+  readonly tags?: readonly string[];
+  /** WAIT for this many replicas to acknowledge the write (survives a failover). @default 0 */
+  readonly waitReplicas?: number;
 }
 
 /**
- * The facade: owns the connection, resolved options, events and metrics, and wires the pattern modules, which depend
- * only on `client.context` (see CORE.md).
+ * The facade: owns the connection, resolved options, events and metrics, and wires the pattern modules. Every module
+ * depends only on `client.context` (see CORE.md), so each is usable and testable alone.
  */
 export class SlotforgeClient {
   /** What pattern modules are built with. */
   readonly context: CoreContext;
   readonly options: ResolvedClientOptions;
+  /** The entry store (Redis + optional near tier). */
+  readonly store: CacheStore;
+  /** The near cache, when enabled. */
+  readonly near: NearCache | undefined;
+  readonly #getOrSet: GetOrSet;
+  readonly #invalidation: Invalidation;
   readonly #closeables: Closeable[] = [];
   readonly #ownsCommands: boolean;
   #closing: Promise<void> | undefined;
@@ -43,6 +64,13 @@ export class SlotforgeClient {
     commands.on('topology', (masters) => events.emit('topology:change', { masters: masters.map((m) => m.id) }));
     this.options = resolved;
     this.context = { commands, keys, envelope, deps, metrics, events };
+    if (options.nearCache) {
+      this.near = new NearCache(this.context, options.nearCache === true ? {} : options.nearCache);
+      void this.near.start();
+    }
+    this.store = new CacheStore(this.context, this.near);
+    this.#getOrSet = new GetOrSet({ ...this.context, store: this.store, defaultTtlMs: resolved.defaultTtlMs });
+    this.#invalidation = new Invalidation({ ...this.context, store: this.store, getOrSet: this.#getOrSet });
   }
 
   /** The command layer (deadlines, retries, cluster-safe multi-key commands). */
@@ -56,8 +84,8 @@ export class SlotforgeClient {
   }
 
   /**
-   * Builds a pattern module from this client's context and closes it (in reverse order) on `close()` when it has a
-   * `close` method.
+   * Builds a module from this client's context and closes it (in reverse order, before the connection) on `close()`
+   * when it has a `close` method.
    */
   use<T, O>(factory: (context: CoreContext, options: O) => T, options: O): T {
     const module = factory(this.context, options);
@@ -71,30 +99,101 @@ export class SlotforgeClient {
     this.#closeables.push(closeable);
   }
 
-  /** Reads a value; `undefined` when the key is missing (a stored null, '', 0 or false is returned as such). */
-  async get<T = unknown>(key: string): Promise<T | undefined> {
-    const full = this.context.keys.key(key);
-    const bytes = await this.#guard(this.context.commands.get(full));
-    return bytes === null ? undefined : (this.context.envelope.decode(bytes, full) as T);
+  /** Waits until the connection (and the near cache's invalidation, when enabled) is live. */
+  async ready(): Promise<void> {
+    await this.context.commands.ready();
+    await this.near?.start();
   }
 
-  /** Writes a value with a TTL. */
+  /** Reads a fresh value; `undefined` when missing or expired (a stored null, '', 0 or false is returned as such). */
+  async get<T = unknown>(key: string): Promise<T | undefined> {
+    const full = this.context.keys.key(key);
+    const { entry } = await this.#guard(this.store.read<T>(full));
+    if (!entry || entry.negative || entry.freshUntil <= this.context.deps.clock.now()) return undefined;
+    return entry.value;
+  }
+
+  /** Writes a value with a TTL (and tags). */
   async set(key: string, value: unknown, options: WriteOptions = {}): Promise<void> {
     const full = this.context.keys.key(key);
     const ttlMs = durationOption('ttlMs', options.ttlMs ?? this.options.defaultTtlMs, 1);
-    await this.#guard(this.context.commands.set(full, this.context.envelope.encode(value, full), { ttlMs }));
+    const tags = options.tags ?? [];
+    await this.#guard(
+      (async () => {
+        const versions = tags.length > 0 ? await this.store.tags.versions(tags) : [];
+        this.#getOrSet.forget([full]);
+        await this.store.write(full, {
+          value,
+          ttlMs,
+          tags: versions,
+          ...(options.waitReplicas === undefined ? {} : { waitReplicas: options.waitReplicas }),
+        });
+      })(),
+    );
   }
 
   /** Deletes keys of any slots (no CROSSSLOT); returns how many existed. */
-  async delete(...keys: string[]): Promise<number> {
-    return this.#guard(this.context.commands.del(keys.map((k) => this.context.keys.key(k))));
+  delete(...keys: string[]): Promise<number> {
+    return this.#guard(this.#invalidation.keys(keys));
   }
 
-  /** Reads many keys of any slots in one round trip per node; missing keys are `undefined`. */
+  /** Reads many keys of any slots in one round trip per node; missing or expired keys are `undefined`. */
   async getMany<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]> {
+    const { commands, envelope, deps } = this.context;
     const full = keys.map((k) => this.context.keys.key(k));
-    const values = await this.#guard(this.context.commands.mget(full));
-    return values.map((bytes, i) => (bytes === null ? undefined : (this.context.envelope.decode(bytes, full[i]) as T)));
+    const values = await this.#guard(commands.mget(full));
+    const now = deps.clock.now();
+    const entries = values.map((bytes, i) =>
+      bytes === null ? undefined : decodeEntry<T>(envelope, bytes, full[i] as string),
+    );
+    const tagNames = [...new Set(entries.flatMap((e) => e?.tags.map(([t]) => t) ?? []))];
+    const versions = tagNames.length > 0 ? await this.#guard(this.store.tags.versions(tagNames)) : [];
+    return entries.map((e) =>
+      !e || e.negative || e.freshUntil <= now || !Tags.current(e.tags, versions) ? undefined : e.value,
+    );
+  }
+
+  /** Cache-aside with single flight, optional distributed lock, SWR, grace, negative caching and jitter. */
+  getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions): Promise<T> {
+    return this.#guard(this.#getOrSet.getOrSet(key, loader, options));
+  }
+
+  /** Invalidates every entry carrying any of these tags (one INCR per tag). */
+  invalidateTags(...tags: string[]): Promise<void> {
+    return this.#guard(this.#invalidation.tags(tags));
+  }
+
+  /** Deletes every key of the namespace matching a glob, on every master, with SCAN (never KEYS). */
+  invalidatePattern(pattern: string, options?: InvalidatePatternOptions): Promise<number> {
+    return this.#guard(this.#invalidation.pattern(pattern, options));
+  }
+
+  /** A read-through cache over `load`. */
+  readThrough<T>(options: ReadThroughOptions<T>): ReadThrough<T> {
+    return new ReadThrough<T>(this.#getOrSet, options);
+  }
+
+  /** A write-through cache in front of `write`. */
+  writeThrough<T>(options: WriteThroughOptions<T>): WriteThrough<T> {
+    return new WriteThrough<T>(
+      { ...this.context, store: this.store, getOrSet: this.#getOrSet, defaultTtlMs: this.options.defaultTtlMs },
+      options,
+    );
+  }
+
+  /** A write-behind cache in front of `flush`; flushed on `close()`. */
+  writeBehind<T>(options: WriteBehindOptions<T>): WriteBehind<T> {
+    const module = new WriteBehind<T>(
+      { ...this.context, store: this.store, defaultTtlMs: this.options.defaultTtlMs },
+      options,
+    );
+    this.#closeables.push(module);
+    return module;
+  }
+
+  /** Warms keys with bounded concurrency; progress as `warm:progress` events. */
+  warm<T>(options: WarmOptions<T>): Promise<WarmResult> {
+    return warm({ ...this.context, store: this.store, defaultTtlMs: this.options.defaultTtlMs }, options);
   }
 
   /** Counts errors by code on their way out. */
@@ -118,6 +217,8 @@ export class SlotforgeClient {
           errors.push(error);
         }
       }
+      await this.#getOrSet.close();
+      await this.near?.close();
       if (this.#ownsCommands) await this.context.commands.close();
       this.context.events.emit('connection:close', {});
       if (errors.length > 0) {

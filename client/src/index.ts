@@ -3,6 +3,24 @@
  * Public exports, by name.
  */
 
+// Cache patterns
+export type { Entry } from './cache/entry.ts';
+export {
+  GET_OR_SET_DEFAULTS,
+  GetOrSet,
+  type GetOrSetDeps,
+  type GetOrSetOptions,
+  type Loader,
+} from './cache/get-or-set.ts';
+export { type InvalidatePatternOptions, Invalidation, type InvalidationDeps } from './cache/invalidation.ts';
+export { ReadThrough, type ReadThroughOptions } from './cache/read-through.ts';
+export { SingleFlight } from './cache/single-flight.ts';
+export { CacheStore, type ReadResult, type StoreDeps, type WriteEntry } from './cache/store.ts';
+export { TAG_KEY_PART, Tags } from './cache/tags.ts';
+export { jitterTtl } from './cache/ttl.ts';
+export { type WarmOptions, type WarmResult, warm } from './cache/warm.ts';
+export { WRITE_BEHIND_DEFAULTS, WriteBehind, type WriteBehindOptions } from './cache/write-behind.ts';
+export { WriteThrough, type WriteThroughOptions } from './cache/write-through.ts';
 // Facade
 export { createClient, SlotforgeClient, type WriteOptions } from './client.ts';
 export type { Codec } from './codecs/codec.ts';
@@ -62,10 +80,11 @@ export {
 } from './core/validate.ts';
 // Keys and codecs
 export { defineKey, escapeGlob, hasHashTag, hashTag, KEY_SEPARATOR, type KeyPart, Keyspace } from './keys/keys.ts';
-
 // Metrics
 export { createMetrics, type Metrics, noopMetrics } from './metrics/metrics.ts';
 export { LOADER_BUCKETS_SECONDS, METRIC_LABELS, METRIC_NAMES } from './metrics/names.ts';
+export { LocalStore } from './near/local-store.ts';
+export { NEAR_BUS_CHANNEL, NEAR_CACHE_DEFAULTS, NearCache, type NearCacheOptions } from './near/near-cache.ts';
 
 // --- Part 2 modules (ratelimit, sessions, pubsub, locks, structures): add `export ... from './<folder>/index.ts'`
 // lines below this marker. ---

@@ -1,4 +1,5 @@
 import type { EnvelopeOptions } from '../codecs/envelope.ts';
+import type { NearCacheOptions } from '../near/near-cache.ts';
 import type { RedisCommands } from './commands.ts';
 import type { DepsOptions } from './deps.ts';
 import type { ConnectionOptions } from './options.ts';
@@ -15,6 +16,11 @@ export interface ClientOptions extends ConnectionOptions, EnvelopeOptions {
   readonly defaultTtlMs?: number;
   /** Injected clock, random, logger and prom-client Registry. */
   readonly deps?: DepsOptions;
+  /**
+   * The near cache (in-process tier, invalidated across instances). `true` for the defaults.
+   * @default false
+   */
+  readonly nearCache?: boolean | NearCacheOptions;
   /** An existing command layer to use instead of opening a connection (it is not closed by `close()`). */
   readonly commands?: RedisCommands;
 }

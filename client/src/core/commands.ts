@@ -140,8 +140,11 @@ export interface RedisCommands {
   callNode(node: NodeRef, command: string, args: readonly RedisArg[], options?: CallOptions): Promise<unknown>;
   /** Opens a dedicated connection to one node. */
   connectNode(node: NodeRef): Promise<NodeConnection>;
-  /** Opens a subscriber connection to the same deployment (cluster-aware; `sharded` for SSUBSCRIBE). */
-  duplicate(options?: { readonly sharded?: boolean }): Subscriber;
+  /**
+   * Opens a subscriber connection to the same deployment (cluster-aware; `sharded` for SSUBSCRIBE), or to one master
+   * (`node`, e.g. for CLIENT TRACKING REDIRECT; on standalone/sentinel it is the one master anyway).
+   */
+  duplicate(options?: { readonly sharded?: boolean; readonly node?: NodeRef }): Subscriber;
   /** Server time in ms (TIME) of the node serving `key`. */
   time(key?: string): Promise<number>;
   on<E extends keyof ConnectionEvents>(event: E, listener: ConnectionEvents[E]): this;

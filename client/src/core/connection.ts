@@ -110,6 +110,9 @@ class IoredisCommands implements RedisCommands {
       // Our loop retries; ioredis retrying too would multiply attempts past the deadline.
       maxRetriesPerRequest: 1,
       enableReadyCheck: true,
+      // ioredis 6.0.0 defaults to RESP3 but drops `invalidate` push frames, so server-assisted client-side caching
+      // only works with RESP2 REDIRECT to a subscriber; RESP2 also keeps pub/sub replies in the documented shape.
+      protocol: 2,
       retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
       reconnectOnError: (error: Error) => (/^READONLY/.test(error.message) ? 2 : false),
     };

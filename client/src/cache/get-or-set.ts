@@ -1,0 +1,412 @@
+import { randomUUID } from 'node:crypto';
+import { defineScript } from '../core/commands.ts';
+import type { CoreContext } from '../core/context.ts';
+import { isSlotforgeError, SlotforgeError } from '../core/errors.ts';
+import { sleep } from '../core/retry.ts';
+import { durationOption, invalidOption } from '../core/validate.ts';
+import { LocalStore } from '../near/local-store.ts';
+import type { Entry } from './entry.ts';
+import { SingleFlight } from './single-flight.ts';
+import type { CacheStore } from './store.ts';
+import { jitterOption, jitterTtl } from './ttl.ts';
+
+/** A loader: computes the value on a miss. Returning `undefined` means "not found" (see `negativeTtlMs`). */
+export type Loader<T> = () => T | Promise<T>;
+
+/** Options of one getOrSet call (defaults come from GetOrSetDefaults). */
+export interface GetOrSetOptions {
+  /** How long a loaded value is fresh. @default the client's defaultTtlMs */
+  readonly ttlMs?: number;
+  /** Fraction of ttlMs removed at random (0.1 = up to 10 % shorter) so keys written together expire apart. @default 0.1 */
+  readonly jitter?: number;
+  /** After freshness ends, serve the stale value at once for this long while one caller refreshes it. @default 0 */
+  readonly staleWhileRevalidateMs?: number;
+  /** After freshness ends, serve the stale value for this long when Redis or the loader fails. @default 0 */
+  readonly graceMs?: number;
+  /** Cache "not found" (the loader returned undefined) for this long; 0 = do not cache it. @default 0 */
+  readonly negativeTtlMs?: number;
+  /** Tags: `invalidateTag(tag)` turns every entry carrying it into a miss. @default [] */
+  readonly tags?: readonly string[];
+  /**
+   * Distributed single flight: a Redis lock so that across N processes only one runs the loader for a cold key while
+   * the others wait for its value. @default false
+   */
+  readonly lock?: boolean | { readonly ttlMs?: number; readonly waitMs?: number };
+  /** Deadline of each Redis operation of this call. @default the connection's commandTimeoutMs */
+  readonly timeoutMs?: number;
+  /** With a stale value at hand, serve it if Redis has not answered after this long. @default 500 */
+  readonly softTimeoutMs?: number;
+  /** Deadline of the loader. @default 10_000 */
+  readonly loaderTimeoutMs?: number;
+  /** WAIT for this many replicas after writing a loaded value. @default 0 */
+  readonly waitReplicas?: number;
+}
+
+/** Defaults of getOrSet. */
+export const GET_OR_SET_DEFAULTS = {
+  jitter: 0.1,
+  staleWhileRevalidateMs: 0,
+  graceMs: 0,
+  negativeTtlMs: 0,
+  softTimeoutMs: 500,
+  loaderTimeoutMs: 10_000,
+  lockTtlMs: 10_000,
+  fallbackEntries: 10_000,
+  fallbackBytes: 32 * 1024 * 1024,
+} as const;
+
+interface Resolved {
+  readonly ttlMs: number;
+  readonly jitter: number;
+  readonly swrMs: number;
+  readonly graceMs: number;
+  readonly negativeTtlMs: number;
+  readonly tags: readonly string[];
+  readonly lock: { readonly ttlMs: number; readonly waitMs: number } | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly softTimeoutMs: number;
+  readonly loaderTimeoutMs: number;
+  readonly waitReplicas: number | undefined;
+}
+
+/** What getOrSet needs. */
+export type GetOrSetDeps = Pick<CoreContext, 'commands' | 'keys' | 'deps' | 'metrics' | 'events'> & {
+  readonly store: CacheStore;
+  readonly defaultTtlMs: number;
+};
+
+const RELEASE = defineScript(
+  'slotforge-loader-unlock',
+  "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+  { idempotent: true },
+);
+
+/** Key part of loader locks (inside the namespace, outside callers' keys). */
+export const LOCK_KEY_PART = '__lock:';
+
+/**
+ * Cache-aside, done right (the seed's `if (cached)` treated '', 0, false and null as misses; regression-tested).
+ *
+ * One call: near tier -> in-process single flight -> Redis read (tag versions in the same round trip) -> fresh hit,
+ * or stale-while-revalidate, or miss -> loader (optionally under a distributed lock) -> write with jittered TTL.
+ * Failures: Redis down/slow -> stale value from the local fallback within grace, else the loader's value (the call
+ * keeps serving, uncached); loader fails -> stale within grace, else E_LOADER with the cause.
+ */
+export class GetOrSet {
+  readonly #ctx: GetOrSetDeps;
+  readonly #flights = new SingleFlight();
+  /** Last-known entries for keys read with graceMs > 0, served when Redis is unreachable. */
+  readonly #fallback = new LocalStore(GET_OR_SET_DEFAULTS.fallbackEntries, GET_OR_SET_DEFAULTS.fallbackBytes);
+  readonly #background = new Set<Promise<unknown>>();
+
+  constructor(ctx: GetOrSetDeps) {
+    this.#ctx = ctx;
+  }
+
+  #resolve(options: GetOrSetOptions): Resolved {
+    if (typeof options !== 'object' || options === null) throw invalidOption('options', 'an object', options);
+    const lock = options.lock;
+    const tags = options.tags ?? [];
+    if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string' || t.length === 0)) {
+      throw invalidOption('tags', 'an array of non-empty strings', tags);
+    }
+    return {
+      ttlMs: durationOption('ttlMs', options.ttlMs ?? this.#ctx.defaultTtlMs, 1),
+      jitter: jitterOption(options.jitter ?? GET_OR_SET_DEFAULTS.jitter),
+      swrMs: durationOption(
+        'staleWhileRevalidateMs',
+        options.staleWhileRevalidateMs ?? GET_OR_SET_DEFAULTS.staleWhileRevalidateMs,
+      ),
+      graceMs: durationOption('graceMs', options.graceMs ?? GET_OR_SET_DEFAULTS.graceMs),
+      negativeTtlMs: durationOption('negativeTtlMs', options.negativeTtlMs ?? GET_OR_SET_DEFAULTS.negativeTtlMs),
+      tags,
+      lock:
+        lock === undefined || lock === false
+          ? undefined
+          : {
+              ttlMs: durationOption(
+                'lock.ttlMs',
+                (lock === true ? undefined : lock.ttlMs) ?? GET_OR_SET_DEFAULTS.lockTtlMs,
+                1,
+              ),
+              waitMs: durationOption(
+                'lock.waitMs',
+                (lock === true ? undefined : lock.waitMs) ??
+                  options.loaderTimeoutMs ??
+                  GET_OR_SET_DEFAULTS.loaderTimeoutMs,
+                1,
+              ),
+            },
+      timeoutMs: options.timeoutMs === undefined ? undefined : durationOption('timeoutMs', options.timeoutMs, 1),
+      softTimeoutMs: durationOption('softTimeoutMs', options.softTimeoutMs ?? GET_OR_SET_DEFAULTS.softTimeoutMs, 1),
+      loaderTimeoutMs: durationOption(
+        'loaderTimeoutMs',
+        options.loaderTimeoutMs ?? GET_OR_SET_DEFAULTS.loaderTimeoutMs,
+        1,
+      ),
+      waitReplicas: options.waitReplicas,
+    };
+  }
+
+  /** Returns the cached value of `key` or loads, caches and returns it. */
+  async getOrSet<T>(key: string, loader: Loader<T>, options: GetOrSetOptions = {}): Promise<T> {
+    const full = this.#ctx.keys.key(key);
+    if (typeof loader !== 'function') throw invalidOption('loader', 'a function', loader);
+    const o = this.#resolve(options);
+    const { promise, joined } = this.#flights.run(full, () => this.#get(full, loader, o));
+    if (joined) this.#ctx.metrics.coalesced('process');
+    return promise as Promise<T>;
+  }
+
+  async #get<T>(full: string, loader: Loader<T>, o: Resolved): Promise<T> {
+    const { clock } = this.#ctx.deps;
+    const fallback = o.graceMs > 0 || o.swrMs > 0 ? this.#fallback.get(full, clock.now()) : undefined;
+    let read: Awaited<ReturnType<CacheStore['read']>> | 'soft-timeout';
+    try {
+      const reading = this.#ctx.store.read<T>(full, o.tags, o.timeoutMs);
+      read = fallback ? await this.#soft(reading, o.softTimeoutMs) : await reading;
+    } catch (error) {
+      this.#countError(error);
+      return this.#redisDown(full, loader, o, fallback, error);
+    }
+    if (read === 'soft-timeout') return this.#redisDown(full, loader, o, fallback, undefined);
+    const now = clock.now();
+    const entry = read.entry as Entry<T> | undefined;
+    if (entry) {
+      if (entry.freshUntil > now) {
+        this.#hit(full, read.source === 'near' ? 'near' : 'redis', entry, o);
+        return entry.value;
+      }
+      if (now < entry.freshUntil + o.swrMs && entry.staleUntil > now) {
+        this.#ctx.metrics.stale('refreshing');
+        this.#ctx.events.emit('cache:stale', { key: full, reason: 'refreshing' });
+        this.#refreshInBackground(full, loader, o, read.versions);
+        return entry.value;
+      }
+    }
+    this.#ctx.metrics.miss();
+    this.#ctx.events.emit('cache:miss', { key: full });
+    try {
+      return await this.#loadAndStore(full, loader, o, read.versions);
+    } catch (error) {
+      const stale = entry && entry.staleUntil > now ? entry : (fallback?.value as Entry<T> | undefined);
+      if (stale && !isSlotforgeError(error, 'E_INVALID_OPTION')) {
+        this.#ctx.metrics.stale('loader-error');
+        this.#ctx.events.emit('cache:stale', { key: full, reason: 'loader-error' });
+        return stale.value;
+      }
+      throw error;
+    }
+  }
+
+  #hit<T>(full: string, tier: 'near' | 'redis', entry: Entry<T>, o: Resolved): void {
+    this.#ctx.metrics.hit(tier);
+    if (this.#ctx.events.listenerCount('cache:hit') > 0) this.#ctx.events.emit('cache:hit', { key: full, tier });
+    if (o.graceMs > 0 || o.swrMs > 0) this.#remember(full, entry);
+  }
+
+  #remember(full: string, entry: Entry): void {
+    this.#fallback.set(full, entry, entry.staleUntil, 256 + full.length * 2);
+  }
+
+  /** Redis failed or is slow: serve stale within grace, else keep serving from the loader, uncached. */
+  async #redisDown<T>(
+    full: string,
+    loader: Loader<T>,
+    o: Resolved,
+    fallback: { value: unknown } | undefined,
+    error: unknown,
+  ): Promise<T> {
+    if (fallback) {
+      this.#ctx.metrics.stale('redis-error');
+      this.#ctx.events.emit('cache:stale', { key: full, reason: 'redis-error' });
+      return (fallback.value as Entry<T>).value;
+    }
+    this.#ctx.deps.logger.warn('getOrSet: Redis unavailable, serving from the loader uncached', {
+      key: full,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return this.#runLoader(full, loader, o);
+  }
+
+  #soft<R>(reading: Promise<R>, ms: number): Promise<R | 'soft-timeout'> {
+    const { clock } = this.#ctx.deps;
+    return new Promise((resolve, reject) => {
+      const timer = clock.setTimeout(() => resolve('soft-timeout'), ms);
+      reading.then(
+        (value) => {
+          clock.clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clock.clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  #refreshInBackground<T>(full: string, loader: Loader<T>, o: Resolved, versions: [string, number][]): void {
+    const { promise, joined } = this.#flights.run(`${full}\u0000refresh`, () =>
+      this.#loadAndStore(full, loader, o, versions),
+    );
+    if (joined) return;
+    const tracked = promise.catch((error: unknown) => {
+      this.#countError(error);
+      this.#ctx.events.emit('cache:error', { key: full, error: error as Error });
+    });
+    this.#background.add(tracked);
+    void tracked.finally(() => this.#background.delete(tracked));
+  }
+
+  async #loadAndStore<T>(full: string, loader: Loader<T>, o: Resolved, versions: [string, number][]): Promise<T> {
+    if (o.lock) return this.#loadUnderLock(full, loader, o, versions, o.lock);
+    const value = await this.#runLoader(full, loader, o);
+    await this.#store(full, value, o, versions);
+    return value;
+  }
+
+  /** Runs the loader with its deadline, metrics and events; failures become E_LOADER with the cause. */
+  async #runLoader<T>(full: string, loader: Loader<T>, o: Resolved): Promise<T> {
+    const { clock } = this.#ctx.deps;
+    const started = performance.now();
+    this.#ctx.events.emit('loader:start', { key: full });
+    let timer: unknown;
+    try {
+      const value = await Promise.race([
+        Promise.resolve().then(loader),
+        new Promise<never>((_, reject) => {
+          timer = clock.setTimeout(
+            () =>
+              reject(
+                new SlotforgeError('E_TIMEOUT', `loader of '${full}' did not finish within ${o.loaderTimeoutMs} ms`, {
+                  key: full,
+                  timeoutMs: o.loaderTimeoutMs,
+                }),
+              ),
+            o.loaderTimeoutMs,
+          );
+        }),
+      ]);
+      const durationMs = performance.now() - started;
+      this.#ctx.metrics.loader(durationMs / 1000, 'ok');
+      this.#ctx.events.emit('loader:end', { key: full, durationMs, ok: true });
+      return value;
+    } catch (cause) {
+      const durationMs = performance.now() - started;
+      this.#ctx.metrics.loader(durationMs / 1000, 'error');
+      this.#ctx.events.emit('loader:end', { key: full, durationMs, ok: false });
+      this.#ctx.metrics.error('E_LOADER');
+      throw new SlotforgeError(
+        'E_LOADER',
+        `loader of '${full}' failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+        {
+          key: full,
+          cause,
+        },
+      );
+    } finally {
+      clock.clearTimeout(timer);
+    }
+  }
+
+  /** Writes a loaded value (negative when undefined and negativeTtlMs > 0); a failed write is reported, not thrown. */
+  async #store<T>(full: string, value: T, o: Resolved, versions: [string, number][]): Promise<void> {
+    const negative = value === undefined;
+    if (negative && o.negativeTtlMs === 0) return;
+    const ttlMs = jitterTtl(negative ? o.negativeTtlMs : o.ttlMs, o.jitter, this.#ctx.deps.random);
+    try {
+      const entry = await this.#ctx.store.write(full, {
+        value,
+        negative,
+        ttlMs,
+        staleMs: Math.max(o.swrMs, o.graceMs),
+        tags: versions,
+        ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
+        ...(o.waitReplicas === undefined ? {} : { waitReplicas: o.waitReplicas }),
+      });
+      if (o.graceMs > 0 || o.swrMs > 0) this.#remember(full, entry);
+    } catch (error) {
+      // The caller still gets the value: a cache that cannot write must not fail the read.
+      this.#countError(error);
+      this.#ctx.events.emit('cache:error', { key: full, error: error as Error });
+    }
+  }
+
+  /**
+   * Distributed single flight. The winner of SET NX PX runs the loader; the others poll for the value (the poll
+   * stops early when the lock vanishes without a value, e.g. the winner's loader failed or it died, and then they
+   * compete again). A winner re-reads first: another process may have stored the value just before it locked.
+   */
+  async #loadUnderLock<T>(
+    full: string,
+    loader: Loader<T>,
+    o: Resolved,
+    versions: [string, number][],
+    lock: { ttlMs: number; waitMs: number },
+  ): Promise<T> {
+    const { commands, keys, deps } = this.#ctx;
+    const lockKey = keys.prefix + LOCK_KEY_PART + keys.strip(full);
+    const token = randomUUID();
+    const deadline = deps.clock.now() + lock.waitMs;
+    let waited = false;
+    let poll = 5;
+    while (deps.clock.now() < deadline) {
+      const acquired = await commands.set(lockKey, token, { ttlMs: lock.ttlMs, nx: true, idempotent: true });
+      if (acquired) {
+        try {
+          const again = await this.#ctx.store.read<T>(full, o.tags, o.timeoutMs);
+          if (again.entry && again.entry.freshUntil > deps.clock.now()) {
+            this.#ctx.metrics.coalesced('distributed');
+            return again.entry.value;
+          }
+          const value = await this.#runLoader(full, loader, o);
+          await this.#store(full, value, o, again.versions.length > 0 ? again.versions : versions);
+          return value;
+        } finally {
+          await commands.eval(RELEASE, [lockKey], [token]).catch((error: unknown) => this.#countError(error));
+        }
+      }
+      if (!waited) {
+        waited = true;
+        this.#ctx.metrics.coalesced('distributed');
+      }
+      // Poll with jitter so waiters do not stampede the key together.
+      for (;;) {
+        await sleep(poll + Math.floor(deps.random() * poll), deps.clock);
+        poll = Math.min(poll * 2, 100);
+        const read = await this.#ctx.store.read<T>(full, o.tags, o.timeoutMs);
+        if (read.entry && read.entry.freshUntil > deps.clock.now()) return read.entry.value;
+        if (read.entry?.negative) return undefined as T;
+        if ((await commands.call('EXISTS', [lockKey])) === 0) break;
+        if (deps.clock.now() >= deadline) break;
+      }
+    }
+    // The holder took longer than waitMs: load ourselves rather than fail.
+    return this.#loadAndStore(full, loader, { ...o, lock: undefined }, versions);
+  }
+
+  #countError(error: unknown): void {
+    if (isSlotforgeError(error)) this.#ctx.metrics.error(error.code);
+  }
+
+  /** Drops the local fallback copy of keys (called by invalidation). */
+  forget(fulls: readonly string[]): void {
+    for (const full of fulls) this.#fallback.delete(full);
+  }
+
+  /** Drops every local fallback copy under a prefix. */
+  forgetPrefix(prefix: string): void {
+    this.#fallback.deletePrefix(prefix);
+  }
+
+  /** Drops all local fallback copies (tag invalidation: we do not index them by tag). */
+  forgetAll(): void {
+    this.#fallback.clear();
+  }
+
+  /** Waits for background refreshes. */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#background]);
+  }
+}

@@ -1,0 +1,138 @@
+import type { CoreContext } from '../core/context.ts';
+import { SlotforgeError } from '../core/errors.ts';
+import { durationOption, functionOption, integerOption } from '../core/validate.ts';
+import type { CacheStore } from './store.ts';
+
+/**
+ * Write-behind: the cache is written at once, the source later, in batches. The queue is bounded (a full queue
+ * rejects with E_QUEUE_FULL instead of growing until the process dies), coalesces writes to the same key (last
+ * value wins), retries failed batches, and is flushed by `close()`. Risk: values acknowledged to callers but not yet
+ * in the source are lost if the process dies; see docs/cache-patterns.md.
+ */
+export interface WriteBehindOptions<T> {
+  /** Writes a batch to the source of truth. */
+  readonly flush: (entries: readonly (readonly [key: string, value: T])[]) => void | Promise<void>;
+  /** Most distinct keys waiting. @default 10_000 */
+  readonly maxQueue?: number;
+  /** Most entries per flush call. @default 100 */
+  readonly batchSize?: number;
+  /** How often the queue is flushed. @default 1000 */
+  readonly flushIntervalMs?: number;
+  /** @default the client's defaultTtlMs */
+  readonly ttlMs?: number;
+}
+
+export type WriteBehindDeps = Pick<CoreContext, 'keys' | 'deps' | 'metrics' | 'events'> & {
+  readonly store: CacheStore;
+  readonly defaultTtlMs: number;
+};
+
+export const WRITE_BEHIND_DEFAULTS = { maxQueue: 10_000, batchSize: 100, flushIntervalMs: 1000 } as const;
+
+export class WriteBehind<T> {
+  readonly #ctx: WriteBehindDeps;
+  readonly #options: WriteBehindOptions<T>;
+  readonly #queue = new Map<string, T>();
+  readonly #maxQueue: number;
+  readonly #batchSize: number;
+  readonly #intervalMs: number;
+  readonly #ttlMs: number;
+  #timer: unknown;
+  #flushing: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(ctx: WriteBehindDeps, options: WriteBehindOptions<T>) {
+    functionOption('flush', options.flush);
+    this.#ctx = ctx;
+    this.#options = options;
+    this.#maxQueue = integerOption('maxQueue', options.maxQueue ?? WRITE_BEHIND_DEFAULTS.maxQueue, 1);
+    this.#batchSize = integerOption('batchSize', options.batchSize ?? WRITE_BEHIND_DEFAULTS.batchSize, 1);
+    this.#intervalMs = durationOption(
+      'flushIntervalMs',
+      options.flushIntervalMs ?? WRITE_BEHIND_DEFAULTS.flushIntervalMs,
+      1,
+    );
+    this.#ttlMs = durationOption('ttlMs', options.ttlMs ?? ctx.defaultTtlMs, 1);
+  }
+
+  /** Entries waiting for the source. */
+  get pending(): number {
+    return this.#queue.size;
+  }
+
+  /** Writes the cache now and queues the source write. */
+  async set(key: string, value: T): Promise<void> {
+    if (this.#closed) throw new SlotforgeError('E_CLOSED', 'write-behind is closed', { key });
+    if (!this.#queue.has(key) && this.#queue.size >= this.#maxQueue) {
+      this.#ctx.metrics.error('E_QUEUE_FULL');
+      throw new SlotforgeError(
+        'E_QUEUE_FULL',
+        `write-behind queue is full (${this.#maxQueue} keys); the source is not keeping up`,
+        {
+          key,
+          option: 'maxQueue',
+          received: this.#queue.size,
+        },
+      );
+    }
+    await this.#ctx.store.write(this.#ctx.keys.key(key), { value, ttlMs: this.#ttlMs });
+    // Re-inserting moves the key to the back: the latest value is what the source gets.
+    this.#queue.delete(key);
+    this.#queue.set(key, value);
+    this.#ctx.metrics.writeBehindQueue(this.#queue.size);
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#timer !== undefined || this.#closed) return;
+    this.#timer = this.#ctx.deps.clock.setTimeout(() => {
+      this.#timer = undefined;
+      void this.flush().catch(() => {});
+    }, this.#intervalMs);
+  }
+
+  /** Flushes everything queued now (one flush at a time). Failed batches stay queued. */
+  flush(): Promise<void> {
+    this.#flushing ??= this.#flushAll().finally(() => {
+      this.#flushing = undefined;
+      if (this.#queue.size > 0) this.#schedule();
+    });
+    return this.#flushing;
+  }
+
+  async #flushAll(): Promise<void> {
+    let written = 0;
+    let failed = 0;
+    let lastError: unknown;
+    const snapshot = [...this.#queue];
+    for (let i = 0; i < snapshot.length; i += this.#batchSize) {
+      const batch = snapshot.slice(i, i + this.#batchSize);
+      try {
+        await this.#options.flush(batch);
+        for (const [key, value] of batch) if (this.#queue.get(key) === value) this.#queue.delete(key);
+        written += batch.length;
+      } catch (error) {
+        failed += batch.length;
+        lastError = error;
+        for (const [key] of batch) this.#ctx.events.emit('writebehind:error', { key, error: error as Error });
+      }
+    }
+    this.#ctx.metrics.writeBehindQueue(this.#queue.size);
+    this.#ctx.events.emit('writebehind:flush', { written, failed });
+    if (failed > 0) {
+      throw new SlotforgeError('E_CONNECTION', `write-behind: ${failed} entr(ies) could not be written to the source`, {
+        cause: lastError,
+        received: failed,
+      });
+    }
+  }
+
+  /** Stops the timer and flushes what is queued (raises if some entries could not be written). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer !== undefined) this.#ctx.deps.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#flushing?.catch(() => {});
+    if (this.#queue.size > 0) await this.flush();
+  }
+}
