@@ -1,0 +1,54 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { MonitorReport } from '../../cli/commands/monitor.ts';
+import { PrometheusApi } from '../../dashboards/prometheus-api.ts';
+import { isAlive, pollUntil } from '../../runtime/process/index.ts';
+import { harnessTempDir } from '../support/harness-root.ts';
+
+const run = promisify(execFile);
+const cli = (stateDir: string, ...args: string[]) =>
+  run(process.execPath, ['bin/slotforge.js', '--state-dir', stateDir, ...args], { timeout: 90_000 });
+
+describe('slotforge monitor', () => {
+  const stateDir = join(harnessTempDir('monitor-cli'), 'state');
+  afterAll(async () => {
+    if (existsSync(stateDir)) await cli(stateDir, 'down').catch(() => undefined);
+  }, 60_000);
+
+  it('refuses to start when nothing is up, saying what to run', async () => {
+    await expect(cli(stateDir, 'monitor', '--detach')).rejects.toMatchObject({
+      stderr: expect.stringContaining("run 'slotforge up --detach' first"),
+    });
+  });
+
+  it('scrapes every node of the local deployment with the slotforge alerts loaded, and down stops it', async () => {
+    await cli(stateDir, 'up', '--detach', '--json');
+    const { stdout } = await cli(stateDir, 'monitor', '--detach', '--json', '--interval', '1s');
+    const report = JSON.parse(stdout) as MonitorReport;
+    expect(report.exporters).toHaveLength(6);
+    const api = new PrometheusApi(report.prometheusUrl);
+    // Every node reports cluster_state ok through its exporter (auth from the recorded password works).
+    const states = await pollUntil(
+      async () => {
+        const r = await api.query('redis_cluster_state == 1');
+        return r.length === 6 ? r : false;
+      },
+      { description: 'cluster_state from 6 exporters', timeoutMs: 20_000, intervalMs: 250 },
+    );
+    expect(states.map((s) => s.metric.redis).sort()).toEqual(report.exporters.map((e) => e.redis).sort());
+    expect(await api.ruleNames()).toContain('RedisInstanceDown');
+    // A second monitor is refused while the first runs.
+    await expect(cli(stateDir, 'monitor', '--detach')).rejects.toMatchObject({
+      stderr: expect.stringContaining('already running'),
+    });
+    await cli(stateDir, 'down');
+    await pollUntil(() => report.pids.every((pid) => !isAlive(pid)), {
+      description: 'monitor processes to be gone after down',
+      timeoutMs: 10_000,
+    });
+    expect(existsSync(stateDir)).toBe(false);
+  }, 90_000);
+});
