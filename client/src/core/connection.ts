@@ -85,6 +85,7 @@ class IoredisCommands implements RedisCommands {
   #connected = false;
   #closed = false;
   #masterIds = '';
+  #durable: Client | undefined;
 
   constructor(options: ResolvedConnectionOptions, deps: Deps) {
     this.#options = options;
@@ -207,6 +208,9 @@ class IoredisCommands implements RedisCommands {
       key,
       idempotent,
       timeoutMs: options?.timeoutMs ?? this.commandTimeoutMs,
+      // Twice ioredis' commandTimeout: covers a command that waited in an offline queue (where commandTimeout does
+      // not run) without letting one stuck attempt eat the whole deadline.
+      attemptTimeoutMs: this.#options.attemptTimeoutMs * 2,
       baseDelayMs: this.#options.retryBaseDelayMs,
       maxDelayMs: this.#options.retryMaxDelayMs,
       clock: this.#deps.clock,
@@ -239,8 +243,14 @@ class IoredisCommands implements RedisCommands {
     }
     const waitTimeoutMs = options.waitTimeoutMs ?? 1000;
     const replies = await this.#retry('SET', key, idempotent, options, async () => {
-      // SET and WAIT must reach the same node: a keyless WAIT alone would be routed to a random one.
-      const results = await this.#client.pipeline().call('SET', args).call('WAIT', waitReplicas, waitTimeoutMs).exec();
+      // SET and WAIT must reach the same node on the same connection (WAIT counts that connection's writes), and WAIT
+      // blocks its connection for up to waitTimeoutMs when replicas are missing (e.g. right after a failover): durable
+      // writes therefore use their own connections, so they never hold up other commands.
+      const results = await this.#durableClient()
+        .pipeline()
+        .call('SET', args)
+        .call('WAIT', waitReplicas, waitTimeoutMs)
+        .exec();
       const [setResult, waitResult] = results ?? [];
       if (setResult?.[0]) throw setResult[0];
       if (waitResult?.[0]) throw waitResult[0];
@@ -256,6 +266,18 @@ class IoredisCommands implements RedisCommands {
       );
     }
     return true;
+  }
+
+  #durableClient(): Client {
+    if (!this.#durable) {
+      const client = this.#client;
+      this.#durable =
+        client instanceof Cluster
+          ? client.duplicate()
+          : client.duplicate({ connectionName: `${this.#options.connectionName}:durable` });
+      this.#durable.on('error', (error: Error) => this.#events.emit('error', error));
+    }
+    return this.#durable;
   }
 
   async del(keys: readonly string[], options?: CallOptions): Promise<number> {
@@ -367,8 +389,10 @@ class IoredisCommands implements RedisCommands {
           }
           let replies: [Error | null, unknown][];
           try {
-            const remaining = Math.max(1, deadline - clock.now());
-            replies = (await raceTimeout(pipeline.exec(), remaining, clock)) ?? [];
+            // One attempt is bounded like a single command: a pipeline stuck on a dead node must not eat the whole
+            // deadline, the next attempt regroups on a refreshed slot map.
+            const attemptMs = Math.max(1, Math.min(deadline - clock.now(), this.#options.attemptTimeoutMs * 2));
+            replies = (await raceTimeout(pipeline.exec(), attemptMs, clock)) ?? [];
           } catch (error) {
             replies = indices.map(() => [error as Error, undefined]);
           }
@@ -598,6 +622,7 @@ class IoredisCommands implements RedisCommands {
     this.#closed = true;
     await Promise.allSettled([...this.#opened].map((r) => r.close()));
     this.#opened.clear();
+    if (this.#durable) await quit(this.#durable, this.#options.connectTimeoutMs, this.#deps);
     await quit(this.#client, this.#options.connectTimeoutMs, this.#deps);
   }
 }

@@ -78,6 +78,8 @@ export interface RetryOptions {
   readonly timeoutMs: number;
   /** Whether an ambiguous failure may be retried (the command is safe to run twice). */
   readonly idempotent: boolean;
+  /** Deadline of one attempt (then it is retried if allowed). @default the remaining time */
+  readonly attemptTimeoutMs?: number | undefined;
   /** First backoff delay; doubles up to `maxDelayMs`, with full jitter. */
   readonly baseDelayMs: number;
   readonly maxDelayMs: number;
@@ -102,7 +104,8 @@ export async function withRetry<T>(attempt: (remainingMs: number) => Promise<T>,
     if (remaining <= 0) break;
     attempts++;
     try {
-      return await raceDeadline(attempt(remaining), remaining, clock, options);
+      const attemptMs = Math.min(remaining, options.attemptTimeoutMs ?? remaining);
+      return await raceDeadline(attempt(remaining), attemptMs, clock, options, attemptMs < remaining);
     } catch (error) {
       lastError = error;
       if (isSlotforgeError(error, 'E_TIMEOUT') && error.message.startsWith('deadline')) break;
@@ -145,15 +148,24 @@ export function toSlotforgeError(
   });
 }
 
-function raceDeadline<T>(promise: Promise<T>, ms: number, clock: Clock, options: RetryOptions): Promise<T> {
+function raceDeadline<T>(
+  promise: Promise<T>,
+  ms: number,
+  clock: Clock,
+  options: RetryOptions,
+  attemptOnly: boolean,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = clock.setTimeout(() => {
       reject(
-        new SlotforgeError('E_TIMEOUT', `deadline of ${options.timeoutMs} ms passed during ${options.command}`, {
-          key: options.key,
-          timeoutMs: options.timeoutMs,
-          command: options.command,
-        }),
+        attemptOnly
+          ? // Same wording as ioredis' commandTimeout, so it is classified as an ambiguous failure and retried if allowed.
+            new Error(`Command timed out (attempt of ${options.command} took over ${ms} ms)`)
+          : new SlotforgeError('E_TIMEOUT', `deadline of ${options.timeoutMs} ms passed during ${options.command}`, {
+              key: options.key,
+              timeoutMs: options.timeoutMs,
+              command: options.command,
+            }),
       );
     }, ms);
     promise.then(
