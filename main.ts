@@ -1,8 +1,21 @@
 import { App, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
+import { RedisCluster } from './infra/index.ts';
 
-// Placeholder until the RedisCluster construct lands (issue 3): a namespace for the default deployment.
+// The default deployment, sized for kind (one node, a few GiB of RAM): 3 shards x 1 replica, 256Mi per member,
+// preferred anti-affinity because kind has a single node, 1Gi volumes from kind's default StorageClass.
 const app = new App({ outdir: 'dist' });
-const chart = new Chart(app, 'slotforge');
-new k8s.KubeNamespace(chart, 'namespace', { metadata: { name: 'slotforge' } });
+// The Namespace is cluster-scoped, so it lives in a chart without a namespace; it is synthesized first.
+const namespaceChart = new Chart(app, 'namespace');
+new k8s.KubeNamespace(namespaceChart, 'namespace', { metadata: { name: 'slotforge' } });
+const chart = new Chart(app, 'slotforge', { namespace: 'slotforge' });
+chart.addDependency(namespaceChart);
+new RedisCluster(chart, 'redis', {
+  shards: 3,
+  replicasPerShard: 1,
+  profile: 'store',
+  resources: { memoryLimit: '256Mi', cpuRequest: '100m' },
+  storage: { size: '1Gi' },
+  antiAffinity: 'preferred',
+});
 app.synth();

@@ -1,0 +1,48 @@
+import { k8s } from 'cdk8s-plus-27';
+import { containerSecurityContext, EXPORTER_UID } from '../security/security-context.ts';
+
+/** The exporter port Prometheus scrapes. */
+export const EXPORTER_PORT = 9121;
+/** Matches Debian 12's prometheus-redis-exporter, which the local runtime runs in its place. */
+export const DEFAULT_EXPORTER_IMAGE = 'oliver006/redis_exporter:v1.45.0';
+
+export interface ExporterOptions {
+  readonly image: string;
+  readonly redisPort: number;
+  /** Secret and key of the exporter user's password. */
+  readonly secretName: string;
+  readonly secretKey: string;
+}
+
+/**
+ * The redis_exporter sidecar, logged in as the least-privileged `exporter` user. The upstream image has no shell, so
+ * the password reaches it as an environment variable taken from the Secret by reference (`secretKeyRef`), never as a
+ * literal in the manifest.
+ * @see https://github.com/oliver006/redis_exporter#command-line-flags
+ */
+export function exporterContainer(options: ExporterOptions): k8s.Container {
+  return {
+    name: 'exporter',
+    image: options.image,
+    imagePullPolicy: 'IfNotPresent',
+    env: [
+      { name: 'REDIS_ADDR', value: `redis://127.0.0.1:${options.redisPort}` },
+      { name: 'REDIS_USER', value: 'exporter' },
+      {
+        name: 'REDIS_PASSWORD',
+        valueFrom: { secretKeyRef: { name: options.secretName, key: options.secretKey } },
+      },
+      { name: 'REDIS_EXPORTER_WEB_LISTEN_ADDRESS', value: `:${EXPORTER_PORT}` },
+    ],
+    ports: [{ name: 'metrics', containerPort: EXPORTER_PORT, protocol: 'TCP' }],
+    resources: {
+      requests: { cpu: k8s.Quantity.fromString('20m'), memory: k8s.Quantity.fromString('32Mi') },
+      limits: { memory: k8s.Quantity.fromString('64Mi') },
+    },
+    readinessProbe: {
+      httpGet: { path: '/health', port: k8s.IntOrString.fromNumber(EXPORTER_PORT) },
+      periodSeconds: 10,
+    },
+    securityContext: containerSecurityContext(EXPORTER_UID),
+  };
+}

@@ -1,0 +1,138 @@
+#!/bin/sh
+# slotforge entrypoint of a RedisCluster member.
+# 1. Repairs nodes.conf after address changes: every node line gets the address its hostname resolves to now, and the
+#    `myself` line gets POD_IP (a FULL restart gives every pod a new IP; the cluster bus only knows IPs).
+# 2. Decides whether this node is an empty master that must not serve (the "empty master" guard): a master owning
+#    slots, with replicas, whose data set did not survive the restart, starts with the application and replication
+#    users disabled, so its replicas keep their data until one of them is promoted (see maintain.sh).
+# 3. Renders the final redis.conf (base config + paths + announce addresses + ACL users with password hashes) into
+#    the run dir, starts the maintenance loop in the background and execs redis-server.
+set -eu
+. "${SLOTFORGE_CONFIG_DIR:-/opt/slotforge}/lib.sh"
+
+NODES_CONF="$DATA_DIR/nodes.conf"
+PERSISTENCE=${SLOTFORGE_PERSISTENCE:-aof}
+
+# Rewrites the address of every node line of nodes.conf (Redis 7 format: id ip:port@cport,hostname flags ...).
+rewrite_nodes_conf() {
+  _file=$1
+  _tmp="$_file.slotforge-tmp"
+  : >"$_tmp"
+  while IFS= read -r _line || [ -n "$_line" ]; do
+    case "$_line" in vars* | '')
+      printf '%s\n' "$_line" >>"$_tmp"
+      continue
+      ;;
+    esac
+    set -f
+    # shellcheck disable=SC2086
+    set -- $_line
+    set +f
+    _id=$1
+    _addr=$2
+    _flags=$3
+    shift 3
+    _host=$(addr_host "$_addr")
+    _old=$(addr_ip "$_addr")
+    _port=$(addr_port "$_addr")
+    _cport=${_addr%%,*}
+    _cport=${_cport#*@}
+    _new=''
+    case ",$_flags," in
+    *,myself,*)
+      _new=$(self_ip)
+      _port=$REDIS_PORT
+      _cport=$REDIS_BUS_PORT
+      ;;
+    *) [ -n "$_host" ] && _new=$(resolve "$_host") ;;
+    esac
+    if [ -n "$_new" ] && [ "$_new" != "$_old" ]; then
+      log "nodes.conf: node $_id ($_host) moved from '$_old' to '$_new'"
+      _addr="$_new:$_port@$_cport${_host:+,$_host}"
+    fi
+    printf '%s %s %s %s\n' "$_id" "$_addr" "$_flags" "$*" >>"$_tmp"
+  done <"$_file"
+  mv "$_tmp" "$_file"
+}
+
+# Whether the data set this node had survived the restart, given the persistence mode it was configured with.
+data_survived() {
+  case "$PERSISTENCE" in
+  none) return 1 ;;
+  # RDB alone is older than what the replica holds: prefer the replica.
+  rdb) return 1 ;;
+  aof | aof+rdb)
+    for _m in "$DATA_DIR"/appendonlydir/*.manifest; do
+      [ -s "$_m" ] && return 0
+    done
+    return 1
+    ;;
+  *) die "SLOTFORGE_PERSISTENCE must be none, rdb, aof or aof+rdb (got '$PERSISTENCE')" ;;
+  esac
+}
+
+# Empty master guard: I was a master owning slots, I have replicas, and my data did not survive.
+needs_guard() {
+  _me=$(myself_line "$(cat "$NODES_CONF")")
+  [ -n "$_me" ] || return 1
+  set -f
+  # shellcheck disable=SC2086
+  set -- $_me
+  set +f
+  case ",$3," in *,master,*) ;; *) return 1 ;; esac
+  line_has_slots "$_me" || return 1
+  _myid=$1
+  _replicas=0
+  while read -r _id _a _f _master _rest; do
+    [ "$_master" = "$_myid" ] && _replicas=$((_replicas + 1))
+  done <"$NODES_CONF"
+  [ "$_replicas" -gt 0 ] || return 1
+  ! data_survived
+}
+
+hash_of() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
+
+# ACL users from acl-users.conf: `name secret-key on-when-guarded(yes|no) rules...`. Passwords enter as SHA-256
+# hashes, so the plain text exists only in the Secret volume.
+render_users() {
+  while read -r _name _key _guarded _rules; do
+    case "$_name" in '' | '#'*) continue ;; esac
+    _state=on
+    [ "$1" = yes ] && [ "$_guarded" = no ] && _state=off
+    printf 'user %s reset %s #%s %s\n' "$_name" "$_state" "$(hash_of "$(secret "$_key")")" "$_rules"
+  done <"$CONFIG_DIR/acl-users.conf"
+}
+
+render_config() {
+  cat "$CONFIG_DIR/redis.conf"
+  printf '\n# --- rendered by entrypoint.sh ---\n'
+  printf 'dir %s\n' "$DATA_DIR"
+  printf 'port %s\n' "$REDIS_PORT"
+  printf 'cluster-port %s\n' "$REDIS_BUS_PORT"
+  [ -n "${REDIS_BIND:-}" ] && printf 'bind %s\n' "$REDIS_BIND"
+  printf 'cluster-announce-ip %s\n' "$(self_ip)"
+  printf 'cluster-announce-hostname %s\n' "$(self_fqdn)"
+  printf 'masteruser replicator\n'
+  printf 'masterauth %s\n' "$(secret replication)"
+  render_users "$1"
+}
+
+mkdir -p "$RUN_DIR" "$DATA_DIR"
+rm -f "$RUN_DIR/guard"
+guard=no
+if [ -s "$NODES_CONF" ]; then
+  rewrite_nodes_conf "$NODES_CONF"
+  if needs_guard; then
+    guard=yes
+    log "guard: this node was a master with replicas and its data set did not survive ($PERSISTENCE);" \
+      "serving no clients and no replicas until a replica takes over"
+    : >"$RUN_DIR/guard"
+  fi
+fi
+umask 077
+render_config "$guard" >"$RUN_DIR/redis.conf.tmp"
+mv "$RUN_DIR/redis.conf.tmp" "$RUN_DIR/redis.conf"
+
+# The loop stops when this pid (redis-server after exec) is gone.
+sh "$CONFIG_DIR/maintain.sh" "$$" &
+exec redis-server "$RUN_DIR/redis.conf"

@@ -1,0 +1,101 @@
+# slotforge shell library: sourced by every script of the ConfigMap. POSIX sh; tools by name from PATH (redis-cli,
+# getent, coreutils). Every path comes from the environment the manifest sets, so the local runtime can remap volumes.
+CONFIG_DIR=${SLOTFORGE_CONFIG_DIR:-/opt/slotforge}
+AUTH_DIR=${SLOTFORGE_AUTH_DIR:-/etc/slotforge/auth}
+DATA_DIR=${SLOTFORGE_DATA_DIR:-/data}
+RUN_DIR=${SLOTFORGE_RUN_DIR:-/run/slotforge}
+REDIS_PORT=${REDIS_PORT:-6379}
+REDIS_BUS_PORT=${REDIS_BUS_PORT:-$((REDIS_PORT + 10000))}
+CLUSTER_DOMAIN=${SLOTFORGE_CLUSTER_DOMAIN:-cluster.local}
+
+log() { printf '%s slotforge[%s]: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${0##*/}" "$*" >&2; }
+die() {
+  log "error: $*"
+  exit 1
+}
+
+now() { date +%s; }
+
+# A password from the mounted Secret (one file per key); never echoed to a log.
+secret() {
+  [ -r "$AUTH_DIR/$1" ] || die "secret key '$1' missing in $AUTH_DIR"
+  cat "$AUTH_DIR/$1"
+}
+
+# redis-cli as the admin (default) user against HOST; the password travels in the environment, not argv.
+rcli() {
+  _host=$1
+  shift
+  REDISCLI_AUTH=$(secret admin) redis-cli --no-auth-warning -h "$_host" -p "$REDIS_PORT" "$@" | tr -d '\r'
+}
+rcli_at() {
+  _host=$1
+  _port=$2
+  shift 2
+  REDISCLI_AUTH=$(secret admin) redis-cli --no-auth-warning -h "$_host" -p "$_port" "$@" | tr -d '\r'
+}
+
+# The address this pod's redis-server listens on (POD_IP from the downward API).
+self_ip() { printf '%s' "${POD_IP:?POD_IP must be set (fieldRef status.podIP)}"; }
+
+# Stable DNS name of a pod behind the headless Service: pod.headless.namespace.svc.domain.
+pod_fqdn() { printf '%s.%s.%s.svc.%s' "$1" "${SLOTFORGE_HEADLESS:?}" "${POD_NAMESPACE:?}" "$CLUSTER_DOMAIN"; }
+self_fqdn() { pod_fqdn "${POD_NAME:?POD_NAME must be set (fieldRef metadata.name)}"; }
+
+# First address of NAME (getent reads /etc/hosts then DNS); empty when it does not resolve yet.
+resolve() {
+  # shellcheck disable=SC2046
+  set -- $(getent hosts "$1" 2>/dev/null) ""
+  printf '%s' "$1"
+}
+
+# Value of FIELD in an INFO-style text (CLUSTER INFO, INFO replication).
+info_field() {
+  printf '%s\n' "$1" | while IFS=: read -r _k _v; do
+    if [ "$_k" = "$2" ]; then
+      printf '%s' "$_v"
+      break
+    fi
+  done
+}
+
+# The `myself` line of a CLUSTER NODES text.
+myself_line() {
+  printf '%s\n' "$1" | while IFS= read -r _l; do
+    case " $_l " in *' myself,'* | *',myself,'* | *',myself '* | *' myself '*) printf '%s' "$_l" ;; esac
+  done
+}
+
+# Whether a CLUSTER NODES line lists slots (fields after the 8th).
+line_has_slots() {
+  set -f
+  # shellcheck disable=SC2086
+  set -- $1
+  set +f
+  [ "$#" -gt 8 ]
+}
+
+# ip and port of a CLUSTER NODES address field ip:port@cport[,hostname].
+addr_ip() {
+  _a=${1%%,*}
+  _a=${_a%@*}
+  printf '%s' "${_a%:*}"
+}
+addr_port() {
+  _a=${1%%,*}
+  _a=${_a%@*}
+  printf '%s' "${_a##*:}"
+}
+addr_host() {
+  case "$1" in *,*) printf '%s' "${1#*,}" ;; esac
+}
+
+# Polls COMMAND until it succeeds or SECONDS pass; returns 1 on timeout.
+wait_for() {
+  _deadline=$(($(now) + $1))
+  shift
+  while ! "$@"; do
+    [ "$(now)" -ge "$_deadline" ] && return 1
+    sleep 1
+  done
+}
