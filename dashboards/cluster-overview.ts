@@ -104,6 +104,10 @@ const trafficRow: PanelSpec[] = [
         expr: `sum(rate(${M.keyspaceHits}{${J}}[${RI}])) / (sum(rate(${M.keyspaceHits}{${J}}[${RI}])) + sum(rate(${M.keyspaceMisses}{${J}}[${RI}])))`,
         legend: 'cluster',
       },
+      {
+        expr: `rate(${M.keyspaceHits}{${J}}[${RI}]) / (rate(${M.keyspaceHits}{${J}}[${RI}]) + rate(${M.keyspaceMisses}{${J}}[${RI}]))`,
+        legend: '{{instance}}',
+      },
     ],
   },
   {
