@@ -88,3 +88,9 @@ export { NEAR_BUS_CHANNEL, NEAR_CACHE_DEFAULTS, NearCache, type NearCacheOptions
 
 // --- Part 2 modules (ratelimit, sessions, pubsub, locks, structures): add `export ... from './<folder>/index.ts'`
 // lines below this marker. ---
+
+export * from './locks/index.ts';
+export * from './pubsub/index.ts';
+export * from './ratelimit/index.ts';
+export * from './sessions/index.ts';
+export * from './structures/index.ts';

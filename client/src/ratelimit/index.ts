@@ -1,0 +1,11 @@
+export {
+  type ConsumeOptions,
+  createRateLimiter,
+  RATE_LIMIT_KEY_PART,
+  type RateLimitAlgorithm,
+  RateLimiter,
+  type RateLimiterDeps,
+  type RateLimiterOptions,
+  type RateLimitResult,
+} from './rate-limiter.ts';
+export { GCRA as GCRA_SCRIPT, SLIDING_WINDOW as SLIDING_WINDOW_SCRIPT } from './scripts.ts';

@@ -1,0 +1,131 @@
+import { randomBytes } from 'node:crypto';
+import type { CoreContext } from '../core/context.ts';
+import { isSlotforgeError } from '../core/errors.ts';
+import {
+  durationOption,
+  enumOption,
+  integerOption,
+  invalidOption,
+  keyArgument,
+  stringOption,
+} from '../core/validate.ts';
+import { GCRA, SLIDING_WINDOW } from './scripts.ts';
+
+/** What a rate limiter needs from the core. */
+export type RateLimiterDeps = Pick<CoreContext, 'commands' | 'keys' | 'metrics'>;
+
+/** Rate-limit algorithms. */
+export type RateLimitAlgorithm = 'sliding-window' | 'gcra';
+
+/** Options of a rate limiter. */
+export interface RateLimiterOptions {
+  /**
+   * Name of the limiter: part of its keys and the `limiter` label of `slotforge_ratelimit_decisions_total` (never
+   * the id, which would be an unbounded label).
+   */
+  readonly name: string;
+  /** Requests admitted per window (the burst, for GCRA). */
+  readonly limit: number;
+  /** The window (sliding window) or period (GCRA) in ms. */
+  readonly windowMs: number;
+  /**
+   * 'sliding-window': exact, a sorted set of admitted requests per id (memory O(limit) per id).
+   * 'gcra': smooth, one timestamp per id (memory O(1)); a burst of `limit` then one request per windowMs/limit.
+   * @default 'sliding-window'
+   */
+  readonly algorithm?: RateLimitAlgorithm;
+}
+
+/** A decision. */
+export interface RateLimitResult {
+  /** Whether the request is admitted (and counted). A rejected request is not counted. */
+  readonly allowed: boolean;
+  /** Requests still admissible now (after this one when admitted). */
+  readonly remaining: number;
+  /** Ms until the limiter is back to its full `limit` for this id. */
+  readonly resetMs: number;
+  /** 0 when admitted; otherwise ms until a request of this cost would be admitted. */
+  readonly retryAfterMs: number;
+}
+
+/** Options of one consume. */
+export interface ConsumeOptions {
+  /** Units this request costs. @default 1 */
+  readonly cost?: number;
+  readonly timeoutMs?: number;
+}
+
+/** Key part of every limiter key: `<namespace>:rl:<name>:<id>`. */
+export const RATE_LIMIT_KEY_PART = 'rl';
+
+/**
+ * A distributed rate limiter: one atomic Lua script, one round trip, one key per id, server time.
+ *
+ * @example
+ * const limiter = client.use(createRateLimiter, { name: 'login', limit: 5, windowMs: 60_000 })
+ * const { allowed, retryAfterMs } = await limiter.consume(ip)
+ */
+export class RateLimiter {
+  readonly name: string;
+  readonly limit: number;
+  readonly windowMs: number;
+  readonly algorithm: RateLimitAlgorithm;
+  readonly #ctx: RateLimiterDeps;
+  readonly #prefix: string;
+
+  constructor(ctx: RateLimiterDeps, options: RateLimiterOptions) {
+    if (!options || typeof options !== 'object') throw invalidOption('options', 'an object', options);
+    this.name = stringOption('name', options.name);
+    if (/[{}]/.test(this.name)) throw invalidOption('name', 'a string without { or }', this.name);
+    this.limit = integerOption('limit', options.limit, 1, 1_000_000);
+    this.windowMs = durationOption('windowMs', options.windowMs, 1);
+    this.algorithm = enumOption('algorithm', options.algorithm ?? 'sliding-window', ['sliding-window', 'gcra']);
+    this.#ctx = ctx;
+    this.#prefix = ctx.keys.key(`${RATE_LIMIT_KEY_PART}:${this.name}:`);
+  }
+
+  /** The Redis key of an id. */
+  keyOf(id: string): string {
+    return this.#prefix + keyArgument(id, 'id');
+  }
+
+  /** Takes `cost` units for `id` if admissible; counts nothing when rejected. */
+  async consume(id: string, options: ConsumeOptions = {}): Promise<RateLimitResult> {
+    const key = this.keyOf(id);
+    const cost = integerOption('cost', options.cost ?? 1, 1, this.limit);
+    const call = options.timeoutMs === undefined ? undefined : { timeoutMs: options.timeoutMs };
+    let reply: unknown;
+    try {
+      reply =
+        this.algorithm === 'gcra'
+          ? await this.#ctx.commands.eval(GCRA, [key], [this.limit, this.windowMs, cost], call)
+          : await this.#ctx.commands.eval(
+              SLIDING_WINDOW,
+              [key],
+              [this.limit, this.windowMs, cost, randomBytes(9).toString('base64url')],
+              call,
+            );
+    } catch (error) {
+      if (isSlotforgeError(error)) this.#ctx.metrics.error(error.code);
+      throw error;
+    }
+    const [allowed, remaining, resetMs, retryAfterMs] = (reply as number[]).map(Number) as [
+      number,
+      number,
+      number,
+      number,
+    ];
+    this.#ctx.metrics.rateLimit(this.name, allowed === 1);
+    return { allowed: allowed === 1, remaining, resetMs, retryAfterMs };
+  }
+
+  /** Forgets everything counted for `id`. */
+  async reset(id: string): Promise<void> {
+    await this.#ctx.commands.del([this.keyOf(id)]);
+  }
+}
+
+/** Factory for `client.use(createRateLimiter, { name, limit, windowMs })`. */
+export function createRateLimiter(context: RateLimiterDeps, options: RateLimiterOptions): RateLimiter {
+  return new RateLimiter(context, options);
+}
