@@ -131,13 +131,13 @@ export default function sessionsContract(fixture: ContractFixture): void {
       },
       async (request) => {
         expect((await request('/')).text).toBe('{"user":null,"visits":null}');
-        expect(await call<number>((cb) => store.length(cb))).toBe(0);
+        expect(await call<number>((cb) => store.length!(cb))).toBe(0);
         const login = await request('/login');
         expect(login.cookie).toMatch(/^sid=/);
         const cookie = login.cookie as string;
         expect((await request('/', cookie)).text).toBe('{"user":"ada","visits":1}');
         expect((await request('/', cookie)).text).toBe('{"user":"ada","visits":2}');
-        expect(await call<number>((cb) => store.length(cb))).toBe(1);
+        expect(await call<number>((cb) => store.length!(cb))).toBe(1);
         const all = await call<Record<string, { user: string; cookie: { originalMaxAge: unknown } }>>((cb) =>
           store.all?.(cb as never),
         );
@@ -150,12 +150,12 @@ export default function sessionsContract(fixture: ContractFixture): void {
         expect((await request('/', cookie)).text).toBe('{"user":null,"visits":null}');
         expect((await request('/', regenerated.cookie)).text).toBe('{"user":"ada","visits":1}');
         expect((await request('/logout', regenerated.cookie)).text).toBe('bye');
-        expect(await call<number>((cb) => store.length(cb))).toBe(0);
+        expect(await call<number>((cb) => store.length!(cb))).toBe(0);
         await request('/login');
         await request('/login');
-        expect(await call<number>((cb) => store.length(cb))).toBe(2);
+        expect(await call<number>((cb) => store.length!(cb))).toBe(2);
         await call((cb) => store.clear?.(cb as never));
-        expect(await call<number>((cb) => store.length(cb))).toBe(0);
+        expect(await call<number>((cb) => store.length!(cb))).toBe(0);
       },
     );
   });
