@@ -108,8 +108,12 @@ export class SlotforgeClient {
   /** Reads a fresh value; `undefined` when missing or expired (a stored null, '', 0 or false is returned as such). */
   async get<T = unknown>(key: string): Promise<T | undefined> {
     const full = this.context.keys.key(key);
-    const { entry } = await this.#guard(this.store.read<T>(full));
-    if (!entry || entry.negative || entry.freshUntil <= this.context.deps.clock.now()) return undefined;
+    const { entry, source } = await this.#guard(this.store.read<T>(full));
+    if (!entry || entry.negative || entry.freshUntil <= this.context.deps.clock.now()) {
+      this.context.metrics.miss();
+      return undefined;
+    }
+    this.context.metrics.hit(source === 'near' ? 'near' : 'redis');
     return entry.value;
   }
 

@@ -13,7 +13,7 @@ export interface ContractFixture {
   /** How to reach the deployment. */
   connection(): ConnectionOptions;
   /** A new client on the deployment, namespaced uniquely; closed in afterAll. */
-  client(options?: Omit<ClientOptions, keyof ConnectionOptions>): SlotforgeClient;
+  client(options?: Omit<ClientOptions, 'url' | 'host' | 'port' | 'cluster' | 'sentinel'>): SlotforgeClient;
 }
 
 /** A contract case group: registers `it(...)` blocks using the fixture. */

@@ -1,0 +1,87 @@
+import { defineScript } from '@slotforge/client';
+import { expect, it } from 'vitest';
+import type { ContractFixture } from '../contract/fixture.ts';
+
+/**
+ * The seed CacheManager's bugs (/work/shared/seed/redis-caching-instructions.md), one test each, on every deployment.
+ * Part 2 covers the ones in its modules (increment, hashSet, pub/sub, rate limiting, sessions).
+ */
+export default function seedRegressions(fixture: ContractFixture): void {
+  it('seed getOrSet `if (cached)`: a cached 0, "", false or null is a hit, not a reload', async () => {
+    const client = fixture.client();
+    let loads = 0;
+    for (const value of [0, '', false, null]) {
+      await client.getOrSet(`seed:falsy:${String(value)}`, () => {
+        loads++;
+        return value;
+      });
+      expect(await client.getOrSet(`seed:falsy:${String(value)}`, () => 'reloaded')).toBe(value);
+    }
+    expect(loads).toBe(4);
+  });
+
+  it('seed JSON.stringify/parse: Dates, BigInt, Map and Set come back as themselves', async () => {
+    const client = fixture.client();
+    const value = {
+      at: new Date(86_400_000),
+      id: 9_007_199_254_740_993n,
+      roles: new Set(['a']),
+      prefs: new Map([['k', 1]]),
+    };
+    expect(await client.getOrSet('seed:json', () => value)).toEqual(value);
+    const read = await client.get<typeof value>('seed:json');
+    expect(read?.at).toBeInstanceOf(Date);
+    expect(read?.id).toBe(9_007_199_254_740_993n);
+  });
+
+  it('seed invalidatePattern `KEYS` + `DEL ...keys`: finds keys on every master and deletes across slots', async () => {
+    const client = fixture.client();
+    const keys = Array.from({ length: 64 }, (_, i) => `seed:pattern:${i}`);
+    await Promise.all(keys.map((k) => client.set(k, 1)));
+    expect(await client.invalidatePattern('seed:pattern:*')).toBe(64);
+    expect((await client.getMany(keys)).every((v) => v === undefined)).toBe(true);
+  });
+
+  it('seed getOrSet without single flight: concurrent cold calls load once', async () => {
+    const client = fixture.client();
+    let loads = 0;
+    await Promise.all(
+      Array.from({ length: 50 }, () =>
+        client.getOrSet('seed:stampede', async () => {
+          loads++;
+          await new Promise((r) => setTimeout(r, 20));
+          return 1;
+        }),
+      ),
+    );
+    expect(loads).toBe(1);
+  });
+
+  it('seed `new Redis(config)` without deadlines: every call is bounded by its deadline', async () => {
+    const client = fixture.client({ commandTimeoutMs: 200 });
+    const blocker = fixture.client({ namespace: client.options.namespace });
+    // A script that keeps the node serving `{slow}` busy for 600 ms, far past the 200 ms deadline.
+    const busy = defineScript(
+      'busy-600ms',
+      "local t = redis.call('TIME') repeat local n = redis.call('TIME') until (n[1] - t[1]) * 1000000 + (n[2] - t[2]) > 600000 return 1",
+    );
+    await client.commands.ready();
+    const blocking = blocker.commands.eval(busy, [blocker.context.keys.key('{slow}:x')], [], { timeoutMs: 5000 });
+    await new Promise((r) => setTimeout(r, 50));
+    const started = Date.now();
+    const error = await client.get('{slow}:k').catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(450);
+    expect(error).toMatchObject({ code: 'E_TIMEOUT', timeoutMs: 200, key: `${client.options.namespace}:{slow}:k` });
+    expect(await blocking).toBe(1);
+  });
+
+  it('msgpack codec: the same values round-trip, and values written with JSON stay readable', async () => {
+    const json = fixture.client();
+    const msgpack = fixture.client({ namespace: json.options.namespace, codec: 'msgpack' });
+    const value = { at: new Date(5), n: 5n, m: new Map([[1, 2]]), s: new Set([1]), u: undefined, z: null, e: '' };
+    await json.set('codec:old', value);
+    await msgpack.set('codec:new', value);
+    expect(await msgpack.get('codec:old')).toEqual(value);
+    expect(await json.get('codec:new')).toEqual(value);
+  });
+}
