@@ -5,7 +5,7 @@
 #  2. MEETs (by IP: the bus needs one) every member the seed does not know yet;
 #  3. when no slot is assigned, gives shard s the range [s*16384/S, (s+1)*16384/S) on its member 0;
 #  4. makes every slot-less master of a shard a replica of that shard's master;
-#  5. waits until every member reports cluster_state:ok.
+#  5. waits until every member sees every replica and reports cluster_state:ok.
 # Env: SLOTFORGE_NAME, SLOTFORGE_SHARDS, SLOTFORGE_SHARD_SIZE (1 + replicas), SLOTFORGE_RETIRING_SHARDS, plus lib.sh's.
 set -eu
 . "${SLOTFORGE_CONFIG_DIR:-/opt/slotforge}/lib.sh"
@@ -113,6 +113,17 @@ attach_replicas() {
   [ "$_reply" = OK ] || die "CLUSTER REPLICATE on $(member "$s" "$r"): $_reply"
 }
 each_member attach_replicas
+
+# Every member sees every replica attached: the Job ends on a converged view, not on the first member that agrees.
+replicas_seen() {
+  _n=0
+  for _f in $(rcli "$(member_ip "$s" "$r")" cluster nodes | cut -d' ' -f3); do
+    case ",$_f," in *,slave,*) _n=$((_n + 1)) ;; esac
+  done
+  [ "$_n" -ge $((ALL * (SIZE - 1))) ]
+}
+wait_replicas_seen() { wait_for "$TIMEOUT" replicas_seen || die "$(member "$s" "$r") does not see every replica"; }
+each_member wait_replicas_seen
 
 healthy() { [ "$(info_field "$(rcli "$(member_ip "$s" "$r")" cluster info)" cluster_state)" = ok ]; }
 wait_healthy() { wait_for "$TIMEOUT" healthy || die "$(member "$s" "$r") never reported cluster_state:ok"; }
