@@ -6,6 +6,7 @@ export const ALERT_NAMES = [
   'RedisClusterStateNotOk',
   'RedisClusterSlotsFailing',
   'RedisInstanceDown',
+  'RedisClusterNodeMissing',
   'RedisMasterLinkDown',
   'RedisShardWithoutReplica',
   'RedisMemoryNearMax',
@@ -134,6 +135,18 @@ export function alertDefinitions(options: AlertOptions = {}): AlertDefinition[] 
       severity: 'critical',
       summary: 'Redis on {{ $labels.instance }} does not answer its exporter',
       description: 'The exporter runs but cannot reach its Redis: the process died, restarts, or refuses the password.',
+    },
+    {
+      alert: 'RedisClusterNodeMissing',
+      // On Kubernetes a deleted pod takes its exporter sidecar with it: its series vanish instead of turning 0, so
+      // RedisInstanceDown stays silent. The cluster still knows the node, so compare what it knows with what answers.
+      signal: `max by (job) (${M.clusterKnownNodes}${sel()}) - count by (job) (${M.up}${sel()} == 1)`,
+      condition: '> 0',
+      for: '1m',
+      severity: 'warning',
+      summary: '{{ $value }} cluster member(s) known to the cluster are not reporting in {{ $labels.job }}',
+      description:
+        'CLUSTER INFO counts more nodes than exporters reach: a pod is gone or its Redis is down (also when the pod and its exporter vanished).',
     },
     {
       alert: 'RedisMasterLinkDown',

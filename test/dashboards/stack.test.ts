@@ -152,6 +152,8 @@ describe('dashboards and alerts on a real Prometheus', () => {
       { description: 'every query to return data', timeoutMs: 40_000, intervalMs: 1000 },
     ).catch(() => undefined);
     expect(empty).toEqual([]);
+    // Every full alert expression is valid PromQL on this Prometheus (a syntax error throws).
+    for (const a of alertDefinitions()) await monitor.api.query(a.expr);
     // The rules Prometheus evaluates are ours, all of them.
     expect((await monitor.api.ruleNames()).sort()).toEqual(
       alertDefinitions()
@@ -163,6 +165,7 @@ describe('dashboards and alerts on a real Prometheus', () => {
     expect(firing).not.toContain('RedisClusterStateNotOk');
     expect(firing).not.toContain('RedisInstanceDown');
     expect(firing).not.toContain('RedisShardWithoutReplica');
+    expect(firing).not.toContain('RedisClusterNodeMissing');
     // The failing loader makes the client error rate real; at 1 error/s threshold it may or may not fire.
     expect((await monitor.api.query('sum(slotforge_errors_total{code="E_LOADER"})'))[0]?.value[1]).not.toBe('0');
   }, 90_000);
