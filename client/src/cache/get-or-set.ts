@@ -148,11 +148,39 @@ export class GetOrSet {
     };
   }
 
+  /** Resolved options per frozen options object (callers often pass the same constant on every call). */
+  readonly #resolved = new WeakMap<GetOrSetOptions, Resolved>();
+  #defaults: Resolved | undefined;
+
+  #resolveCached(options: GetOrSetOptions | undefined): Resolved {
+    if (options === undefined) {
+      this.#defaults ??= this.#resolve({});
+      return this.#defaults;
+    }
+    let resolved = this.#resolved.get(options);
+    if (!resolved) {
+      resolved = this.#resolve(options);
+      // Cached only for frozen objects (`Object.freeze`): a caller may mutate its options object between calls.
+      if (Object.isFrozen(options)) this.#resolved.set(options, resolved);
+    }
+    return resolved;
+  }
+
   /** Returns the cached value of `key` or loads, caches and returns it. */
-  async getOrSet<T>(key: string, loader: Loader<T>, options: GetOrSetOptions = {}): Promise<T> {
+  async getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions): Promise<T> {
     const full = this.#ctx.keys.key(key);
     if (typeof loader !== 'function') throw invalidOption('loader', 'a function', loader);
-    const o = this.#resolve(options);
+    const o = this.#resolveCached(options);
+    // Near-tier fast path: a fresh local entry needs no single flight and no round trip.
+    const near = this.#ctx.store.near;
+    if (near?.live) {
+      const local = near.get(full);
+      const entry = local?.value as Entry<T> | undefined;
+      if (entry && entry.freshUntil > this.#ctx.deps.clock.now()) {
+        this.#hit(full, 'near', entry, o);
+        return entry.value;
+      }
+    }
     const { promise, joined } = this.#flights.run(full, () => this.#get(full, loader, o));
     if (joined) this.#ctx.metrics.coalesced('process');
     return promise as Promise<T>;

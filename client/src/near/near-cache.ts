@@ -45,6 +45,8 @@ export type NearCacheDeps = Pick<CoreContext, 'commands' | 'keys' | 'deps' | 'me
 /** Channel of the bus invalidation mode (inside the namespace). */
 export const NEAR_BUS_CHANNEL = '__slotforge:near:invalidate';
 const TRACKING_CHANNEL = '__redis__:invalidate';
+/** Delay before re-establishing invalidation after a reconnect or topology change (events come in bursts). */
+const REBUILD_DEBOUNCE_MS = 100;
 
 interface Tracker {
   readonly subscriber: Subscriber;
@@ -190,7 +192,10 @@ export class NearCache {
     const old = this.#trackers;
     this.#trackers = [];
     void Promise.allSettled(old.flatMap((t) => [t.subscriber.close(), t.control?.close()]));
-    void this.#establish(generation);
+    // A failover fires many reconnect/topology events in a row: wait a little so only the last one reconnects.
+    this.#ctx.deps.clock.setTimeout(() => {
+      if (generation === this.#generation) void this.#establish(generation);
+    }, REBUILD_DEBOUNCE_MS);
   }
 
   /** Opens trackers until it succeeds, a newer rebuild starts, or the client closes. */

@@ -1,18 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { type ClientOptions, type ConnectionOptions, createClient, type SlotforgeClient } from '@slotforge/client';
-import { afterAll, describe } from 'vitest';
+import { afterEach, describe } from 'vitest';
 import type { LocalCluster, LocalSentinel, RedisServer } from '../../../runtime/redis/index.ts';
 import { type Fixture, useCluster, useSentinel, useStandalone } from '../../support/fixtures.ts';
 
 /**
  * The contract fixture: what a contract case gets, whatever the deployment.
- * `client()` opens a client in a fresh namespace (so cases never see each other's keys) and closes it after the file.
+ * `client()` opens a client in a fresh namespace (so cases never see each other's keys) and closes it after the test.
  */
 export interface ContractFixture {
   readonly mode: 'standalone' | 'cluster' | 'sentinel';
   /** How to reach the deployment. */
   connection(): ConnectionOptions;
-  /** A new client on the deployment, namespaced uniquely; closed in afterAll. */
+  /** A new client on the deployment, namespaced uniquely; closed after the test. */
   client(options?: Omit<ClientOptions, 'url' | 'host' | 'port' | 'cluster' | 'sentinel'>): SlotforgeClient;
 }
 
@@ -23,8 +23,10 @@ const PASSWORD = 'contract-secret';
 
 function fixtureFor(mode: ContractFixture['mode'], connection: () => ConnectionOptions): ContractFixture {
   const clients: SlotforgeClient[] = [];
-  afterAll(async () => {
-    await Promise.allSettled(clients.map((c) => c.close()));
+  // Closed after each test, so no connection (near-cache trackers, subscribers) outlives the test that opened it
+  // and skews the next one's view of the server.
+  afterEach(async () => {
+    await Promise.allSettled(clients.splice(0).map((c) => c.close()));
   });
   return {
     mode,
