@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createClient, type SlotforgeClient } from '@slotforge/client';
+import { createClient, createRateLimiter, type RateLimiter, type SlotforgeClient } from '@slotforge/client';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -36,6 +36,7 @@ let monitor: LocalMonitor;
 let client: SlotforgeClient;
 let reader: SlotforgeClient;
 let server: Server;
+let limiter: RateLimiter | undefined;
 let firstScrapeMs = 0;
 const dirs: string[] = [];
 
@@ -66,9 +67,9 @@ async function traffic(round: number): Promise<void> {
   await reader.getOrSet(`shared:${round}`, load, { ttlMs: 60_000 });
   await client.set(`shared:${round}`, { round });
   await reader.delete(`shared:${round}`);
-  // The client has no rate limiter yet (issue 7 part 2): record decisions through its metrics facade, as the
-  // limiter will. Switch to the limiter when it lands.
-  for (let i = 0; i < 5; i++) client.context.metrics.rateLimit('api', i < 4);
+  // rate limiting: 4 per minute per id, the 5th call of a fresh id is denied
+  limiter ??= client.use(createRateLimiter, { name: 'api', limit: 4, windowMs: 60_000 });
+  for (let i = 0; i < 5; i++) await limiter.consume(`caller-${round}`);
 }
 
 beforeAll(async () => {
@@ -180,6 +181,9 @@ describe('dashboards and alerts on a real Prometheus', () => {
     expect(firing.filter((name) => unhealthy.includes(name))).toEqual([]);
     // The failing loader makes the client error rate real; at 1 error/s threshold it may or may not fire.
     expect((await monitor.api.query('sum(slotforge_errors_total{code="E_LOADER"})'))[0]?.value[1]).not.toBe('0');
+    // The limiter's denials reach Prometheus under its name, never the caller id.
+    const denied = await monitor.api.query('slotforge_ratelimit_decisions_total{decision="denied"}');
+    expect(denied.map((d) => d.metric.limiter)).toEqual(['api']);
   }, 90_000);
 
   it('killing a master fires RedisInstanceDown for it and RedisShardWithoutReplica for its promoted replica', async () => {
