@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { buildDashboards, GENERATED_DIR } from '../../dashboards/index.ts';
+// Not the dashboards index: that loads the Grafana SDK (a dev dependency), which monitor does not need.
 import { type LocalMonitor, type MonitoredNode, startLocalMonitor } from '../../dashboards/local-stack.ts';
 import { isAlive, ProcessRegistry } from '../../runtime/process/index.ts';
 import { readState, statePaths } from '../state.ts';
@@ -40,6 +40,15 @@ export function monitorTargets(stateDir: string): { nodes: MonitoredNode[]; pass
   }
   const password = state.passwordFile ? readFileSync(state.passwordFile, 'utf8').trim() : undefined;
   return { nodes: state.nodes.map((n) => ({ host: n.host, port: n.port, name: n.name })), password };
+}
+
+/** The committed dashboard JSON files (dashboards/generated/*.json). */
+function dashboardFiles(): string[] {
+  const dir = join(import.meta.dirname, '..', '..', 'dashboards', 'generated');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => join(dir, f));
 }
 
 /** `<state dir>/monitor`: config, TSDB, logs and monitor.json. Removed with the state dir by `slotforge down`. */
@@ -91,7 +100,7 @@ export async function monitor(options: MonitorOptions): Promise<{ stack: LocalMo
       redis: `${e.node.host}:${e.node.port}`,
       metrics: `http://${e.address}/metrics`,
     })),
-    dashboards: buildDashboards().map((d) => join(GENERATED_DIR, d.fileName)),
+    dashboards: dashboardFiles(),
     firstScrapeMs,
     pids: [...stack.exporters.map((e) => e.process.pid), stack.prometheus.pid],
     dir,

@@ -29,6 +29,10 @@ describe('slotforge monitor', () => {
     const { stdout } = await cli(stateDir, 'monitor', '--detach', '--json', '--interval', '1s');
     const report = JSON.parse(stdout) as MonitorReport;
     expect(report.exporters).toHaveLength(6);
+    expect(report.dashboards.map((d) => d.split('/').pop())).toEqual([
+      'slotforge-client.json',
+      'slotforge-cluster.json',
+    ]);
     const api = new PrometheusApi(report.prometheusUrl);
     // Every node reports cluster_state ok through its exporter (auth from the recorded password works).
     const states = await pollUntil(
