@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { registerChaos } from './commands/chaos.ts';
 import { down } from './commands/down.ts';
 import { printStatus, status } from './commands/status.ts';
 import { synth } from './commands/synth.ts';
@@ -69,6 +70,21 @@ program
   });
 
 program.command('synth').description('synthesize the manifests into dist/').action(synth);
+
+program
+  .command('monitor')
+  .description('start a redis_exporter per node and Prometheus with the slotforge alerts; print where to look')
+  .option('--detach', "return at once and leave it running ('slotforge down' stops it)", false)
+  .option('--port <n>', 'Prometheus port on 127.0.0.1 (default: a free port)', parseCount('port', 1))
+  .option('--interval <duration>', 'scrape and rule evaluation interval', '5s')
+  .option('--json', 'print the report as JSON', false)
+  .action(async (flags: { detach: boolean; port?: number; interval: string; json: boolean }) => {
+    // Loaded on use: the dashboards code is not needed by the other commands.
+    const { runMonitor } = await import('./commands/monitor.ts');
+    await runMonitor({ stateDir: stateDir(), ...flags });
+  });
+
+registerChaos(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`slotforge: ${(error as Error).message}`);

@@ -22,6 +22,8 @@ export function harnessTarget(cluster: LocalCluster): ChaosTarget {
   // and its replica would copy the empty set (FACTS). The manifests guard that; here we restart after the failover.
   const restartAfterFailover = async (i: number, address: string, slots: PodInfo['slots']) => {
     const first = slots[0]?.[0];
+    // A replica (no slots) has nothing to hand over: it returns at once, as a restarted container would.
+    if (first === undefined) return restart(i);
     await pollUntil(
       async () => {
         const pods = await target.pods();

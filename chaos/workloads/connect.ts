@@ -5,7 +5,7 @@ import type { TargetConnection } from '../target.ts';
  * The raw ioredis cluster connection the low-level workloads use, with the settings FACTS found to survive faults:
  * slot refresh every second, and no offline queue so a command fails (and is recorded) instead of waiting forever.
  */
-export function connectCluster(connection: TargetConnection): Cluster {
+export function connectCluster(connection: TargetConnection, options: { autoPipelining?: boolean } = {}): Cluster {
   const client = new Cluster([...connection.seeds], {
     redisOptions: { password: connection.password, connectTimeout: 1000, maxRetriesPerRequest: 1 },
     slotsRefreshInterval: 1000,
@@ -13,6 +13,7 @@ export function connectCluster(connection: TargetConnection): Cluster {
     retryDelayOnClusterDown: 100,
     retryDelayOnFailover: 100,
     maxRedirections: 6,
+    enableAutoPipelining: options.autoPipelining ?? false,
   });
   client.on('error', () => {});
   return client;

@@ -69,13 +69,19 @@ describe('slotforge CLI', () => {
       output += chunk;
     });
     const exited = exitOf(child);
-    await pollUntil(() => output.includes('up until Ctrl-C'), {
-      description: 'the CLI to report the cluster up',
-      timeoutMs: 30_000,
-    });
-    expect(findProcesses(`dir=${stateDir}`)).toHaveLength(6);
-    process.kill(-(child.pid as number), 'SIGINT');
-    expect(await exited).toBe(0);
+    try {
+      await pollUntil(() => output.includes('up until Ctrl-C'), {
+        description: 'the CLI to report the cluster up',
+        timeoutMs: 30_000,
+      });
+      expect(findProcesses(`dir=${stateDir}`)).toHaveLength(6);
+      process.kill(-(child.pid as number), 'SIGINT');
+      expect(await exited).toBe(0);
+    } finally {
+      // When an assertion above failed, the CLI still runs: stop it and whatever it started.
+      if (child.exitCode === null) process.kill(-(child.pid as number), 'SIGKILL');
+      await cli(stateDir, 'down').catch(() => undefined);
+    }
     expect(findProcesses(`dir=${stateDir}`)).toEqual([]);
     expect(existsSync(stateDir)).toBe(false);
   });

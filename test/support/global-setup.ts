@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { reapRegistry } from '../../runtime/process/index.ts';
+import { findProcesses, reapRegistry } from '../../runtime/process/index.ts';
 
 /**
  * Makes the run's harness root and, at the end of the run, kills whatever a test file left running and removes
@@ -14,7 +14,17 @@ export default function setup(project: TestProject) {
   const root = mkdtempSync(join(parent, 'slotforge-harness-'));
   project.provide('harnessRoot', root);
   return () => {
-    const killed = reapRegistry(root);
+    // Processes started by a subprocess (the CLI under test) are in that subprocess's own registry inside the root,
+    // and redis-server keeps `dir=<path>` in its process title: anything naming the root goes too.
+    const strays = findProcesses(root);
+    for (const pid of strays) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    const killed = [...strays, ...reapRegistry(root)];
     if (killed.length > 0) {
       console.warn(`slotforge harness: reaped ${killed.length} process(es) a test left running: ${killed.join(', ')}`);
     }

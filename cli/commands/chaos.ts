@@ -1,0 +1,96 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import ora from 'ora';
+import {
+  findScenarios,
+  harnessTarget,
+  jsonReport,
+  renderHtmlReport,
+  runScenario,
+  SCENARIOS,
+  type ScenarioResult,
+} from '../../chaos/index.ts';
+import { ProcessRegistry, reapRegistry } from '../../runtime/process/index.ts';
+import { startLocalCluster } from '../../runtime/redis/index.ts';
+
+/** Targets `chaos run` can use. The local runtime and Kubernetes targets plug in here (issues 6 and 8). */
+const TARGETS = ['harness'] as const;
+type TargetName = (typeof TARGETS)[number];
+
+function parseTarget(raw: string): TargetName {
+  if (!(TARGETS as readonly string[]).includes(raw)) {
+    throw new Error(`option --target must be one of ${TARGETS.join(', ')} (got '${raw}')`);
+  }
+  return raw as TargetName;
+}
+
+/**
+ * Runs scenarios on a fresh hand-made cluster per scenario (harness target: 3 masters, 3 replicas, node timeout
+ * 2000 ms), so one scenario's damage never leaks into the next.
+ */
+async function runOnHarness(names: readonly string[], onProgress: (line: string) => void): Promise<ScenarioResult[]> {
+  const results: ScenarioResult[] = [];
+  for (const scenario of findScenarios(names)) {
+    const dir = mkdtempSync(join(tmpdir(), 'slotforge-chaos-'));
+    const registry = join(dir, 'registry');
+    try {
+      const cluster = await startLocalCluster({
+        dir: join(dir, 'data'),
+        password: 'chaos',
+        registry: new ProcessRegistry(registry),
+      });
+      try {
+        results.push(await runScenario(scenario, harnessTarget(cluster), { onProgress }));
+      } catch (error) {
+        onProgress(`${scenario.name}: could not run: ${(error as Error).message}`);
+      } finally {
+        await cluster.stop();
+      }
+    } finally {
+      reapRegistry(registry);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return results;
+}
+
+/** `slotforge chaos list` and `slotforge chaos run`. */
+export function registerChaos(program: Command): void {
+  const chaos = program.command('chaos').description('fault drills that prove nothing acknowledged is lost');
+  chaos
+    .command('list')
+    .description('the scenarios, one per line')
+    .action(() => {
+      for (const s of SCENARIOS) console.log(`${s.name.padEnd(18)} ${s.description}`);
+    });
+  chaos
+    .command('run')
+    .description('run scenarios and print verdicts with figures')
+    .argument('[names...]', 'scenario names (see chaos list)')
+    .option('--all', 'every scenario', false)
+    .option('--target <name>', `where to inject faults: ${TARGETS.join(', ')}`, parseTarget, 'harness')
+    .option('--json <file>', 'write per-scenario figures and verdicts as JSON')
+    .option('--report <file>', 'write an HTML report with a timeline per scenario')
+    .action(async (names: string[], flags: { all: boolean; target: TargetName; json?: string; report?: string }) => {
+      const selected = flags.all ? SCENARIOS.map((s) => s.name) : names;
+      if (selected.length === 0)
+        throw new Error("name at least one scenario (see 'slotforge chaos list') or pass --all");
+      findScenarios(selected);
+      const spinner = ora(`running ${selected.length} scenario(s) on ${flags.target}`).start();
+      const results = await runOnHarness(selected, (line) => {
+        spinner.text = line;
+      });
+      spinner.stop();
+      for (const r of results) {
+        console.log(
+          `${r.ok ? 'PASS' : 'FAIL'} ${r.scenario}: lost ${r.lostAcknowledgedWrites} (inherent ${r.inherentLoss}), recovery ${r.recoveryMs === null ? 'never' : `${Math.round(r.recoveryMs)} ms`}, failed ops ${r.failedOperations}/${r.operations}, node timeout ${r.nodeTimeoutMs} ms`,
+        );
+        for (const v of r.verdicts) console.log(`     ${v.ok ? 'ok  ' : 'FAIL'} ${v.checker}: ${v.summary}`);
+      }
+      if (flags.json) writeFileSync(flags.json, `${JSON.stringify(jsonReport(results), null, 2)}\n`);
+      if (flags.report) writeFileSync(flags.report, renderHtmlReport(results));
+      if (results.length < selected.length || results.some((r) => !r.ok)) process.exitCode = 1;
+    });
+}
