@@ -55,6 +55,10 @@ export interface ConsumeOptions {
   readonly timeoutMs?: number;
 }
 
+/** Unique per process: with the per-call sequence, sliding-window members never collide across clients. */
+const PROCESS_NONCE = randomBytes(6).toString('base64url');
+let sequence = 0;
+
 /** Key part of every limiter key: `<namespace>:rl:<name>:<id>`. */
 export const RATE_LIMIT_KEY_PART = 'rl';
 
@@ -84,6 +88,12 @@ export class RateLimiter {
     this.#prefix = ctx.keys.key(`${RATE_LIMIT_KEY_PART}:${this.name}:`);
   }
 
+  /** A member prefix unique across processes and calls: a random process id plus a counter (cheaper than random bytes). */
+  #nonce(): string {
+    sequence = (sequence + 1) % Number.MAX_SAFE_INTEGER;
+    return `${PROCESS_NONCE}${sequence.toString(36)}`;
+  }
+
   /** The Redis key of an id. */
   keyOf(id: string): string {
     return this.#prefix + keyArgument(id, 'id');
@@ -102,7 +112,7 @@ export class RateLimiter {
           : await this.#ctx.commands.eval(
               SLIDING_WINDOW,
               [key],
-              [this.limit, this.windowMs, cost, randomBytes(9).toString('base64url')],
+              [this.limit, this.windowMs, cost, this.#nonce()],
               call,
             );
     } catch (error) {

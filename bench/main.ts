@@ -1,0 +1,303 @@
+/**
+ * `npm run bench [-- --json FILE] [--quick]`: our client against named peers, measured in the SAME run on the SAME
+ * local Redis Cluster (3 masters x 1 replica, started here and stopped at the end). Prints a table and writes the
+ * rows (`name`, `ours`, `peer`, `peerOps`, `ratio`, ...) to FILE. Not a timed test: figures depend on the machine.
+ *
+ * Every loop is bounded in count and time (bench/lib.ts `measure`). Each row alternates peer and ours rounds and
+ * reports the median of the paired ratios, so a burst of load from another process on a shared machine hurts both
+ * sides of a pair alike instead of deciding the result.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import KeyvRedis, { createCluster, Keyv } from '@keyv/redis';
+import { createBatch, createClient, createRateLimiter, keySlot, type SlotforgeClient } from '@slotforge/client';
+import { BentoCache, bentostore } from 'bentocache';
+import { redisDriver } from 'bentocache/drivers/redis';
+import { Cacheable } from 'cacheable';
+import Table from 'cli-table3';
+import ora from 'ora';
+import { RateLimiterRedis } from 'rate-limiter-flexible';
+import { type LocalCluster, startLocalCluster } from '../runtime/redis/index.ts';
+import { type Bounds, formatRow, type Measurement, measure, parseArgs, type Row, toRow } from './lib.ts';
+
+const args = parseArgs(process.argv.slice(2));
+/** Per round: whichever comes first. A full run is about 10 rows x 10 rounds x maxMs plus setup (about 1.5 min). */
+const BOUNDS: Bounds = args.quick ? { maxOps: 20_000, maxMs: 200 } : { maxOps: 200_000, maxMs: 500 };
+const ROUNDS = args.quick ? 2 : 5;
+/** Distinct keys read round robin by every getOrSet row. */
+const HOT_KEYS = 1_000;
+const VALUE = { id: 42, name: 'Ada Lovelace', email: 'ada@example.com', roles: ['admin', 'dev'], score: 97.5 };
+const spinner = ora({ stream: process.stderr, isEnabled: Boolean(process.stderr.isTTY) });
+
+function progress(message: string): void {
+  if (spinner.isEnabled) spinner.text = message;
+  else console.error(message);
+}
+
+interface Case {
+  readonly name: string;
+  readonly peer: string;
+  readonly concurrency: number;
+  readonly ours: () => Promise<unknown>;
+  readonly theirs: () => Promise<unknown>;
+  readonly target?: number;
+  readonly note?: string;
+  /** Set when the peer could not run; the row is reported with peerOps 0 and this note. */
+  readonly skipped?: string;
+}
+
+async function runCase(c: Case, index: number, total: number): Promise<Row> {
+  const label = `[${index}/${total}] ${c.name} (c=${c.concurrency})`;
+  // Warm-up: JIT, EVALSHA script cache, connections to every master.
+  progress(`${label}: warming up`);
+  await measure(c.ours, c.concurrency, { maxOps: 500, maxMs: 300 });
+  if (!c.skipped) await measure(c.theirs, c.concurrency, { maxOps: 500, maxMs: 300 });
+  const ours: Measurement[] = [];
+  const peers: Measurement[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    if (!c.skipped) {
+      progress(`${label}: ${c.peer}, round ${round}/${ROUNDS}`);
+      peers.push(await measure(c.theirs, c.concurrency, BOUNDS));
+    }
+    progress(`${label}: ours, round ${round}/${ROUNDS}`);
+    ours.push(await measure(c.ours, c.concurrency, BOUNDS));
+  }
+  const row = toRow({
+    name: c.name,
+    peer: c.peer,
+    concurrency: c.concurrency,
+    ours,
+    peers: c.skipped ? [{ ops: 0, ms: 1, opsPerSec: 0, errors: 0 }] : peers,
+    ...(c.target === undefined ? {} : { target: c.target }),
+    ...(c.note || c.skipped ? { note: [c.skipped, c.note].filter(Boolean).join('; ') } : {}),
+  });
+  const line = `${label}: ours ${row.ours} ops/s, ${c.peer} ${row.peerOps} ops/s, ratio ${row.ratio}`;
+  if (spinner.isEnabled) spinner.succeed(line);
+  else console.error(line);
+  if (spinner.isEnabled) spinner.start();
+  return row;
+}
+
+/** Keys spread over many slots, so batches really cross nodes. */
+function spreadKeys(prefix: string, count: number): string[] {
+  const keys = Array.from({ length: count }, (_, i) => `${prefix}:${i}`);
+  const slots = new Set(keys.map(keySlot));
+  if (slots.size < count * 0.9) throw new Error(`keys of ${prefix} share too many slots (${slots.size})`);
+  return keys;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'slotforge-bench-'));
+  let cluster: LocalCluster | undefined;
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    await cluster?.stop().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const onSignal = () => {
+    void stopAll().then(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  spinner.start('starting a local Redis Cluster (3 masters x 1 replica)');
+  if (!spinner.isEnabled) console.error('starting a local Redis Cluster (3 masters x 1 replica)');
+  try {
+    cluster = await startLocalCluster({ dir, shards: 3, replicasPerShard: 1, onProgress: (step) => progress(step) });
+    const seeds = cluster.seeds();
+    const raw = cluster.connect();
+    cleanups.push(async () => raw.quit());
+    await new Promise<void>((resolve, reject) => {
+      if (raw.status === 'ready') resolve();
+      raw.once('ready', () => resolve());
+      raw.once('error', reject);
+    });
+    const client: SlotforgeClient = createClient({ cluster: { nodes: seeds }, namespace: 'bench' });
+    const near: SlotforgeClient = createClient({ cluster: { nodes: seeds }, namespace: 'near', nearCache: true });
+    cleanups.push(
+      () => client.close(),
+      () => near.close(),
+    );
+    await client.ready();
+    await near.ready();
+
+    // Data: the same value under our format and under plain JSON for the raw peer.
+    // HOT distinct keys, read round robin: concurrent calls for ONE key would be coalesced by single flight (ours) and
+    // measure that instead of a Redis read.
+    const json = JSON.stringify(VALUE);
+    const hot = Array.from({ length: HOT_KEYS }, (_, i) => `hot:${i}`);
+    let hotSeq = 0;
+    const nextHot = () => hot[hotSeq++ % HOT_KEYS] as string;
+    await Promise.all(hot.map((k) => raw.set(`raw:${k}`, json)));
+    for (const k of hot) {
+      await client.getOrSet(k, async () => VALUE, { ttlMs: 3_600_000 });
+      await near.getOrSet(k, async () => VALUE, { ttlMs: 3_600_000 });
+    }
+    const batch = client.use(createBatch, {});
+    const ourKeys = spreadKeys('b', 100);
+    const rawKeys = spreadKeys('rawb', 100);
+    await batch.setMany(
+      ourKeys.map((k) => [k, VALUE] as const),
+      { ttlMs: 3_600_000 },
+    );
+    await Promise.all(rawKeys.map((k) => raw.set(k, json)));
+    let setSeq = 0;
+
+    // Peers.
+    const bento = new BentoCache({
+      default: 'redis',
+      stores: { redis: bentostore().useL2Layer(redisDriver({ connection: raw })) },
+    });
+    cleanups.push(() => bento.disconnectAll().catch(() => undefined));
+    for (const k of hot) await bento.getOrSet({ key: k, factory: () => VALUE, ttl: '1h' });
+
+    let cacheable: Cacheable | undefined;
+    let cacheableSkipped: string | undefined;
+    let cacheableNote = 'Keyv(@keyv/redis) over a node-redis cluster client as the primary (Redis-tier) store';
+    try {
+      const password = cluster.password ? `:${cluster.password}@` : '';
+      const keyvCluster = createCluster({
+        rootNodes: seeds.map((s) => ({ url: `redis://${password}${s.host}:${s.port}` })),
+      });
+      const store = new KeyvRedis(keyvCluster);
+      cleanups.push(async () => store.disconnect());
+      cacheable = new Cacheable({ primary: new Keyv({ store, namespace: 'cacheable' }) });
+      for (const k of hot) await cacheable.set(k, VALUE, '1h');
+      if ((await cacheable.get('hot:0')) === undefined) throw new Error('read back nothing');
+    } catch (error) {
+      cacheableSkipped = `cacheable + @keyv/redis on a cluster failed: ${(error as Error).message}`;
+      cacheableNote = '';
+    }
+
+    const rlf = new RateLimiterRedis({ storeClient: raw, points: 1_000_000, duration: 60, keyPrefix: 'rlf' });
+    const gcra = client.use(createRateLimiter, {
+      name: 'bench-gcra',
+      limit: 1_000_000,
+      windowMs: 60_000,
+      algorithm: 'gcra',
+    });
+    const sliding = client.use(createRateLimiter, { name: 'bench-sw', limit: 1_000_000, windowMs: 60_000 });
+    const ids = Array.from({ length: 2_000 }, (_, i) => `user-${i}`);
+    let idSeq = 0;
+    const nextId = () => ids[idSeq++ % ids.length] as string;
+
+    const rawGet = async () => JSON.parse((await raw.get(`raw:${nextHot()}`)) as string);
+    const ourHit = () => client.getOrSet(nextHot(), async () => VALUE, { ttlMs: 3_600_000 });
+    const cases: Case[] = [
+      {
+        name: 'getOrSet hit, Redis tier',
+        peer: 'ioredis GET+JSON.parse',
+        concurrency: 1,
+        ours: ourHit,
+        theirs: rawGet,
+        target: 0.95,
+      },
+      {
+        name: 'getOrSet hit, Redis tier',
+        peer: 'ioredis GET+JSON.parse',
+        concurrency: 64,
+        ours: ourHit,
+        theirs: rawGet,
+        target: 0.95,
+      },
+      {
+        name: 'getOrSet hit, Redis tier',
+        peer: 'bentocache 1.6 (L2 redis, ioredis Cluster)',
+        concurrency: 64,
+        ours: ourHit,
+        theirs: () => bento.getOrSet({ key: nextHot(), factory: () => VALUE, ttl: '1h' }),
+      },
+      {
+        name: 'getOrSet hit, Redis tier',
+        peer: 'cacheable 2.5 + @keyv/redis (cluster)',
+        concurrency: 64,
+        ours: ourHit,
+        theirs: () => (cacheable as Cacheable).getOrSet(nextHot(), async () => VALUE, { ttl: '1h' }),
+        ...(cacheableSkipped ? { skipped: cacheableSkipped } : {}),
+        ...(cacheableNote ? { note: cacheableNote } : {}),
+      },
+      {
+        name: 'getOrSet hit, near cache',
+        peer: 'ioredis GET+JSON.parse',
+        concurrency: 64,
+        ours: () => near.getOrSet(nextHot(), async () => VALUE, { ttlMs: 3_600_000 }),
+        theirs: rawGet,
+        target: 20,
+        note: 'near cache with RESP2 tracking invalidation (part 1)',
+      },
+      {
+        name: 'set (JSON value, TTL)',
+        peer: 'ioredis SET+JSON.stringify',
+        concurrency: 64,
+        ours: () => client.set(`s:${setSeq++ % 10_000}`, VALUE, { ttlMs: 60_000 }),
+        theirs: () => raw.set(`raws:${setSeq++ % 10_000}`, JSON.stringify(VALUE), 'PX', 60_000),
+      },
+      {
+        name: 'rate limit consume, GCRA',
+        peer: 'rate-limiter-flexible RateLimiterRedis',
+        concurrency: 64,
+        ours: () => gcra.consume(nextId()),
+        theirs: () => rlf.consume(nextId(), 1),
+        target: 1.0,
+        note: 'RateLimiterCluster is for the Node cluster module, not Redis Cluster: RateLimiterRedis over an ioredis Cluster is the peer',
+      },
+      {
+        name: 'rate limit consume, sliding window',
+        peer: 'rate-limiter-flexible RateLimiterRedis',
+        concurrency: 64,
+        ours: () => sliding.consume(nextId()),
+        theirs: () => rlf.consume(nextId(), 1),
+        target: 1.0,
+        note: 'exact sliding log (ZSET) vs a fixed window counter',
+      },
+      {
+        name: '100-key batch get (per node)',
+        peer: 'ioredis 100 x GET+JSON.parse',
+        concurrency: 1,
+        ours: () => batch.getMany(ourKeys),
+        theirs: () => Promise.all(rawKeys.map(async (k) => JSON.parse((await raw.get(k)) as string))),
+        target: 1.5,
+        note: 'ops = batches of 100 keys',
+      },
+      {
+        name: '100-key batch get (per node)',
+        peer: 'ioredis 100 x GET+JSON.parse',
+        concurrency: 16,
+        ours: () => batch.getMany(ourKeys),
+        theirs: () => Promise.all(rawKeys.map(async (k) => JSON.parse((await raw.get(k)) as string))),
+        target: 1.5,
+        note: 'ops = batches of 100 keys',
+      },
+    ];
+    const rows: Row[] = [];
+    for (const [i, c] of cases.entries()) rows.push(await runCase(c, i + 1, cases.length));
+    spinner.stop();
+
+    const table = new Table({ head: ['case', 'conc.', 'ours ops/s', 'peer', 'peer ops/s', 'ratio', 'target'] });
+    for (const row of rows) table.push(formatRow(row));
+    console.log(table.toString());
+    for (const row of rows) if (row.note) console.log(`- ${row.name} vs ${row.peer}: ${row.note}`);
+    const errors = rows.filter((r) => r.errors.ours > 0 || r.errors.peer > 0);
+    for (const row of errors)
+      console.log(`! ${row.name} vs ${row.peer}: errors ours=${row.errors.ours} peer=${row.errors.peer}`);
+    if (args.json) {
+      writeFileSync(
+        args.json,
+        `${JSON.stringify({ bounds: BOUNDS, rounds: ROUNDS, node: process.version, rows }, null, 2)}\n`,
+      );
+      console.log(`rows written to ${args.json}`);
+    }
+  } finally {
+    spinner.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await stopAll();
+  }
+}
+
+main().catch((error: unknown) => {
+  spinner.stop();
+  console.error(error);
+  process.exitCode = 1;
+});

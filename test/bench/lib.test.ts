@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { formatOps, formatRow, measure, median, parseArgs, toRow } from '../../bench/lib.ts';
+
+describe('bench arguments', () => {
+  it('reads --json FILE, --json=FILE and --quick', () => {
+    expect(parseArgs([])).toEqual({ json: undefined, quick: false });
+    expect(parseArgs(['--json', 'out.json'])).toEqual({ json: 'out.json', quick: false });
+    expect(parseArgs(['--json=rows.json', '--quick'])).toEqual({ json: 'rows.json', quick: true });
+  });
+
+  it('rejects a missing file and unknown arguments, naming them', () => {
+    expect(() => parseArgs(['--json'])).toThrow('option --json must be followed by a file path');
+    expect(() => parseArgs(['--json', '--quick'])).toThrow('option --json must be followed by a file path');
+    expect(() => parseArgs(['--fast'])).toThrow("unknown argument '--fast'");
+  });
+});
+
+describe('bounded measurement', () => {
+  it('stops at maxOps, counting errors apart from completed operations', async () => {
+    let calls = 0;
+    const result = await measure(
+      async () => {
+        calls++;
+        if (calls % 10 === 0) throw new Error('boom');
+      },
+      4,
+      { maxOps: 100, maxMs: 60_000 },
+    );
+    expect(calls).toBe(100);
+    expect(result.ops).toBe(90);
+    expect(result.errors).toBe(10);
+  });
+
+  it('stops at maxMs by the injected clock even when maxOps is never reached', async () => {
+    let now = 0;
+    const clock = { now: () => now };
+    const result = await measure(
+      async () => {
+        now += 10;
+      },
+      2,
+      { maxOps: 1_000_000, maxMs: 1_000 },
+      clock,
+    );
+    expect(result.ops).toBeGreaterThanOrEqual(99);
+    expect(result.ops).toBeLessThanOrEqual(101);
+    expect(result.opsPerSec).toBeCloseTo((result.ops / result.ms) * 1000);
+  });
+
+  it('refuses a concurrency below 1', async () => {
+    await expect(measure(async () => {}, 0, { maxOps: 1, maxMs: 1 })).rejects.toThrow(
+      'concurrency must be >= 1 (got 0)',
+    );
+  });
+});
+
+describe('rows', () => {
+  const m = (opsPerSec: number, errors = 0) => ({ ops: 1, ms: 1, opsPerSec, errors });
+
+  it('takes medians and the median of paired ratios (a noisy pair does not decide), and judges the target', () => {
+    const row = toRow({
+      name: 'getOrSet hit',
+      peer: 'ioredis',
+      concurrency: 64,
+      // Pair 2 ran while the machine was loaded: both sides slowed down, its ratio stays sane.
+      ours: [m(900), m(300, 1), m(1000)],
+      peers: [m(1000), m(400), m(1000)],
+      target: 0.95,
+    });
+    expect(row).toMatchObject({ ours: 900, peerOps: 1000, ratio: 0.9, target: 0.95, met: false });
+    expect(row.errors).toEqual({ ours: 1, peer: 0 });
+    expect(toRow({ name: 'x', peer: 'p', concurrency: 1, ours: [m(30)], peers: [m(10)], target: 1 }).met).toBe(true);
+    expect(toRow({ name: 'x', peer: 'p', concurrency: 1, ours: [m(30)], peers: [m(10)] })).not.toHaveProperty('met');
+  });
+
+  it('computes medians of odd and even lists and refuses an empty one', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(() => median([])).toThrow('median of an empty list');
+  });
+
+  it('formats ops and cells for the table', () => {
+    expect(formatOps(999)).toBe('999');
+    expect(formatOps(12_345)).toBe('12.3k');
+    expect(formatOps(1_234_567)).toBe('1.23M');
+    const row = toRow({ name: 'n', peer: 'p', concurrency: 8, ours: [m(2000)], peers: [m(1000)], target: 1.5 });
+    expect(formatRow(row)).toEqual(['n', '8', '2.0k', 'p', '1.0k', '2.00x', 'met (>= 1.5x)']);
+  });
+});
