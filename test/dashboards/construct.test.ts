@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Testing } from 'cdk8s';
+import { Chart, Testing } from 'cdk8s';
 import { ConfigMap } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -124,6 +124,17 @@ describe('RedisMonitoring', () => {
     for (const cm of synth().filter((m) => m.kind === 'ConfigMap')) {
       expect(Buffer.byteLength(JSON.stringify(cm.data)), cm.metadata.name).toBeLessThan(128 * 1024);
     }
+  });
+
+  it('puts its objects in the chart namespace unless told otherwise (as main.ts would use it)', () => {
+    const chart = new Chart(Testing.app(), 'slotforge', { namespace: 'slotforge' });
+    new RedisMonitoring(chart, 'monitoring');
+    const objects = Testing.synth(chart) as Manifest[];
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}/${o.metadata.namespace}`).sort()).toEqual([
+      'ConfigMap/slotforge-dashboard-client/slotforge',
+      'ConfigMap/slotforge-dashboard-cluster/slotforge',
+      'PrometheusRule/slotforge-alerts/slotforge',
+    ]);
   });
 
   it('leaves the PrometheusRule out with alerts: false (clusters without the operator CRDs)', () => {
