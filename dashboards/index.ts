@@ -21,6 +21,15 @@ export {
 } from './dashboards.ts';
 export { GENERATED_DIR, generatedFiles, RULES_FILE_NAME } from './generate.ts';
 export {
+  type LocalExporter,
+  type LocalMonitor,
+  type LocalMonitorOptions,
+  type MonitoredNode,
+  prometheusConfig,
+  REDIS_JOB,
+  startLocalMonitor,
+} from './local-stack.ts';
+export {
   CLIENT_HISTOGRAMS,
   CLIENT_LABELS,
   CLIENT_METRICS,
@@ -30,5 +39,12 @@ export {
   PROMETHEUS_METRICS,
 } from './metric-names.ts';
 export { buildDashboard, type DashboardSpec, type PanelSpec, type QuerySpec, type RowSpec } from './panels.ts';
+export {
+  type ActiveAlert,
+  type InstantSample,
+  PrometheusApi,
+  PrometheusApiError,
+  type ScrapeTarget,
+} from './prometheus-api.ts';
 export { expandGrafanaVariables, metricNamesIn } from './promql.ts';
 export { RedisMonitoring, type RedisMonitoringProps } from './redis-monitoring.ts';

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,9 +13,11 @@ const cli = (stateDir: string, ...args: string[]) =>
   run(process.execPath, ['bin/slotforge.js', '--state-dir', stateDir, ...args], { timeout: 90_000 });
 
 describe('slotforge monitor', () => {
-  const stateDir = join(harnessTempDir('monitor-cli'), 'state');
+  const parent = harnessTempDir('monitor-cli');
+  const stateDir = join(parent, 'state');
   afterAll(async () => {
     if (existsSync(stateDir)) await cli(stateDir, 'down').catch(() => undefined);
+    rmSync(parent, { recursive: true, force: true });
   }, 60_000);
 
   it('refuses to start when nothing is up, saying what to run', async () => {
