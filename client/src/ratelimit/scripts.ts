@@ -35,7 +35,6 @@ if count + cost <= limit then
   allowed = 1
 else
   local need = count + cost - limit
-  if cost > limit then need = count end
   local e = redis.call('ZRANGE', KEYS[1], need - 1, need - 1, 'WITHSCORES')
   if e[2] then retry = math.max(1, math.ceil(tonumber(e[2]) + window - now)) else retry = math.ceil(window) end
 end
