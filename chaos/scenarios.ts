@@ -13,9 +13,10 @@ import {
   PLANNED_ERROR_BUDGET,
 } from './thresholds.ts';
 import { acknowledgedWrites } from './workloads/acknowledged-writes.ts';
+import { clientTraffic } from './workloads/client-traffic.ts';
 import { counters } from './workloads/counters.ts';
 
-const writesAndCounters = () => [acknowledgedWrites(), counters()];
+const writesAndCounters = () => [acknowledgedWrites(), counters(), clientTraffic()];
 
 /** Lost writes + counter bounds + recovery within node timeout + margin: the verdicts of an unplanned failover. */
 function failoverVerdicts(history: History, ctx: CheckContext): Verdict[] {
@@ -23,6 +24,8 @@ function failoverVerdicts(history: History, ctx: CheckContext): Verdict[] {
     checkLostWrites(history),
     checkCounterBounds(history),
     checkRecovery(history, { maxRecoveryMs: ctx.nodeTimeoutMs + KILL_MASTER_RECOVERY_MARGIN_MS }),
+    // getOrSet keeps serving through a failover: the client retries to its deadline and serves stale values.
+    { ...checkErrorBudget(history, 0, ['get-or-set']), checker: 'get-or-set-served' },
   ];
 }
 
@@ -31,7 +34,7 @@ function plannedVerdicts(history: History): Verdict[] {
   return [
     checkLostWrites(history),
     checkCounterBounds(history),
-    checkErrorBudget(history, PLANNED_ERROR_BUDGET, ['write', 'incr', 'read-counter']),
+    checkErrorBudget(history, PLANNED_ERROR_BUDGET, ['write', 'incr', 'read-counter', 'get-or-set']),
   ];
 }
 

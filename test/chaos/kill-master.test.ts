@@ -19,6 +19,9 @@ describe('chaos: kill-master on a real cluster', () => {
     expect(result.operations).toBeGreaterThan(100);
     expect(result.lostAcknowledgedWrites).toBe(0);
     expect(result.verdicts.find((v) => v.checker === 'counter-bounds')?.ok).toBe(true);
+    // Through @slotforge/client, getOrSet kept answering with the loaded value during the failover.
+    expect(result.verdicts.find((v) => v.checker === 'get-or-set-served')?.ok).toBe(true);
+    expect(result.history.operations.filter((op) => op.kind === 'get-or-set').length).toBeGreaterThan(100);
     expect(result.recoveryMs).not.toBeNull();
     // The killed master's slots were really unavailable for a while: the fault was felt.
     expect(result.failedOperations).toBeGreaterThan(0);

@@ -1,0 +1,94 @@
+import { createClient, type SlotforgeClient } from '@slotforge/client';
+import type { TargetConnection } from '../target.ts';
+import { type Workload, withTimeout } from './workload.ts';
+
+/** Options of {@link clientTraffic}. */
+export interface ClientTrafficOptions {
+  /** Concurrent callers. @default 8 */
+  readonly concurrency?: number;
+  /** Distinct getOrSet keys (hot set). @default 200 */
+  readonly hotKeys?: number;
+  /** Upper bound on operations. @default 100000 */
+  readonly maxOperations?: number;
+}
+
+function connect(connection: TargetConnection): SlotforgeClient {
+  return createClient({
+    ...(connection.kind === 'cluster'
+      ? { cluster: { nodes: connection.seeds.map((s) => ({ host: s.host, port: s.port })) } }
+      : {
+          sentinel: {
+            sentinels: connection.seeds.map((s) => ({ host: s.host, port: s.port })),
+            masterName: connection.masterName ?? 'mymaster',
+          },
+        }),
+    ...(connection.password ? { password: connection.password } : {}),
+    namespace: 'chaos-client',
+    defaultTtlMs: 10 * 60_000,
+  });
+}
+
+/**
+ * What an application does through @slotforge/client: writes of unique keys confirmed by one replica (kind `write`,
+ * verified afterwards) and getOrSet reads of a hot set (kind `get-or-set`, which must return the loader's value).
+ * Operations get the client's own deadline and retries, so planned operations must cost them nothing.
+ */
+export function clientTraffic(options: ClientTrafficOptions = {}): Workload {
+  const written: Array<{ key: string; value: string }> = [];
+  return {
+    name: 'client-traffic',
+    async run({ connection, recorder, signal, operationTimeoutMs }) {
+      const client = connect(connection);
+      const deadline = Math.max(operationTimeoutMs, 10_000);
+      let n = 0;
+      const max = options.maxOperations ?? 100_000;
+      const hot = options.hotKeys ?? 200;
+      const worker = async () => {
+        while (!signal.aborted && n < max) {
+          const i = n++;
+          if (i % 2 === 0) {
+            const key = `w:${i}`;
+            const value = `${key}:${i}`;
+            const done = await recorder.invoke('write', { key: `chaos-client:${key}`, value }, async () => {
+              await withTimeout(client.set(key, value, { waitReplicas: 1 }), deadline);
+              return null;
+            });
+            if (done !== undefined) written.push({ key, value });
+          } else {
+            const key = `hot:${i % hot}`;
+            await recorder.invoke('get-or-set', { key: `chaos-client:${key}` }, async () => {
+              const value = await withTimeout(
+                client.getOrSet(key, async () => `loaded:${key}`),
+                deadline,
+              );
+              if (value !== `loaded:${key}`) throw new Error(`getOrSet returned ${JSON.stringify(value)} for ${key}`);
+              return value;
+            });
+          }
+        }
+      };
+      try {
+        await Promise.all(Array.from({ length: options.concurrency ?? 8 }, worker));
+      } finally {
+        await client.close();
+      }
+    },
+    async verify({ connection, recorder }) {
+      const client = connect(connection);
+      try {
+        for (let i = 0; i < written.length; i += 500) {
+          await Promise.all(
+            written.slice(i, i + 500).map(({ key }) =>
+              recorder.invoke('verify', { key: `chaos-client:${key}` }, async () => {
+                const value = await client.get<string>(key);
+                return value ?? null;
+              }),
+            ),
+          );
+        }
+      } finally {
+        await client.close();
+      }
+    },
+  };
+}
