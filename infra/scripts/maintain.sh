@@ -7,7 +7,8 @@
 # - Re-MEET: a peer marked fail/pfail whose hostname now resolves to another address is met again at that address
 #   (the fallback when nodes.conf could not be repaired at start, e.g. the peer had no IP yet).
 # - Ghosts: a failed node without slots whose hostname resolves to the address of a live node is a previous identity
-#   of that pod (its volume was lost): forget it.
+#   of that pod (its volume was lost): forget it. A failing node without hostname (learnt by gossip after the others
+#   forgot it) is forgotten when a live peer no longer knows it.
 # - Rejoin: a node that is alone while a peer of its shard belongs to a formed cluster meets that peer and replicates
 #   the shard's master.
 . "${SLOTFORGE_CONFIG_DIR:-/opt/slotforge}/lib.sh"
@@ -67,7 +68,21 @@ heal_view() {
     _addr=$2
     case "$3" in *myself*) continue ;; *fail* | *noaddr*) ;; *) continue ;; esac
     _host=$(addr_host "$_addr")
-    [ -n "$_host" ] || continue
+    if [ -z "$_host" ]; then
+      # Learnt by gossip only (gossip carries no hostname): a leftover that the live members already forgot.
+      line_has_slots "$_line" && continue
+      _peer=$(printf '%s\n' "$_nodes" | grep -v -e myself -e fail -e handshake -e noaddr | grep -m1 'connected' || true)
+      [ -n "$_peer" ] || continue
+      set -f
+      # shellcheck disable=SC2086
+      set -- $_peer
+      set +f
+      if ! rcli_at "$(addr_ip "$2")" "$(addr_port "$2")" cluster nodes 2>/dev/null | grep -q "^$_id "; then
+        log "forgetting $_id: failing here and unknown to $1"
+        rcli "$SELF" cluster forget "$_id" >/dev/null
+      fi
+      continue
+    fi
     _ip=$(resolve "$_host")
     [ -n "$_ip" ] || continue
     _port=$(addr_port "$_addr")

@@ -53,7 +53,7 @@ export class PodSim {
 
   constructor(
     readonly root: string,
-    readonly objects: readonly Manifest[],
+    public objects: readonly Manifest[],
     readonly envOverrides: Record<string, string> = {},
   ) {
     this.configDir = join(root, 'config');
@@ -72,6 +72,12 @@ export class PodSim {
     this.name = String(env.SLOTFORGE_NAME);
     this.headless = String(env.SLOTFORGE_HEADLESS);
     this.writeHosts();
+  }
+
+  /** Like `kubectl apply` of a new synthesis: new ConfigMap files and new env for pods and Jobs started from now on. */
+  apply(objects: readonly Manifest[]): void {
+    this.objects = objects;
+    for (const [file, text] of Object.entries(memberConfig(objects))) writeFileSync(join(this.configDir, file), text);
   }
 
   fqdn(pod: string): string {

@@ -1,0 +1,170 @@
+import { rmSync } from 'node:fs';
+import { Cluster } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pollUntil } from '../../runtime/process/index.ts';
+import { harnessTempDir } from '../support/harness-root.ts';
+import { loopbackBlock, PodSim, type SimPod } from './support/pod-sim.ts';
+import { synthCluster } from './support/synth.ts';
+
+// A cache-profile cluster (no persistence: the case where a restarted master comes back empty), 3 shards x 2.
+const SHARDS = 3;
+const KEYS = 300;
+const port = 20_000 + Math.floor(Math.random() * 20_000);
+const address = loopbackBlock();
+let root: string;
+let sim: PodSim;
+let nextHost = 2;
+
+const members = () => [...sim.pods.values()];
+
+function client(): Cluster {
+  const seed = members().find((p) => p.process) as SimPod;
+  return new Cluster([{ host: seed.ip, port }], {
+    redisOptions: { username: 'app', password: sim.passwords.app },
+    clusterRetryStrategy: (times) => (times > 50 ? null : 200),
+  });
+}
+
+async function readAll(): Promise<Array<string | null>> {
+  const c = client();
+  try {
+    return await Promise.all(Array.from({ length: KEYS }, (_, i) => c.get(`key:${i}`)));
+  } finally {
+    c.disconnect();
+  }
+}
+
+async function shardMaster(shard: number): Promise<{ master: SimPod; replica: SimPod }> {
+  const pods = members().filter((p) => p.shard === shard);
+  const roles = await Promise.all(pods.map((p) => sim.role(p)));
+  const master = pods[roles.indexOf('master')];
+  const replica = pods[roles.indexOf('slave')];
+  if (!master || !replica) throw new Error(`shard ${shard} has no master/replica pair (${roles.join(',')})`);
+  return { master, replica };
+}
+
+async function waitReplicaSynced(replica: SimPod, master: SimPod): Promise<void> {
+  const want = Number(await sim.call(master, 'DBSIZE'));
+  await pollUntil(
+    async () => {
+      const info = String(await sim.call(replica, 'INFO', 'replication'));
+      return info.includes('master_link_status:up') && Number(await sim.call(replica, 'DBSIZE')) === want;
+    },
+    { description: `${replica.name} in sync with ${master.name}`, timeoutMs: 15_000 },
+  );
+}
+
+beforeAll(async () => {
+  root = harnessTempDir('infra-healing');
+  const objects = synthCluster({
+    profile: 'cache',
+    shards: SHARDS,
+    port,
+    nodeTimeoutMs: 2000,
+    emptyMasterGuardSeconds: 20,
+    resources: { memoryLimit: '256Mi' },
+  });
+  sim = new PodSim(root, objects, { SLOTFORGE_MEET_INTERVAL_S: '1', SLOTFORGE_BOOTSTRAP_TIMEOUT_S: '30' });
+  for (let s = 0; s < SHARDS; s++) for (let m = 0; m < 2; m++) sim.addPod(s, m, address(nextHost++));
+  await Promise.all(members().map((p) => sim.start(p)));
+  const job = await sim.runScript('bootstrap.sh');
+  if (job.code !== 0) throw new Error(job.output);
+  await sim.waitHealthy(SHARDS * 2);
+  const c = client();
+  for (let i = 0; i < KEYS; i++) await c.set(`key:${i}`, `value:${i}`);
+  c.disconnect();
+});
+
+afterAll(async () => {
+  await sim?.stopAll();
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+describe('self-healing of a cluster member', () => {
+  it('a master that restarts empty does not wipe its replica: the replica takes over with the data', async () => {
+    const { master, replica } = await shardMaster(0);
+    await waitReplicaSynced(replica, master);
+    const keysBefore = Number(await sim.call(replica, 'DBSIZE'));
+    expect(keysBefore).toBeGreaterThan(0);
+    // A container restart (OOM kill, failed liveness probe): same pod, same IP, same nodes.conf, no data.
+    await sim.stop(master, 'kill');
+    const started = Date.now();
+    await sim.start(master);
+    expect(sim.log(master)).toContain('guard: this node was a master with replicas');
+    // While guarded, the application user cannot reach the empty data set.
+    await pollUntil(async () => (await sim.role(replica)) === 'master', {
+      description: `${replica.name} promoted by the guard`,
+      timeoutMs: 20_000,
+    });
+    await pollUntil(async () => (await sim.role(master)) === 'slave', {
+      description: `${master.name} demoted to replica`,
+      timeoutMs: 20_000,
+    });
+    console.log(`guarded failover done in ${Date.now() - started} ms`);
+    expect(Number(await sim.call(replica, 'DBSIZE'))).toBe(keysBefore);
+    await waitReplicaSynced(master, replica);
+    await pollUntil(async () => (await sim.callAs(master, 'app', 'PING')) === 'PONG', {
+      description: 'app user enabled again after the guard',
+      timeoutMs: 20_000,
+    });
+    await sim.waitHealthy(SHARDS * 2);
+    expect(await readAll()).toEqual(Array.from({ length: KEYS }, (_, i) => `value:${i}`));
+  });
+
+  it('a member recreated with a new IP rejoins, met again at its new address', async () => {
+    const { replica } = await shardMaster(1);
+    await sim.stop(replica, 'term');
+    replica.ip = address(nextHost++);
+    sim.writeHosts();
+    await sim.start(replica);
+    await pollUntil(
+      async () => {
+        for (const pod of members()) {
+          const entry = (await sim.nodes(pod)).find((n) => n.address.startsWith(`${replica.ip}:`));
+          if (!entry || entry.flags.some((f) => f.includes('fail'))) return false;
+        }
+        return true;
+      },
+      { description: `every member to reach ${replica.name} at ${replica.ip}`, timeoutMs: 30_000 },
+    );
+    await sim.waitHealthy(SHARDS * 2);
+  });
+
+  it('a member that lost its volume rejoins as a replica of its shard and its old identity is forgotten', async () => {
+    const { master, replica } = await shardMaster(2);
+    const oldId = String(await sim.call(replica, 'CLUSTER', 'MYID'));
+    await sim.stop(replica, 'kill');
+    rmSync(replica.dirs.data, { recursive: true, force: true });
+    replica.ip = address(nextHost++);
+    sim.writeHosts();
+    await sim.start(replica);
+    const newId = String(await sim.call(replica, 'CLUSTER', 'MYID'));
+    expect(newId).not.toBe(oldId);
+    const masterId = String(await sim.call(master, 'CLUSTER', 'MYID'));
+    await pollUntil(
+      async () => (await sim.nodes(replica)).find((n) => n.flags.includes('myself'))?.masterId === masterId,
+      { description: `${replica.name} to replicate ${master.name}`, timeoutMs: 30_000 },
+    );
+    await pollUntil(
+      async () => {
+        for (const pod of members()) if ((await sim.nodes(pod)).some((n) => n.id === oldId)) return false;
+        return true;
+      },
+      { description: `every member to forget ${oldId}`, timeoutMs: 30_000 },
+    ).catch(async (e) => {
+      for (const pod of members()) {
+        console.log(pod.name, pod.ip, '\n', String(await sim.call(pod, 'CLUSTER', 'NODES')));
+        console.log(
+          sim
+            .log(pod)
+            .split('\n')
+            .filter((l) => l.includes('slotforge'))
+            .join('\n'),
+        );
+      }
+      throw e;
+    });
+    await sim.waitHealthy(SHARDS * 2);
+    await waitReplicaSynced(replica, master);
+  });
+});
