@@ -5,7 +5,7 @@ const W = 900;
 const H = 260;
 const PAD = { left: 64, right: 80, top: 28, bottom: 32 };
 
-const escape = (s: string) =>
+const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 
 function scale(domainMax: number, rangeLow: number, rangeHigh: number) {
@@ -38,14 +38,14 @@ export function timelineSvg(result: Pick<ScenarioResult, 'history' | 'scenario'>
     .map(
       (e, i) =>
         `<line class="event" x1="${x(e.at).toFixed(1)}" x2="${x(e.at).toFixed(1)}" y1="${PAD.top}" y2="${H - PAD.bottom}"/>` +
-        `<text class="event-label" x="${(x(e.at) + 3).toFixed(1)}" y="${PAD.top - 16 + (i % 2) * 12}">${escape(e.name)}</text>`,
+        `<text class="event-label" x="${(x(e.at) + 3).toFixed(1)}" y="${PAD.top - 16 + (i % 2) * 12}">${escapeHtml(e.name)}</text>`,
     )
     .join('');
   const ticks = Array.from({ length: Math.floor(end / 1000) + 1 }, (_, s) => s)
     .filter((s) => s % Math.max(1, Math.ceil(end / 1000 / 15)) === 0)
     .map((s) => `<text class="tick" x="${x(s * 1000).toFixed(1)}" y="${H - PAD.bottom + 16}">${s}s</text>`)
     .join('');
-  return `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="timeline of ${escape(result.scenario)}">
+  return `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="timeline of ${escapeHtml(result.scenario)}">
 <line class="axis" x1="${PAD.left}" x2="${W - PAD.right}" y1="${H - PAD.bottom}" y2="${H - PAD.bottom}"/>
 <text class="tick" x="4" y="${PAD.top + 4}">${Math.round(maxRate)} ops/s</text>
 <text class="tick" x="${W - PAD.right + 4}" y="${PAD.top + 4}">${Math.round(maxLatency)} ms p99</text>
@@ -64,8 +64,8 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-
 export function renderHtmlReport(results: readonly ScenarioResult[], title = 'slotforge chaos report'): string {
   const sections = results
     .map(
-      (r) => `<h2>${escape(r.scenario)} <span class="${r.ok ? 'pass' : 'fail'}">${r.ok ? 'PASS' : 'FAIL'}</span></h2>
-<p>${escape(r.fault.description)} · target ${escape(r.target)} · node timeout ${r.nodeTimeoutMs} ms</p>
+      (r) => `<h2>${escapeHtml(r.scenario)} <span class="${r.ok ? 'pass' : 'fail'}">${r.ok ? 'PASS' : 'FAIL'}</span></h2>
+<p>${escapeHtml(r.fault.description)} · target ${escapeHtml(r.target)} · node timeout ${r.nodeTimeoutMs} ms</p>
 <table><tr><th>lost acknowledged writes</th><th>Redis-inherent loss</th><th>recovery</th><th>steady throughput after</th><th>failed operations</th></tr>
 <tr><td>${r.lostAcknowledgedWrites}</td><td>${r.inherentLoss}</td><td>${r.recoveryMs === null ? 'never' : `${Math.round(r.recoveryMs)} ms`}</td><td>${r.steadyMs === null ? '–' : `${Math.round(r.steadyMs)} ms`}</td><td>${r.failedOperations} of ${r.operations}</td></tr></table>
 <p class="legend"><span style="color:#1a7f37">━ ok ops/s</span><span style="color:#cf222e">▮ errors/s</span><span style="color:#0969da">┅ p99 latency</span><span>┆ events</span></p>
@@ -73,13 +73,13 @@ ${timelineSvg(r)}
 <table><tr><th>checker</th><th>verdict</th><th>summary</th></tr>${r.verdicts
         .map(
           (v) =>
-            `<tr><td>${escape(v.checker)}</td><td class="${v.ok ? 'pass' : 'fail'}">${v.ok ? 'ok' : 'FAIL'}</td><td>${escape(v.summary)}</td></tr>`,
+            `<tr><td>${escapeHtml(v.checker)}</td><td class="${v.ok ? 'pass' : 'fail'}">${v.ok ? 'ok' : 'FAIL'}</td><td>${escapeHtml(v.summary)}</td></tr>`,
         )
         .join('')}</table>`,
     )
     .join('\n');
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title><style>${STYLE}</style></head>
-<body><h1>${escape(title)}</h1><p>${results.filter((r) => r.ok).length} of ${results.length} scenarios passed.</p>${sections}</body></html>
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
+<body><h1>${escapeHtml(title)}</h1><p>${results.filter((r) => r.ok).length} of ${results.length} scenarios passed.</p>${sections}</body></html>
 `;
 }
 
