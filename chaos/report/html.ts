@@ -64,7 +64,9 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-
 export function renderHtmlReport(results: readonly ScenarioResult[], title = 'slotforge chaos report'): string {
   const sections = results
     .map(
-      (r) => `<h2>${escapeHtml(r.scenario)} <span class="${r.ok ? 'pass' : 'fail'}">${r.ok ? 'PASS' : 'FAIL'}</span></h2>
+      (
+        r,
+      ) => `<h2>${escapeHtml(r.scenario)} <span class="${r.ok ? 'pass' : 'fail'}">${r.ok ? 'PASS' : 'FAIL'}</span></h2>
 <p>${escapeHtml(r.fault.description)} · target ${escapeHtml(r.target)} · node timeout ${r.nodeTimeoutMs} ms</p>
 <table><tr><th>lost acknowledged writes</th><th>Redis-inherent loss</th><th>recovery</th><th>steady throughput after</th><th>failed operations</th></tr>
 <tr><td>${r.lostAcknowledgedWrites}</td><td>${r.inherentLoss}</td><td>${r.recoveryMs === null ? 'never' : `${Math.round(r.recoveryMs)} ms`}</td><td>${r.steadyMs === null ? '–' : `${Math.round(r.steadyMs)} ms`}</td><td>${r.failedOperations} of ${r.operations}</td></tr></table>
