@@ -100,33 +100,25 @@ export class RateLimiter {
   }
 
   /** Takes `cost` units for `id` if admissible; counts nothing when rejected. */
-  async consume(id: string, options: ConsumeOptions = {}): Promise<RateLimitResult> {
+  async consume(id: string, options?: ConsumeOptions): Promise<RateLimitResult> {
     const key = this.keyOf(id);
-    const cost = integerOption('cost', options.cost ?? 1, 1, this.limit);
-    const call = options.timeoutMs === undefined ? undefined : { timeoutMs: options.timeoutMs };
-    let reply: unknown;
+    // The hot path: validate the cost only when one is given.
+    const cost = options?.cost === undefined ? 1 : integerOption('cost', options.cost, 1, this.limit);
+    const call = options?.timeoutMs === undefined ? undefined : { timeoutMs: options.timeoutMs };
+    let reply: number[];
     try {
-      reply =
+      reply = (
         this.algorithm === 'gcra'
           ? await this.#ctx.commands.eval(GCRA, [key], [this.limit, this.windowMs, cost], call)
-          : await this.#ctx.commands.eval(
-              SLIDING_WINDOW,
-              [key],
-              [this.limit, this.windowMs, cost, this.#nonce()],
-              call,
-            );
+          : await this.#ctx.commands.eval(SLIDING_WINDOW, [key], [this.limit, this.windowMs, cost, this.#nonce()], call)
+      ) as number[];
     } catch (error) {
       if (isSlotforgeError(error)) this.#ctx.metrics.error(error.code);
       throw error;
     }
-    const [allowed, remaining, resetMs, retryAfterMs] = (reply as number[]).map(Number) as [
-      number,
-      number,
-      number,
-      number,
-    ];
-    this.#ctx.metrics.rateLimit(this.name, allowed === 1);
-    return { allowed: allowed === 1, remaining, resetMs, retryAfterMs };
+    const allowed = reply[0] === 1;
+    this.#ctx.metrics.rateLimit(this.name, allowed);
+    return { allowed, remaining: reply[1] as number, resetMs: reply[2] as number, retryAfterMs: reply[3] as number };
   }
 
   /** Forgets everything counted for `id`. */
