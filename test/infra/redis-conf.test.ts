@@ -1,0 +1,126 @@
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type APP_DENIED_COMMANDS, DIRECTIVES, parseRedisConf } from '../../infra/index.ts';
+import { harnessTempDir } from '../support/harness-root.ts';
+import { loopbackBlock, PodSim, type SimPod } from './support/pod-sim.ts';
+import { memberConfig, synthCluster } from './support/synth.ts';
+
+// The rendered redis.conf and ACL users, started for real by the entrypoint on one member.
+const port = 20_000 + Math.floor(Math.random() * 20_000);
+const objects = synthCluster({
+  profile: 'cache',
+  port,
+  resources: { memoryLimit: '512Mi' },
+  config: { 'maxmemory-samples': 10, 'lazyfree-lazy-eviction': true, 'slowlog-max-len': 256 },
+});
+let root: string;
+let sim: PodSim;
+let pod: SimPod;
+
+beforeAll(async () => {
+  root = harnessTempDir('infra-conf');
+  sim = new PodSim(root, objects);
+  pod = sim.addPod(0, 0, loopbackBlock()(2));
+  await sim.start(pod);
+});
+
+afterAll(async () => {
+  await sim?.stopAll();
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+const errorOf = (reply: unknown) => (reply instanceof Error ? reply.message : String(reply));
+
+describe('rendered redis.conf on a real redis-server', () => {
+  it('runs with the rendered values: memory, eviction, persistence, failover settings and user directives', async () => {
+    const conf = parseRedisConf(memberConfig(objects)['redis.conf'] as string);
+    const get = async (name: string) => ((await sim.call(pod, 'CONFIG', 'GET', name)) as string[])[1];
+    expect(await get('maxmemory')).toBe(String(512 * 2 ** 20 - 128 * 2 ** 20));
+    expect(await get('maxmemory')).toBe(conf.get('maxmemory'));
+    expect(await get('maxmemory-policy')).toBe('allkeys-lru');
+    expect(await get('appendonly')).toBe('no');
+    expect(await get('save')).toBe('');
+    expect(await get('cluster-node-timeout')).toBe('5000');
+    expect(await get('cluster-replica-validity-factor')).toBe('0');
+    expect(await get('cluster-require-full-coverage')).toBe('no');
+    expect(await get('repl-diskless-sync-delay')).toBe('0');
+    expect(await get('maxmemory-samples')).toBe('10');
+    expect(await get('lazyfree-lazy-eviction')).toBe('yes');
+    expect(await get('slowlog-max-len')).toBe('256');
+    expect(await get('cluster-announce-hostname')).toBe(sim.fqdn(pod.name));
+    expect(await get('client-output-buffer-limit')).toMatch(/(slave|replica) \d+ \d+ 60/);
+  });
+
+  it('every directive the construct accepts is known to redis-server 7.0', async () => {
+    for (const name of Object.keys(DIRECTIVES)) {
+      const reply = (await sim.call(pod, 'CONFIG', 'GET', name)) as string[];
+      expect(reply[0], name).toBe(name);
+    }
+  });
+
+  it('the app user reads and writes but cannot run the denied commands', async () => {
+    expect(await sim.callAs(pod, 'app', 'PING')).toBe('PONG');
+    expect(errorOf(await sim.callAs(pod, 'app', 'CLUSTER', 'SLOTS'))).not.toMatch(/NOPERM/);
+    expect(errorOf(await sim.callAs(pod, 'app', 'INFO', 'server'))).toMatch(/redis_version/);
+    expect(errorOf(await sim.callAs(pod, 'app', 'SUBSCRIBE', 'x'))).not.toMatch(/NOPERM/);
+    const denied = {
+      flushall: ['FLUSHALL'],
+      flushdb: ['FLUSHDB'],
+      keys: ['KEYS', '*'],
+      config: ['CONFIG', 'GET', 'maxmemory'],
+      debug: ['DEBUG', 'SLEEP', '0'],
+      shutdown: ['SHUTDOWN', 'NOSAVE'],
+    } satisfies Record<(typeof APP_DENIED_COMMANDS)[number], string[]>;
+    for (const command of Object.values(denied)) {
+      // ACL DRYRUN asks the ACL alone (DEBUG is also refused by enable-debug-command before the ACL check).
+      expect(String(await sim.call(pod, 'ACL', 'DRYRUN', 'app', ...command)), command.join(' ')).toMatch(
+        /no permissions/,
+      );
+      if (command[0] !== 'DEBUG') {
+        expect(errorOf(await sim.callAs(pod, 'app', ...command)), command.join(' ')).toMatch(/NOPERM/);
+      }
+    }
+    expect(await sim.call(pod, 'ACL', 'DRYRUN', 'app', 'SET', 'k', 'v')).toBe('OK');
+    for (const command of [
+      ['ACL', 'LIST'],
+      ['CLUSTER', 'RESET'],
+      ['CLUSTER', 'FORGET', 'x'],
+      ['MONITOR'],
+      ['REPLICAOF', 'no', 'one'],
+    ]) {
+      expect(errorOf(await sim.callAs(pod, 'app', ...command)), command.join(' ')).toMatch(/NOPERM/);
+    }
+    expect(await sim.callAs(pod, 'app', 'PING')).toBe('PONG');
+  });
+
+  it('probe, exporter and replication users can do their job and nothing else', async () => {
+    expect(await sim.callAs(pod, 'probe', 'PING')).toBe('PONG');
+    expect(errorOf(await sim.callAs(pod, 'probe', 'CLUSTER', 'INFO'))).toMatch(/cluster_state/);
+    expect(errorOf(await sim.callAs(pod, 'probe', 'GET', 'k'))).toMatch(/NOPERM/);
+    expect(errorOf(await sim.callAs(pod, 'exporter', 'INFO', 'all'))).toMatch(/redis_version/);
+    expect(errorOf(await sim.callAs(pod, 'exporter', 'CONFIG', 'GET', 'maxmemory'))).toMatch(/maxmemory/);
+    expect(errorOf(await sim.callAs(pod, 'exporter', 'GET', 'k'))).toMatch(/NOPERM/);
+    expect(errorOf(await sim.callAs(pod, 'exporter', 'CONFIG', 'SET', 'maxmemory', '1'))).toMatch(/NOPERM/);
+    expect(errorOf(await sim.callAs(pod, 'replicator', 'GET', 'k'))).toMatch(/NOPERM/);
+    expect(await sim.callAs(pod, 'replicator', 'PING')).toBe('PONG');
+  });
+
+  it('rejects a wrong password, and the final config holds only password hashes for the users', async () => {
+    const wrong = { ...sim.passwords };
+    sim.passwords.app = 'not-the-password';
+    const reply = errorOf(await sim.callAs(pod, 'app', 'PING'));
+    Object.assign(sim.passwords, wrong);
+    expect(reply).toMatch(/WRONGPASS|invalid username-password/);
+    const final = readFileSync(join(pod.dirs.run, 'redis.conf'), 'utf8');
+    for (const key of ['admin', 'app', 'probe', 'exporter']) expect(final).not.toContain(sim.passwords[key] as string);
+    expect(final).toMatch(/^user app reset on #[0-9a-f]{64} /m);
+  });
+
+  it('the liveness probe passes; readiness fails on a member that is not in a formed cluster', async () => {
+    expect((await sim.runScript('probe.sh', { pod, args: ['liveness'] })).code).toBe(0);
+    const readiness = await sim.runScript('probe.sh', { pod, args: ['readiness'] });
+    expect(readiness.code).toBe(1);
+    expect(readiness.output).toContain("cluster_state is 'fail'");
+  });
+});
