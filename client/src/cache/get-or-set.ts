@@ -195,7 +195,17 @@ export class GetOrSet {
       read = fallback ? await this.#soft(reading, o.softTimeoutMs) : await reading;
     } catch (error) {
       this.#countError(error);
-      return this.#redisDown(full, loader, o, fallback, error);
+      if (isSlotforgeError(error, 'E_CODEC')) {
+        // Unreadable bytes under our key (another writer, a removed codec): treat as a miss and overwrite them.
+        this.#ctx.deps.logger.warn('getOrSet: unreadable value, reloading', { key: full, error: error.message });
+        read = {
+          entry: undefined,
+          versions: o.tags.length > 0 ? await this.#ctx.store.tags.versions(o.tags, o.timeoutMs) : [],
+          source: 'none',
+        };
+      } else {
+        return this.#redisDown(full, loader, o, fallback, error);
+      }
     }
     if (read === 'soft-timeout') return this.#redisDown(full, loader, o, fallback, undefined);
     const now = clock.now();

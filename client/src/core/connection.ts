@@ -130,7 +130,9 @@ class IoredisCommands implements RedisCommands {
           // FACTS: refresh the slot map every second (a blackholed master is otherwise used for > 15 s).
           slotsRefreshInterval: this.#options.slotsRefreshIntervalMs,
           slotsRefreshTimeout: this.#options.slotsRefreshTimeoutMs,
-          retryDelayOnClusterDown: 100,
+          // 0 = ioredis does not retry CLUSTERDOWN itself: our loop does, with backoff, a slot-map refresh per
+          // attempt and the operation's deadline, and the caller gets E_CLUSTER_DOWN (not a bare timeout) if it lasts.
+          retryDelayOnClusterDown: 0,
           retryDelayOnTryAgain: 100,
           retryDelayOnFailover: 100,
           retryDelayOnMoved: 0,

@@ -107,8 +107,12 @@ export async function withRetry<T>(attempt: (remainingMs: number) => Promise<T>,
       const attemptMs = Math.min(remaining, options.attemptTimeoutMs ?? remaining);
       return await raceDeadline(attempt(remaining), attemptMs, clock, options, attemptMs < remaining);
     } catch (error) {
+      // The deadline firing mid-attempt says less than the failure before it (e.g. CLUSTERDOWN): keep that one.
+      if (isSlotforgeError(error, 'E_TIMEOUT') && error.message.startsWith('deadline')) {
+        lastError ??= error;
+        break;
+      }
       lastError = error;
-      if (isSlotforgeError(error, 'E_TIMEOUT') && error.message.startsWith('deadline')) break;
       const kind = classifyFailure(error);
       if (kind === 'fatal' || (kind === 'ambiguous' && !options.idempotent)) {
         throw toSlotforgeError(error, options, attempts);

@@ -261,6 +261,15 @@ export default function cacheContract(fixture: ContractFixture): void {
     expect(await client.getMany(['warm:0', 'warm:39', 'warm:13'])).toEqual(['WARM:0', 'WARM:39', undefined]);
   });
 
+  it('treats an unreadable value as a miss and overwrites it, while plain get reports E_CODEC', async () => {
+    const client = fixture.client();
+    const full = client.context.keys.key('garbage');
+    await client.commands.set(full, 'written by another tool');
+    await expect(client.get('garbage')).rejects.toMatchObject({ code: 'E_CODEC', key: full });
+    expect(await client.getOrSet('garbage', () => 'fresh')).toBe('fresh');
+    expect(await client.get('garbage')).toBe('fresh');
+  });
+
   it('runs the loader once across two clients with the distributed lock', async () => {
     const a = fixture.client();
     const b = fixture.client({ namespace: a.options.namespace });

@@ -73,6 +73,24 @@ it('kills a master mid-workload: no acknowledged set lost, getOrSet keeps servin
     const killedAt = Date.now();
     victim.process.signal('SIGKILL');
     await victim.process.exited;
+    // While the slot has no master every node answers CLUSTERDOWN: a call with a short deadline fails with the typed
+    // code and its facts rather than hanging.
+    const survivor = cluster().nodes.find((n) => n !== victim && n.process.running);
+    if (!survivor) throw new Error('no surviving node');
+    let sawClusterDown: unknown;
+    let probeMs = 0;
+    const probeDeadline = Date.now() + 10_000;
+    while (sawClusterDown === undefined && Date.now() < probeDeadline) {
+      const info = String(await command(survivor, 'CLUSTER', 'INFO'));
+      if (info.includes('cluster_state:fail')) {
+        const probeStart = Date.now();
+        const probe = await client.commands.get('failover:r:0', { timeoutMs: 300 }).catch((e: unknown) => e);
+        probeMs = Date.now() - probeStart;
+        // The promotion may land between CLUSTER INFO and the GET: then the GET succeeds and we probe again.
+        if (probe instanceof Error) sawClusterDown = probe;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
     await cluster().waitHealthy(30_000);
     const healedAfterMs = Date.now() - killedAt;
     await new Promise((r) => setTimeout(r, 500));
@@ -87,12 +105,18 @@ it('kills a master mid-workload: no acknowledged set lost, getOrSet keeps servin
     const lost = keys.filter((k, i) => values[i] !== acked.get(k));
     console.info(
       `failover: healed after ${healedAfterMs} ms; ${acked.size}/${writeAttempts} writes acknowledged, ${lost.length} lost; ` +
-        `${reads} getOrSet calls, ${readErrors} failed, ${staleServed?.[1] ?? 0} stale served`,
+        `${reads} getOrSet calls, ${readErrors} failed, ${staleServed?.[1] ?? 0} stale served; ` +
+        `probe while down: ${(sawClusterDown as { code?: string } | undefined)?.code}`,
     );
     expect(acked.size).toBeGreaterThan(100);
     expect(lost.length).toBeLessThanOrEqual(MAX_LOST_ACKED_WRITES);
     expect(readErrors).toBeLessThanOrEqual(MAX_READ_ERRORS);
     expect(Number(staleServed?.[1] ?? 0)).toBeGreaterThan(0);
+    // Typed and on time: CLUSTERDOWN when a live node answered, a connection error when the slot map still pointed
+    // at the dead master, a timeout when ioredis was still redirecting internally when the deadline passed.
+    expect(sawClusterDown).toMatchObject({ key: 'failover:r:0', timeoutMs: 300 });
+    expect(['E_CLUSTER_DOWN', 'E_CONNECTION', 'E_TIMEOUT']).toContain((sawClusterDown as { code: string }).code);
+    expect(probeMs).toBeLessThan(800);
   } finally {
     await client.close();
   }
