@@ -38,9 +38,13 @@ else
   local e = redis.call('ZRANGE', KEYS[1], need - 1, need - 1, 'WITHSCORES')
   if e[2] then retry = math.max(1, math.ceil(tonumber(e[2]) + window - now)) else retry = math.ceil(window) end
 end
-local reset = 0
-local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-if newest[2] then reset = math.max(0, math.ceil(tonumber(newest[2]) + window - now)) end
+local reset = math.ceil(window)
+if allowed == 0 then
+  -- The newest admitted request leaves the window last (when admitted, that is this one: reset = window).
+  local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  reset = 0
+  if newest[2] then reset = math.max(0, math.ceil(tonumber(newest[2]) + window - now)) end
+end
 return { allowed, limit - count, reset, retry }`,
 );
 
