@@ -1,0 +1,99 @@
+import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { isAlive, pollUntil, readCmdline } from '../process/index.ts';
+import { removeHostsBlock } from './dns.ts';
+import { listLinks, listNetns, sweepNetwork } from './network.ts';
+import { runtimePrefix } from './runtime.ts';
+import { statePaths } from './state.ts';
+
+/** What {@link cleanupLocal} found and removed. */
+export interface CleanupReport {
+  readonly stateDir: string;
+  /** The supervisor was still running and was stopped. */
+  readonly supervisor: 'stopped' | 'killed' | 'none';
+  readonly namespaces: string[];
+  readonly links: string[];
+  readonly hostsBlock: boolean;
+  readonly mountPoints: string[];
+}
+
+/** The supervisor pid recorded in the state dir when it still runs with this state dir in its command line. */
+export function liveSupervisor(stateDir: string): number | undefined {
+  const paths = statePaths(stateDir);
+  try {
+    const { pid } = JSON.parse(readFileSync(paths.runtimeFile, 'utf8')) as { pid: number };
+    if (pid !== process.pid && isAlive(pid) && readCmdline(pid).includes(paths.root)) return pid;
+  } catch {
+    // no runtime file
+  }
+  return undefined;
+}
+
+/** Removes host paths created as mount points, deepest first, and only while they are empty. */
+function removeMountPoints(file: string): string[] {
+  if (!existsSync(file)) return [];
+  const paths = [...new Set(readFileSync(file, 'utf8').split('\n').filter(Boolean))].sort(
+    (a, b) => b.split('/').length - a.split('/').length,
+  );
+  const removed: string[] = [];
+  for (const path of paths) {
+    try {
+      const stat = statSync(path);
+      if (stat.isDirectory() && readdirSync(path).length === 0) rmdirSync(path);
+      else if (stat.isFile() && stat.size === 0) unlinkSync(path);
+      else continue;
+      removed.push(path);
+    } catch {
+      // gone, or in use by another runtime's pod
+    }
+  }
+  return removed;
+}
+
+/**
+ * Leaves nothing of the runtime of `stateDir` behind, whether it stopped cleanly or died: stops its supervisor
+ * (SIGTERM, then SIGKILL after `graceMs`), kills every process in its namespaces, deletes its veths, namespaces and
+ * bridge (all named with its prefix), its /etc/hosts block and the mount points it created, and finally the state
+ * dir itself unless `keepData`.
+ */
+export async function cleanupLocal(stateDir: string, options: { graceMs?: number; keepData?: boolean } = {}) {
+  const paths = statePaths(stateDir);
+  const prefix = runtimePrefix(stateDir);
+  let supervisor: CleanupReport['supervisor'] = 'none';
+  const pid = liveSupervisor(stateDir);
+  if (pid !== undefined) {
+    process.kill(pid, 'SIGTERM');
+    supervisor = 'stopped';
+    try {
+      await pollUntil(() => !isAlive(pid), {
+        description: `supervisor ${pid} to stop its pods`,
+        timeoutMs: options.graceMs ?? 60_000,
+        intervalMs: 100,
+      });
+    } catch {
+      process.kill(pid, 'SIGKILL');
+      supervisor = 'killed';
+    }
+  }
+  const swept = await sweepNetwork(prefix);
+  const hostsBlock = removeHostsBlock(prefix);
+  const mountPoints = removeMountPoints(paths.createdFile);
+  if (options.keepData) {
+    for (const dir of [paths.pods, paths.shims, paths.socket, paths.runtimeFile, paths.hostsFile, paths.createdFile]) {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  } else rmSync(paths.root, { recursive: true, force: true });
+  return { stateDir: paths.root, supervisor, ...swept, hostsBlock, mountPoints } satisfies CleanupReport;
+}
+
+/** What of the runtime of `stateDir` exists on this host now (for tests and `down` to verify). */
+export async function leftovers(stateDir: string) {
+  const prefix = runtimePrefix(stateDir);
+  const hosts = readFileSync('/etc/hosts', 'utf8');
+  const namespaces = await listNetns(prefix);
+  return {
+    namespaces,
+    links: await listLinks(prefix),
+    hostsBlock: hosts.includes(`slotforge local runtime ${prefix}`),
+    supervisor: liveSupervisor(stateDir),
+  };
+}

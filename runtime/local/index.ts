@@ -1,0 +1,19 @@
+export { type CleanupReport, cleanupLocal, leftovers, liveSupervisor } from './cleanup.ts';
+export { type ControlRequest, control, serveControl } from './control.ts';
+export { type HostRecord, podNames, serviceNames } from './dns.ts';
+export { LocalRuntimeError, type LocalRuntimeErrorCode } from './errors.ts';
+export { IMAGE_TABLE, type ImageMapping, resolveImage } from './images.ts';
+export { addObject, emptyManifestSet, loadManifests, type ManifestSet } from './manifests.ts';
+export type { Pod, PodPhase } from './pod.ts';
+export {
+  type ClusterReport,
+  LocalRuntime,
+  type LocalRuntimeOptions,
+  type Partition,
+  type PodReport,
+  type RuntimeEvent,
+  type RuntimeStatus,
+  runtimePrefix,
+} from './runtime.ts';
+export { type HealthOptions, type SupervisorOptions, startSupervisor, unhealthy, waitHealthy } from './start.ts';
+export { statePaths } from './state.ts';

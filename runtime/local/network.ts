@@ -1,0 +1,204 @@
+import { LocalRuntimeError } from './errors.ts';
+import { run, runOk } from './exec.ts';
+
+/** Where a pod's network lives: its namespace, the root-side veth and its address. */
+export interface PodNet {
+  readonly netns: string;
+  readonly veth: string;
+  readonly ip: string;
+}
+
+/** Every name this module creates starts with the runtime's prefix, so leftovers are found by name. */
+export function netNames(prefix: string, seq: number) {
+  return { netns: `${prefix}-${seq}`, veth: `${prefix}h${seq}`, peer: `${prefix}p${seq}` };
+}
+
+const ip = (args: string[]) => runOk('ip', args, { timeoutMs: 10_000 });
+
+/**
+ * The pods' network: a bridge `<prefix>br` with the host at `<subnet>.1/24`, and per pod incarnation a network
+ * namespace `<prefix>-<seq>` joined to it by a veth pair (`<prefix>h<seq>` on the host side, `eth0` inside) with an
+ * address of its own. Needs root (CAP_NET_ADMIN).
+ * @see https://man7.org/linux/man-pages/man8/ip-netns.8.html
+ */
+export class BridgeNetwork {
+  readonly bridge: string;
+  readonly #inUse = new Set<string>();
+  #next = 2;
+
+  constructor(
+    readonly prefix: string,
+    /** The first three octets, e.g. `10.231.7`. */
+    readonly subnet: string,
+  ) {
+    this.bridge = `${prefix}br`;
+  }
+
+  get hostIp(): string {
+    return `${this.subnet}.1`;
+  }
+
+  /** Creates the bridge with the host address (the gateway of every pod). */
+  async setup(): Promise<void> {
+    try {
+      await ip(['link', 'add', this.bridge, 'type', 'bridge']);
+      await ip(['addr', 'add', `${this.hostIp}/24`, 'dev', this.bridge]);
+      await ip(['link', 'set', this.bridge, 'up']);
+    } catch (error) {
+      throw new LocalRuntimeError('E_NETWORK', `could not create bridge ${this.bridge}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** A free address, never the one handed out just before: a recreated pod gets a NEW address, as on Kubernetes. */
+  #allocate(): string {
+    for (let i = 0; i < 253; i++) {
+      const host = this.#next;
+      this.#next = this.#next >= 254 ? 2 : this.#next + 1;
+      const address = `${this.subnet}.${host}`;
+      if (!this.#inUse.has(address)) {
+        this.#inUse.add(address);
+        return address;
+      }
+    }
+    throw new LocalRuntimeError('E_NETWORK', `no free address left in ${this.subnet}.0/24 (253 pods)`);
+  }
+
+  /** Creates the namespace of pod incarnation `seq`, with `lo` and `eth0` up and the bridge as default route. */
+  async addPod(seq: number): Promise<PodNet> {
+    const { netns, veth, peer } = netNames(this.prefix, seq);
+    const address = this.#allocate();
+    try {
+      await ip(['netns', 'add', netns]);
+      await ip(['link', 'add', veth, 'type', 'veth', 'peer', 'name', peer]);
+      await ip(['link', 'set', peer, 'netns', netns]);
+      await ip(['link', 'set', veth, 'master', this.bridge, 'up']);
+      await ip(['-n', netns, 'link', 'set', peer, 'name', 'eth0']);
+      await ip(['-n', netns, 'addr', 'add', `${address}/24`, 'dev', 'eth0']);
+      await ip(['-n', netns, 'link', 'set', 'eth0', 'up']);
+      await ip(['-n', netns, 'link', 'set', 'lo', 'up']);
+      await ip(['-n', netns, 'route', 'add', 'default', 'via', this.hostIp]);
+    } catch (error) {
+      await removeNetns(netns, veth);
+      this.#inUse.delete(address);
+      throw new LocalRuntimeError('E_NETWORK', `could not create namespace ${netns}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    return { netns, veth, ip: address };
+  }
+
+  /** Kills what still runs in the namespace, then removes the veth and the namespace (their nft rules go with it). */
+  async removePod(net: PodNet): Promise<void> {
+    await removeNetns(net.netns, net.veth);
+    this.#inUse.delete(net.ip);
+  }
+
+  /**
+   * Drops every packet between the namespace and `blocked` addresses, both ways (nft rules inside the namespace).
+   * An empty list removes the rules.
+   */
+  async setBlocked(net: PodNet, blocked: readonly string[]): Promise<void> {
+    const table = `${this.prefix}part`;
+    await run('ip', ['netns', 'exec', net.netns, 'nft', 'delete', 'table', 'inet', table]);
+    if (blocked.length === 0) return;
+    const set = `{ ${blocked.join(', ')} }`;
+    const script = [
+      `table inet ${table} {`,
+      '  chain input {',
+      '    type filter hook input priority 0; policy accept;',
+      `    ip saddr ${set} drop`,
+      '  }',
+      '  chain output {',
+      '    type filter hook output priority 0; policy accept;',
+      `    ip daddr ${set} drop`,
+      '  }',
+      '}',
+      '',
+    ].join('\n');
+    await runOk('ip', ['netns', 'exec', net.netns, 'nft', '-f', '-'], { input: script });
+  }
+
+  async teardown(): Promise<void> {
+    await run('ip', ['link', 'del', this.bridge]);
+  }
+}
+
+/** Pids of every process inside a network namespace. */
+export async function netnsPids(netns: string): Promise<number[]> {
+  const result = await run('ip', ['netns', 'pids', netns]);
+  return result.stdout
+    .split('\n')
+    .map((line) => Number(line.trim()))
+    .filter((pid) => Number.isInteger(pid) && pid > 0);
+}
+
+/** Kills every process of the namespace (SIGKILL), deletes the root-side veth, then the namespace. */
+export async function removeNetns(netns: string, veth: string | undefined): Promise<void> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const pids = await netnsPids(netns);
+    if (pids.length === 0) break;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  if (veth) await run('ip', ['link', 'del', veth]);
+  await run('ip', ['netns', 'del', netns]);
+}
+
+/** What {@link sweepNetwork} found and removed. */
+export interface SweepResult {
+  readonly namespaces: string[];
+  readonly links: string[];
+}
+
+/** Names of network namespaces that start with `prefix-`. */
+export async function listNetns(prefix: string): Promise<string[]> {
+  const result = await run('ip', ['netns', 'list']);
+  return result.stdout
+    .split('\n')
+    .map((line) => line.trim().split(' ')[0] ?? '')
+    .filter((name) => name.startsWith(`${prefix}-`));
+}
+
+/** Names of links (veths, the bridge) that start with `prefix`. */
+export async function listLinks(prefix: string): Promise<string[]> {
+  const result = await run('ip', ['-o', 'link', 'show']);
+  const names: string[] = [];
+  for (const line of result.stdout.split('\n')) {
+    const name = /^\d+:\s+([^:@\s]+)/.exec(line)?.[1];
+    if (name?.startsWith(prefix)) names.push(name);
+  }
+  return names;
+}
+
+/**
+ * Removes every namespace and link whose name carries `prefix`, in the order that works (processes, veths,
+ * namespaces, then the bridge): what a runtime that died left behind.
+ */
+export async function sweepNetwork(prefix: string): Promise<SweepResult> {
+  const namespaces = await listNetns(prefix);
+  for (const netns of namespaces) await removeNetns(netns, undefined);
+  const links = await listLinks(prefix);
+  const bridges = links.filter((name) => name.endsWith('br'));
+  for (const link of links.filter((name) => !name.endsWith('br'))) await run('ip', ['link', 'del', link]);
+  for (const link of bridges) await run('ip', ['link', 'del', link]);
+  return { namespaces, links };
+}
+
+/** A /24 under 10.231.0.0/16 that no interface of this host uses, starting at `preferred`. */
+export async function freeSubnet(preferred: number): Promise<string> {
+  const result = await run('ip', ['-4', '-o', 'addr', 'show']);
+  for (let i = 0; i < 250; i++) {
+    const octet = ((preferred + i) % 250) + 2;
+    const subnet = `10.231.${octet}`;
+    if (!result.stdout.includes(` ${subnet}.`)) return subnet;
+  }
+  throw new LocalRuntimeError('E_NETWORK', 'every /24 of 10.231.0.0/16 is in use on this host');
+}

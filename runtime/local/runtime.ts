@@ -1,0 +1,692 @@
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  appendFileSync,
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { join, resolve } from 'node:path';
+import { HostHostsBlock, type HostRecord, podNames, renderPodHosts, serviceNames, writeInPlace } from './dns.ts';
+import type { ObjectStore } from './env.ts';
+import { LocalRuntimeError } from './errors.ts';
+import { IMAGE_TABLE } from './images.ts';
+import { keyOf, type ManifestSet, namespaceOf } from './manifests.ts';
+import { BridgeNetwork, freeSubnet } from './network.ts';
+import { Pod, type PodHost } from './pod.ts';
+import { type Credential, type RedisView, RedisViewer } from './redis-view.ts';
+import { statePaths } from './state.ts';
+import type { Deployment, Job, PodSpec, PodTemplate, Service, StatefulSet } from './types.ts';
+
+/** Options of {@link LocalRuntime.start}. */
+export interface LocalRuntimeOptions {
+  /** Where PVC data, pod dirs, logs and the control socket live. */
+  readonly stateDir: string;
+  readonly manifests: ManifestSet;
+  /**
+   * Keep a marked block of pod and Service names in the host's /etc/hosts so clients on the host resolve them.
+   * @default true
+   */
+  readonly hostDns?: boolean;
+  /** Called for every event (pod scheduled, container exited, probe failed, ...). */
+  readonly onEvent?: (event: RuntimeEvent) => void;
+  /** Scales the kubelet's and the Job controller's back-off timers (tests). @default 1 */
+  readonly timeScale?: number;
+}
+
+/** One line of the runtime's event log. */
+export interface RuntimeEvent {
+  readonly at: string;
+  readonly object: string;
+  readonly message: string;
+}
+
+/** A network partition: no packet between any pod of `a` and any pod of `b`. */
+export interface Partition {
+  readonly a: readonly string[];
+  readonly b: readonly string[];
+}
+
+/** One pod in {@link RuntimeStatus}. */
+export interface PodReport {
+  readonly name: string;
+  readonly namespace: string;
+  readonly owner: string;
+  readonly ip: string | null;
+  readonly phase: string;
+  readonly reason: string;
+  readonly ready: boolean;
+  readonly restarts: number;
+  readonly role: string | null;
+  readonly ports: ReadonlyArray<{ name?: string; port: number }>;
+  readonly netns: string | null;
+  readonly containers: ReturnType<Pod['containerStatuses']>;
+}
+
+/** One Redis Cluster as its members see it. */
+export interface ClusterReport {
+  /** The members that answered, by pod name. */
+  readonly members: string[];
+  readonly clusterState: string;
+  readonly slotsAssigned: number;
+  readonly slotsOk: number;
+  /** Slots served by a master that no answering member flags as failed. */
+  readonly slotsCovered: number;
+  readonly masters: number;
+  readonly replicas: number;
+  readonly keys: number;
+}
+
+/** What `status --json` prints. */
+export interface RuntimeStatus {
+  readonly stateDir: string;
+  readonly up: true;
+  readonly prefix: string;
+  readonly subnet: string;
+  readonly hostIp: string;
+  readonly degraded: readonly string[];
+  readonly notReproduced: readonly string[];
+  readonly pods: PodReport[];
+  readonly jobs: ReadonlyArray<{ name: string; status: string; failures: number }>;
+  readonly clusters: ClusterReport[];
+  readonly partitions: readonly Partition[];
+}
+
+/** The runtime's name prefix for a state dir: every namespace, link, rule and hosts block carries it. */
+export function runtimePrefix(stateDir: string): string {
+  return `sfl${createHash('sha256').update(resolve(stateDir)).digest('hex').slice(0, 4)}`;
+}
+
+const RECONCILE_INTERVAL_MS = 200;
+/** Job pod back-off: 10 s doubling up to 6 min (Job controller). */
+const JOB_BACKOFF_START_MS = 10_000;
+const JOB_BACKOFF_MAX_MS = 360_000;
+
+interface JobState {
+  readonly key: string;
+  readonly job: Job;
+  status: 'Running' | 'Complete' | 'Failed';
+  failures: number;
+  pod: Pod | undefined;
+  notBefore: number;
+}
+
+function matches(selector: Readonly<Record<string, string>> | undefined, labels: Readonly<Record<string, string>>) {
+  if (!selector || Object.keys(selector).length === 0) return false;
+  return Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
+
+/** A Secret created inside the runtime (by its kubectl): one file per key. */
+function readStoredSecret(dir: string): Record<string, string> | undefined {
+  try {
+    return Object.fromEntries(readdirSync(dir).map((key) => [key, readFileSync(join(dir, key), 'utf8')]));
+  } catch {
+    return undefined;
+  }
+}
+
+function decode(data: Record<string, string> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
+}
+
+/**
+ * Runs a set of manifests as processes: the StatefulSet, Deployment and Job controllers, the kubelet of every pod,
+ * cluster DNS as a hosts file, and the fault verbs (kill, pause, delete, partition). Needs root.
+ */
+export class LocalRuntime {
+  readonly prefix: string;
+  readonly paths: ReturnType<typeof statePaths>;
+  readonly network: BridgeNetwork;
+  readonly #pods = new Map<string, Pod>();
+  readonly #terminating = new Set<Pod>();
+  readonly #jobs = new Map<string, JobState>();
+  readonly #events: RuntimeEvent[] = [];
+  readonly #partitions: Partition[] = [];
+  readonly #applied = new Map<string, string>();
+  readonly #viewer = new RedisViewer();
+  readonly #hostBlock: HostHostsBlock | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #seq = 0;
+  #dirty = false;
+  #stopped = false;
+  #reconciling = false;
+  readonly store: ObjectStore;
+
+  private constructor(
+    readonly options: LocalRuntimeOptions,
+    subnet: string,
+  ) {
+    this.prefix = runtimePrefix(options.stateDir);
+    this.paths = statePaths(options.stateDir);
+    this.network = new BridgeNetwork(this.prefix, subnet);
+    this.#hostBlock = options.hostDns === false ? undefined : new HostHostsBlock(this.prefix);
+    const { manifests } = options;
+    this.store = {
+      configMap: (ns, name) => manifests.configMaps.get(`${ns}/${name}`)?.data,
+      secret: (ns, name) => {
+        const secret = manifests.secrets.get(`${ns}/${name}`);
+        if (secret) return { ...decode(secret.data), ...secret.stringData };
+        return readStoredSecret(join(this.paths.api, ns, 'secrets', name));
+      },
+    };
+  }
+
+  /** Creates the network and starts every controller; returns at once (pods start in the background). */
+  static async start(options: LocalRuntimeOptions): Promise<LocalRuntime> {
+    if (process.getuid?.() !== 0) {
+      throw new LocalRuntimeError(
+        'E_NOT_ROOT',
+        'the local runtime needs root: every pod gets a network namespace, a veth on a private bridge and a mount namespace for its volumes (run as root, or use the harness cluster of runtime/redis for tests)',
+      );
+    }
+    const prefix = runtimePrefix(options.stateDir);
+    const subnet = await freeSubnet(Number.parseInt(prefix.slice(3), 16));
+    const runtime = new LocalRuntime(options, subnet);
+    await runtime.#setup();
+    return runtime;
+  }
+
+  async #setup(): Promise<void> {
+    const { paths } = this;
+    for (const dir of [paths.root, paths.pods, paths.pvc, paths.shims, paths.logs, paths.api])
+      mkdirSync(dir, { recursive: true });
+    // The image table's programs, on every container's PATH under their image names.
+    // Copies, not symlinks, for programs of this repository: a container may mount a volume over the checkout's
+    // parent (the auth Job mounts an emptyDir at /work), which would leave a symlink dangling.
+    for (const mapping of IMAGE_TABLE) {
+      for (const [name, target] of Object.entries(mapping.programs)) {
+        const shim = join(paths.shims, name);
+        rmSync(shim, { force: true });
+        if (target.startsWith('/usr/')) symlinkSync(target, shim);
+        else copyFileSync(target, shim);
+      }
+    }
+    writeFileSync(paths.hostsFile, renderPodHosts([]));
+    writeFileSync(
+      paths.resolvFile,
+      '# slotforge local runtime: names come from /etc/hosts only\nnameserver 127.0.0.1\noptions timeout:1 attempts:1\n',
+    );
+    // Validate every pod template before anything starts: an unmappable image is an error now, not later.
+    const { manifests } = this.options;
+    for (const [key, sts] of manifests.statefulSets) this.#validate(`StatefulSet ${key}`, sts.spec.template);
+    for (const [key, d] of manifests.deployments) this.#validate(`Deployment ${key}`, d.spec.template);
+    for (const [key, job] of manifests.jobs) this.#validate(`Job ${key}`, job.spec.template);
+    writeFileSync(
+      paths.runtimeFile,
+      `${JSON.stringify({ prefix: this.prefix, subnet: this.network.subnet, pid: process.pid, files: manifests.files, startedAt: new Date().toISOString() }, null, 2)}\n`,
+    );
+    await this.network.setup();
+    for (const [key, job] of manifests.jobs) {
+      this.#jobs.set(key, { key, job, status: 'Running', failures: 0, pod: undefined, notBefore: 0 });
+    }
+    this.#timer = setInterval(() => void this.#reconcile(), RECONCILE_INTERVAL_MS);
+    void this.#reconcile();
+  }
+
+  #validate(where: string, template: PodTemplate): void {
+    // Constructing a Pod resolves every image against the table; it is thrown away unstarted.
+    new Pod('validate', 'default', template.spec, {}, { kind: '', name: '' }, this.#podHost(), undefined);
+    this.#seq--;
+    if (!template.spec?.containers?.length) {
+      throw new LocalRuntimeError('E_MANIFEST', `${where}: spec.template.spec.containers must list a container`);
+    }
+  }
+
+  #podHost(): PodHost {
+    return {
+      network: this.network,
+      store: this.store,
+      podsDir: this.paths.pods,
+      hostsFile: this.paths.hostsFile,
+      resolvFile: this.paths.resolvFile,
+      logsDir: this.paths.logs,
+      shimDir: this.paths.shims,
+      apiDir: this.paths.api,
+      claimDir: (ns, claim) => join(this.paths.pvc, ns, claim),
+      nextSeq: () => ++this.#seq,
+      changed: () => this.#changed(),
+      event: (pod, message) => this.#event(`pod/${pod}`, message),
+      recordCreated: (paths) => appendFileSync(this.paths.createdFile, `${paths.join('\n')}\n`),
+      timeScale: this.options.timeScale,
+    };
+  }
+
+  #event(object: string, message: string): void {
+    const event = { at: new Date().toISOString(), object, message };
+    this.#events.push(event);
+    if (this.#events.length > 2000) this.#events.splice(0, 1000);
+    try {
+      appendFileSync(this.paths.eventsFile, `${event.at} ${object}: ${message}\n`);
+    } catch {
+      // the state dir is being removed
+    }
+    this.options.onEvent?.(event);
+  }
+
+  /** The most recent events, oldest first. */
+  events(limit = 200): RuntimeEvent[] {
+    return this.#events.slice(-limit);
+  }
+
+  #changed(): void {
+    if (this.#dirty) return;
+    this.#dirty = true;
+    setImmediate(() => {
+      this.#dirty = false;
+      if (this.#stopped) return;
+      this.#publishDns();
+      void this.#applyPartitions();
+    });
+  }
+
+  #createPod(
+    name: string,
+    namespace: string,
+    template: PodTemplate,
+    owner: { kind: string; name: string },
+    extra?: {
+      subdomain?: string;
+      volumes?: PodSpec['volumes'];
+    },
+  ): Pod {
+    const spec: PodSpec = {
+      ...template.spec,
+      volumes: [...(template.spec.volumes ?? []), ...(extra?.volumes ?? [])],
+      subdomain: template.spec.subdomain ?? extra?.subdomain,
+    };
+    const pod = new Pod(
+      name,
+      namespace,
+      spec,
+      { ...(template.metadata?.labels ?? {}) },
+      owner,
+      this.#podHost(),
+      spec.subdomain,
+    );
+    this.#pods.set(`${namespace}/${name}`, pod);
+    this.#event(`${owner.kind}/${owner.name}`, `created pod ${name}`);
+    pod.start();
+    return pod;
+  }
+
+  /** Deletes a pod gracefully; its controller creates a new one once it is gone. */
+  #deletePod(pod: Pod, graceMs?: number): Promise<void> {
+    this.#terminating.add(pod);
+    return pod.delete(graceMs).finally(() => {
+      this.#terminating.delete(pod);
+      const key = `${pod.namespace}/${pod.name}`;
+      if (this.#pods.get(key) === pod) this.#pods.delete(key);
+      this.#changed();
+    });
+  }
+
+  async #reconcile(): Promise<void> {
+    if (this.#reconciling || this.#stopped) return;
+    this.#reconciling = true;
+    try {
+      for (const [key, sts] of this.options.manifests.statefulSets) this.#reconcileStatefulSet(key, sts);
+      for (const [key, d] of this.options.manifests.deployments) this.#reconcileDeployment(key, d);
+      for (const state of this.#jobs.values()) this.#reconcileJob(state);
+    } catch (error) {
+      this.#event('runtime', `reconcile failed: ${(error as Error).message}`);
+    } finally {
+      this.#reconciling = false;
+    }
+  }
+
+  /**
+   * StatefulSet controller: pods NAME-0..N-1, each with claims `<template>-<pod>` that outlive it; a missing, failed
+   * or completed pod is (re)created, only after its previous incarnation is fully gone. OrderedReady creates ordinal i
+   * only when 0..i-1 are Running and Ready; Parallel creates them all at once.
+   * @see https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/
+   */
+  #reconcileStatefulSet(key: string, sts: StatefulSet): void {
+    const namespace = namespaceOf(sts);
+    const replicas = sts.spec.replicas ?? 1;
+    const ordered = (sts.spec.podManagementPolicy ?? 'OrderedReady') === 'OrderedReady';
+    for (let i = 0; i < replicas; i++) {
+      const name = `${sts.metadata.name}-${i}`;
+      const pod = this.#pods.get(`${namespace}/${name}`);
+      if (pod) {
+        if ((pod.phase === 'Failed' || pod.phase === 'Succeeded') && !pod.terminating) void this.#deletePod(pod, 0);
+        if (ordered && !(pod.phase === 'Running' && pod.ready)) return;
+        continue;
+      }
+      const claims = (sts.spec.volumeClaimTemplates ?? []).map((t) => ({
+        name: t.metadata.name,
+        persistentVolumeClaim: { claimName: `${t.metadata.name}-${name}` },
+      }));
+      const labels = { ...(sts.spec.template.metadata?.labels ?? {}), 'statefulset.kubernetes.io/pod-name': name };
+      this.#createPod(
+        name,
+        namespace,
+        { ...sts.spec.template, metadata: { ...sts.spec.template.metadata, labels } },
+        { kind: 'StatefulSet', name: key },
+        { subdomain: sts.spec.serviceName, volumes: claims },
+      );
+      if (ordered) return;
+    }
+  }
+
+  /** Deployment controller (no rollout strategy): keeps `replicas` pods named NAME-<random>. */
+  #reconcileDeployment(key: string, deployment: Deployment): void {
+    const namespace = namespaceOf(deployment);
+    const mine = [...this.#pods.values()].filter(
+      (p) => p.owner.kind === 'Deployment' && p.owner.name === key && !p.terminating,
+    );
+    for (const pod of mine) if (pod.phase === 'Failed' || pod.phase === 'Succeeded') void this.#deletePod(pod, 0);
+    const live = mine.filter((p) => p.phase !== 'Failed' && p.phase !== 'Succeeded');
+    for (let i = live.length; i < (deployment.spec.replicas ?? 1); i++) {
+      const name = `${deployment.metadata.name}-${randomBytes(4).toString('hex').slice(0, 5)}`;
+      this.#createPod(name, namespace, deployment.spec.template, { kind: 'Deployment', name: key });
+    }
+  }
+
+  /**
+   * Job controller (one completion, parallelism 1): a pod runs to completion; a failed pod counts against
+   * backoffLimit (default 6) and the next one starts after the back-off; with restartPolicy OnFailure the kubelet
+   * restarts the container in place and each restart counts.
+   * @see https://kubernetes.io/docs/concepts/workloads/controllers/job/
+   */
+  #reconcileJob(state: JobState): void {
+    if (state.status !== 'Running') return;
+    const { job } = state;
+    const limit = job.spec.backoffLimit ?? 6;
+    const pod = state.pod;
+    if (pod && !pod.terminating) {
+      const failures = state.failures + (pod.restartPolicy === 'OnFailure' ? pod.restarts : 0);
+      if (pod.phase === 'Succeeded') {
+        state.status = 'Complete';
+        this.#event(`Job/${state.key}`, 'complete');
+        return;
+      }
+      if (pod.phase === 'Failed' || failures > limit) {
+        state.failures = failures + (pod.phase === 'Failed' ? 1 : 0);
+        void this.#deletePod(pod, 0);
+        state.pod = undefined;
+        if (state.failures > limit) {
+          state.status = 'Failed';
+          this.#event(`Job/${state.key}`, `failed: backoffLimit ${limit} reached (${state.failures} failures)`);
+          return;
+        }
+        const delay = Math.min(JOB_BACKOFF_START_MS * 2 ** (state.failures - 1), JOB_BACKOFF_MAX_MS);
+        state.notBefore = Date.now() + delay * (this.options.timeScale ?? 1);
+      }
+      return;
+    }
+    if (pod || Date.now() < state.notBefore) return;
+    const name = `${job.metadata.name}-${randomBytes(4).toString('hex').slice(0, 5)}`;
+    const restartPolicy = job.spec.template.spec.restartPolicy;
+    if (restartPolicy !== 'Never' && restartPolicy !== 'OnFailure') {
+      state.status = 'Failed';
+      this.#event(
+        `Job/${state.key}`,
+        `spec.template.spec.restartPolicy must be Never or OnFailure (got '${restartPolicy}')`,
+      );
+      return;
+    }
+    state.pod = this.#createPod(name, namespaceOf(job), job.spec.template, { kind: 'Job', name: state.key });
+  }
+
+  /** Live pods (the current incarnation of each name), sorted by name. */
+  pods(): Pod[] {
+    return [...this.#pods.values()].sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+  }
+
+  /** The pod named `name` (`ns/name` or a name unique across namespaces). */
+  pod(name: string): Pod {
+    const found = this.#pods.get(name) ?? this.pods().find((p) => p.name === name);
+    if (!found) {
+      throw new LocalRuntimeError(
+        'E_NO_POD',
+        `pod '${name}' does not exist (pods: ${
+          this.pods()
+            .map((p) => p.name)
+            .join(', ') || 'none'
+        })`,
+      );
+    }
+    return found;
+  }
+
+  /** Graceful deletion (preStop, SIGTERM, grace period, SIGKILL); the controller recreates the pod with a new IP. */
+  async deletePod(name: string, graceMs?: number): Promise<void> {
+    await this.#deletePod(this.pod(name), graceMs);
+  }
+
+  /** SIGKILL to every process of the pod; its containers restart in place (same IP) per restartPolicy. */
+  killPod(name: string): Promise<number> {
+    return this.pod(name).kill();
+  }
+
+  pausePod(name: string): Promise<number> {
+    return this.pod(name).freeze(true);
+  }
+
+  resumePod(name: string): Promise<number> {
+    return this.pod(name).freeze(false);
+  }
+
+  /** Drops all traffic between the pods of `a` and those of `b` (by name: it follows pods across recreation). */
+  async partition(a: readonly string[], b: readonly string[]): Promise<void> {
+    for (const name of [...a, ...b]) this.pod(name);
+    const resolveName = (n: string) => this.pod(n).name;
+    this.#partitions.push({ a: a.map(resolveName), b: b.map(resolveName) });
+    this.#event('runtime', `partition ${a.join(',')} from ${b.join(',')}`);
+    await this.#applyPartitions();
+  }
+
+  /** Removes every partition. */
+  async heal(): Promise<void> {
+    this.#partitions.splice(0);
+    this.#event('runtime', 'heal');
+    await this.#applyPartitions();
+  }
+
+  #applying: Promise<void> = Promise.resolve();
+
+  #applyPartitions(): Promise<void> {
+    this.#applying = this.#applying.then(async () => {
+      const ipOf = new Map(
+        this.pods().flatMap((p) => (p.ip && p.phase !== 'Deleted' ? [[p.name, p.ip] as const] : [])),
+      );
+      for (const pod of this.pods()) {
+        const net = pod.net;
+        if (!net || pod.phase === 'Deleted') continue;
+        const blocked = new Set<string>();
+        for (const { a, b } of this.#partitions) {
+          const other = a.includes(pod.name) ? b : b.includes(pod.name) ? a : [];
+          for (const name of other) {
+            const address = ipOf.get(name);
+            if (address) blocked.add(address);
+          }
+        }
+        const list = [...blocked].sort();
+        const key = list.join(',');
+        if ((this.#applied.get(net.netns) ?? '') === key) continue;
+        try {
+          await this.network.setBlocked(net, list);
+          this.#applied.set(net.netns, key);
+        } catch (error) {
+          this.#event(`pod/${pod.name}`, `could not apply partition rules: ${(error as Error).message}`);
+        }
+      }
+    });
+    return this.#applying;
+  }
+
+  /**
+   * The DNS records: a Service's names resolve to its ready endpoints (all selected pods with
+   * publishNotReadyAddresses), and a pod behind a headless Service named by its subdomain gets
+   * `pod.svc.ns.svc.cluster.local`.
+   * @see https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/
+   */
+  records(): HostRecord[] {
+    const records: HostRecord[] = [];
+    const pods = this.pods().filter((p) => p.ip && p.phase === 'Running' && !p.terminating);
+    for (const [, service] of this.options.manifests.services) {
+      const ns = namespaceOf(service);
+      const spec = service.spec ?? {};
+      const selected = pods.filter((p) => p.namespace === ns && matches(spec.selector, p.labels));
+      const endpoints = selected.filter((p) => spec.publishNotReadyAddresses || p.ready);
+      for (const pod of endpoints) {
+        if (spec.clusterIP === 'None' && pod.subdomain === service.metadata.name) {
+          records.push({ ip: pod.ip!, names: podNames(pod.spec.hostname ?? pod.name, service.metadata.name, ns) });
+        }
+      }
+      for (const pod of endpoints) records.push({ ip: pod.ip!, names: serviceNames(service.metadata.name, ns) });
+    }
+    return records;
+  }
+
+  #lastHosts = '';
+
+  #publishDns(): void {
+    const records = this.records();
+    const text = renderPodHosts(records);
+    if (text !== this.#lastHosts) {
+      this.#lastHosts = text;
+      writeInPlace(this.paths.hostsFile, text);
+    }
+    try {
+      this.#hostBlock?.update(records);
+    } catch (error) {
+      this.#event('runtime', `could not update the host's /etc/hosts: ${(error as Error).message}`);
+    }
+  }
+
+  /** The address `name` resolves to for clients of the runtime (the same records the pods see). */
+  lookup(name: string): string | undefined {
+    return this.records().find((r) => r.names.includes(name))?.ip;
+  }
+
+  /** Credentials a pod mounts (Secret volumes and secretKeyRef env), to ask its Redis for its role. */
+  #credentials(pod: Pod): Credential[] {
+    const out: Credential[] = [];
+    for (const volume of pod.spec.volumes ?? []) {
+      if (!volume.secret) continue;
+      const data = this.store.secret(pod.namespace, volume.secret.secretName) ?? {};
+      for (const [key, value] of Object.entries(data)) {
+        out.push({ user: key, password: value.trim() }, { user: undefined, password: value.trim() });
+      }
+    }
+    for (const c of pod.spec.containers) {
+      for (const env of c.env ?? []) {
+        const ref = env.valueFrom?.secretKeyRef;
+        const value = ref ? this.store.secret(pod.namespace, ref.name)?.[ref.key] : undefined;
+        if (value) out.push({ user: undefined, password: value.trim() });
+      }
+    }
+    return out;
+  }
+
+  /** Per pod: name, IP, phase, readiness, role, ports; per Redis Cluster: state and slot coverage. */
+  async status(): Promise<RuntimeStatus> {
+    const pods = this.pods();
+    const views = await Promise.all(
+      pods.map(async (pod): Promise<RedisView | undefined> => {
+        const port = pod.ports.find((p) => p.name === 'redis' || p.containerPort === 6379 || p.containerPort === 26379);
+        if (!pod.ip || !port || pod.phase !== 'Running') return undefined;
+        return this.#viewer.view(
+          `${pod.namespace}/${pod.owner.name}`,
+          pod.ip,
+          port.containerPort,
+          this.#credentials(pod),
+        );
+      }),
+    );
+    const reports: PodReport[] = pods.map((pod, i) => ({
+      name: pod.name,
+      namespace: pod.namespace,
+      owner: `${pod.owner.kind}/${pod.owner.name}`,
+      ip: pod.ip ?? null,
+      phase: pod.phase,
+      reason: pod.reason,
+      ready: pod.ready,
+      restarts: pod.restarts,
+      role: views[i]?.role ?? null,
+      ports: pod.ports.map((p) => ({ name: p.name, port: p.containerPort })),
+      netns: pod.net?.netns ?? null,
+      containers: pod.containerStatuses(),
+    }));
+    return {
+      stateDir: this.paths.root,
+      up: true,
+      prefix: this.prefix,
+      subnet: `${this.network.subnet}.0/24`,
+      hostIp: this.network.hostIp,
+      degraded: [
+        'Services have no virtual IP: a Service name resolves to the addresses of its ready endpoints',
+        'no resource limits, no pid namespace, no image file system: containers run host programs (see the image table)',
+      ],
+      notReproduced: this.options.manifests.ignored,
+      pods: reports,
+      jobs: [...this.#jobs.values()].map((j) => ({ name: j.key, status: j.status, failures: j.failures })),
+      clusters: groupClusters(pods, views),
+      partitions: [...this.#partitions],
+    };
+  }
+
+  /** Stops every pod (graceful, bounded by `graceMs`), removes the network, the hosts block and the DNS file. */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    await Promise.all([...this.#pods.values(), ...this.#terminating].map((pod) => pod.delete(graceMs)));
+    await this.network.teardown();
+    try {
+      this.#hostBlock?.remove();
+    } catch (error) {
+      this.#event('runtime', `could not clean the host's /etc/hosts: ${(error as Error).message}`);
+    }
+  }
+}
+
+/** Groups the Redis Cluster members by the node ids they know, and sums up each cluster's state and coverage. */
+export function groupClusters(pods: readonly Pod[], views: ReadonlyArray<RedisView | undefined>): ClusterReport[] {
+  const groups: Array<{ ids: Set<string>; members: Array<{ pod: Pod; view: RedisView }> }> = [];
+  pods.forEach((pod, i) => {
+    const view = views[i];
+    if (!view?.clusterEnabled || !view.myId) return;
+    const ids = new Set((view.nodes ?? []).map((n) => n.id));
+    const group = groups.find((g) => g.ids.has(view.myId!) || [...ids].some((id) => g.ids.has(id)));
+    if (group) {
+      for (const id of ids) group.ids.add(id);
+      group.members.push({ pod, view });
+    } else groups.push({ ids, members: [{ pod, view }] });
+  });
+  return groups.map(({ members }) => {
+    const failed = new Set(
+      members.flatMap(({ view }) => (view.nodes ?? []).filter((n) => n.flags.includes('fail')).map((n) => n.id)),
+    );
+    // The view of a member that is ok (else the first one), for coverage.
+    const best = members.find((m) => m.view.clusterState === 'ok') ?? members[0]!;
+    const covered = (best.view.nodes ?? [])
+      .filter((n) => n.flags.includes('master') && !failed.has(n.id))
+      .reduce((sum, n) => sum + n.slots, 0);
+    const states = new Set(members.map((m) => m.view.clusterState));
+    return {
+      members: members.map((m) => m.pod.name),
+      clusterState: states.size === 1 ? (best.view.clusterState ?? 'unknown') : [...states].join('/'),
+      slotsAssigned: best.view.slotsAssigned ?? 0,
+      slotsOk: best.view.slotsOk ?? 0,
+      slotsCovered: covered,
+      masters: members.filter((m) => m.view.role === 'master').length,
+      replicas: members.filter((m) => m.view.role === 'replica').length,
+      keys: members.filter((m) => m.view.role === 'master').reduce((sum, m) => sum + m.view.keys, 0),
+    };
+  });
+}
+
+export type { Service };
+export { keyOf };
+export const readRuntimeFile = (stateDir: string): { prefix: string; subnet: string; pid: number } | undefined => {
+  try {
+    return JSON.parse(readFileSync(statePaths(stateDir).runtimeFile, 'utf8'));
+  } catch {
+    return undefined;
+  }
+};

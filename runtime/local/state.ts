@@ -1,0 +1,31 @@
+import { join, resolve } from 'node:path';
+
+/** Paths inside a local runtime's state dir. */
+export function statePaths(stateDir: string) {
+  const root = resolve(stateDir);
+  return {
+    root,
+    /** prefix, subnet and pid of the runtime that runs (or ran) here. */
+    runtimeFile: join(root, 'runtime.json'),
+    /** The unix socket of the supervisor: status and fault verbs. */
+    socket: join(root, 'control.sock'),
+    /** PersistentVolumeClaim data: `<pvc>/<namespace>/<claim>`; survives pod recreation. */
+    pvc: join(root, 'pvc'),
+    /** One dir per pod incarnation: rendered volumes, emptyDirs, container logs. */
+    pods: join(root, 'pods'),
+    /** The object store of Secrets created inside the runtime (`<api>/<namespace>/secrets/<name>/<key>`). */
+    api: join(root, 'api'),
+    /** Symlinks of image programs to host programs, first on every container's PATH. */
+    shims: join(root, 'shims'),
+    /** The cluster DNS hosts file every pod mounts over /etc/hosts. */
+    hostsFile: join(root, 'hosts'),
+    /** Mounted over /etc/resolv.conf in every pod. */
+    resolvFile: join(root, 'resolv.conf'),
+    /** Host paths created as mount points, one per line (removed at down when empty). */
+    createdFile: join(root, 'created-paths'),
+    /** Container logs, one file per pod incarnation and container. */
+    logs: join(root, 'logs'),
+    eventsFile: join(root, 'events.log'),
+    supervisorLog: join(root, 'supervisor.log'),
+  };
+}

@@ -1,0 +1,218 @@
+import { lookup } from 'node:dns/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../../runtime/local/exec.ts';
+import {
+  addObject,
+  cleanupLocal,
+  emptyManifestSet,
+  LocalRuntime,
+  LocalRuntimeError,
+  leftovers,
+  loadManifests,
+} from '../../runtime/local/index.ts';
+import { pollUntil } from '../../runtime/process/index.ts';
+import { harnessTempDir } from '../support/harness-root.ts';
+
+const fixture = new URL('./fixtures/basic.yaml', import.meta.url).pathname;
+const PASSWORD = 's3cret';
+
+function client(ip: string): Redis {
+  const c = new Redis({ host: ip, port: 6379, password: PASSWORD, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  c.on('error', () => {});
+  return c;
+}
+
+async function withClient<T>(ip: string, use: (c: Redis) => Promise<T>): Promise<T> {
+  const c = client(ip);
+  try {
+    return await use(c);
+  } finally {
+    c.disconnect();
+  }
+}
+
+describe.runIf(process.getuid?.() === 0)('local runtime on hand-written manifests', () => {
+  let runtime: LocalRuntime;
+  let stateDir: string;
+
+  const ready = (name: string, notIp?: string) =>
+    pollUntil(
+      () => {
+        const pod = runtime.pods().find((p) => p.name === name);
+        return pod?.ready && pod.ip !== notIp && pod;
+      },
+      { description: `${name} to be ready${notIp ? ` with an address other than ${notIp}` : ''}`, timeoutMs: 30_000 },
+    );
+
+  beforeAll(async () => {
+    stateDir = join(harnessTempDir('local'), 'state');
+    runtime = await LocalRuntime.start({ stateDir, manifests: loadManifests(fixture), timeScale: 0.1 });
+    await ready('kv-0');
+    await ready('kv-1');
+  });
+
+  afterAll(async () => {
+    await runtime?.stop(2000);
+    if (stateDir) await cleanupLocal(stateDir);
+  });
+
+  it('runs containers with fieldRef, secretKeyRef and configMapKeyRef env, their volumes and their hostname', async () => {
+    const kv0 = runtime.pod('kv-0');
+    const boots = readFileSync(join(stateDir, 'pvc/demo/data-kv-0/boots'), 'utf8');
+    expect(boots).toContain(`kv-0 at ${kv0.ip} says hello; hostname kv-0`);
+    // The password came from the Secret volume (requirepass) and the env (the readiness probe uses it).
+    await withClient(kv0.ip!, async (c) => expect(await c.ping()).toBe('PONG'));
+    expect(kv0.ip).not.toBe(runtime.pod('kv-1').ip);
+  });
+
+  it('runs a Job to completion that reaches a pod by its DNS name, and resolves names on the host', async () => {
+    await pollUntil(
+      async () => (await runtime.status()).jobs.find((j) => j.name === 'demo/seed')?.status === 'Complete',
+      {
+        description: 'the seed Job to complete',
+        timeoutMs: 30_000,
+      },
+    );
+    const job = runtime.pods().find((p) => p.name.startsWith('seed-'))!;
+    expect(job.phase).toBe('Succeeded');
+    await withClient(runtime.pod('kv-0').ip!, async (c) => expect(await c.get('seeded')).toBe(job.name));
+    expect(runtime.lookup('kv-1.kv.demo.svc.cluster.local')).toBe(runtime.pod('kv-1').ip);
+    expect((await lookup('kv-0.kv.demo.svc.cluster.local', { family: 4 })).address).toBe(runtime.pod('kv-0').ip);
+  });
+
+  it('delete runs preStop, and the StatefulSet brings the pod back with a new IP and the same PVC data', async () => {
+    const before = runtime.pod('kv-0');
+    const oldIp = before.ip!;
+    await withClient(oldIp, (c) => c.set('survives', 'yes'));
+    await runtime.deletePod('kv-0');
+    expect(existsSync(join(stateDir, 'pvc/demo/data-kv-0/prestop-ran'))).toBe(true);
+    const after = await ready('kv-0', oldIp);
+    expect(after).not.toBe(before);
+    await withClient(after.ip!, async (c) => {
+      expect(await c.get('survives')).toBe('yes');
+      // Written by the preStop hook while the old incarnation still served.
+      expect(await c.get('prestop')).toBe('kv-0');
+    });
+    expect(readFileSync(join(stateDir, 'pvc/demo/data-kv-0/boots'), 'utf8')).toContain(
+      `kv-0 at ${after.ip} says hello`,
+    );
+  });
+
+  it('kill restarts the containers in place: same pod, same IP, one more restart', async () => {
+    const pod = runtime.pod('kv-1');
+    const ip = pod.ip;
+    const pid = pod.containerPid();
+    expect(await runtime.killPod('kv-1')).toBeGreaterThan(0);
+    await pollUntil(() => pod.ready && pod.containerPid() !== pid && pod.restarts === 1, {
+      description: 'kv-1 restarted in place',
+      timeoutMs: 30_000,
+    });
+    expect(runtime.pod('kv-1')).toBe(pod);
+    expect(pod.ip).toBe(ip);
+  });
+
+  it('pause stops every process of the pod until resume', async () => {
+    const ip = runtime.pod('kv-1').ip!;
+    await runtime.pausePod('kv-1');
+    const c = new Redis({ host: ip, port: 6379, password: PASSWORD, commandTimeout: 500, maxRetriesPerRequest: 0 });
+    c.on('error', () => {});
+    try {
+      await expect(c.ping()).rejects.toThrow();
+      await runtime.resumePod('kv-1');
+      await pollUntil(() => c.ping().catch(() => false), {
+        description: 'kv-1 to answer after resume',
+        timeoutMs: 10_000,
+      });
+    } finally {
+      c.disconnect();
+    }
+  });
+
+  it('partition drops traffic between the named pods only, and heal restores it', async () => {
+    const from = (pod: string, to: string) =>
+      run(
+        'ip',
+        [
+          'netns',
+          'exec',
+          runtime.pod(pod).net!.netns,
+          'redis-cli',
+          '-h',
+          runtime.pod(to).ip!,
+          '-a',
+          PASSWORD,
+          '--no-auth-warning',
+          'ping',
+        ],
+        { timeoutMs: 3000 },
+      );
+    expect((await from('kv-0', 'kv-1')).stdout.trim()).toBe('PONG');
+    await runtime.partition(['kv-0'], ['kv-1']);
+    const blocked = await from('kv-0', 'kv-1');
+    expect(blocked.stdout.trim()).not.toBe('PONG');
+    expect((await from('kv-1', 'kv-0')).stdout.trim()).not.toBe('PONG');
+    // The host still reaches both.
+    await withClient(runtime.pod('kv-1').ip!, async (c) => expect(await c.ping()).toBe('PONG'));
+    await runtime.heal();
+    expect((await from('kv-0', 'kv-1')).stdout.trim()).toBe('PONG');
+  });
+
+  it('status reports every pod with its IP, readiness, role and ports', async () => {
+    const status = await runtime.status();
+    const kv0 = status.pods.find((p) => p.name === 'kv-0')!;
+    expect(kv0).toMatchObject({ ip: runtime.pod('kv-0').ip, ready: true, role: 'master', phase: 'Running' });
+    expect(kv0.ports).toEqual([{ name: 'redis', port: 6379 }]);
+    expect(status.prefix).toBe(runtime.prefix);
+  });
+
+  it('stop leaves no process, namespace, link or hosts entry behind', async () => {
+    const netns = runtime.pods().flatMap((p) => (p.net ? [p.net.netns] : []));
+    expect(netns.length).toBeGreaterThan(0);
+    await runtime.stop(2000);
+    expect(await leftovers(stateDir)).toEqual({ namespaces: [], links: [], hostsBlock: false, supervisor: undefined });
+    const report = await cleanupLocal(stateDir);
+    expect(report.namespaces).toEqual([]);
+    // The mount points the fixture's pods needed on the host are gone with it.
+    expect(existsSync('/opt/scripts')).toBe(false);
+    expect(existsSync('/opt/slotforge-test')).toBe(false);
+  });
+});
+
+describe('local runtime input checks', () => {
+  it('rejects an image it cannot map, naming the image and the table', async () => {
+    const set = emptyManifestSet();
+    addObject(
+      set,
+      {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name: 'web', namespace: 'x' },
+        spec: { template: { spec: { containers: [{ name: 'nginx', image: 'nginx:1.25' }] } } },
+      } as never,
+      'test',
+    );
+    const error = await LocalRuntime.start({ stateDir: join(harnessTempDir('local'), 's'), manifests: set }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(LocalRuntimeError);
+    if (process.getuid?.() !== 0) return;
+    expect(error).toMatchObject({ code: 'E_IMAGE' });
+    expect((error as Error).message).toContain("image 'nginx:1.25'");
+    expect((error as Error).message).toContain('IMAGE_TABLE');
+    expect((error as Error).message).toContain("container 'nginx'");
+  });
+
+  it('rejects a document without a name, naming the file and the document', () => {
+    const set = emptyManifestSet();
+    expect(() =>
+      addObject(set, { apiVersion: 'v1', kind: 'ConfigMap', metadata: {} } as never, 'a.yaml document 3'),
+    ).toThrow('a.yaml document 3: ConfigMap has no metadata.name');
+  });
+
+  it('rejects a manifests path that does not exist', () => {
+    expect(() => loadManifests('/nonexistent/dist')).toThrow("manifests '/nonexistent/dist' do not exist");
+  });
+});
