@@ -39,6 +39,11 @@ export class LocalStore {
     return { value: entry.value };
   }
 
+  /** When `key` expires locally (epoch ms), or undefined when absent. */
+  expiresAt(key: string): number | undefined {
+    return this.#entries.get(key)?.expiresAt;
+  }
+
   set(key: string, value: unknown, expiresAt: number, bytes: number): void {
     this.delete(key);
     if (bytes > this.maxBytes) return;

@@ -75,9 +75,18 @@ describe('near cache on a real server', () => {
   it('never outlives the Redis TTL', async () => {
     const a = open({ nearCache: true });
     await a.ready();
-    await a.set('short', 'v', { ttlMs: 300 });
-    expect(await a.get('short')).toBe('v');
-    await eventually(async () => (await a.get('short')) === undefined, 3000, 'local entry expired with the Redis key');
+    await a.set('short', 'v', { ttlMs: 1500 });
+    const written = Date.now();
+    // Read until it is held locally (our own write's invalidation may drop the first copy).
+    await eventually(
+      async () => (await a.get('short')) === 'v' && a.near?.store.size === 1,
+      1000,
+      'entry held locally',
+    );
+    // The local copy expires when the Redis key does (PTTL read with the value), not after nearCache.maxTtlMs (60 s).
+    expect((a.near?.store.expiresAt('near:short') ?? 0) - written).toBeLessThanOrEqual(1600);
+    await eventually(async () => (await a.get('short')) === undefined, 5000, 'local entry expired with the Redis key');
+    expect(Date.now() - written).toBeGreaterThanOrEqual(1400);
     expect(a.near?.store.get('near:short', Date.now())).toBeUndefined();
   });
 
