@@ -21,3 +21,4 @@ export { type AclUser, APP_DENIED_COMMANDS, CLUSTER_ACL_USERS, renderAclUsers, s
 export { AUTH_MOUNT_PATH, type AuthOptions, RedisAuth } from './security/auth.ts';
 export { type NetworkPolicyOptions, redisNetworkPolicy } from './security/network-policy.ts';
 export { containerSecurityContext, podSecurityContext } from './security/security-context.ts';
+export { certificate, TLS_MOUNT_PATH, type TlsOptions } from './security/tls.ts';

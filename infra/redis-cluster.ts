@@ -24,6 +24,7 @@ import { MEMBER_SCRIPTS, readScript } from './scripts.ts';
 import { CLUSTER_ACL_USERS, renderAclUsers, secretKeysOf } from './security/acl.ts';
 import { type AuthOptions, RedisAuth } from './security/auth.ts';
 import { type NetworkPolicyOptions, redisNetworkPolicy } from './security/network-policy.ts';
+import { certificate, type TlsOptions } from './security/tls.ts';
 
 /** The Redis image our machines' redis-server matches (Debian 12 ships 7.0.15). */
 export const DEFAULT_REDIS_IMAGE = 'redis:7.0.15';
@@ -145,6 +146,11 @@ export interface RedisClusterProps {
    */
   readonly terminationGracePeriodSeconds?: number;
   /**
+   * TLS for clients, the cluster bus and replication: a Secret with tls.crt/tls.key/ca.crt, or a cert-manager issuer.
+   * @default no TLS
+   */
+  readonly tls?: TlsOptions;
+  /**
    * How long a guarded empty master waits for one of its replicas to take over before it serves empty.
    * @default 60
    */
@@ -188,6 +194,9 @@ export class RedisCluster extends Construct {
   readonly networkPolicy: k8s.KubeNetworkPolicy;
   readonly serviceMonitor?: ApiObject;
   readonly prometheusRule?: ApiObject;
+  /** Name of the mounted TLS Secret; undefined without TLS. */
+  readonly tlsSecretName?: string;
+  readonly certificate?: ApiObject;
 
   constructor(scope: Construct, id: string, props: RedisClusterProps = {}) {
     super(scope, id);
@@ -397,6 +406,33 @@ export class RedisCluster extends Construct {
       { name: 'bus', port: this.busPort, targetPort: k8s.IntOrString.fromString('bus') },
     ];
     const headlessName = `${name}-headless`;
+    if (props.tls && 'secretName' in props.tls) {
+      check(
+        NAME_PATTERN.test(props.tls.secretName),
+        owner,
+        'tls.secretName',
+        'must be a Secret name',
+        props.tls.secretName,
+      );
+      this.tlsSecretName = props.tls.secretName;
+    } else if (props.tls && 'issuer' in props.tls) {
+      this.tlsSecretName = `${name}-tls`;
+      const namespace = Chart.of(this).namespace ?? 'default';
+      this.certificate = certificate(this, 'Certificate', {
+        name: `${name}-tls`,
+        labels: this.labels,
+        secretName: this.tlsSecretName,
+        issuer: props.tls.issuer,
+        dnsNames: [
+          `*.${headlessName}.${namespace}.svc.${clusterDomain}`,
+          `${name}.${namespace}.svc.${clusterDomain}`,
+          `*.${headlessName}`,
+          name,
+        ],
+      });
+    } else if (props.tls !== undefined) {
+      check(false, owner, 'tls', 'must be { secretName } or { issuer: { name, kind } }', props.tls);
+    }
     this.headlessService = new k8s.KubeService(this, 'Headless', {
       metadata: { name: headlessName, labels: this.labels },
       spec: {
@@ -465,6 +501,7 @@ export class RedisCluster extends Construct {
               },
               configMapName: `${name}-config`,
               secretName: this.auth.secretName,
+              tlsSecretName: this.tlsSecretName,
               resources,
               terminationGracePeriodSeconds: grace,
               antiAffinity,
@@ -492,6 +529,7 @@ export class RedisCluster extends Construct {
       env: { ...topologyEnv, SLOTFORGE_SHARDS: this.shards, SLOTFORGE_RETIRING_SHARDS: this.retiringShards },
       configMapName: `${name}-config`,
       secretName: this.auth.secretName,
+      tlsSecretName: this.tlsSecretName,
     });
 
     const np = props.networkPolicy ?? {};

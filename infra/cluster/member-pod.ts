@@ -5,12 +5,13 @@ import { memberProbes } from '../probes.ts';
 import { SCRIPTS_MOUNT_PATH } from '../scripts.ts';
 import { AUTH_MOUNT_PATH } from '../security/auth.ts';
 import { containerSecurityContext, podSecurityContext } from '../security/security-context.ts';
+import { TLS_MOUNT_PATH } from '../security/tls.ts';
 
 /** Where the entrypoint renders the final redis.conf (an in-memory emptyDir: it holds masterauth). */
 export const RUN_MOUNT_PATH = '/run/slotforge';
 
 /** Env every script of a pod reads: identity from the downward API, paths and topology from the construct. */
-export function scriptEnv(values: Record<string, string | number>): k8s.EnvVar[] {
+export function scriptEnv(values: Record<string, string | number>, tls = false): k8s.EnvVar[] {
   const field = (name: string, fieldPath: string): k8s.EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
   return [
     field('POD_IP', 'status.podIP'),
@@ -22,24 +23,27 @@ export function scriptEnv(values: Record<string, string | number>): k8s.EnvVar[]
     { name: 'SLOTFORGE_RUN_DIR', value: RUN_MOUNT_PATH },
     // redis-cli keeps no history in a container, but HOME must point at something writable.
     { name: 'HOME', value: '/tmp' },
+    ...(tls ? [{ name: 'SLOTFORGE_TLS_DIR', value: TLS_MOUNT_PATH }] : []),
     ...Object.entries(values).map(([name, value]) => ({ name, value: String(value) })),
   ];
 }
 
-/** Volumes shared by members and Jobs: scripts, auth files, a writable /tmp. */
-export function commonVolumes(configMapName: string, secretName: string): k8s.Volume[] {
+/** Volumes shared by members and Jobs: scripts, auth files, a writable /tmp, and the TLS Secret when there is one. */
+export function commonVolumes(configMapName: string, secretName: string, tlsSecretName?: string): k8s.Volume[] {
   return [
     { name: 'scripts', configMap: { name: configMapName, defaultMode: 0o444 } },
     { name: 'auth', secret: { secretName, defaultMode: 0o440 } },
     { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
+    ...(tlsSecretName ? [{ name: 'tls', secret: { secretName: tlsSecretName, defaultMode: 0o440 } }] : []),
   ];
 }
 
-export function commonMounts(): k8s.VolumeMount[] {
+export function commonMounts(tls: boolean): k8s.VolumeMount[] {
   return [
     { name: 'scripts', mountPath: SCRIPTS_MOUNT_PATH, readOnly: true },
     { name: 'auth', mountPath: AUTH_MOUNT_PATH, readOnly: true },
     { name: 'tmp', mountPath: '/tmp' },
+    ...(tls ? [{ name: 'tls', mountPath: TLS_MOUNT_PATH, readOnly: true }] : []),
   ];
 }
 
@@ -51,6 +55,8 @@ export interface MemberPodInput {
   readonly env: Record<string, string | number>;
   readonly configMapName: string;
   readonly secretName: string;
+  /** Secret with tls.crt, tls.key, ca.crt; TLS is off when absent. */
+  readonly tlsSecretName?: string;
   readonly resources: k8s.ResourceRequirements;
   readonly terminationGracePeriodSeconds: number;
   readonly antiAffinity: 'required' | 'preferred';
@@ -66,6 +72,7 @@ export interface MemberPodInput {
  * tools by name), with a read-only root filesystem; everything it writes goes to /data (PVC), /run/slotforge and /tmp.
  */
 export function memberPodTemplate(input: MemberPodInput): k8s.PodTemplateSpec {
+  const tls = input.tlsSecretName !== undefined;
   const term: k8s.PodAffinityTerm = {
     labelSelector: { matchLabels: input.shardLabels },
     topologyKey: 'kubernetes.io/hostname',
@@ -85,7 +92,7 @@ export function memberPodTemplate(input: MemberPodInput): k8s.PodTemplateSpec {
     image: input.image,
     imagePullPolicy: 'IfNotPresent',
     command: ['sh', `${SCRIPTS_MOUNT_PATH}/entrypoint.sh`],
-    env: scriptEnv(input.env),
+    env: scriptEnv(input.env, tls),
     ports: [
       { name: 'redis', containerPort: input.port, protocol: 'TCP' },
       { name: 'bus', containerPort: input.busPort, protocol: 'TCP' },
@@ -97,7 +104,7 @@ export function memberPodTemplate(input: MemberPodInput): k8s.PodTemplateSpec {
     volumeMounts: [
       { name: 'data', mountPath: DATA_MOUNT_PATH },
       { name: 'run', mountPath: RUN_MOUNT_PATH },
-      ...commonMounts(),
+      ...commonMounts(tls),
     ],
   };
   const containers = [redis];
@@ -122,7 +129,7 @@ export function memberPodTemplate(input: MemberPodInput): k8s.PodTemplateSpec {
       topologySpreadConstraints: [spread('topology.kubernetes.io/zone'), spread('kubernetes.io/hostname')],
       containers,
       volumes: [
-        ...commonVolumes(input.configMapName, input.secretName),
+        ...commonVolumes(input.configMapName, input.secretName, input.tlsSecretName),
         { name: 'run', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('16Mi') } },
       ],
     },

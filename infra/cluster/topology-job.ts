@@ -12,6 +12,7 @@ export interface TopologyJobInput {
   readonly env: Record<string, string | number>;
   readonly configMapName: string;
   readonly secretName: string;
+  readonly tlsSecretName?: string;
 }
 
 /**
@@ -37,16 +38,16 @@ export function topologyJob(scope: Construct, id: string, input: TopologyJobInpu
               image: input.image,
               imagePullPolicy: 'IfNotPresent',
               command: ['sh', '-c', `sh ${SCRIPTS_MOUNT_PATH}/bootstrap.sh && sh ${SCRIPTS_MOUNT_PATH}/scale.sh`],
-              env: scriptEnv(input.env),
+              env: scriptEnv(input.env, input.tlsSecretName !== undefined),
               resources: {
                 requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('32Mi') },
                 limits: { memory: k8s.Quantity.fromString('128Mi') },
               },
               securityContext: containerSecurityContext(),
-              volumeMounts: commonMounts(),
+              volumeMounts: commonMounts(input.tlsSecretName !== undefined),
             },
           ],
-          volumes: commonVolumes(input.configMapName, input.secretName),
+          volumes: commonVolumes(input.configMapName, input.secretName, input.tlsSecretName),
         },
       },
     },

@@ -12,6 +12,8 @@ export interface ExporterOptions {
   /** Secret and key of the exporter user's password. */
   readonly secretName: string;
   readonly secretKey: string;
+  /** Mounted TLS Secret (tls.crt, tls.key, ca.crt); plain TCP when absent. */
+  readonly tlsDir?: string;
 }
 
 /**
@@ -21,18 +23,26 @@ export interface ExporterOptions {
  * @see https://github.com/oliver006/redis_exporter#command-line-flags
  */
 export function exporterContainer(options: ExporterOptions): k8s.Container {
+  const tls = options.tlsDir
+    ? [
+        { name: 'REDIS_EXPORTER_TLS_CA_CERT_FILE', value: `${options.tlsDir}/ca.crt` },
+        { name: 'REDIS_EXPORTER_TLS_CLIENT_CERT_FILE', value: `${options.tlsDir}/tls.crt` },
+        { name: 'REDIS_EXPORTER_TLS_CLIENT_KEY_FILE', value: `${options.tlsDir}/tls.key` },
+      ]
+    : [];
   return {
     name: 'exporter',
     image: options.image,
     imagePullPolicy: 'IfNotPresent',
     env: [
-      { name: 'REDIS_ADDR', value: `redis://127.0.0.1:${options.redisPort}` },
+      { name: 'REDIS_ADDR', value: `${options.tlsDir ? 'rediss' : 'redis'}://127.0.0.1:${options.redisPort}` },
       { name: 'REDIS_USER', value: 'exporter' },
       {
         name: 'REDIS_PASSWORD',
         valueFrom: { secretKeyRef: { name: options.secretName, key: options.secretKey } },
       },
       { name: 'REDIS_EXPORTER_WEB_LISTEN_ADDRESS', value: `:${EXPORTER_PORT}` },
+      ...tls,
     ],
     ports: [{ name: 'metrics', containerPort: EXPORTER_PORT, protocol: 'TCP' }],
     resources: {
@@ -44,5 +54,6 @@ export function exporterContainer(options: ExporterOptions): k8s.Container {
       periodSeconds: 10,
     },
     securityContext: containerSecurityContext(EXPORTER_UID),
+    ...(options.tlsDir ? { volumeMounts: [{ name: 'tls', mountPath: options.tlsDir, readOnly: true }] } : {}),
   };
 }

@@ -107,7 +107,15 @@ render_config() {
   cat "$CONFIG_DIR/redis.conf"
   printf '\n# --- rendered by entrypoint.sh ---\n'
   printf 'dir %s\n' "$DATA_DIR"
-  printf 'port %s\n' "$REDIS_PORT"
+  if [ -n "$TLS_DIR" ]; then
+    # TLS only: the client port, the bus (tls-cluster) and replication (tls-replication) all speak TLS.
+    printf 'port 0\ntls-port %s\n' "$REDIS_PORT"
+    printf 'tls-cert-file %s\ntls-key-file %s\ntls-ca-cert-file %s\n' \
+      "$TLS_DIR/tls.crt" "$TLS_DIR/tls.key" "$TLS_DIR/ca.crt"
+    printf 'tls-cluster yes\ntls-replication yes\ntls-auth-clients optional\n'
+  else
+    printf 'port %s\n' "$REDIS_PORT"
+  fi
   printf 'cluster-port %s\n' "$REDIS_BUS_PORT"
   [ -n "${REDIS_BIND:-}" ] && printf 'bind %s\n' "$REDIS_BIND"
   printf 'cluster-announce-ip %s\n' "$(self_ip)"

@@ -7,6 +7,10 @@ RUN_DIR=${SLOTFORGE_RUN_DIR:-/run/slotforge}
 REDIS_PORT=${REDIS_PORT:-6379}
 REDIS_BUS_PORT=${REDIS_BUS_PORT:-$((REDIS_PORT + 10000))}
 CLUSTER_DOMAIN=${SLOTFORGE_CLUSTER_DOMAIN:-cluster.local}
+# TLS (optional): the mounted Secret has tls.crt, tls.key and ca.crt (the cert-manager layout). Paths without spaces.
+TLS_DIR=${SLOTFORGE_TLS_DIR:-}
+TLS_ARGS=''
+[ -n "$TLS_DIR" ] && TLS_ARGS="--tls --cacert $TLS_DIR/ca.crt --cert $TLS_DIR/tls.crt --key $TLS_DIR/tls.key"
 
 log() { printf '%s slotforge[%s]: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${0##*/}" "$*" >&2; }
 die() {
@@ -26,13 +30,15 @@ secret() {
 rcli() {
   _host=$1
   shift
-  REDISCLI_AUTH=$(secret admin) redis-cli --no-auth-warning -h "$_host" -p "$REDIS_PORT" "$@" | tr -d '\r'
+  # shellcheck disable=SC2086
+  REDISCLI_AUTH=$(secret admin) redis-cli $TLS_ARGS --no-auth-warning -h "$_host" -p "$REDIS_PORT" "$@" | tr -d '\r'
 }
 rcli_at() {
   _host=$1
   _port=$2
   shift 2
-  REDISCLI_AUTH=$(secret admin) redis-cli --no-auth-warning -h "$_host" -p "$_port" "$@" | tr -d '\r'
+  # shellcheck disable=SC2086
+  REDISCLI_AUTH=$(secret admin) redis-cli $TLS_ARGS --no-auth-warning -h "$_host" -p "$_port" "$@" | tr -d '\r'
 }
 
 # The address this pod's redis-server listens on (POD_IP from the downward API).

@@ -4,7 +4,8 @@
 #   readiness: PONG, cluster_state:ok, and no empty-master guard in force.
 . "${SLOTFORGE_CONFIG_DIR:-/opt/slotforge}/lib.sh"
 
-probe_cli() { REDISCLI_AUTH=$(secret probe) redis-cli --no-auth-warning --user probe -h "$(self_ip)" -p "$REDIS_PORT" "$@" 2>&1 | tr -d '\r'; }
+# shellcheck disable=SC2086
+probe_cli() { REDISCLI_AUTH=$(secret probe) redis-cli $TLS_ARGS --no-auth-warning --user probe -h "$(self_ip)" -p "$REDIS_PORT" "$@" 2>&1 | tr -d '\r'; }
 
 case "${1:-}" in
 liveness)

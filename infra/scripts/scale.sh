@@ -6,6 +6,7 @@
 #    (keys migrate with MIGRATE: no data is lost), then their members are reset and forgotten.
 # The retiring StatefulSets are deleted by the next apply without retiringShards.
 set -eu
+# shellcheck disable=SC2086 # TLS_ARGS is a list of arguments
 . "${SLOTFORGE_CONFIG_DIR:-/opt/slotforge}/lib.sh"
 
 NAME=${SLOTFORGE_NAME:?}
@@ -39,14 +40,13 @@ while [ "$s" -lt $((SHARDS + RETIRING)) ]; do
   s=$((s + 1))
 done
 
-# shellcheck disable=SC2086
 log "rebalancing${weights:+ (draining$weights)}"
 if [ -n "$weights" ]; then
   # shellcheck disable=SC2086
-  redis-cli --no-auth-warning --cluster rebalance "$SEED:$REDIS_PORT" --cluster-use-empty-masters \
+  redis-cli $TLS_ARGS --no-auth-warning --cluster rebalance "$SEED:$REDIS_PORT" --cluster-use-empty-masters \
     --cluster-weight $weights >&2
 else
-  redis-cli --no-auth-warning --cluster rebalance "$SEED:$REDIS_PORT" --cluster-use-empty-masters >&2
+  redis-cli $TLS_ARGS --no-auth-warning --cluster rebalance "$SEED:$REDIS_PORT" --cluster-use-empty-masters >&2
 fi
 
 # Retired members leave the cluster: each is reset (it forgets the cluster and takes a new id, so it cannot gossip its
@@ -80,6 +80,6 @@ if [ -n "$retired" ]; then
   done
 fi
 
-fails=$(redis-cli --no-auth-warning --cluster check "$SEED:$REDIS_PORT" 2>&1 | grep -c '^\[ERR\]' || true)
+fails=$(redis-cli $TLS_ARGS --no-auth-warning --cluster check "$SEED:$REDIS_PORT" 2>&1 | grep -c '^\[ERR\]' || true)
 [ "$fails" = 0 ] || die "redis-cli --cluster check reports $fails errors after scaling"
 log "scaling done: $SHARDS shards"

@@ -125,6 +125,7 @@ const validProps: fc.Arbitrary<RedisClusterProps> = fc.record(
       { requiredKeys: [] },
     ),
     antiAffinity: fc.constantFrom('required', 'preferred'),
+    tls: fc.constantFrom({ secretName: 'redis-tls' }, { issuer: { name: 'ca', kind: 'ClusterIssuer' as const } }),
     port: fc.integer({ min: 1024, max: 50_000 }).filter((p) => p !== 9121),
     nodeTimeoutMs: fc.integer({ min: 500, max: 30_000 }),
     config: fc.constantFrom<Record<string, string | number | boolean>>(

@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ConnectionOptions } from 'node:tls';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { pollUntil } from '../../../runtime/process/index.ts';
 import { type ManagedProcess, startProcess } from '../../../runtime/process/managed-process.ts';
-import { parseClusterNodes, parseInfo, type ServerRef, serverRef } from '../../../runtime/redis/index.ts';
+import { parseClusterNodes, parseInfo, type ServerRef } from '../../../runtime/redis/index.ts';
 import { harnessRegistry } from '../../support/harness-root.ts';
 import { type Manifest, memberConfig, objectsOfKind } from './synth.ts';
 
@@ -46,6 +47,8 @@ export class PodSim {
   readonly configDir: string;
   readonly authDir: string;
   readonly hostsFile: string;
+  /** The TLS Secret as a directory (tls.crt, tls.key, ca.crt), when the manifests ask for TLS. */
+  readonly tlsDir: string;
   readonly passwords: Record<string, string> = {};
   readonly port: number;
   readonly name: string;
@@ -59,6 +62,7 @@ export class PodSim {
     this.configDir = join(root, 'config');
     this.authDir = join(root, 'auth');
     this.hostsFile = join(root, 'hosts');
+    this.tlsDir = join(root, 'tls');
     mkdirSync(this.configDir, { recursive: true });
     mkdirSync(this.authDir, { recursive: true });
     for (const [file, text] of Object.entries(memberConfig(objects))) writeFileSync(join(this.configDir, file), text);
@@ -125,6 +129,7 @@ export class PodSim {
       SLOTFORGE_DATA_DIR: dirs.data,
       SLOTFORGE_RUN_DIR: dirs.run,
       HOME: dirs.tmp,
+      ...(env.SLOTFORGE_TLS_DIR ? { SLOTFORGE_TLS_DIR: this.tlsDir } : {}),
       ...(pod ? { REDIS_BIND: pod.ip } : {}),
       ...this.envOverrides,
     };
@@ -218,15 +223,22 @@ export class PodSim {
     }
   }
 
+  /** ioredis TLS options when the members speak TLS (Redis checks the CA, not the hostname; so do we). */
+  tlsOptions(): ConnectionOptions | undefined {
+    if (!existsSync(join(this.tlsDir, 'ca.crt'))) return undefined;
+    const read = (f: string) => readFileSync(join(this.tlsDir, f));
+    return { ca: read('ca.crt'), cert: read('tls.crt'), key: read('tls.key'), checkServerIdentity: () => undefined };
+  }
+
   ref(pod: SimPod, user?: string): ServerRef {
-    if (!user) return serverRef(pod.ip, this.port, this.passwords.admin);
-    const password = this.passwords[user === 'replicator' ? 'replication' : user];
+    const password = user ? this.passwords[user === 'replicator' ? 'replication' : user] : this.passwords.admin;
     const { ip: host, port } = { ip: pod.ip, port: this.port };
+    const tls = this.tlsOptions();
     return {
       host,
       port,
       connect: () =>
-        new Redis({ host, port, username: user, password, maxRetriesPerRequest: 1, retryStrategy: () => null }),
+        new Redis({ host, port, username: user, password, tls, maxRetriesPerRequest: 1, retryStrategy: () => null }),
     };
   }
 

@@ -24,10 +24,11 @@ const MODELS: Record<string, ModelClass> = {
   'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding,
 };
 
-/** Prometheus Operator kinds: no offline schema here, so the test checks their shape (and promtool the rules). */
+/** Prometheus Operator and cert-manager kinds: no offline schema here, so the test checks their shape (and promtool the rules). */
 export const OPERATOR_KINDS = new Set([
   'monitoring.coreos.com/v1/ServiceMonitor',
   'monitoring.coreos.com/v1/PrometheusRule',
+  'cert-manager.io/v1/Certificate',
 ]);
 
 /** Validates one object against the Kubernetes 1.27 schema; throws with the object's kind and name. */
