@@ -84,8 +84,9 @@ export default function cacheContract(fixture: ContractFixture): void {
       },
       options,
     );
+    // The loader is blocked on `gate` until after this returns: getting 'v1' at all proves nobody waited for it.
     expect(served).toBe('v1');
-    expect(Date.now() - started).toBeLessThan(500);
+    expect(Date.now() - started).toBeLessThan(2000);
     release();
     await eventually(
       async () => (await client.getOrSet('swr', async () => 'v3', options)) === 'v2',

@@ -59,18 +59,18 @@ export default function seedRegressions(fixture: ContractFixture): void {
 
   it('seed `new Redis(config)` without deadlines: every call is bounded by its deadline', async () => {
     const client = fixture.client({ commandTimeoutMs: 200 });
-    const blocker = fixture.client({ namespace: client.options.namespace });
-    // A script that keeps the node serving `{slow}` busy for 600 ms, far past the 200 ms deadline.
+    const blocker = fixture.client({ namespace: client.options.namespace, attemptTimeoutMs: 5000 });
+    // A script that keeps the node serving `{slow}` busy for 1.2 s, far past the 200 ms deadline.
     const busy = defineScript(
-      'busy-600ms',
-      "local t = redis.call('TIME') repeat local n = redis.call('TIME') until (n[1] - t[1]) * 1000000 + (n[2] - t[2]) > 600000 return 1",
+      'busy-1200ms',
+      "local t = redis.call('TIME') repeat local n = redis.call('TIME') until (n[1] - t[1]) * 1000000 + (n[2] - t[2]) > 1200000 return 1",
     );
     await client.commands.ready();
     const blocking = blocker.commands.eval(busy, [blocker.context.keys.key('{slow}:x')], [], { timeoutMs: 5000 });
     await new Promise((r) => setTimeout(r, 50));
     const started = Date.now();
     const error = await client.get('{slow}:k').catch((e: unknown) => e);
-    expect(Date.now() - started).toBeLessThan(450);
+    expect(Date.now() - started).toBeLessThan(900);
     expect(error).toMatchObject({ code: 'E_TIMEOUT', timeoutMs: 200, key: `${client.options.namespace}:{slow}:k` });
     expect(await blocking).toBe(1);
   });
