@@ -1,4 +1,10 @@
 export { renderClusterConf } from './cluster/cluster-config.ts';
+export {
+  DEFAULT_REDIS_IMAGE,
+  type MemberResources,
+  type MetricsOptions,
+  type RedisClusterProps,
+} from './cluster/cluster-props.ts';
 export { DIRECTIVES, EVICTION_POLICIES, type EvictionPolicy, MANAGED_DIRECTIVES } from './config/directives.ts';
 export { type MemoryPlan, planMemory } from './config/memory.ts';
 export { type PersistenceOptions, PROFILES, type RedisProfile, resolvePersistence } from './config/profiles.ts';
@@ -9,13 +15,7 @@ export { DEFAULT_EXPORTER_IMAGE, EXPORTER_PORT, exporterContainer } from './metr
 export { clusterAlertRules, prometheusRule, serviceMonitor } from './metrics/monitoring.ts';
 export { dataClaimTemplate, type StorageOptions } from './persistence.ts';
 export { memberProbes } from './probes.ts';
-export {
-  DEFAULT_REDIS_IMAGE,
-  type MemberResources,
-  type MetricsOptions,
-  RedisCluster,
-  type RedisClusterProps,
-} from './redis-cluster.ts';
+export { RedisCluster } from './redis-cluster.ts';
 export { MEMBER_SCRIPTS, readScript, SCRIPTS_MOUNT_PATH } from './scripts.ts';
 export { type AclUser, APP_DENIED_COMMANDS, CLUSTER_ACL_USERS, renderAclUsers, secretKeysOf } from './security/acl.ts';
 export { AUTH_MOUNT_PATH, type AuthOptions, RedisAuth } from './security/auth.ts';

@@ -1,0 +1,106 @@
+import type { EvictionPolicy } from '../config/directives.ts';
+import type { MemoryPlan } from '../config/memory.ts';
+import type { ResolvedPersistence } from '../config/profiles.ts';
+import { type DirectiveValue, type RedisConfEntries, renderRedisConf } from '../config/redis-conf.ts';
+
+/** What the base redis.conf of a Sentinel-managed Redis pod is made from. */
+export interface SentinelRedisConfigInput {
+  readonly port: number;
+  readonly persistence: ResolvedPersistence;
+  readonly memory: MemoryPlan;
+  readonly evictionPolicy: EvictionPolicy;
+  readonly minReplicasToWrite: number;
+  readonly minReplicasMaxLagS: number;
+  /** Validated user directives; they replace the construct's. */
+  readonly userConfig: Readonly<Record<string, DirectiveValue>>;
+}
+
+/**
+ * The base redis.conf of a data pod (primary or replica): everything that does not depend on the pod. The entrypoint
+ * appends `dir`, `port`, `replica-announce-ip <pod DNS name>`, `masteruser`/`masterauth`, the ACL users and, on a
+ * replica, `replicaof`. Each default is argued in docs/sentinel-setup.md.
+ * @internal
+ */
+export function sentinelRedisConfEntries(input: SentinelRedisConfigInput): RedisConfEntries {
+  const { persistence, memory } = input;
+  const bufferHard = memory.replicaBufferBytes;
+  return [
+    ['port', input.port],
+    ['protected-mode', false],
+    ['daemonize', false],
+    ['logfile', ''],
+    ['appendonly', persistence.aof],
+    ['appendfsync', persistence.appendfsync],
+    ['aof-use-rdb-preamble', true],
+    ['save', persistence.rdb ? persistence.rdb.map(([s, c]) => `${s} ${c}`).join(' ') : ''],
+    ['maxmemory', memory.maxmemoryBytes],
+    ['maxmemory-policy', input.evictionPolicy],
+    // A cut-off primary stops accepting writes once fewer than N replicas acknowledged within the lag: it bounds the
+    // writes lost when the sentinels promote a replica on the other side of a partition.
+    ['min-replicas-to-write', input.minReplicasToWrite],
+    ['min-replicas-max-lag', input.minReplicasMaxLagS],
+    // Same reasoning as the cluster: a replica that rejoins (or follows a new primary) syncs at once.
+    ['repl-diskless-sync', true],
+    ['repl-diskless-sync-delay', 0],
+    ['repl-backlog-size', memory.backlogBytes],
+    // Replicas keep serving reads while their link is down; the sentinels decide who is primary, not the replicas.
+    ['replica-serve-stale-data', true],
+    ['tcp-keepalive', 60],
+    ['shutdown-timeout', 10],
+    ['client-output-buffer-limit', `replica ${bufferHard} ${Math.floor(bufferHard / 2)} 60`],
+    ...Object.entries(input.userConfig),
+  ];
+}
+
+/** Renders {@link sentinelRedisConfEntries}. */
+export function renderSentinelRedisConf(input: SentinelRedisConfigInput, owner: string): string {
+  return renderRedisConf(sentinelRedisConfEntries(input), `redis.conf of ${owner}, rendered by slotforge`);
+}
+
+/** What the base sentinel.conf is made from. */
+export interface SentinelConfigInput {
+  readonly masterName: string;
+  readonly sentinelPort: number;
+  readonly quorum: number;
+  readonly downAfterMs: number;
+  readonly failoverTimeoutMs: number;
+}
+
+/**
+ * The parts of sentinel.conf that do not depend on the pod or on what the sentinels learnt. The entrypoint writes it
+ * (with `sentinel monitor`, `sentinel announce-ip <pod DNS name>` and the auth lines) to the volume on the first start
+ * only; afterwards Sentinel's own rewritten file is kept, so a restarted sentinel keeps its view (epochs, known
+ * replicas and sentinels, the current primary) and only the pod-specific and secret lines are refreshed.
+ * The `sentinel monitor` and per-master lines are kept separate in {@link masterLines} because they must follow
+ * `resolve-hostnames`, and the entrypoint fills in the primary's address.
+ * @see https://redis.io/docs/latest/operate/oss_and_stack/management/sentinel/#ip-addresses-and-dns-names
+ * @internal
+ */
+export function renderSentinelConf(input: SentinelConfigInput, owner: string): string {
+  const lines = [
+    `# sentinel.conf of ${owner}, rendered by slotforge (the entrypoint completes it once; Sentinel rewrites it)`,
+    `port ${input.sentinelPort}`,
+    'daemonize no',
+    'logfile ""',
+    'protected-mode no',
+    // Hostnames everywhere (Redis 6.2+): pods return with new IPs, their DNS names stay. resolve-hostnames must come
+    // before `sentinel monitor <hostname>`.
+    'sentinel resolve-hostnames yes',
+    'sentinel announce-hostnames yes',
+    // Replicas announce their DNS names themselves (replica-announce-ip); a sentinel that restarts with its file
+    // knows them by name.
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** The per-master lines the entrypoint writes after `sentinel monitor <masterName> <host> <port> <quorum>`. */
+export function masterLines(input: SentinelConfigInput): string {
+  const m = input.masterName;
+  return [
+    `sentinel down-after-milliseconds ${m} ${input.downAfterMs}`,
+    `sentinel failover-timeout ${m} ${input.failoverTimeoutMs}`,
+    // One replica resyncs at a time, so the others keep serving reads during a failover.
+    `sentinel parallel-syncs ${m} 1`,
+    '',
+  ].join('\n');
+}
