@@ -1,4 +1,5 @@
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../../runtime/process/index.ts';
@@ -166,5 +167,25 @@ describe('self-healing of a cluster member', () => {
     });
     await sim.waitHealthy(SHARDS * 2);
     await waitReplicaSynced(replica, master);
+  });
+
+  it('a full restart of a cache with new IPs heals: guarded masters hand over to their (also empty) replicas', async () => {
+    await Promise.all(members().map((p) => sim.stop(p, 'term')));
+    for (const pod of members()) pod.ip = address(nextHost++);
+    sim.writeHosts();
+    const started = Date.now();
+    await Promise.all(members().map((p) => sim.start(p)));
+    await sim.waitHealthy(SHARDS * 2, 45_000);
+    await pollUntil(async () => members().every((p) => !existsSync(join(p.dirs.run, 'guard'))), {
+      description: 'every empty-master guard lifted',
+      timeoutMs: 30_000,
+    });
+    console.log(`cache full restart with new IPs healed in ${Date.now() - started} ms`);
+    for (let shard = 0; shard < SHARDS; shard++) await shardMaster(shard);
+    // A cache starts cold after a full restart, and serves again.
+    const c = client();
+    await c.set('after-restart', 'ok');
+    expect(await c.get('after-restart')).toBe('ok');
+    c.disconnect();
   });
 });
