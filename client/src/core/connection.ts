@@ -63,6 +63,9 @@ const NON_IDEMPOTENT = new Set([
   'RESTORE',
 ]);
 
+/** The fast path needs a deadline of at least this many attempt timeouts (ioredis may redirect within one). */
+const FAST_PATH_MIN_ATTEMPTS = 4;
+
 /** Most keys per DEL/MGET command, so one call never blocks Redis for long. */
 const MULTI_KEY_CHUNK = 500;
 
@@ -205,11 +208,41 @@ class IoredisCommands implements RedisCommands {
     if (this.#closed) {
       return Promise.reject(new SlotforgeError('E_CLOSED', `${command} called after close()`, { command, key }));
     }
+    const timeoutMs = options?.timeoutMs ?? this.commandTimeoutMs;
+    // Fast path (the hot path of every cache hit): on a ready connection ioredis' commandTimeout already bounds the
+    // first attempt (it is armed in sendCommand, queued or not), so it runs without our timer and async loop; a
+    // failure continues in the loop with the time left. Only when the deadline leaves room for several attempts.
+    if (this.#client.status === 'ready' && timeoutMs >= FAST_PATH_MIN_ATTEMPTS * this.#options.attemptTimeoutMs) {
+      const startedAt = this.#deps.clock.now();
+      return attempt().catch((error: unknown) => {
+        const kind = classifyFailure(error);
+        if (kind === 'fatal' || (kind === 'ambiguous' && !idempotent))
+          throw toSlotforgeError(error, { command, key, timeoutMs }, 1);
+        this.#onRetry(error);
+        return this.#loop(command, key, idempotent, timeoutMs, attempt, {
+          startedAt,
+          priorAttempts: 1,
+          priorError: error,
+        });
+      });
+    }
+    return this.#loop(command, key, idempotent, timeoutMs, attempt, {});
+  }
+
+  #loop<T>(
+    command: string,
+    key: string | undefined,
+    idempotent: boolean,
+    timeoutMs: number,
+    attempt: () => Promise<T>,
+    prior: { startedAt?: number; priorAttempts?: number; priorError?: unknown },
+  ): Promise<T> {
     return withRetry(attempt, {
+      ...prior,
       command,
       key,
       idempotent,
-      timeoutMs: options?.timeoutMs ?? this.commandTimeoutMs,
+      timeoutMs,
       // Twice ioredis' commandTimeout: covers a command that waited in an offline queue (where commandTimeout does
       // not run) without letting one stuck attempt eat the whole deadline.
       attemptTimeoutMs: this.#options.attemptTimeoutMs * 2,

@@ -85,6 +85,11 @@ export interface RetryOptions {
   readonly maxDelayMs: number;
   readonly clock: Clock;
   readonly random: () => number;
+  /** When the operation started, if attempts ran before this loop (the connection's fast path). */
+  readonly startedAt?: number | undefined;
+  /** Attempts already made and the last failure, if any (the connection's fast path). */
+  readonly priorAttempts?: number | undefined;
+  readonly priorError?: unknown;
   /** Called after a failed attempt that will be retried (e.g. to refresh the cluster slot map). */
   readonly onRetry?: ((error: unknown, attempt: number) => void) | undefined;
 }
@@ -95,10 +100,10 @@ export interface RetryOptions {
  */
 export async function withRetry<T>(attempt: (remainingMs: number) => Promise<T>, options: RetryOptions): Promise<T> {
   const { clock } = options;
-  const start = clock.now();
+  const start = options.startedAt ?? clock.now();
   const deadline = start + options.timeoutMs;
-  let attempts = 0;
-  let lastError: unknown;
+  let attempts = options.priorAttempts ?? 0;
+  let lastError: unknown = options.priorError;
   for (;;) {
     const remaining = deadline - clock.now();
     if (remaining <= 0) break;
