@@ -2,7 +2,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type APP_DENIED_COMMANDS, DIRECTIVES, parseRedisConf } from '../../infra/index.ts';
-import { harnessTempDir } from '../support/harness-root.ts';
+import { pollUntil, startProcess } from '../../runtime/process/index.ts';
+import { harnessRegistry, harnessTempDir } from '../support/harness-root.ts';
 import { loopbackBlock, PodSim, type SimPod } from './support/pod-sim.ts';
 import { memberConfig, synthCluster } from './support/synth.ts';
 
@@ -122,5 +123,56 @@ describe('rendered redis.conf on a real redis-server', () => {
     const readiness = await sim.runScript('probe.sh', { pod, args: ['readiness'] });
     expect(readiness.code).toBe(1);
     expect(readiness.output).toContain("cluster_state is 'fail'");
+  });
+
+  it("the exporter sidecar, run as Debian's prometheus-redis-exporter with the manifest env, scrapes as its user", async () => {
+    const sts = objects.find((o) => o.kind === 'StatefulSet');
+    const exporter = sts?.spec.template.spec.containers.find((c: { name: string }) => c.name === 'exporter');
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '' };
+    for (const e of exporter.env as Array<{
+      name: string;
+      value?: string;
+      valueFrom?: { secretKeyRef?: { key: string } };
+    }>) {
+      if (e.value !== undefined) env[e.name] = e.value;
+      const key = e.valueFrom?.secretKeyRef?.key;
+      if (key) env[e.name] = sim.passwords[key] as string;
+    }
+    // The pod's network namespace is ours: 127.0.0.1 becomes the member's address, :9121 a free port.
+    env.REDIS_ADDR = String(env.REDIS_ADDR).replace('127.0.0.1', pod.ip);
+    const metricsPort = 20_000 + Math.floor(Math.random() * 20_000);
+    env.REDIS_EXPORTER_WEB_LISTEN_ADDRESS = `${pod.ip}:${metricsPort}`;
+    expect(env.REDIS_USER).toBe('exporter');
+    // Earlier tests provoked denials on purpose; only the exporter's own count here.
+    await sim.call(pod, 'ACL', 'LOG', 'RESET');
+    const proc = await startProcess({
+      command: 'prometheus-redis-exporter',
+      args: [],
+      env,
+      logFile: join(root, 'exporter.log'),
+      registry: harnessRegistry(),
+      marker: 'prometheus-redis-exporter',
+    });
+    try {
+      const text = await pollUntil(
+        async () => {
+          const res = await fetch(`http://${pod.ip}:${metricsPort}/metrics`);
+          const body = await res.text();
+          return body.includes('redis_up') ? body : undefined;
+        },
+        { description: 'exporter metrics', timeoutMs: 15_000, intervalMs: 200 },
+      );
+      expect(text).toMatch(/^redis_up 1$/m);
+      expect(text).toMatch(/^redis_exporter_last_scrape_error\{err=""\} 0$/m);
+      // Nothing the exporter asked for was refused by its ACL user.
+      const denials = ((await sim.call(pod, 'ACL', 'LOG', 100)) as unknown[][]).filter((entry) =>
+        entry.some((field, i) => entry[i - 1] === 'username' && field === 'exporter'),
+      );
+      expect(denials.map((d) => d[d.indexOf('object') + 1])).toEqual([]);
+      expect(text).toMatch(/^redis_memory_max_bytes \d+/m);
+      expect(text).toMatch(/^redis_cluster_enabled 1$/m);
+    } finally {
+      await proc.stop();
+    }
   });
 });
