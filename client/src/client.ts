@@ -159,7 +159,8 @@ export class SlotforgeClient {
 
   /** Cache-aside with single flight, optional distributed lock, SWR, grace, negative caching and jitter. */
   getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions): Promise<T> {
-    return this.#guard(this.#getOrSet.getOrSet(key, loader, options));
+    // GetOrSet counts its own errors (once per flight, not once per coalesced caller).
+    return this.#getOrSet.getOrSet(key, loader, options);
   }
 
   /** Invalidates every entry carrying any of these tags (one INCR per tag). */

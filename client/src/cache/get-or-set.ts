@@ -167,20 +167,27 @@ export class GetOrSet {
   }
 
   /** Returns the cached value of `key` or loads, caches and returns it. */
-  async getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions): Promise<T> {
-    const full = this.#ctx.keys.key(key);
-    if (typeof loader !== 'function') throw invalidOption('loader', 'a function', loader);
-    const o = this.#resolveCached(options);
+  getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions): Promise<T> {
+    let full: string;
+    let o: Resolved;
+    try {
+      full = this.#ctx.keys.key(key);
+      if (typeof loader !== 'function') throw invalidOption('loader', 'a function', loader);
+      o = this.#resolveCached(options);
+    } catch (error) {
+      this.#countError(error);
+      return Promise.reject(error);
+    }
     // Near-tier fast path: a fresh local entry needs no single flight and no round trip.
     const near = this.#ctx.store.near;
     if (near?.live) {
-      const local = near.get(full);
-      const entry = local?.value as Entry<T> | undefined;
+      const entry = near.get(full)?.value as Entry<T> | undefined;
       if (entry && entry.freshUntil > this.#ctx.deps.clock.now()) {
         this.#hit(full, 'near', entry, o);
-        return entry.value;
+        return Promise.resolve(entry.value);
       }
     }
+    // Errors are counted once per flight where they arise, not once per waiting caller.
     const { promise, joined } = this.#flights.run(full, () => this.#get(full, loader, o));
     if (joined) this.#ctx.metrics.coalesced('process');
     return promise as Promise<T>;
@@ -233,6 +240,8 @@ export class GetOrSet {
         this.#ctx.events.emit('cache:stale', { key: full, reason: 'loader-error' });
         return stale.value;
       }
+      // E_LOADER is counted in #runLoader; anything else (e.g. the lock's SET failing) here.
+      if (!isSlotforgeError(error, 'E_LOADER')) this.#countError(error);
       throw error;
     }
   }

@@ -125,6 +125,20 @@ export default function cacheContract(fixture: ContractFixture): void {
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'E_LOADER', cause: boom });
     expect((error as Error).message).toContain('grace');
+    // Both loader failures are counted (the first was masked by the stale value), each once.
+    expect(await counter(registry, METRIC_NAMES.errors, { code: 'E_LOADER' })).toBe(2);
+    const failing = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        client
+          .getOrSet('grace-cold', async () => {
+            await new Promise((r) => setTimeout(r, 20));
+            throw boom;
+          })
+          .catch((e: unknown) => e),
+      ),
+    );
+    expect(failing.every((e) => (e as { code?: string }).code === 'E_LOADER')).toBe(true);
+    expect(await counter(registry, METRIC_NAMES.errors, { code: 'E_LOADER' })).toBe(3);
   });
 
   it('caches "not found" for negativeTtlMs only', async () => {
