@@ -7,6 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { runBatch } from './batch.ts';
 import type {
   BatchCommand,
   BatchResult,
@@ -20,48 +21,14 @@ import type {
   Script,
   SetOptions,
   Subscriber,
-  SubscriberEvents,
 } from './commands.ts';
-import type { Deps } from './deps.ts';
-import { type DepsOptions, resolveDeps } from './deps.ts';
+import { NodeConnectionHandle, quit, SubscriberHandle } from './connection-handles.ts';
+import { type Deps, type DepsOptions, resolveDeps } from './deps.ts';
 import { SlotforgeError } from './errors.ts';
+import { defaultIdempotent } from './idempotency.ts';
 import { type ConnectionOptions, type ResolvedConnectionOptions, resolveConnectionOptions } from './options.ts';
-import { classifyFailure, sleep, toSlotforgeError, withRetry } from './retry.ts';
+import { classifyFailure, toSlotforgeError, withRetry } from './retry.ts';
 import { keySlot } from './slot.ts';
-
-/** Commands that must not run twice after an ambiguous failure (their effect accumulates). */
-const NON_IDEMPOTENT = new Set([
-  'INCR',
-  'INCRBY',
-  'INCRBYFLOAT',
-  'DECR',
-  'DECRBY',
-  'HINCRBY',
-  'HINCRBYFLOAT',
-  'ZINCRBY',
-  'APPEND',
-  'LPUSH',
-  'RPUSH',
-  'LPUSHX',
-  'RPUSHX',
-  'LPOP',
-  'RPOP',
-  'SPOP',
-  'ZPOPMIN',
-  'ZPOPMAX',
-  'LMOVE',
-  'RPOPLPUSH',
-  'XADD',
-  'PUBLISH',
-  'SPUBLISH',
-  'EVAL',
-  'EVALSHA',
-  'GETDEL',
-  'GETEX',
-  'SETRANGE',
-  'PFADD',
-  'RESTORE',
-]);
 
 /** The fast path needs a deadline of at least this many attempt timeouts (ioredis may redirect within one). */
 const FAST_PATH_MIN_ATTEMPTS = 4;
@@ -194,7 +161,7 @@ class IoredisCommands implements RedisCommands {
   }
 
   #idempotent(command: string, options?: CallOptions): boolean {
-    return options?.idempotent ?? !NON_IDEMPOTENT.has(command.toUpperCase());
+    return options?.idempotent ?? defaultIdempotent(command);
   }
 
   /** Runs `attempt` in the retry loop with this connection's policy. */
@@ -392,87 +359,28 @@ class IoredisCommands implements RedisCommands {
   }
 
   async batch(commands: readonly BatchCommand[], options?: CallOptions): Promise<BatchResult[]> {
-    const results: (BatchResult | undefined)[] = new Array(commands.length);
     if (commands.length === 0) return [];
     const timeoutMs = options?.timeoutMs ?? this.commandTimeoutMs;
-    const clock = this.#deps.clock;
-    const deadline = clock.now() + timeoutMs;
     await this.#slotMapReady(timeoutMs);
-    let pending = commands.map((_, i) => i);
-    let attempt = 0;
-    let lastErrors = new Map<number, unknown>();
-    while (pending.length > 0) {
-      if (this.#closed) throw new SlotforgeError('E_CLOSED', 'batch called after close()', { command: 'batch' });
-      attempt++;
-      const groups = new Map<string, number[]>();
-      for (const i of pending) {
-        const c = commands[i] as BatchCommand;
-        const node = this.#nodeIdOfKey(c.key ?? String(c.args[0] ?? ''));
-        const group = groups.get(node);
-        if (group) group.push(i);
-        else groups.set(node, [i]);
-      }
-      const retry: number[] = [];
-      lastErrors = new Map();
-      await Promise.all(
-        [...groups.values()].map(async (indices) => {
-          const pipeline = this.#client.pipeline();
-          for (const i of indices) {
-            const c = commands[i] as BatchCommand;
-            if (options?.buffers) pipeline.callBuffer(c.command, [...c.args]);
-            else pipeline.call(c.command, [...c.args]);
-          }
-          let replies: [Error | null, unknown][];
-          try {
-            // One attempt is bounded like a single command: a pipeline stuck on a dead node must not eat the whole
-            // deadline, the next attempt regroups on a refreshed slot map.
-            const attemptMs = Math.max(1, Math.min(deadline - clock.now(), this.#options.attemptTimeoutMs * 2));
-            replies = (await raceTimeout(pipeline.exec(), attemptMs, clock)) ?? [];
-          } catch (error) {
-            replies = indices.map(() => [error as Error, undefined]);
-          }
-          indices.forEach((i, j) => {
-            const [error, value] = replies[j] ?? [new Error('Connection is closed (no reply)'), undefined];
-            if (!error) {
-              results[i] = { ok: true, value };
-              return;
-            }
-            const c = commands[i] as BatchCommand;
-            const kind = classifyFailure(error);
-            const idempotent = this.#idempotent(c.command, options);
-            lastErrors.set(i, error);
-            if (kind === 'retry' || (kind === 'ambiguous' && idempotent)) retry.push(i);
-            else
-              results[i] = { ok: false, error: toSlotforgeError(error, { command: c.command, key: c.key, timeoutMs }) };
-          });
-        }),
-      );
-      pending = retry;
-      if (pending.length === 0) break;
-      this.#onRetry(lastErrors.values().next().value);
-      const ceiling = Math.min(this.#options.retryMaxDelayMs, this.#options.retryBaseDelayMs * 2 ** (attempt - 1));
-      const delay = Math.min(Math.max(1, Math.floor(this.#deps.random() * ceiling)), deadline - clock.now());
-      if (delay <= 0) break;
-      await sleep(delay, clock);
-    }
-    for (const i of pending) {
-      const c = commands[i] as BatchCommand;
-      const cause = lastErrors.get(i);
-      const error = toSlotforgeError(cause, { command: c.command, key: c.key, timeoutMs });
-      results[i] = {
-        ok: false,
-        error:
-          error.code === 'E_COMMAND'
-            ? new SlotforgeError('E_TIMEOUT', `${c.command} did not succeed within ${timeoutMs} ms`, {
-                key: c.key,
-                timeoutMs,
-                cause,
-                attempts: attempt,
-              })
-            : error,
-      };
-    }
-    return results as BatchResult[];
+    return runBatch(commands, options, timeoutMs, {
+      nodeOf: (key) => this.#nodeIdOfKey(key),
+      exec: (group, buffers) => {
+        const pipeline = this.#client.pipeline();
+        for (const c of group) {
+          if (buffers) pipeline.callBuffer(c.command, [...c.args]);
+          else pipeline.call(c.command, [...c.args]);
+        }
+        return pipeline.exec();
+      },
+      idempotent: (command) => this.#idempotent(command, options),
+      onRetry: (error) => this.#onRetry(error),
+      closed: () => this.#closed,
+      attemptTimeoutMs: this.#options.attemptTimeoutMs * 2,
+      retryBaseDelayMs: this.#options.retryBaseDelayMs,
+      retryMaxDelayMs: this.#options.retryMaxDelayMs,
+      clock: this.#deps.clock,
+      random: this.#deps.random,
+    });
   }
 
   /**
@@ -580,7 +488,7 @@ class IoredisCommands implements RedisCommands {
       connectionName: `${this.#options.connectionName}:node`,
     });
     redis.on('error', (error: Error) => this.#events.emit('error', error, node.id));
-    const connection = new IoredisNodeConnection(node, redis, (command, idempotent, options, attempt) =>
+    const connection = new NodeConnectionHandle(node, redis, (command, idempotent, options, attempt) =>
       this.#retry(command, undefined, idempotent, options, attempt),
     );
     this.#track(connection);
@@ -600,7 +508,7 @@ class IoredisCommands implements RedisCommands {
     } else {
       client = this.#client.duplicate({ connectionName: `${this.#options.connectionName}:sub` });
     }
-    const subscriber = new IoredisSubscriber(client);
+    const subscriber = new SubscriberHandle(client, client instanceof Cluster);
     this.#track(subscriber);
     return subscriber;
   }
@@ -657,159 +565,12 @@ class IoredisCommands implements RedisCommands {
     this.#closed = true;
     await Promise.allSettled([...this.#opened].map((r) => r.close()));
     this.#opened.clear();
-    if (this.#durable) await quit(this.#durable, this.#options.connectTimeoutMs, this.#deps);
-    await quit(this.#client, this.#options.connectTimeoutMs, this.#deps);
+    if (this.#durable) await quit(this.#durable, this.#options.connectTimeoutMs, this.#deps.clock);
+    await quit(this.#client, this.#options.connectTimeoutMs, this.#deps.clock);
   }
 }
 
 function nodeRef(id: string): NodeRef {
   const colon = id.lastIndexOf(':');
   return { id, host: id.slice(0, colon), port: Number(id.slice(colon + 1)) };
-}
-
-async function quit(client: Client, timeoutMs: number, deps: Deps): Promise<void> {
-  if (client.status === 'end') return;
-  try {
-    await raceTimeout(client.quit(), timeoutMs, deps.clock);
-  } catch {
-    // QUIT cannot be answered by a dead server: drop the sockets instead.
-  } finally {
-    client.disconnect();
-  }
-}
-
-function raceTimeout<T>(promise: Promise<T>, ms: number, clock: Deps['clock']): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = clock.setTimeout(() => reject(new Error('Command timed out (batch deadline)')), ms);
-    promise.then(
-      (v) => {
-        clock.clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clock.clearTimeout(timer);
-        reject(e);
-      },
-    );
-  });
-}
-
-/** @internal */
-class IoredisNodeConnection implements NodeConnection {
-  readonly #emitter = new EventEmitter();
-  #closedListeners: (() => void)[] = [];
-  constructor(
-    readonly node: NodeRef,
-    private readonly redis: Redis,
-    private readonly retry: (
-      command: string,
-      idempotent: boolean,
-      options: CallOptions | undefined,
-      attempt: () => Promise<unknown>,
-    ) => Promise<unknown>,
-  ) {
-    let wasReady = false;
-    redis.on('ready', () => {
-      if (wasReady) this.#emitter.emit('ready');
-      wasReady = true;
-    });
-    redis.on('close', () => this.#emitter.emit('close'));
-  }
-
-  call(command: string, args: readonly RedisArg[] = [], options?: CallOptions): Promise<unknown> {
-    const idempotent = options?.idempotent ?? !NON_IDEMPOTENT.has(command.toUpperCase());
-    return this.retry(command.toUpperCase(), idempotent, options, () =>
-      options?.buffers ? this.redis.callBuffer(command, [...args]) : this.redis.call(command, [...args]),
-    );
-  }
-
-  on(event: 'close' | 'ready', listener: () => void): this {
-    this.#emitter.on(event, listener);
-    return this;
-  }
-
-  onClosed(fn: () => void): void {
-    this.#closedListeners.push(fn);
-  }
-
-  async close(): Promise<void> {
-    this.#emitter.removeAllListeners();
-    await quit(this.redis, 1000, resolveDeps());
-    for (const fn of this.#closedListeners) fn();
-    this.#closedListeners = [];
-  }
-}
-
-/** @internal */
-class IoredisSubscriber implements Subscriber {
-  readonly #emitter = new EventEmitter();
-  #closedListeners: (() => void)[] = [];
-
-  constructor(private readonly client: Client) {
-    this.#emitter.setMaxListeners(0);
-    client.on('messageBuffer', (channel: Buffer, message: Buffer) =>
-      this.#emitter.emit('message', channel.toString(), message),
-    );
-    client.on('pmessageBuffer', (pattern: Buffer, channel: Buffer, message: Buffer) =>
-      this.#emitter.emit('pmessage', pattern.toString(), channel.toString(), message),
-    );
-    client.on('smessageBuffer', (channel: Buffer, message: Buffer) =>
-      this.#emitter.emit('smessage', channel.toString(), message),
-    );
-    client.on('ready', () => this.#emitter.emit('ready'));
-    client.on('close', () => this.#emitter.emit('close'));
-    // Without an error listener Node would throw on 'error' and crash the process.
-    client.on('error', (error: Error) => {
-      if (this.#emitter.listenerCount('error') > 0) this.#emitter.emit('error', error);
-    });
-  }
-
-  async subscribe(...channels: string[]): Promise<void> {
-    await this.client.subscribe(...channels);
-  }
-  async unsubscribe(...channels: string[]): Promise<void> {
-    await this.client.unsubscribe(...channels);
-  }
-  async psubscribe(...patterns: string[]): Promise<void> {
-    await this.client.psubscribe(...patterns);
-  }
-  async punsubscribe(...patterns: string[]): Promise<void> {
-    await this.client.punsubscribe(...patterns);
-  }
-  async ssubscribe(...channels: string[]): Promise<void> {
-    await this.client.ssubscribe(...channels);
-  }
-  async sunsubscribe(...channels: string[]): Promise<void> {
-    await this.client.sunsubscribe(...channels);
-  }
-
-  async clientId(): Promise<number> {
-    if (this.client instanceof Cluster) {
-      throw new SlotforgeError('E_INVALID_OPTION', 'clientId() needs a subscriber to one node: duplicate({ node })', {
-        option: 'node',
-      });
-    }
-    return Number(await this.client.call('CLIENT', ['ID']));
-  }
-
-  on<E extends keyof SubscriberEvents>(event: E, listener: SubscriberEvents[E]): this {
-    this.#emitter.on(event, listener);
-    return this;
-  }
-
-  off<E extends keyof SubscriberEvents>(event: E, listener: SubscriberEvents[E]): this {
-    this.#emitter.off(event, listener);
-    return this;
-  }
-
-  onClosed(fn: () => void): void {
-    this.#closedListeners.push(fn);
-  }
-
-  async close(): Promise<void> {
-    this.#emitter.removeAllListeners();
-    await quit(this.client, 1000, resolveDeps());
-    for (const fn of this.#closedListeners) fn();
-    this.#closedListeners = [];
-  }
 }

@@ -1,0 +1,177 @@
+/**
+ * Connection handles returned by the command layer: a subscriber and a dedicated node connection. They are written
+ * against the structural `RawClient` below, so this file does not import ioredis (connection.ts stays the only one).
+ */
+import { EventEmitter } from 'node:events';
+import type { CallOptions, NodeConnection, NodeRef, RedisArg, Subscriber, SubscriberEvents } from './commands.ts';
+import { type Clock, systemClock } from './deps.ts';
+import { SlotforgeError } from './errors.ts';
+import { defaultIdempotent } from './idempotency.ts';
+
+/** The part of an ioredis Redis/Cluster client the handles use. */
+export interface RawClient {
+  readonly status: string;
+  quit(): Promise<unknown>;
+  disconnect(): void;
+  // biome-ignore lint/suspicious/noExplicitAny: mirrors EventEmitter's own listener type, which ioredis uses.
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  call(command: string, args: RedisArg[]): Promise<unknown>;
+  callBuffer(command: string, args: RedisArg[]): Promise<unknown>;
+  subscribe(...channels: string[]): Promise<unknown>;
+  unsubscribe(...channels: string[]): Promise<unknown>;
+  psubscribe(...patterns: string[]): Promise<unknown>;
+  punsubscribe(...patterns: string[]): Promise<unknown>;
+  ssubscribe(...channels: string[]): Promise<unknown>;
+  sunsubscribe(...channels: string[]): Promise<unknown>;
+}
+
+/** QUITs (after pending replies) within `timeoutMs`, then drops the socket either way. */
+export async function quit(client: RawClient, timeoutMs: number, clock: Clock): Promise<void> {
+  if (client.status === 'end') return;
+  try {
+    await raceTimeout(client.quit(), timeoutMs, clock);
+  } catch {
+    // QUIT cannot be answered by a dead server: drop the sockets instead.
+  } finally {
+    client.disconnect();
+  }
+}
+
+export function raceTimeout<T>(promise: Promise<T>, ms: number, clock: Clock): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = clock.setTimeout(() => reject(new Error('Command timed out (batch deadline)')), ms);
+    promise.then(
+      (v) => {
+        clock.clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clock.clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
+
+/** @internal A dedicated connection to one node. */
+export class NodeConnectionHandle implements NodeConnection {
+  readonly #emitter = new EventEmitter();
+  #closedListeners: (() => void)[] = [];
+  constructor(
+    readonly node: NodeRef,
+    private readonly redis: RawClient,
+    private readonly retry: (
+      command: string,
+      idempotent: boolean,
+      options: CallOptions | undefined,
+      attempt: () => Promise<unknown>,
+    ) => Promise<unknown>,
+  ) {
+    let wasReady = false;
+    redis.on('ready', () => {
+      if (wasReady) this.#emitter.emit('ready');
+      wasReady = true;
+    });
+    redis.on('close', () => this.#emitter.emit('close'));
+  }
+
+  call(command: string, args: readonly RedisArg[] = [], options?: CallOptions): Promise<unknown> {
+    const idempotent = options?.idempotent ?? defaultIdempotent(command);
+    return this.retry(command.toUpperCase(), idempotent, options, () =>
+      options?.buffers ? this.redis.callBuffer(command, [...args]) : this.redis.call(command, [...args]),
+    );
+  }
+
+  on(event: 'close' | 'ready', listener: () => void): this {
+    this.#emitter.on(event, listener);
+    return this;
+  }
+
+  onClosed(fn: () => void): void {
+    this.#closedListeners.push(fn);
+  }
+
+  async close(): Promise<void> {
+    this.#emitter.removeAllListeners();
+    await quit(this.redis, 1000, systemClock);
+    for (const fn of this.#closedListeners) fn();
+    this.#closedListeners = [];
+  }
+}
+
+/** @internal A connection in subscriber mode (one node, or cluster-aware). */
+export class SubscriberHandle implements Subscriber {
+  readonly #emitter = new EventEmitter();
+  #closedListeners: (() => void)[] = [];
+
+  constructor(
+    private readonly client: RawClient,
+    private readonly isCluster: boolean,
+  ) {
+    this.#emitter.setMaxListeners(0);
+    client.on('messageBuffer', (channel: Buffer, message: Buffer) =>
+      this.#emitter.emit('message', channel.toString(), message),
+    );
+    client.on('pmessageBuffer', (pattern: Buffer, channel: Buffer, message: Buffer) =>
+      this.#emitter.emit('pmessage', pattern.toString(), channel.toString(), message),
+    );
+    client.on('smessageBuffer', (channel: Buffer, message: Buffer) =>
+      this.#emitter.emit('smessage', channel.toString(), message),
+    );
+    client.on('ready', () => this.#emitter.emit('ready'));
+    client.on('close', () => this.#emitter.emit('close'));
+    // Without an error listener Node would throw on 'error' and crash the process.
+    client.on('error', (error: Error) => {
+      if (this.#emitter.listenerCount('error') > 0) this.#emitter.emit('error', error);
+    });
+  }
+
+  async subscribe(...channels: string[]): Promise<void> {
+    await this.client.subscribe(...channels);
+  }
+  async unsubscribe(...channels: string[]): Promise<void> {
+    await this.client.unsubscribe(...channels);
+  }
+  async psubscribe(...patterns: string[]): Promise<void> {
+    await this.client.psubscribe(...patterns);
+  }
+  async punsubscribe(...patterns: string[]): Promise<void> {
+    await this.client.punsubscribe(...patterns);
+  }
+  async ssubscribe(...channels: string[]): Promise<void> {
+    await this.client.ssubscribe(...channels);
+  }
+  async sunsubscribe(...channels: string[]): Promise<void> {
+    await this.client.sunsubscribe(...channels);
+  }
+
+  async clientId(): Promise<number> {
+    if (this.isCluster) {
+      throw new SlotforgeError('E_INVALID_OPTION', 'clientId() needs a subscriber to one node: duplicate({ node })', {
+        option: 'node',
+      });
+    }
+    return Number(await this.client.call('CLIENT', ['ID']));
+  }
+
+  on<E extends keyof SubscriberEvents>(event: E, listener: SubscriberEvents[E]): this {
+    this.#emitter.on(event, listener);
+    return this;
+  }
+
+  off<E extends keyof SubscriberEvents>(event: E, listener: SubscriberEvents[E]): this {
+    this.#emitter.off(event, listener);
+    return this;
+  }
+
+  onClosed(fn: () => void): void {
+    this.#closedListeners.push(fn);
+  }
+
+  async close(): Promise<void> {
+    this.#emitter.removeAllListeners();
+    await quit(this.client, 1000, systemClock);
+    for (const fn of this.#closedListeners) fn();
+    this.#closedListeners = [];
+  }
+}
