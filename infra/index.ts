@@ -22,3 +22,5 @@ export { AUTH_MOUNT_PATH, type AuthOptions, RedisAuth } from './security/auth.ts
 export { type NetworkPolicyOptions, redisNetworkPolicy } from './security/network-policy.ts';
 export { containerSecurityContext, podSecurityContext } from './security/security-context.ts';
 export { certificate, TLS_MOUNT_PATH, type TlsOptions } from './security/tls.ts';
+export { addSentinelExample } from './sentinel/example.ts';
+export { RedisSentinel, type RedisSentinelProps } from './sentinel/redis-sentinel.ts';

@@ -62,6 +62,8 @@ export interface MonitoringProps {
   /** Labels of the Service exposing the `metrics` port. */
   readonly serviceSelector: Record<string, string>;
   readonly serviceName: string;
+  /** Alert rules of the PrometheusRule. @default clusterAlertRules(serviceName) */
+  readonly rules?: readonly AlertRule[];
 }
 
 /** A Prometheus Operator ServiceMonitor scraping the `metrics` port. */
@@ -77,12 +79,12 @@ export function serviceMonitor(scope: Construct, id: string, props: MonitoringPr
   });
 }
 
-/** A Prometheus Operator PrometheusRule with {@link clusterAlertRules}. */
+/** A Prometheus Operator PrometheusRule with `rules` (by default {@link clusterAlertRules}). */
 export function prometheusRule(scope: Construct, id: string, props: MonitoringProps): ApiObject {
   return new ApiObject(scope, id, {
     apiVersion: 'monitoring.coreos.com/v1',
     kind: 'PrometheusRule',
     metadata: { name: props.name, labels: props.labels },
-    spec: { groups: [{ name: `${props.name}.rules`, rules: clusterAlertRules(props.serviceName) }] },
+    spec: { groups: [{ name: `${props.name}.rules`, rules: props.rules ?? clusterAlertRules(props.serviceName) }] },
   });
 }

@@ -1,0 +1,38 @@
+#!/bin/sh
+# slotforge probes of a RedisSentinel data pod, as the least-privileged `probe` user.
+#   liveness:  the server answers; LOADING (a large AOF being read), MASTERDOWN and BUSY count as alive.
+#   readiness: PONG, and either this pod is the primary or its link to the primary is up (a replica in a full sync
+#              serves no reads yet).
+. "${SLOTFORGE_CONFIG_DIR:-/opt/slotforge}/lib.sh"
+
+probe_cli() {
+  REDISCLI_AUTH=$(secret probe) redis-cli --no-auth-warning --user probe -h "$(self_ip)" -p "$REDIS_PORT" "$@" 2>&1 |
+    tr -d '\r'
+}
+
+case "${1:-}" in
+liveness)
+  reply=$(probe_cli ping)
+  case "$reply" in PONG | LOADING* | MASTERDOWN* | BUSY*) exit 0 ;; esac
+  echo "liveness: $reply"
+  exit 1
+  ;;
+readiness)
+  reply=$(probe_cli ping)
+  [ "$reply" = PONG ] || {
+    echo "readiness: $reply"
+    exit 1
+  }
+  info=$(probe_cli info replication)
+  [ "$(info_field "$info" role)" = master ] && exit 0
+  link=$(info_field "$info" master_link_status)
+  [ "$link" = up ] || {
+    echo "readiness: replica link is '$link'"
+    exit 1
+  }
+  ;;
+*)
+  echo "usage: redis-probe.sh liveness|readiness"
+  exit 2
+  ;;
+esac

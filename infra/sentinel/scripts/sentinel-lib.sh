@@ -1,0 +1,81 @@
+# slotforge shell library of a RedisSentinel, sourced after infra/scripts/lib.sh (rcli, secret, resolve, pod_fqdn,
+# self_fqdn, info_field, wait_for). POSIX sh.
+# Env: SLOTFORGE_NAME, SLOTFORGE_MASTER_NAME, SLOTFORGE_DATA_PODS, SLOTFORGE_SENTINELS, SENTINEL_PORT.
+NAME=${SLOTFORGE_NAME:?}
+MASTER_NAME=${SLOTFORGE_MASTER_NAME:?}
+DATA_PODS=${SLOTFORGE_DATA_PODS:?}
+SENTINELS=${SLOTFORGE_SENTINELS:?}
+SENTINEL_PORT=${SENTINEL_PORT:-26379}
+
+data_pod() { printf '%s-redis-%s' "$NAME" "$1"; }
+sentinel_pod() { printf '%s-sentinel-%s' "$NAME" "$1"; }
+
+# redis-cli against the sentinel at HOST, with the sentinels' own password; bounded, a dead peer never hangs a script.
+scli() {
+  _host=$1
+  shift
+  REDISCLI_AUTH=$(secret sentinel-access) timeout 3 redis-cli --no-auth-warning -h "$_host" -p "$SENTINEL_PORT" "$@" \
+    2>/dev/null | tr -d '\r'
+}
+
+# `host port` of the primary the sentinel at HOST reports; empty when it knows none or does not answer.
+sentinel_primary() {
+  # shellcheck disable=SC2046
+  set -- $(scli "$1" sentinel get-master-addr-by-name "$MASTER_NAME")
+  [ "$#" -eq 2 ] && printf '%s %s' "$1" "$2"
+}
+
+# The primary most sentinels report (`host port`), skipping SKIP (a pod name); fails when none answers.
+ask_sentinels() {
+  _skip=${1:-}
+  _i=0
+  _answers=''
+  while [ "$_i" -lt "$SENTINELS" ]; do
+    _pod=$(sentinel_pod "$_i")
+    _i=$((_i + 1))
+    [ "$_pod" = "$_skip" ] && continue
+    _fqdn=$(pod_fqdn "$_pod")
+    [ -n "$(resolve "$_fqdn")" ] || continue
+    _a=$(sentinel_primary "$_fqdn")
+    [ -n "$_a" ] && _answers="$_answers$_a
+"
+  done
+  [ -n "$_answers" ] || return 1
+  printf '%s' "$_answers" | sort | uniq -c | sort -rn | head -n 1 | sed 's/^ *[0-9]* //'
+}
+
+# Role of the Redis at HOST:PORT (master, slave, or empty when it does not answer), as the admin user.
+role_of() {
+  REDISCLI_AUTH=$(secret admin) timeout 3 redis-cli --no-auth-warning -h "$1" -p "$2" role 2>/dev/null |
+    head -n 1 | tr -d '\r'
+}
+
+# A data pod (other than SKIP) that is a master with at least one connected replica: `host port`; fails when none.
+live_primary() {
+  _i=0
+  while [ "$_i" -lt "$DATA_PODS" ]; do
+    _pod=$(data_pod "$_i")
+    _i=$((_i + 1))
+    [ "$_pod" = "${1:-}" ] && continue
+    _fqdn=$(pod_fqdn "$_pod")
+    [ -n "$(resolve "$_fqdn")" ] || continue
+    _info=$(REDISCLI_AUTH=$(secret admin) timeout 3 redis-cli --no-auth-warning -h "$_fqdn" -p "$REDIS_PORT" \
+      info replication 2>/dev/null | tr -d '\r')
+    if [ "$(info_field "$_info" role)" = master ] && [ "$(info_field "$_info" connected_slaves)" -ge 1 ] 2>/dev/null; then
+      printf '%s %s' "$_fqdn" "$REDIS_PORT"
+      return 0
+    fi
+  done
+  return 1
+}
+
+hash_of() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
+
+# ACL users from acl-users.conf (`name secret-key enabled-while-guarded rules...`) as `user` lines with SHA-256
+# hashes, like the cluster entrypoint: plain passwords exist only in the Secret volume.
+render_users() {
+  while read -r _name _key _guarded _rules; do
+    case "$_name" in '' | '#'*) continue ;; esac
+    printf 'user %s reset on #%s %s\n' "$_name" "$(hash_of "$(secret "$_key")")" "$_rules"
+  done <"$CONFIG_DIR/acl-users.conf"
+}
