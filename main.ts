@@ -1,5 +1,6 @@
 import { App, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
+import { RedisMonitoring } from './dashboards/index.ts';
 import { RedisCluster } from './infra/index.ts';
 
 // The default deployment, sized for kind (one node, a few GiB of RAM): 3 shards x 1 replica, 256Mi per member,
@@ -18,4 +19,6 @@ new RedisCluster(chart, 'redis', {
   storage: { size: '1Gi' },
   antiAffinity: 'preferred',
 });
+// Dashboards as ConfigMaps for the Grafana sidecar, alerts as a PrometheusRule (docs/monitoring.md).
+new RedisMonitoring(chart, 'monitoring');
 app.synth();
