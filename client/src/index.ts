@@ -13,6 +13,7 @@ export {
   type Loader,
 } from './cache/get-or-set.ts';
 export { type InvalidatePatternOptions, Invalidation, type InvalidationDeps } from './cache/invalidation.ts';
+export { LOCK_KEY_PART, type LoaderLockDeps, type LockedLoad, loadUnderLock } from './cache/loader-lock.ts';
 export { ReadThrough, type ReadThroughOptions } from './cache/read-through.ts';
 export { SingleFlight } from './cache/single-flight.ts';
 export { CacheStore, type ReadResult, type StoreDeps, type WriteEntry } from './cache/store.ts';
@@ -58,6 +59,7 @@ export {
 } from './core/deps.ts';
 export { describeValue, type ErrorCode, type ErrorFacts, isSlotforgeError, SlotforgeError } from './core/errors.ts';
 export { type ClientEmitter, type ClientEvents, TypedEmitter } from './core/events.ts';
+export { defaultIdempotent, NON_IDEMPOTENT } from './core/idempotency.ts';
 export {
   CONNECTION_DEFAULTS,
   type ConnectionOptions,

@@ -1,11 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { defineScript } from '../core/commands.ts';
 import type { CoreContext } from '../core/context.ts';
 import { isSlotforgeError, SlotforgeError } from '../core/errors.ts';
-import { sleep } from '../core/retry.ts';
 import { durationOption, invalidOption } from '../core/validate.ts';
 import { LocalStore } from '../near/local-store.ts';
 import type { Entry } from './entry.ts';
+import { loadUnderLock } from './loader-lock.ts';
 import { SingleFlight } from './single-flight.ts';
 import type { CacheStore } from './store.ts';
 import { jitterOption, jitterTtl } from './ttl.ts';
@@ -74,15 +72,6 @@ export type GetOrSetDeps = Pick<CoreContext, 'commands' | 'keys' | 'deps' | 'met
   readonly store: CacheStore;
   readonly defaultTtlMs: number;
 };
-
-const RELEASE = defineScript(
-  'slotforge-loader-unlock',
-  "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-  { idempotent: true },
-);
-
-/** Key part of loader locks (inside the namespace, outside callers' keys). */
-export const LOCK_KEY_PART = '__lock:';
 
 /**
  * Cache-aside, done right (the seed's `if (cached)` treated '', 0, false and null as misses; regression-tested).
@@ -380,57 +369,23 @@ export class GetOrSet {
     }
   }
 
-  /**
-   * Distributed single flight. The winner of SET NX PX runs the loader; the others poll for the value (the poll
-   * stops early when the lock vanishes without a value, e.g. the winner's loader failed or it died, and then they
-   * compete again). A winner re-reads first: another process may have stored the value just before it locked.
-   */
-  async #loadUnderLock<T>(
+  #loadUnderLock<T>(
     full: string,
     loader: Loader<T>,
     o: Resolved,
     versions: [string, number][],
     lock: { ttlMs: number; waitMs: number },
   ): Promise<T> {
-    const { commands, keys, deps } = this.#ctx;
-    const lockKey = keys.prefix + LOCK_KEY_PART + keys.strip(full);
-    const token = randomUUID();
-    const deadline = deps.clock.now() + lock.waitMs;
-    let waited = false;
-    let poll = 5;
-    while (deps.clock.now() < deadline) {
-      const acquired = await commands.set(lockKey, token, { ttlMs: lock.ttlMs, nx: true, idempotent: true });
-      if (acquired) {
-        try {
-          const again = await this.#ctx.store.read<T>(full, o.tags, o.timeoutMs);
-          if (again.entry && again.entry.freshUntil > deps.clock.now()) {
-            this.#ctx.metrics.coalesced('distributed');
-            return again.entry.value;
-          }
-          const value = await this.#runLoader(full, loader, o);
-          await this.#store(full, value, o, again.versions.length > 0 ? again.versions : versions);
-          return value;
-        } finally {
-          await commands.eval(RELEASE, [lockKey], [token]).catch((error: unknown) => this.#countError(error));
-        }
-      }
-      if (!waited) {
-        waited = true;
-        this.#ctx.metrics.coalesced('distributed');
-      }
-      // Poll with jitter so waiters do not stampede the key together.
-      for (;;) {
-        await sleep(poll + Math.floor(deps.random() * poll), deps.clock);
-        poll = Math.min(poll * 2, 100);
-        const read = await this.#ctx.store.read<T>(full, o.tags, o.timeoutMs);
-        if (read.entry && read.entry.freshUntil > deps.clock.now()) return read.entry.value;
-        if (read.entry?.negative) return undefined as T;
-        if ((await commands.call('EXISTS', [lockKey])) === 0) break;
-        if (deps.clock.now() >= deadline) break;
-      }
-    }
-    // The holder took longer than waitMs: load ourselves rather than fail.
-    return this.#loadAndStore(full, loader, { ...o, lock: undefined }, versions);
+    return loadUnderLock<T>(this.#ctx, full, lock, {
+      read: () => this.#ctx.store.read<T>(full, o.tags, o.timeoutMs),
+      load: async (current) => {
+        const value = await this.#runLoader(full, loader, o);
+        await this.#store(full, value, o, current ?? versions);
+        return value;
+      },
+      loadUnlocked: () => this.#loadAndStore(full, loader, { ...o, lock: undefined }, versions),
+      onReleaseError: (error) => this.#countError(error),
+    });
   }
 
   #countError(error: unknown): void {
