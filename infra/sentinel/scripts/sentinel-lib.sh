@@ -44,6 +44,24 @@ ask_sentinels() {
   printf '%s' "$_answers" | sort | uniq -c | sort -rn | head -n 1 | sed 's/^ *[0-9]* //'
 }
 
+# The primary a majority of all sentinels report (`host port`); fails when there is no such majority yet.
+majority_primary() {
+  _i=0
+  _answers=''
+  while [ "$_i" -lt "$SENTINELS" ]; do
+    _a=$(sentinel_primary "$(pod_fqdn "$(sentinel_pod "$_i")")")
+    _i=$((_i + 1))
+    [ -n "$_a" ] && _answers="$_answers$_a
+"
+  done
+  _top=$(printf '%s' "$_answers" | sort | uniq -c | sort -rn | head -n 1)
+  [ -n "$_top" ] || return 1
+  # shellcheck disable=SC2086
+  set -- $_top
+  [ $(($1 * 2)) -gt "$SENTINELS" ] || return 1
+  printf '%s %s' "$2" "$3"
+}
+
 # Role of the Redis at HOST:PORT (master, slave, or empty when it does not answer), as the admin user.
 role_of() {
   REDISCLI_AUTH=$(secret admin) timeout 3 redis-cli --no-auth-warning -h "$1" -p "$2" role 2>/dev/null |

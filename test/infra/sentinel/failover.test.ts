@@ -1,4 +1,5 @@
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../../../runtime/process/index.ts';
 import { harnessTempDir } from '../../support/harness-root.ts';
@@ -142,7 +143,13 @@ describe('RedisSentinel scripts against real redis-server and redis-sentinel pro
   });
 
   it('a restarted sentinel keeps its view: same id, epoch and primary, read from its own file', async () => {
-    const primary = (await currentPrimary()) as SimPod;
+    let primary = (await currentPrimary()) as SimPod;
+    if (primary.name === `${sim.name}-redis-0`) {
+      // The view to keep must differ from what a fresh start would pick (ordinal 0): hand the primary over first.
+      expect((await sim.runScript(primary, 'redis-prestop.sh')).code).toBe(0);
+      primary = (await currentPrimary()) as SimPod;
+      await sim.waitConverged(primary);
+    }
     expect(primary.name).not.toBe(`${sim.name}-redis-0`);
     const sentinel = sentinels()[0] as SimPod;
     const before = await sim.masterState(sentinel);
@@ -150,6 +157,15 @@ describe('RedisSentinel scripts against real redis-server and redis-sentinel pro
     await sim.stop(sentinel, 'term');
     // The other sentinels are away too: nothing but its own file can tell it the primary has moved from ordinal 0.
     for (const s of sentinels().slice(1)) await sim.stop(s, 'term');
+    // Its file on the volume holds what it learnt, by DNS name, and no stale password (refreshed at every start).
+    const file = readFileSync(join(sentinel.dirs.data, 'sentinel.conf'), 'utf8');
+    expect(file).toContain(`sentinel monitor ${sim.masterName} ${sim.fqdn(primary.name)} ${port} 2`);
+    for (const r of data().filter((p) => p !== primary)) {
+      expect(file).toContain(`sentinel known-replica ${sim.masterName} ${sim.fqdn(r.name)} ${port}`);
+    }
+    // It returns with a new IP, as a pod recreated elsewhere would.
+    sentinel.ip = address(201);
+    sim.writeHosts();
     await sim.start(sentinel);
     expect(sim.log(sentinel)).toMatch(/keeping the sentinel state/);
     expect(await sim.call(sentinel, 'SENTINEL', 'MYID')).toBe(myid);
