@@ -96,6 +96,7 @@ export class CacheStore {
       const batch: BatchCommand[] = [{ command: 'GET', args: [full] }];
       if (near) batch.push({ command: 'PTTL', args: [full] });
       for (const tag of tags) batch.push({ command: 'GET', args: [this.tags.key(tag)] });
+      const sentAt = this.#ctx.deps.clock.now();
       const results = await commands.batch(batch, { buffers: true, ...options });
       for (const r of results) if (!r.ok) throw r.error;
       const values = results.map((r) => (r.ok ? r.value : null));
@@ -112,8 +113,10 @@ export class CacheStore {
       if (!Tags.current(entry.tags, current)) return { entry: undefined, versions, source: 'none' };
       if (near && token !== undefined) {
         const pttl = Number((values[1] as Buffer | null)?.toString() ?? -2);
-        // PTTL -1 (no expiry) is capped by maxTtlMs; -2 means it vanished meanwhile.
-        this.#storeLocal(full, entry, pttl === -1 ? near.maxTtlMs : pttl, entryBytes(bytes, full), token);
+        // Measured from when the read was sent, so the local copy can only expire before the Redis key. PTTL -1 (no
+        // expiry) is capped by maxTtlMs; -2 means the key vanished meanwhile (nothing is stored).
+        const expiresAt = sentAt + (pttl === -1 ? near.maxTtlMs : pttl);
+        this.#storeLocal(full, entry, expiresAt, entryBytes(bytes, full), token);
       }
       return { entry, versions, source: 'redis' };
     } finally {
@@ -121,12 +124,12 @@ export class CacheStore {
     }
   }
 
-  #storeLocal(full: string, entry: Entry, ttlMs: number, bytes: number, token: number): void {
+  #storeLocal(full: string, entry: Entry, expiresAt: number, bytes: number, token: number): void {
     const near = this.near;
     if (!near) return;
     // begin() is balanced by abandon() in read()'s finally; set() would end it twice, so re-begin here.
     near.begin();
-    near.set(full, entry, ttlMs, bytes, token);
+    near.set(full, entry, expiresAt, bytes, token);
     for (const [tag] of entry.tags) {
       const tagKey = this.tags.key(tag);
       let set = this.#localByTag.get(tagKey);

@@ -112,15 +112,17 @@ export class NearCache {
   }
 
   /**
-   * Stores a value read (or written) at `token` with `ttlMs` left in Redis. Skipped when an invalidation of the key
-   * (or a flush) arrived since `begin()`.
+   * Stores a value read at `token` until `expiresAt` (epoch ms, local clock; computed from the time the read was SENT
+   * plus the PTTL Redis returned, so it can only be earlier than the Redis expiry), capped by maxTtlMs. Skipped when
+   * an invalidation of the key, or a flush, arrived since `begin()`.
    */
-  set(key: string, value: unknown, ttlMs: number, bytes: number, token: number): void {
+  set(key: string, value: unknown, expiresAt: number, bytes: number, token: number): void {
     this.#end();
-    if (!this.#live || ttlMs <= 0) return;
-    const invalidated = this.#invalidatedAt.get(key) ?? this.#invalidatedAt.get('') ?? -1;
+    const now = this.#ctx.deps.clock.now();
+    if (!this.#live || expiresAt <= now) return;
+    const invalidated = Math.max(this.#invalidatedAt.get(key) ?? -1, this.#invalidatedAt.get('') ?? -1);
     if (invalidated > token) return;
-    this.store.set(key, value, this.#ctx.deps.clock.now() + Math.min(ttlMs, this.maxTtlMs), bytes);
+    this.store.set(key, value, Math.min(expiresAt, now + this.maxTtlMs), bytes);
   }
 
   /** Ends a read started with `begin()` that stores nothing. */
@@ -148,12 +150,6 @@ export class NearCache {
         this.#ctx.deps.logger.warn('near cache: invalidation publish failed', { error: (error as Error).message });
       }
     }
-  }
-
-  /** Drops everything under a prefix locally (pattern invalidation) and in bus mode remotely. */
-  async invalidatePrefix(prefix: string): Promise<void> {
-    this.store.deletePrefix(prefix);
-    this.#invalidatedAt.set('', ++this.#seq);
   }
 
   /** Drops everything (reconnect, topology change, FLUSHALL). */

@@ -66,8 +66,10 @@ export default function seedRegressions(fixture: ContractFixture): void {
       "local t = redis.call('TIME') repeat local n = redis.call('TIME') until (n[1] - t[1]) * 1000000 + (n[2] - t[2]) > 1200000 return 1",
     );
     await client.commands.ready();
+    await blocker.commands.ready();
+    // Both connections are up; give the script a head start (it runs for 1.2 s).
     const blocking = blocker.commands.eval(busy, [blocker.context.keys.key('{slow}:x')], [], { timeoutMs: 5000 });
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 150));
     const started = Date.now();
     const error = await client.get('{slow}:k').catch((e: unknown) => e);
     expect(Date.now() - started).toBeLessThan(900);
