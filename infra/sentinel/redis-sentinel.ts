@@ -130,6 +130,12 @@ export interface RedisSentinelProps {
    * @default 60
    */
   readonly terminationGracePeriodSeconds?: number;
+  /**
+   * How long a data pod that the sentinels still name as primary, but whose data did not survive its restart, waits
+   * for them to promote a replica before it serves empty (the empty-primary guard).
+   * @default 60
+   */
+  readonly emptyPrimaryGuardSeconds?: number;
 }
 
 /** Directives the RedisSentinel sets itself, with the prop that controls each (on top of the shared list). */
@@ -377,6 +383,14 @@ export class RedisSentinel extends Construct {
       'must be an integer from 20 to 3600 (preStop needs time to fail over)',
       grace,
     );
+    const guardSeconds = props.emptyPrimaryGuardSeconds ?? 60;
+    check(
+      isInt(guardSeconds, 5, 3600),
+      owner,
+      'emptyPrimaryGuardSeconds',
+      'must be an integer from 5 to 3600',
+      guardSeconds,
+    );
     const clusterDomain = props.clusterDomain ?? 'cluster.local';
     check(
       /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(clusterDomain),
@@ -486,6 +500,7 @@ export class RedisSentinel extends Construct {
       SLOTFORGE_SENTINELS: this.sentinels,
       SLOTFORGE_QUORUM: this.quorum,
       SLOTFORGE_PERSISTENCE: this.persistence.mode,
+      SLOTFORGE_GUARD_TIMEOUT_S: guardSeconds,
       SLOTFORGE_PRESTOP_TIMEOUT_S: grace - 15,
       SLOTFORGE_FAILOVER_WAIT_S: Math.ceil(this.failoverTimeoutMs / 1000) + 5,
     };

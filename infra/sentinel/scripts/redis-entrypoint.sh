@@ -6,13 +6,13 @@
 #  2. no sentinel answers (first start, or every sentinel down): a data pod that is a master with a connected
 #     replica (a running deployment whose sentinels are all away);
 #  3. otherwise ordinal 0 is primary and every other ordinal replicates it.
+# A pod the sentinels name but whose data did not survive hands over first (the empty-primary guard below).
 # Then renders the final redis.conf (base + dir, port, replica-announce-ip <pod DNS name>, replication credentials,
 # ACL users, replicaof) into the in-memory run dir and execs redis-server.
 set -eu
 . "${SLOTFORGE_CONFIG_DIR:-/opt/slotforge}/lib.sh"
 . "$CONFIG_DIR/sentinel-lib.sh"
 
-ORDINAL=${POD_NAME##*-}
 SELF_FQDN=$(self_fqdn)
 
 primary=$(ask_sentinels || true)
@@ -33,6 +33,36 @@ if [ "$1" = "$SELF_FQDN" ] || [ "$1" = "$(self_ip)" ]; then
 else
   replicaof="$1 $2"
   log "starting as replica of $1:$2, named by $source"
+fi
+
+# Whether the data set this pod had survived the restart, given its persistence mode (as in the cluster entrypoint:
+# an RDB snapshot alone is older than what the replicas hold, so it counts as lost).
+data_survived() {
+  case "${SLOTFORGE_PERSISTENCE:-aof}" in
+  aof | aof+rdb)
+    for _m in "$DATA_DIR"/appendonlydir/*.manifest; do
+      [ -s "$_m" ] && return 0
+    done
+    return 1
+    ;;
+  *) return 1 ;;
+  esac
+}
+
+# Empty-primary guard: the sentinels still name this pod (it restarted before they noticed: an OOM kill, a failed
+# liveness probe, a lost volume) but its data did not survive. Starting as primary would make every replica copy the
+# empty data set. Instead, before redis-server runs (so no replica can sync from it), the sentinels promote a replica
+# and this pod starts as its replica. Bounded by SLOTFORGE_GUARD_TIMEOUT_S; then it serves empty, and says so.
+if [ -z "$replicaof" ] && [ "$source" = 'the sentinels' ] && ! data_survived; then
+  GUARD_TIMEOUT=${SLOTFORGE_GUARD_TIMEOUT_S:-60}
+  log "guard: the sentinels name this pod primary but its data set did not survive" \
+    "(${SLOTFORGE_PERSISTENCE:-aof}); asking them to promote a replica first"
+  if hand_over $(($(now) + GUARD_TIMEOUT)); then
+    replicaof=$(majority_primary || true)
+    log "guard: $replicaof took over; starting as its replica"
+  else
+    log "guard: no replica took over within ${GUARD_TIMEOUT}s; starting as primary (its data is lost)"
+  fi
 fi
 
 render_config() {

@@ -97,3 +97,37 @@ render_users() {
     printf 'user %s reset on #%s %s\n' "$_name" "$(hash_of "$(secret "$_key")")" "$_rules"
   done <"$CONFIG_DIR/acl-users.conf"
 }
+
+# Whether a majority of the sentinels name a primary other than this pod, and that pod answers ROLE master: clients
+# asking any sentinel of that majority find the successor.
+handed_over() {
+  # shellcheck disable=SC2046
+  set -- $(majority_primary)
+  [ "$#" -eq 2 ] && [ "$1" != "$(self_fqdn)" ] && [ "$1" != "$(self_ip)" ] && [ "$(role_of "$1" "$2")" = master ]
+}
+
+# Moves the primary away from this pod before DEADLINE (epoch seconds): SENTINEL FAILOVER through each sentinel in
+# turn (INPROG, NOGOODSLAVE right after a restart, or no answer move on to the next), then polls until handed_over.
+# Works whether this pod's redis-server runs (preStop) or not yet (the entrypoint's empty-primary guard).
+hand_over() {
+  _deadline=$1
+  _n=0
+  while [ "$(now)" -lt "$_deadline" ]; do
+    _sentinel=$(pod_fqdn "$(sentinel_pod $((_n % SENTINELS)))")
+    _n=$((_n + 1))
+    _reply=$(scli "$_sentinel" sentinel failover "$MASTER_NAME")
+    log "SENTINEL FAILOVER $MASTER_NAME via $_sentinel: ${_reply:-no answer}"
+    case "$_reply" in OK | INPROG*) ;; *)
+      sleep 1
+      continue
+      ;;
+    esac
+    # A failover finishes within the failover-timeout; the other sentinels learn it from hello messages (every 2 s).
+    _until=$(($(now) + ${SLOTFORGE_FAILOVER_WAIT_S:-15}))
+    while [ "$(now)" -lt "$_until" ] && [ "$(now)" -lt "$_deadline" ]; do
+      handed_over && return 0
+      sleep 0.2 2>/dev/null || sleep 1
+    done
+  done
+  return 1
+}
