@@ -1,9 +1,10 @@
 import { Command, Option } from 'commander';
 import { registerChaos } from './commands/chaos.ts';
 import { down } from './commands/down.ts';
+import { registerFaults } from './commands/faults.ts';
 import { printStatus, status } from './commands/status.ts';
 import { synth } from './commands/synth.ts';
-import { parseCount, stopForeground, untilSignal, up } from './commands/up.ts';
+import { parseCount, untilSignal, up } from './commands/up.ts';
 
 const program = new Command()
   .name('slotforge')
@@ -18,40 +19,57 @@ const stateDir = () => program.opts<{ stateDir: string }>().stateDir;
 
 const upOptions = (cmd: Command) =>
   cmd
-    .option('--detach', 'return at once and leave the deployment running', false)
-    .option('--shards <n>', 'primary shards', parseCount('shards', 3), 3)
-    .option('--replicas <n>', 'replicas per shard', parseCount('replicas', 0), 1)
+    .option('--manifests <path>', 'a multi-document YAML file or a dir of them', 'dist')
+    .option('--detach', "return once healthy and leave it running ('slotforge down' stops it)", false)
+    .option('--timeout <seconds>', 'how long to wait for a healthy deployment', parseCount('timeout', 1), 180)
     .option('--json', 'print the status as JSON', false);
 
-type UpFlags = { detach: boolean; shards: number; replicas: number; json: boolean };
+type UpFlags = { manifests: string; detach: boolean; timeout: number; json: boolean };
 
-async function runUp(flags: UpFlags): Promise<void> {
-  const cluster = await up({ stateDir: stateDir(), ...flags });
+async function runUp(flags: UpFlags, afterUp?: () => Promise<void>): Promise<void> {
+  const options = {
+    stateDir: stateDir(),
+    manifests: flags.manifests,
+    json: flags.json,
+    timeoutMs: flags.timeout * 1000,
+  };
+  try {
+    await up(options);
+  } catch (error) {
+    // In the foreground nothing may outlive us; detached, the user reads the events and runs `down`.
+    if (!flags.detach) await down(stateDir(), { quiet: true });
+    throw error;
+  }
   if (flags.detach) {
     if (!flags.json) console.log("detached: 'slotforge status' shows it, 'slotforge down' stops it");
     return;
   }
+  await afterUp?.();
   console.log('up until Ctrl-C');
   await untilSignal();
-  await stopForeground(cluster, stateDir());
+  await down(stateDir());
 }
 
 upOptions(program.command('start'))
   .description(
-    'the main job: synthesize the manifests, start a local Redis Cluster, print its status, stay up until Ctrl-C',
+    'the main job: synthesize the manifests, run them on the local runtime, show the client patterns, stay up until Ctrl-C',
   )
   .action(async (flags: UpFlags) => {
     await synth();
-    await runUp(flags);
+    await runUp(flags, async () => {
+      const { demo } = await import('./commands/demo.ts');
+      await demo(stateDir());
+      printStatus(await status(stateDir()));
+    });
   });
 
 upOptions(program.command('up'))
-  .description('start a local Redis Cluster (3 masters, 3 replicas by default, auth on)')
-  .action(runUp);
+  .description('run the synthesized manifests as processes: a network namespace per pod, probes, controllers, DNS')
+  .action((flags: UpFlags) => runUp(flags));
 
 program
   .command('status')
-  .description('role, slots, keys and memory of every node of the local deployment')
+  .description('every pod (IP, readiness, role, ports), every Redis Cluster (cluster_state, slot coverage), every Job')
   .option('--json', 'print JSON for machines', false)
   .action(async (flags: { json: boolean }) => {
     const report = await status(stateDir());
@@ -61,15 +79,14 @@ program
 
 program
   .command('down')
-  .description('stop the local deployment and remove its state')
+  .description('stop every pod and remove everything the runtime created (also after a runtime that died)')
   .action(async () => {
-    const result = await down(stateDir());
-    console.log(
-      `stopped ${result.stopped} process(es)${result.killed ? `, killed ${result.killed} that did not stop` : ''}; removed ${result.stateDir}`,
-    );
+    await down(stateDir());
   });
 
 program.command('synth').description('synthesize the manifests into dist/').action(synth);
+
+registerFaults(program, stateDir);
 
 program
   .command('monitor')

@@ -1,18 +1,29 @@
 import Table from 'cli-table3';
-import type { NodeStatus } from '../runtime/redis/index.ts';
+import type { RuntimeStatus } from '../runtime/local/index.ts';
 
-/** The status table people read: node, address, role, slots, keys, memory. */
-export function renderStatusTable(rows: readonly NodeStatus[]): string {
-  const table = new Table({ head: ['node', 'address', 'role', 'slots', 'keys', 'memory'] });
-  for (const r of rows) {
+/** The status people read: one row per pod, then one line per Redis Cluster and per Job. */
+export function renderRuntimeStatus(status: RuntimeStatus): string {
+  const table = new Table({ head: ['pod', 'ip', 'phase', 'ready', 'role', 'restarts', 'ports'] });
+  for (const p of status.pods) {
     table.push([
-      r.node,
-      r.address,
-      r.role,
-      r.slots ? `${r.slots} (${r.slotCount})` : '',
-      String(r.keys),
-      r.memoryHuman,
+      p.name,
+      p.ip ?? '',
+      p.phase,
+      p.ready ? 'yes' : 'no',
+      p.role ?? '',
+      String(p.restarts),
+      p.ports.map((port) => (port.name ? `${port.name}:${port.port}` : String(port.port))).join(' '),
     ]);
   }
-  return table.toString();
+  const lines = [table.toString()];
+  for (const c of status.clusters) {
+    lines.push(
+      `Redis Cluster (${c.members.length} members): cluster_state:${c.clusterState}  slots covered ${c.slotsCovered}/16384  masters ${c.masters}  replicas ${c.replicas}  keys ${c.keys}`,
+    );
+  }
+  for (const j of status.jobs) lines.push(`Job ${j.name}: ${j.status}${j.failures ? ` (${j.failures} failures)` : ''}`);
+  if (status.partitions.length > 0) {
+    lines.push(`partitions: ${status.partitions.map((p) => `${p.a.join(',')} | ${p.b.join(',')}`).join('; ')}`);
+  }
+  return lines.join('\n');
 }

@@ -1,18 +1,23 @@
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import ora from 'ora';
-import { ProcessRegistry } from '../../runtime/process/index.ts';
-import { type LocalCluster, readNodeStatus, startLocalCluster } from '../../runtime/redis/index.ts';
-import { cleanState, livePids, readState, statePaths, writeState } from '../state.ts';
-import { renderStatusTable } from '../table.ts';
+import {
+  cleanupLocal,
+  LocalRuntimeError,
+  liveSupervisor,
+  type RuntimeStatus,
+  startSupervisor,
+  statePaths,
+  waitHealthy,
+} from '../../runtime/local/index.ts';
+import { renderRuntimeStatus } from '../table.ts';
 
 /** Options of `slotforge up`. */
 export interface UpOptions {
   readonly stateDir: string;
-  readonly detach: boolean;
-  readonly shards: number;
-  readonly replicas: number;
+  /** A multi-document YAML file or a dir of them. @default 'dist' */
+  readonly manifests: string;
   readonly json: boolean;
+  /** How long to wait for every pod ready, every Job complete and every Redis Cluster ok. @default 180000 */
+  readonly timeoutMs?: number;
 }
 
 /** Parses a CLI integer option, naming the option and the rule when it is wrong. */
@@ -27,75 +32,49 @@ export function parseCount(name: string, min: number) {
 }
 
 /**
- * Starts a local Redis Cluster with auth on, records it in the state dir, prints its status, then either returns
- * (`--detach`; the processes keep running) or stays until SIGINT/SIGTERM and stops everything it started.
+ * Starts the local runtime's supervisor for the manifests (a detached process that outlives this one), waits until
+ * the deployment is healthy and prints its status. Cleans first what a runtime that died left in the state dir.
  */
-export async function up(options: UpOptions): Promise<LocalCluster> {
+export async function up(options: UpOptions): Promise<RuntimeStatus> {
   const paths = statePaths(options.stateDir);
-  const previous = readState(options.stateDir);
-  if (previous && livePids(previous).length > 0) {
-    throw new Error(
-      `a local deployment is already up in ${paths.root} (${livePids(previous).length} processes); run 'slotforge down' first`,
+  const running = liveSupervisor(options.stateDir);
+  if (running !== undefined) {
+    throw new LocalRuntimeError(
+      'E_ALREADY_UP',
+      `a local runtime is already up in ${paths.root} (supervisor pid ${running}); run 'slotforge down' first`,
     );
   }
-  // Leftovers of an `up` that died half-way (or a stale state file): reap them before starting again.
-  cleanState(options.stateDir);
-  mkdirSync(paths.data, { recursive: true });
-  const password = randomBytes(24).toString('base64url');
-  writeFileSync(paths.passwordFile, password, { mode: 0o600 });
-
-  const spinner = ora({ text: 'starting the local Redis Cluster', isSilent: options.json }).start();
-  let cluster: LocalCluster;
+  // Leftovers of a runtime that died (namespaces, links, hosts block, mount points): gone before anything starts.
+  await cleanupLocal(options.stateDir);
+  const spinner = ora({ text: `starting the local runtime for ${options.manifests}`, isSilent: options.json }).start();
+  let status: RuntimeStatus;
   try {
-    cluster = await startLocalCluster({
-      dir: paths.data,
-      shards: options.shards,
-      replicasPerShard: options.replicas,
-      password,
-      registry: new ProcessRegistry(paths.registry),
-      keepAlive: options.detach,
-      onProgress: (step) => {
-        spinner.text = step;
+    await startSupervisor({ stateDir: options.stateDir, manifests: options.manifests });
+    status = await waitHealthy(options.stateDir, {
+      timeoutMs: options.timeoutMs,
+      onProgress: (line) => {
+        spinner.text = line;
       },
     });
   } catch (error) {
-    spinner.fail(`the local Redis Cluster did not come up: ${(error as Error).message}`);
-    cleanState(options.stateDir);
+    spinner.fail(`the deployment did not become healthy: ${(error as Error).message}`);
+    spinner.info(`events: ${paths.eventsFile}, container logs: ${paths.logs}; 'slotforge down' removes it all`);
     throw error;
   }
-  spinner.succeed(`Redis Cluster up: ${options.shards} masters, ${options.replicas} replica(s) each, auth on`);
-  const nodes = cluster.nodes.map((n, i) => ({
-    name: `redis-${i}`,
-    host: n.host,
-    port: n.port,
-    dir: n.dir,
-    pid: n.process.pid,
-  }));
-  writeState(options.stateDir, {
-    kind: 'cluster',
-    createdAt: new Date().toISOString(),
-    passwordFile: paths.passwordFile,
-    nodes,
-  });
-  const rows = await readNodeStatus(cluster.nodes.map((server, i) => ({ name: `redis-${i}`, server })));
-  if (options.json) {
-    console.log(JSON.stringify({ stateDir: paths.root, nodes: rows }, null, 2));
-  } else {
-    console.log(renderStatusTable(rows));
-    console.log(
-      `password: ${paths.passwordFile} (mode 0600)   seeds: ${cluster
-        .seeds()
-        .map((s) => `${s.host}:${s.port}`)
-        .join(' ')}`,
-    );
-  }
-  return cluster;
+  const pods = status.pods.filter((p) => p.phase === 'Running').length;
+  spinner.succeed(`up: ${pods} pods on ${status.subnet} (bridge ${status.prefix}br); names resolve in /etc/hosts`);
+  if (options.json) console.log(JSON.stringify(status, null, 2));
+  else console.log(renderRuntimeStatus(status));
+  return status;
 }
 
-/** Resolves when the process receives SIGINT or SIGTERM. */
+/** Resolves when the process receives SIGINT or SIGTERM; keeps the process alive until then. */
 export function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
+    // The pods belong to the detached supervisor: without a timer nothing would keep this process waiting.
+    const keepAlive = setInterval(() => {}, 1 << 30);
     const handler = (signal: NodeJS.Signals) => {
+      clearInterval(keepAlive);
       process.off('SIGINT', handler);
       process.off('SIGTERM', handler);
       resolve(signal);
@@ -103,12 +82,4 @@ export function untilSignal(): Promise<NodeJS.Signals> {
     process.on('SIGINT', handler);
     process.on('SIGTERM', handler);
   });
-}
-
-/** Stops the cluster started by {@link up} in this process and removes the state dir. */
-export async function stopForeground(cluster: LocalCluster, stateDir: string): Promise<void> {
-  const spinner = ora('stopping the local Redis Cluster').start();
-  await cluster.stop();
-  cleanState(stateDir);
-  spinner.succeed('stopped; nothing left running');
 }

@@ -16,4 +16,4 @@ export {
   runtimePrefix,
 } from './runtime.ts';
 export { type HealthOptions, type SupervisorOptions, startSupervisor, unhealthy, waitHealthy } from './start.ts';
-export { statePaths } from './state.ts';
+export { statePaths, storedSecret } from './state.ts';

@@ -473,6 +473,11 @@ export class Pod {
     return (this.spec.terminationGracePeriodSeconds ?? 30) * 1000;
   }
 
+  /** terminationGracePeriodSeconds in ms (default 30 s). */
+  get graceMs(): number {
+    return this.#grace();
+  }
+
   /** preStop (within the grace period), SIGTERM, the rest of the grace period, SIGKILL. */
   #stopContainer(c: ContainerRun, graceMs: number): Promise<void> {
     if (c.stopping) return c.stopping;

@@ -80,6 +80,11 @@ async function ask(ip: string, port: number, credential: Credential, timeoutMs: 
 export class RedisViewer {
   readonly #known = new Map<string, Credential>();
 
+  /** The credential that last worked for `key`, if any. */
+  credential(key: string): Credential | undefined {
+    return this.#known.get(key);
+  }
+
   async view(
     key: string,
     ip: string,

@@ -630,12 +630,33 @@ export class LocalRuntime {
     };
   }
 
-  /** Stops every pod (graceful, bounded by `graceMs`), removes the network, the hosts block and the DNS file. */
+  /**
+   * The Redis servers of the running pods (masters and replicas, as last seen by {@link status}) with the password
+   * their own Secrets gave for the default user: what host-side tools (the monitor's exporters) connect to.
+   */
+  async redisEndpoints(): Promise<Array<{ name: string; host: string; port: number; password: string | undefined }>> {
+    const status = await this.status();
+    return status.pods
+      .filter((p) => (p.role === 'master' || p.role === 'replica') && p.ip)
+      .map((p) => {
+        const pod = this.pod(`${p.namespace}/${p.name}`);
+        const port = pod.ports.find((x) => x.name === 'redis' || x.containerPort === 6379)?.containerPort ?? 6379;
+        const credential = this.#viewer.credential(`${pod.namespace}/${pod.owner.name}`);
+        return { name: p.name, host: p.ip!, port, password: credential?.user ? undefined : credential?.password };
+      });
+  }
+
+  /**
+   * Stops every pod gracefully (each within its own grace period, capped at `graceMs`), then removes the network and
+   * the host's hosts block.
+   */
   async stop(graceMs = 10_000): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
     clearInterval(this.#timer);
-    await Promise.all([...this.#pods.values(), ...this.#terminating].map((pod) => pod.delete(graceMs)));
+    await Promise.all(
+      [...this.#pods.values(), ...this.#terminating].map((pod) => pod.delete(Math.min(graceMs, pod.graceMs))),
+    );
     await this.network.teardown();
     try {
       this.#hostBlock?.remove();

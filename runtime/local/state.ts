@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /** Paths inside a local runtime's state dir. */
@@ -28,4 +29,14 @@ export function statePaths(stateDir: string) {
     eventsFile: join(root, 'events.log'),
     supervisorLog: join(root, 'supervisor.log'),
   };
+}
+
+/** A Secret created inside the runtime (by a chart's Job through the runtime's kubectl), read from the host. */
+export function storedSecret(stateDir: string, namespace: string, name: string): Record<string, string> | undefined {
+  const dir = join(statePaths(stateDir).api, namespace, 'secrets', name);
+  try {
+    return Object.fromEntries(readdirSync(dir).map((key) => [key, readFileSync(join(dir, key), 'utf8')]));
+  } catch {
+    return undefined;
+  }
 }

@@ -3,7 +3,8 @@
  * socket until SIGTERM or SIGINT, then stops every pod and removes what the runtime created.
  * Usage: node --import tsx runtime/local/supervisor.ts <stateDir> <manifests> [timeScale]
  */
-import { resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { serveControl } from './control.ts';
 import { loadManifests } from './manifests.ts';
 import { LocalRuntime } from './runtime.ts';
@@ -25,6 +26,25 @@ try {
     onEvent: (e) => log(`${e.object}: ${e.message}`),
   });
   const server = await serveControl(runtime, statePaths(stateDir).socket);
+  // state.json in the format the CLI's other commands read (`slotforge monitor` scrapes these nodes): rewritten when
+  // pods move, so it names the current addresses.
+  let lastState = '';
+  const writeState = async () => {
+    const endpoints = await runtime.redisEndpoints();
+    const password = endpoints.find((e) => e.password)?.password;
+    const state = {
+      kind: 'cluster',
+      createdAt: new Date().toISOString(),
+      passwordFile: password ? join(stateDir, 'password') : undefined,
+      nodes: endpoints.map((e) => ({ name: e.name, host: e.host, port: e.port, dir: '', pid: process.pid })),
+    };
+    const key = JSON.stringify({ ...state, createdAt: '' });
+    if (key === lastState) return;
+    lastState = key;
+    if (password) writeFileSync(join(stateDir, 'password'), password, { mode: 0o600 });
+    writeFileSync(join(stateDir, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+  };
+  const stateTimer = setInterval(() => void writeState().catch(() => undefined), 1000);
   log(`supervising ${stateDir} (prefix ${runtime.prefix}, subnet ${runtime.network.subnet}.0/24)`);
   let stopping = false;
   const stop = async (signal: string) => {
@@ -32,6 +52,7 @@ try {
     stopping = true;
     log(`${signal}: stopping every pod`);
     server.close();
+    clearInterval(stateTimer);
     await runtime.stop();
     log('stopped');
     process.exit(0);

@@ -3,102 +3,149 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { findProcesses, pollUntil } from '../../runtime/process/index.ts';
+import { leftovers, liveSupervisor, type RuntimeStatus } from '../../runtime/local/index.ts';
+import { isAlive, pollUntil } from '../../runtime/process/index.ts';
 import { harnessTempDir } from '../support/harness-root.ts';
 
 const run = promisify(execFile);
 const bin = 'bin/slotforge.js';
+/** The hand-written fixture: 2 standalone Redis pods, a headless Service, a Job (fast to start and stop). */
+const fixture = 'test/local/fixtures/basic.yaml';
 
 async function cli(stateDir: string, ...args: string[]) {
-  return run(process.execPath, [bin, '--state-dir', stateDir, ...args], { timeout: 60_000 });
+  return run(process.execPath, [bin, '--state-dir', stateDir, ...args], { timeout: 90_000 });
+}
+
+async function statusOf(stateDir: string): Promise<RuntimeStatus> {
+  return JSON.parse((await cli(stateDir, 'status', '--json')).stdout) as RuntimeStatus;
 }
 
 function exitOf(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
+const nothingLeft = { namespaces: [], links: [], hostsBlock: false, supervisor: undefined };
+
 describe('slotforge CLI', () => {
   it('prints its subcommands with --help', async () => {
     const { stdout } = await run(process.execPath, [bin, '--help']);
-    for (const verb of ['start', 'up', 'status', 'down', 'synth']) expect(stdout).toContain(verb);
+    for (const verb of [
+      'start',
+      'up',
+      'status',
+      'down',
+      'synth',
+      'kill',
+      'pause',
+      'resume',
+      'delete',
+      'partition',
+      'heal',
+    ]) {
+      expect(stdout).toContain(verb);
+    }
   });
 
-  it('up --detach starts an authenticated cluster that status --json reports, and down leaves nothing', async () => {
+  it('rejects manifests that do not exist, naming the path', async () => {
     const stateDir = join(harnessTempDir('cli'), 'state');
-    const upResult = await cli(stateDir, 'up', '--detach', '--json');
-    const upReport = JSON.parse(upResult.stdout) as { nodes: Array<{ role: string; slotCount: number }> };
-    expect(upReport.nodes.map((n) => n.role).sort()).toEqual([
-      'master',
-      'master',
-      'master',
-      'replica',
-      'replica',
-      'replica',
-    ]);
-
-    const { stdout } = await cli(stateDir, 'status', '--json');
-    const report = JSON.parse(stdout) as {
-      up: boolean;
-      cluster: { state: string; slotsOk: number };
-      nodes: Array<{ role: string; slotCount: number; address: string }>;
-    };
-    expect(report.up).toBe(true);
-    expect(report.cluster).toMatchObject({ state: 'ok', slotsOk: 16384 });
-    expect(report.nodes.reduce((sum, n) => sum + n.slotCount, 0)).toBe(16384);
-    expect(findProcesses(`dir=${stateDir}`)).toHaveLength(6);
-
-    // A second up is refused while the first runs.
-    await expect(cli(stateDir, 'up', '--detach')).rejects.toMatchObject({
-      stderr: expect.stringContaining('already up'),
+    await expect(cli(stateDir, 'up', '--detach', '--manifests', '/nonexistent/dist')).rejects.toMatchObject({
+      stderr: expect.stringContaining("manifests '/nonexistent/dist' do not exist"),
     });
-
-    const downResult = await cli(stateDir, 'down');
-    expect(downResult.stdout).toContain('stopped 6 process(es)');
-    expect(findProcesses(`dir=${stateDir}`)).toEqual([]);
-    expect(existsSync(stateDir)).toBe(false);
   });
 
-  it('stays up in the foreground and stops everything on Ctrl-C (SIGINT to the process group)', async () => {
-    const stateDir = join(harnessTempDir('cli'), 'state');
-    const child = spawn(process.execPath, [bin, '--state-dir', stateDir, 'up'], {
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk;
-    });
-    const exited = exitOf(child);
-    try {
-      await pollUntil(() => output.includes('up until Ctrl-C'), {
-        description: 'the CLI to report the cluster up',
-        timeoutMs: 30_000,
+  it.runIf(process.getuid?.() === 0)(
+    'up --detach, status --json, the fault verbs, and down leaves nothing',
+    async () => {
+      const stateDir = join(harnessTempDir('cli'), 'state');
+      const upResult = await cli(stateDir, 'up', '--detach', '--json', '--manifests', fixture);
+      const upReport = JSON.parse(upResult.stdout) as RuntimeStatus;
+      expect(upReport.pods.filter((p) => p.name.startsWith('kv-')).map((p) => p.ready)).toEqual([true, true]);
+
+      const status = await statusOf(stateDir);
+      const kv0 = status.pods.find((p) => p.name === 'kv-0')!;
+      expect(kv0).toMatchObject({
+        ready: true,
+        role: 'master',
+        phase: 'Running',
+        ports: [{ name: 'redis', port: 6379 }],
       });
-      expect(findProcesses(`dir=${stateDir}`)).toHaveLength(6);
+      expect(kv0.ip).toMatch(/^10\.231\.\d+\.\d+$/);
+
+      // A second up is refused while the first runs.
+      await expect(cli(stateDir, 'up', '--detach', '--manifests', fixture)).rejects.toMatchObject({
+        stderr: expect.stringContaining('already up'),
+      });
+
+      expect((await cli(stateDir, 'delete', 'kv-0')).stdout).toContain(`deleted kv-0 (was ${kv0.ip})`);
+      const back = await pollUntil(
+        async () => {
+          const pod = (await statusOf(stateDir)).pods.find((p) => p.name === 'kv-0');
+          return pod?.ready && pod.ip !== kv0.ip && pod;
+        },
+        { description: 'kv-0 back with a new IP', timeoutMs: 30_000, intervalMs: 500 },
+      );
+      expect(back.ip).not.toBe(kv0.ip);
+
+      expect((await cli(stateDir, 'kill', 'kv-1')).stdout).toMatch(/killed [1-9]\d* process\(es\) of kv-1/);
+      expect((await cli(stateDir, 'pause', 'kv-1')).stdout).toContain('paused');
+      expect((await cli(stateDir, 'resume', 'kv-1')).stdout).toContain('resumed');
+      await cli(stateDir, 'partition', 'kv-0', '--from', 'kv-1');
+      expect((await statusOf(stateDir)).partitions).toEqual([{ a: ['kv-0'], b: ['kv-1'] }]);
+      await cli(stateDir, 'heal');
+      expect((await statusOf(stateDir)).partitions).toEqual([]);
+      await expect(cli(stateDir, 'kill', 'nope-0')).rejects.toMatchObject({
+        stderr: expect.stringContaining("pod 'nope-0' does not exist"),
+      });
+
+      await cli(stateDir, 'down');
+      expect(await leftovers(stateDir)).toEqual(nothingLeft);
+      expect(existsSync(stateDir)).toBe(false);
+      expect((await cli(stateDir, 'status', '--json')).stdout).toContain('"up": false');
+    },
+    90_000,
+  );
+
+  it.runIf(process.getuid?.() === 0)(
+    'stays up in the foreground and stops everything on Ctrl-C (SIGINT to the process group)',
+    async () => {
+      const stateDir = join(harnessTempDir('cli'), 'state');
+      const child = spawn(process.execPath, [bin, '--state-dir', stateDir, 'up', '--manifests', fixture], {
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout?.on('data', (chunk: Buffer) => {
+        output += chunk;
+      });
+      const exited = exitOf(child);
+      await pollUntil(() => output.includes('up until Ctrl-C'), {
+        description: 'the CLI to report the deployment up',
+        timeoutMs: 60_000,
+      });
+      expect(liveSupervisor(stateDir)).toBeDefined();
       process.kill(-(child.pid as number), 'SIGINT');
       expect(await exited).toBe(0);
-    } finally {
-      // When an assertion above failed, the CLI still runs: stop it and whatever it started.
-      if (child.exitCode === null) process.kill(-(child.pid as number), 'SIGKILL');
-      await cli(stateDir, 'down').catch(() => undefined);
-    }
-    expect(findProcesses(`dir=${stateDir}`)).toEqual([]);
-    expect(existsSync(stateDir)).toBe(false);
-  });
+      expect(await leftovers(stateDir)).toEqual(nothingLeft);
+      expect(existsSync(stateDir)).toBe(false);
+    },
+    90_000,
+  );
 
-  it('down cleans up after an up that was killed with SIGKILL', async () => {
-    const stateDir = join(harnessTempDir('cli'), 'state');
-    await cli(stateDir, 'up', '--detach', '--shards', '3', '--replicas', '0');
-    expect(findProcesses(`dir=${stateDir}`)).toHaveLength(3);
-    // The CLI is gone already (detached); its servers are orphans that only the state dir knows about.
-    await cli(stateDir, 'down');
-    expect(findProcesses(`dir=${stateDir}`)).toEqual([]);
-  });
-
-  it('rejects a bad option value naming the option, the rule and the value', async () => {
-    const stateDir = join(harnessTempDir('cli'), 'state');
-    await expect(cli(stateDir, 'up', '--shards', '2')).rejects.toMatchObject({
-      stderr: expect.stringContaining("option --shards must be an integer >= 3 (got '2')"),
-    });
-  });
+  it.runIf(process.getuid?.() === 0)(
+    'down cleans up after a supervisor that was killed with SIGKILL, and up cleans leftovers first',
+    async () => {
+      const stateDir = join(harnessTempDir('cli'), 'state');
+      await cli(stateDir, 'up', '--detach', '--manifests', fixture);
+      const pid = liveSupervisor(stateDir)!;
+      const netns = (await leftovers(stateDir)).namespaces;
+      expect(netns.length).toBeGreaterThan(0);
+      process.kill(pid, 'SIGKILL');
+      await pollUntil(() => !isAlive(pid), { description: 'the supervisor to die', timeoutMs: 5000 });
+      // Its pods, namespaces, bridge and hosts block are orphans only the state dir's prefix knows about.
+      expect((await leftovers(stateDir)).namespaces).toEqual(netns);
+      await cli(stateDir, 'down');
+      expect(await leftovers(stateDir)).toEqual(nothingLeft);
+    },
+    90_000,
+  );
 });
