@@ -1,4 +1,4 @@
-import { defineScript, isSlotforgeError, keySlot } from '@slotforge/client';
+import { createClient, defineScript, isSlotforgeError, keySlot } from '@slotforge/client';
 import { expect, it } from 'vitest';
 import type { ContractFixture } from '../contract/fixture.ts';
 
@@ -98,6 +98,26 @@ export default function coreContract(fixture: ContractFixture): void {
     expect((error as { received: number }).received).toBeGreaterThan(2000);
     expect((error as { received: number }).received).toBeLessThan(2100);
     expect(await client.get('huge')).toBeUndefined();
+  });
+
+  it('connects from a URL (redis://, redis+cluster://, redis+sentinel://)', async () => {
+    const c = fixture.connection();
+    const auth = c.password ? `:${encodeURIComponent(c.password)}@` : '';
+    const url =
+      fixture.mode === 'cluster'
+        ? `redis+cluster://${auth}${c.cluster?.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`
+        : fixture.mode === 'sentinel'
+          ? `redis+sentinel://${auth}${c.sentinel?.sentinels.map((n) => `${n.host}:${n.port}`).join(',')}/${c.sentinel?.masterName}`
+          : `redis://${auth}${c.host}:${c.port}`;
+    const viaOptions = fixture.client();
+    const viaUrl = createClient({ url, namespace: viaOptions.options.namespace });
+    try {
+      expect(viaUrl.commands.mode).toBe(fixture.mode);
+      await viaOptions.set('url', new Date(7));
+      expect(await viaUrl.get('url')).toEqual(new Date(7));
+    } finally {
+      await viaUrl.close();
+    }
   });
 
   it('reports server time close to the local clock', async () => {
