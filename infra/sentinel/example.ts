@@ -1,13 +1,23 @@
 import { type App, Chart } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
 import { RedisSentinel } from './redis-sentinel.ts';
 
+/** Namespace of the Sentinel example chart. */
+export const SENTINEL_EXAMPLE_NAMESPACE = 'slotforge-sentinel';
+
 /**
- * Adds the Sentinel example chart to an app: namespace `slotforge-sentinel` (created by the namespace chart the caller
- * passes, or expected to exist), one primary with 2 replicas and 3 sentinels, sized for kind like the cluster example
- * (256Mi per data pod, 1Gi volumes, preferred anti-affinity on a single node).
+ * Adds the Sentinel example chart to an app: one primary with 2 replicas and 3 sentinels named `sessions` in namespace
+ * `slotforge-sentinel`, sized for kind like the cluster example (256Mi per data pod, 1Gi volumes, preferred
+ * anti-affinity on a single node). With `namespaceChart` (the app's chart of cluster-scoped objects) the Namespace is
+ * added there and the example chart depends on it; without, the namespace must exist.
  */
-export function addSentinelExample(app: App, options: { namespaceChart?: Chart } = {}): Chart {
-  const chart = new Chart(app, 'slotforge-sentinel', { namespace: 'slotforge-sentinel' });
+export function addSentinelExample(app: App, options: { readonly namespaceChart?: Chart } = {}): Chart {
+  if (options.namespaceChart) {
+    new k8s.KubeNamespace(options.namespaceChart, 'sentinel-namespace', {
+      metadata: { name: SENTINEL_EXAMPLE_NAMESPACE },
+    });
+  }
+  const chart = new Chart(app, 'slotforge-sentinel', { namespace: SENTINEL_EXAMPLE_NAMESPACE });
   if (options.namespaceChart) chart.addDependency(options.namespaceChart);
   new RedisSentinel(chart, 'sessions', {
     replicas: 2,

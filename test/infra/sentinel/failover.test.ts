@@ -200,4 +200,32 @@ describe('RedisSentinel scripts against real redis-server and redis-sentinel pro
     );
     await sim.waitConverged(primary);
   });
+
+  it('minReplicasToWrite 1: a primary whose replicas stop acknowledging refuses writes after minReplicasMaxLagS', async () => {
+    const primary = (await currentPrimary()) as SimPod;
+    const replicas = data().filter((p) => p !== primary);
+    // Frozen replicas keep their connections (like a partition: no reset), they only stop acknowledging.
+    for (const r of replicas) r.process?.signal('SIGSTOP');
+    const cutAt = Date.now();
+    try {
+      const refusedMs = await pollUntil(
+        async () => {
+          const reply = await sim.callAs(primary, 'app', 'SET', 'cut-off', 'x');
+          return reply instanceof Error && /NOREPLICAS/.test(reply.message) ? Date.now() - cutAt : undefined;
+        },
+        { description: 'the primary to refuse writes with NOREPLICAS', timeoutMs: 15_000, intervalMs: 100 },
+      );
+      console.log(`minReplicasToWrite: writes refused ${refusedMs} ms after the replicas stopped acknowledging`);
+      // Lag counts whole seconds since the last ACK (sent every second): refused after 5-7 s, never before 4 s.
+      expect(refusedMs).toBeGreaterThanOrEqual(4000);
+      expect(refusedMs).toBeLessThanOrEqual(7500);
+    } finally {
+      for (const r of replicas) r.process?.signal('SIGCONT');
+    }
+    await pollUntil(async () => (await sim.callAs(primary, 'app', 'SET', 'back', 'ok')) === 'OK', {
+      description: 'writes to be accepted once the replicas acknowledge again',
+      timeoutMs: 15_000,
+      intervalMs: 100,
+    });
+  });
 });

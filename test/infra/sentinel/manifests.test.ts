@@ -1,6 +1,9 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { App, Chart, Testing } from 'cdk8s';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import {
   addSentinelExample,
   InvalidPropError,
@@ -10,6 +13,7 @@ import {
   RedisSentinel,
   type RedisSentinelProps,
 } from '../../../infra/index.ts';
+import { harnessTempDir } from '../../support/harness-root.ts';
 import { type Manifest, objectsOfKind } from '../support/synth.ts';
 import { validateObject } from '../support/validate.ts';
 import { synthSentinel } from './support/sentinel-sim.ts';
@@ -175,6 +179,26 @@ describe('RedisSentinel manifests', () => {
     for (const o of objects) validateObject(o);
     expect(objects.every((o) => o.metadata.namespace === 'slotforge-sentinel')).toBe(true);
     checkInvariants({ name: 'sessions' }, objects);
+  });
+
+  it('the example chart wired as main.ts will wire it synthesizes its Namespace first, every object valid', () => {
+    const outdir = mkdtempSync(join(harnessTempDir('sentinel-example'), 'dist-'));
+    try {
+      const app = new App({ outdir });
+      const namespaceChart = new Chart(app, 'namespace');
+      addSentinelExample(app, { namespaceChart });
+      app.synth();
+      const files = readdirSync(outdir).sort();
+      expect(files).toEqual(['0000-namespace.k8s.yaml', '0001-slotforge-sentinel.k8s.yaml']);
+      const [namespaces, objects] = files.map((f) =>
+        parseAllDocuments(readFileSync(join(outdir, f), 'utf8')).map((d) => d.toJSON() as Manifest),
+      ) as [Manifest[], Manifest[]];
+      expect(namespaces.map((n) => `${n.kind}/${n.metadata.name}`)).toEqual(['Namespace/slotforge-sentinel']);
+      for (const o of [...namespaces, ...objects]) validateObject(o);
+      checkInvariants({ name: 'sessions' }, objects);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
   });
 
   it('every valid combination of props synthesizes valid objects that keep the invariants', () => {
