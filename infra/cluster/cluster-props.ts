@@ -150,12 +150,16 @@ export type ResolvedClusterProps = ReturnType<typeof resolveClusterProps>;
 
 /**
  * Validates the props and resolves their defaults, once. Each failure throws an InvalidPropError naming the
- * construct, the prop, the rule and the value.
+ * construct, the prop, the rule and the value. `owner` names the construct in those errors (RedisSentinel validates
+ * its shared member props, such as profile, persistence, resources and config, through this function).
  * @internal
  */
-export function resolveClusterProps(id: string, props: RedisClusterProps) {
+export function resolveClusterProps(
+  id: string,
+  props: RedisClusterProps,
+  owner = `RedisCluster '${props.name ?? id}'`,
+) {
   const name = props.name ?? id;
-  const owner = `RedisCluster '${name}'`;
   check(
     NAME_PATTERN.test(name) && name.length <= 30,
     owner,

@@ -2,20 +2,14 @@ import { createHash } from 'node:crypto';
 import { type ApiObject, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { DEFAULT_REDIS_IMAGE, type MemberResources, type MetricsOptions } from '../cluster/cluster-props.ts';
-import { EVICTION_POLICIES, type EvictionPolicy } from '../config/directives.ts';
-import { type MemoryPlan, planMemory } from '../config/memory.ts';
-import {
-  type PersistenceOptions,
-  PROFILES,
-  type RedisProfile,
-  type ResolvedPersistence,
-  resolvePersistence,
-} from '../config/profiles.ts';
+import { type MemberResources, type MetricsOptions, resolveClusterProps } from '../cluster/cluster-props.ts';
+import type { EvictionPolicy } from '../config/directives.ts';
+import type { MemoryPlan } from '../config/memory.ts';
+import type { PersistenceOptions, RedisProfile, ResolvedPersistence } from '../config/profiles.ts';
 import { parseMemoryQuantity } from '../config/quantity.ts';
-import { type DirectiveValue, validateUserConfig } from '../config/redis-conf.ts';
+import type { DirectiveValue } from '../config/redis-conf.ts';
 import { check, InvalidPropError } from '../errors.ts';
-import { DEFAULT_EXPORTER_IMAGE, EXPORTER_PORT } from '../metrics/exporter.ts';
+import { EXPORTER_PORT } from '../metrics/exporter.ts';
 import { clusterAlertRules, prometheusRule, serviceMonitor } from '../metrics/monitoring.ts';
 import { dataClaimTemplate, type StorageOptions } from '../persistence.ts';
 import { RedisCluster } from '../redis-cluster.ts';
@@ -259,9 +253,58 @@ export class RedisSentinel extends Construct {
       'must be an integer from 3000 to 3600000',
       this.failoverTimeoutMs,
     );
-    this.profile = props.profile ?? 'store';
-    check(this.profile in PROFILES, owner, 'profile', "must be 'cache' or 'store'", this.profile);
-    const profile = PROFILES[this.profile];
+    this.port = props.port ?? 6379;
+    check(isInt(this.port, 1, 65535), owner, 'port', 'must be an integer from 1 to 65535', this.port);
+    check(this.port !== EXPORTER_PORT, owner, 'port', `must differ from the exporter port ${EXPORTER_PORT}`, this.port);
+    this.sentinelPort = props.sentinelPort ?? 26379;
+    check(
+      isInt(this.sentinelPort, 1, 65535) && this.sentinelPort !== this.port && this.sentinelPort !== EXPORTER_PORT,
+      owner,
+      'sentinelPort',
+      `must be an integer from 1 to 65535 other than port (${this.port}) and the exporter port ${EXPORTER_PORT}`,
+      this.sentinelPort,
+    );
+    const userConfig = props.config ?? {};
+    for (const [directive, value] of Object.entries(userConfig)) {
+      const managedBy = SENTINEL_MANAGED[directive];
+      if (managedBy !== undefined) {
+        throw new InvalidPropError(
+          owner,
+          `config['${directive}']`,
+          `is set by the construct; use ${managedBy} instead`,
+          value,
+        );
+      }
+    }
+    // The props a data pod shares with a cluster member (profile, image, persistence, memory, resources, config,
+    // scheduling, metrics) are validated and defaulted by the RedisCluster's resolver, with this construct named in
+    // its errors; its cluster-only props stay at their (valid) defaults and are ignored.
+    const shared = resolveClusterProps(
+      'shared',
+      {
+        profile: props.profile,
+        image: props.image,
+        persistence: props.persistence,
+        storage: props.storage,
+        evictionPolicy: props.evictionPolicy,
+        resources: props.resources,
+        maxmemory: props.maxmemory,
+        config: userConfig,
+        clusterDomain: props.clusterDomain,
+        metrics: props.metrics,
+        antiAffinity: props.antiAffinity,
+        terminationGracePeriodSeconds: props.terminationGracePeriodSeconds,
+      },
+      owner,
+    );
+    this.profile = shared.profileName;
+    this.image = shared.image;
+    this.persistence = shared.persistence;
+    this.evictionPolicy = shared.evictionPolicy;
+    this.memory = shared.memory;
+    const { memoryLimit, memoryRequest, cpuRequest, cpuLimit, storageSize, antiAffinity, grace, clusterDomain } =
+      shared;
+    const { metrics, exporterImage } = shared;
     this.minReplicasToWrite = props.minReplicasToWrite ?? (this.profile === 'store' ? 1 : 0);
     check(
       isInt(this.minReplicasToWrite, 0, this.replicas),
@@ -278,111 +321,8 @@ export class RedisSentinel extends Construct {
       'must be an integer from 1 to 3600',
       this.minReplicasMaxLagS,
     );
-    this.image = props.image ?? DEFAULT_REDIS_IMAGE;
-    check(this.image.trim() !== '' && !/\s/.test(this.image), owner, 'image', 'must be an image reference', this.image);
-    this.port = props.port ?? 6379;
-    check(isInt(this.port, 1, 65535), owner, 'port', 'must be an integer from 1 to 65535', this.port);
-    check(this.port !== EXPORTER_PORT, owner, 'port', `must differ from the exporter port ${EXPORTER_PORT}`, this.port);
-    this.sentinelPort = props.sentinelPort ?? 26379;
-    check(
-      isInt(this.sentinelPort, 1, 65535) && this.sentinelPort !== this.port && this.sentinelPort !== EXPORTER_PORT,
-      owner,
-      'sentinelPort',
-      `must be an integer from 1 to 65535 other than port (${this.port}) and the exporter port ${EXPORTER_PORT}`,
-      this.sentinelPort,
-    );
-    const persistenceOptions = props.persistence ?? {};
-    check(
-      persistenceOptions.appendfsync === undefined || ['everysec', 'always'].includes(persistenceOptions.appendfsync),
-      owner,
-      'persistence.appendfsync',
-      "must be 'everysec' or 'always'",
-      persistenceOptions.appendfsync,
-    );
-    for (const pair of persistenceOptions.rdb || []) {
-      check(
-        pair.length === 2 && isInt(pair[0], 1) && isInt(pair[1], 1),
-        owner,
-        'persistence.rdb',
-        'must list [seconds, changes] pairs of positive integers',
-        pair,
-      );
-    }
-    this.persistence = resolvePersistence(this.profile, persistenceOptions);
-    this.evictionPolicy = props.evictionPolicy ?? profile.evictionPolicy;
-    check(
-      (EVICTION_POLICIES as readonly string[]).includes(this.evictionPolicy),
-      owner,
-      'evictionPolicy',
-      `must be one of ${EVICTION_POLICIES.join(', ')}`,
-      this.evictionPolicy,
-    );
-    const res = props.resources ?? {};
-    const memoryLimit = res.memoryLimit ?? '1Gi';
-    const limitBytes = parseMemoryQuantity(owner, 'resources.memoryLimit', memoryLimit);
-    const memoryRequest = res.memoryRequest ?? memoryLimit;
-    const requestBytes = parseMemoryQuantity(owner, 'resources.memoryRequest', memoryRequest);
-    check(
-      requestBytes <= limitBytes,
-      owner,
-      'resources.memoryRequest',
-      `must not exceed memoryLimit ${memoryLimit}`,
-      memoryRequest,
-    );
-    const cpuPattern = /^\d+(\.\d+)?m?$/;
-    const cpuRequest = res.cpuRequest ?? '250m';
-    check(
-      cpuPattern.test(cpuRequest),
-      owner,
-      'resources.cpuRequest',
-      'must be a CPU quantity such as 250m or 1',
-      cpuRequest,
-    );
-    if (res.cpuLimit !== undefined) {
-      check(
-        cpuPattern.test(res.cpuLimit),
-        owner,
-        'resources.cpuLimit',
-        'must be a CPU quantity such as 500m or 2',
-        res.cpuLimit,
-      );
-    }
-    const maxmemoryBytes =
-      props.maxmemory === undefined ? undefined : parseMemoryQuantity(owner, 'maxmemory', props.maxmemory);
-    this.memory = planMemory(owner, limitBytes, maxmemoryBytes);
-    const storageSize = props.storage?.size ?? profile.storageSize;
-    parseMemoryQuantity(owner, 'storage.size', storageSize);
     const sentinelStorageSize = props.sentinelStorageSize ?? '64Mi';
     parseMemoryQuantity(owner, 'sentinelStorageSize', sentinelStorageSize);
-    const userConfig = props.config ?? {};
-    for (const [directive, value] of Object.entries(userConfig)) {
-      const managedBy = SENTINEL_MANAGED[directive];
-      if (managedBy !== undefined) {
-        throw new InvalidPropError(
-          owner,
-          `config['${directive}']`,
-          `is set by the construct; use ${managedBy} instead`,
-          value,
-        );
-      }
-    }
-    validateUserConfig(owner, userConfig);
-    const antiAffinity = props.antiAffinity ?? 'required';
-    check(
-      ['required', 'preferred'].includes(antiAffinity),
-      owner,
-      'antiAffinity',
-      "must be 'required' or 'preferred'",
-      antiAffinity,
-    );
-    const grace = props.terminationGracePeriodSeconds ?? 60;
-    check(
-      isInt(grace, 20, 3600),
-      owner,
-      'terminationGracePeriodSeconds',
-      'must be an integer from 20 to 3600 (preStop needs time to fail over)',
-      grace,
-    );
     const guardSeconds = props.emptyPrimaryGuardSeconds ?? 60;
     check(
       isInt(guardSeconds, 5, 3600),
@@ -391,16 +331,6 @@ export class RedisSentinel extends Construct {
       'must be an integer from 5 to 3600',
       guardSeconds,
     );
-    const clusterDomain = props.clusterDomain ?? 'cluster.local';
-    check(
-      /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(clusterDomain),
-      owner,
-      'clusterDomain',
-      'must be a DNS domain',
-      clusterDomain,
-    );
-    const metrics = props.metrics ?? {};
-    const exporterImage = metrics.exporter === false ? undefined : (metrics.exporterImage ?? DEFAULT_EXPORTER_IMAGE);
     check(
       !metrics.serviceMonitor || exporterImage !== undefined,
       owner,
@@ -533,11 +463,11 @@ export class RedisSentinel extends Construct {
             requests: { cpu: k8s.Quantity.fromString(cpuRequest), memory: k8s.Quantity.fromString(memoryRequest) },
             limits: {
               memory: k8s.Quantity.fromString(memoryLimit),
-              ...(res.cpuLimit ? { cpu: k8s.Quantity.fromString(res.cpuLimit) } : {}),
+              ...(cpuLimit ? { cpu: k8s.Quantity.fromString(cpuLimit) } : {}),
             },
           },
         }),
-        volumeClaimTemplates: [dataClaimTemplate(storageSize, props.storage?.storageClassName)],
+        volumeClaimTemplates: [dataClaimTemplate(storageSize, shared.storageClassName)],
       },
     });
     this.sentinelStatefulSet = new k8s.KubeStatefulSet(this, 'Sentinel', {
@@ -558,7 +488,7 @@ export class RedisSentinel extends Construct {
           },
         }),
         // Sentinel rewrites its config file with everything it learns: on a volume, a restart keeps its view.
-        volumeClaimTemplates: [dataClaimTemplate(sentinelStorageSize, props.storage?.storageClassName)],
+        volumeClaimTemplates: [dataClaimTemplate(sentinelStorageSize, shared.storageClassName)],
       },
     });
     for (const [budgetId, labels] of [
