@@ -55,21 +55,7 @@ rewrite_nodes_conf() {
   mv "$_tmp" "$_file"
 }
 
-# Whether the data set this node had survived the restart, given the persistence mode it was configured with.
-data_survived() {
-  case "$PERSISTENCE" in
-  none) return 1 ;;
-  # RDB alone is older than what the replica holds: prefer the replica.
-  rdb) return 1 ;;
-  aof | aof+rdb)
-    for _m in "$DATA_DIR"/appendonlydir/*.manifest; do
-      [ -s "$_m" ] && return 0
-    done
-    return 1
-    ;;
-  *) die "SLOTFORGE_PERSISTENCE must be none, rdb, aof or aof+rdb (got '$PERSISTENCE')" ;;
-  esac
-}
+# data_survived, hash_of and render_users are in lib.sh (shared with the RedisSentinel entrypoint).
 
 # Empty master guard: I was a master owning slots, I have replicas, and my data did not survive.
 needs_guard() {
@@ -88,19 +74,6 @@ needs_guard() {
   done <"$NODES_CONF"
   [ "$_replicas" -gt 0 ] || return 1
   ! data_survived
-}
-
-hash_of() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
-
-# ACL users from acl-users.conf: `name secret-key on-when-guarded(yes|no) rules...`. Passwords enter as SHA-256
-# hashes, so the plain text exists only in the Secret volume.
-render_users() {
-  while read -r _name _key _guarded _rules; do
-    case "$_name" in '' | '#'*) continue ;; esac
-    _state=on
-    [ "$1" = yes ] && [ "$_guarded" = no ] && _state=off
-    printf 'user %s reset %s #%s %s\n' "$_name" "$_state" "$(hash_of "$(secret "$_key")")" "$_rules"
-  done <"$CONFIG_DIR/acl-users.conf"
 }
 
 render_config() {

@@ -105,3 +105,34 @@ wait_for() {
     sleep 1
   done
 }
+
+# Whether the data set this node had survived the restart, given the persistence mode it was configured with
+# (SLOTFORGE_PERSISTENCE).
+data_survived() {
+  case "${SLOTFORGE_PERSISTENCE:-aof}" in
+  none) return 1 ;;
+  # RDB alone is older than what the replica holds: prefer the replica.
+  rdb) return 1 ;;
+  aof | aof+rdb)
+    for _m in "$DATA_DIR"/appendonlydir/*.manifest; do
+      [ -s "$_m" ] && return 0
+    done
+    return 1
+    ;;
+  *) die "SLOTFORGE_PERSISTENCE must be none, rdb, aof or aof+rdb (got '${SLOTFORGE_PERSISTENCE:-}')" ;;
+  esac
+}
+
+hash_of() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
+
+# ACL users from acl-users.conf: `name secret-key on-when-guarded(yes|no) rules...`, rendered as `user` lines; with
+# $1 = yes (guarded) the users not enabled while guarded are off. Passwords enter as SHA-256 hashes, so the plain text
+# exists only in the Secret volume.
+render_users() {
+  while read -r _name _key _guarded _rules; do
+    case "$_name" in '' | '#'*) continue ;; esac
+    _state=on
+    [ "$1" = yes ] && [ "$_guarded" = no ] && _state=off
+    printf 'user %s reset %s #%s %s\n' "$_name" "$_state" "$(hash_of "$(secret "$_key")")" "$_rules"
+  done <"$CONFIG_DIR/acl-users.conf"
+}

@@ -80,15 +80,16 @@ export function dataPodTemplate(input: DataPodInput): k8s.PodTemplateSpec {
     env: scriptEnv(input.env),
     ports: [{ name: 'redis', containerPort: input.port, protocol: 'TCP' }],
     resources: input.resources,
-    // Same budgets as a cluster member: a long startup budget so a large AOF load is never killed.
+    // The cluster's liveness check (probe.sh: LOADING, MASTERDOWN and BUSY count as alive) with the same budgets: a
+    // long startup budget, so a large AOF load (or the empty-primary guard's hand-over) is never killed.
     startupProbe: {
-      exec: { command: script('redis-probe.sh', 'liveness') },
+      exec: { command: script('probe.sh', 'liveness') },
       periodSeconds: 5,
       timeoutSeconds: 5,
       failureThreshold: 120,
     },
     livenessProbe: {
-      exec: { command: script('redis-probe.sh', 'liveness') },
+      exec: { command: script('probe.sh', 'liveness') },
       periodSeconds: 10,
       timeoutSeconds: 5,
       failureThreshold: 3,

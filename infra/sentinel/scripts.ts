@@ -17,9 +17,12 @@ export function readSentinelScript(name: SentinelScriptName): string {
   return readFileSync(new URL(`./scripts/${name}`, import.meta.url), 'utf8');
 }
 
-/** Every script file of the ConfigMap: the shared lib.sh (rcli, secret, resolve, pod_fqdn...) and ours. */
+/**
+ * Every script file of the ConfigMap: the shared lib.sh (rcli, secret, resolve, pod_fqdn, render_users,
+ * data_survived...) and probe.sh (its liveness check serves data pods as it serves cluster members), and ours.
+ */
 export function sentinelScriptFiles(): Record<string, string> {
-  const files: Record<string, string> = { 'lib.sh': readScript('lib.sh') };
+  const files: Record<string, string> = { 'lib.sh': readScript('lib.sh'), 'probe.sh': readScript('probe.sh') };
   for (const name of SENTINEL_SCRIPTS) files[name] = readSentinelScript(name);
   return files;
 }

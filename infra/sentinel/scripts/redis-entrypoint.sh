@@ -35,21 +35,8 @@ else
   log "starting as replica of $1:$2, named by $source"
 fi
 
-# Whether the data set this pod had survived the restart, given its persistence mode (as in the cluster entrypoint:
-# an RDB snapshot alone is older than what the replicas hold, so it counts as lost).
-data_survived() {
-  case "${SLOTFORGE_PERSISTENCE:-aof}" in
-  aof | aof+rdb)
-    for _m in "$DATA_DIR"/appendonlydir/*.manifest; do
-      [ -s "$_m" ] && return 0
-    done
-    return 1
-    ;;
-  *) return 1 ;;
-  esac
-}
-
-# Empty-primary guard: the sentinels still name this pod (it restarted before they noticed: an OOM kill, a failed
+# Empty-primary guard (data_survived is lib.sh's: an RDB snapshot alone counts as lost, being older than what the
+# replicas hold): the sentinels still name this pod (it restarted before they noticed: an OOM kill, a failed
 # liveness probe, a lost volume) but its data did not survive. Starting as primary would make every replica copy the
 # empty data set. Instead, before redis-server runs (so no replica can sync from it), the sentinels promote a replica
 # and this pod starts as its replica. Bounded by SLOTFORGE_GUARD_TIMEOUT_S; then it serves empty, and says so.
@@ -73,7 +60,7 @@ render_config() {
   # The DNS name, not the IP: a replica that returns with a new IP is still the same replica to the sentinels.
   printf 'replica-announce-ip %s\n' "$SELF_FQDN"
   printf 'masteruser replicator\nmasterauth %s\n' "$(secret replication)"
-  render_users
+  render_users no
   [ -n "$replicaof" ] && printf 'replicaof %s\n' "$replicaof"
   return 0
 }

@@ -1,8 +1,7 @@
 #!/bin/sh
-# slotforge probes of a RedisSentinel data pod, as the least-privileged `probe` user.
-#   liveness:  the server answers; LOADING (a large AOF being read), MASTERDOWN and BUSY count as alive.
-#   readiness: PONG, and either this pod is the primary or its link to the primary is up (a replica in a full sync
-#              serves no reads yet).
+# slotforge readiness probe of a RedisSentinel data pod, as the least-privileged `probe` user (liveness is the
+# cluster's probe.sh): PONG, and either this pod is the primary or its link to the primary is up (a replica in a full
+# sync serves no reads yet).
 . "${SLOTFORGE_CONFIG_DIR:-/opt/slotforge}/lib.sh"
 
 probe_cli() {
@@ -11,12 +10,6 @@ probe_cli() {
 }
 
 case "${1:-}" in
-liveness)
-  reply=$(probe_cli ping)
-  case "$reply" in PONG | LOADING* | MASTERDOWN* | BUSY*) exit 0 ;; esac
-  echo "liveness: $reply"
-  exit 1
-  ;;
 readiness)
   reply=$(probe_cli ping)
   [ "$reply" = PONG ] || {
@@ -32,7 +25,7 @@ readiness)
   }
   ;;
 *)
-  echo "usage: redis-probe.sh liveness|readiness"
+  echo "usage: redis-probe.sh readiness"
   exit 2
   ;;
 esac

@@ -87,17 +87,6 @@ live_primary() {
   return 1
 }
 
-hash_of() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
-
-# ACL users from acl-users.conf (`name secret-key enabled-while-guarded rules...`) as `user` lines with SHA-256
-# hashes, like the cluster entrypoint: plain passwords exist only in the Secret volume.
-render_users() {
-  while read -r _name _key _guarded _rules; do
-    case "$_name" in '' | '#'*) continue ;; esac
-    printf 'user %s reset on #%s %s\n' "$_name" "$(hash_of "$(secret "$_key")")" "$_rules"
-  done <"$CONFIG_DIR/acl-users.conf"
-}
-
 # Whether a majority of the sentinels name a primary other than this pod, and that pod answers ROLE master: clients
 # asking any sentinel of that majority find the successor.
 handed_over() {

@@ -64,7 +64,7 @@ describe('RedisSentinel scripts against real redis-server and redis-sentinel pro
       expect((await sim.runScript(s, 'sentinel-probe.sh', ['readiness'])).code).toBe(0);
     }
     for (const pod of data()) {
-      expect((await sim.runScript(pod, 'redis-probe.sh', ['liveness'])).code).toBe(0);
+      expect((await sim.runScript(pod, 'probe.sh', ['liveness'])).code).toBe(0);
       expect((await sim.runScript(pod, 'redis-probe.sh', ['readiness'])).code).toBe(0);
     }
     const get = async (name: string) => ((await sim.call(first, 'CONFIG', 'GET', name)) as string[])[1];
