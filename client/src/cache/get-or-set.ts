@@ -5,7 +5,7 @@ import { LocalStore } from '../near/local-store.ts';
 import type { Entry } from './entry.ts';
 import { loadUnderLock } from './loader-lock.ts';
 import { SingleFlight } from './single-flight.ts';
-import type { CacheStore } from './store.ts';
+import type { CacheStore, ReadResult } from './store.ts';
 import { jitterOption, jitterTtl } from './ttl.ts';
 
 /** A loader: computes the value on a miss. Returning `undefined` means "not found" (see `negativeTtlMs`). */
@@ -177,35 +177,65 @@ export class GetOrSet {
       }
     }
     // Errors are counted once per flight where they arise, not once per waiting caller.
-    const { promise, joined } = this.#flights.run(full, () => this.#get(full, loader, o));
-    if (joined) this.#ctx.metrics.coalesced('process');
-    return promise as Promise<T>;
+    // The read is not coalesced (a hit costs one GET and nothing else); the LOAD is, in #load: concurrent callers
+    // that miss join the load in flight. Their GETs were sent before the winner's SET on the same connection, so
+    // their misses arrive while the load is still in flight and they join it.
+    return this.#get(full, loader, o);
   }
 
-  async #get<T>(full: string, loader: Loader<T>, o: Resolved): Promise<T> {
-    const { clock } = this.#ctx.deps;
-    const fallback = o.graceMs > 0 || o.swrMs > 0 ? this.#fallback.get(full, clock.now()) : undefined;
-    let read: Awaited<ReturnType<CacheStore['read']>> | 'soft-timeout';
-    try {
-      const reading = this.#ctx.store.read<T>(full, o.tags, o.timeoutMs);
-      read = fallback ? await this.#soft(reading, o.softTimeoutMs) : await reading;
-    } catch (error) {
-      this.#countError(error);
-      if (isSlotforgeError(error, 'E_CODEC')) {
-        // Unreadable bytes under our key (another writer, a removed codec): treat as a miss and overwrite them.
-        this.#ctx.deps.logger.warn('getOrSet: unreadable value, reloading', { key: full, error: error.message });
-        read = {
-          entry: undefined,
-          versions: o.tags.length > 0 ? await this.#ctx.store.tags.versions(o.tags, o.timeoutMs) : [],
-          source: 'none',
-        };
-      } else {
-        return this.#redisDown(full, loader, o, fallback, error);
-      }
+  /**
+   * Hot path without an async frame: a fresh hit resolves straight from the read's promise. Everything else (stale,
+   * miss, errors, soft timeout) continues in #afterRead / #onReadError.
+   */
+  #get<T>(full: string, loader: Loader<T>, o: Resolved): Promise<T> {
+    const fallback = o.graceMs > 0 || o.swrMs > 0 ? this.#fallback.get(full, this.#ctx.deps.clock.now()) : undefined;
+    const reading = this.#ctx.store.read<T>(full, o.tags, o.timeoutMs);
+    if (fallback) {
+      return this.#soft(reading, o.softTimeoutMs).then(
+        (read) =>
+          read === 'soft-timeout'
+            ? this.#redisDown(full, loader, o, fallback, undefined)
+            : this.#afterRead(full, loader, o, read, fallback),
+        (error: unknown) => this.#onReadError(full, loader, o, fallback, error),
+      );
     }
-    if (read === 'soft-timeout') return this.#redisDown(full, loader, o, fallback, undefined);
-    const now = clock.now();
-    const entry = read.entry as Entry<T> | undefined;
+    return reading.then(
+      (read) => {
+        const entry = read.entry;
+        if (entry && entry.freshUntil > this.#ctx.deps.clock.now()) {
+          this.#hit(full, read.source === 'near' ? 'near' : 'redis', entry, o);
+          return entry.value;
+        }
+        return this.#afterRead(full, loader, o, read, undefined);
+      },
+      (error: unknown) => this.#onReadError(full, loader, o, undefined, error),
+    );
+  }
+
+  async #onReadError<T>(
+    full: string,
+    loader: Loader<T>,
+    o: Resolved,
+    fallback: { value: unknown } | undefined,
+    error: unknown,
+  ): Promise<T> {
+    this.#countError(error);
+    if (!isSlotforgeError(error, 'E_CODEC')) return this.#redisDown(full, loader, o, fallback, error);
+    // Unreadable bytes under our key (another writer, a removed codec): treat as a miss and overwrite them.
+    this.#ctx.deps.logger.warn('getOrSet: unreadable value, reloading', { key: full, error: error.message });
+    const versions = o.tags.length > 0 ? await this.#ctx.store.tags.versions(o.tags, o.timeoutMs) : [];
+    return this.#afterRead(full, loader, o, { entry: undefined, versions, source: 'none' }, fallback);
+  }
+
+  async #afterRead<T>(
+    full: string,
+    loader: Loader<T>,
+    o: Resolved,
+    read: ReadResult<T>,
+    fallback: { value: unknown } | undefined,
+  ): Promise<T> {
+    const now = this.#ctx.deps.clock.now();
+    const entry = read.entry;
     if (entry) {
       if (entry.freshUntil > now) {
         this.#hit(full, read.source === 'near' ? 'near' : 'redis', entry, o);
@@ -218,10 +248,14 @@ export class GetOrSet {
         return entry.value;
       }
     }
-    this.#ctx.metrics.miss();
-    this.#ctx.events.emit('cache:miss', { key: full });
+    const versions = read.versions;
+    const { promise, joined } = this.#load(full, () => {
+      this.#ctx.metrics.miss();
+      this.#ctx.events.emit('cache:miss', { key: full });
+      return this.#loadAndStore(full, loader, o, versions);
+    });
     try {
-      return await this.#loadAndStore(full, loader, o, read.versions);
+      return await promise;
     } catch (error) {
       const stale = entry && entry.staleUntil > now ? entry : (fallback?.value as Entry<T> | undefined);
       if (stale && !isSlotforgeError(error, 'E_INVALID_OPTION')) {
@@ -229,10 +263,20 @@ export class GetOrSet {
         this.#ctx.events.emit('cache:stale', { key: full, reason: 'loader-error' });
         return stale.value;
       }
-      // E_LOADER is counted in #runLoader; anything else (e.g. the lock's SET failing) here.
-      if (!isSlotforgeError(error, 'E_LOADER')) this.#countError(error);
+      // E_LOADER is counted in #runLoader; anything else (e.g. the lock's SET failing) once, by the flight's owner.
+      if (!joined && !isSlotforgeError(error, 'E_LOADER')) this.#countError(error);
       throw error;
     }
+  }
+
+  /** Joins the load in flight for `full`, or starts one: M concurrent cold calls run the loader once. */
+  #load<T>(full: string, start: () => Promise<T>): { promise: Promise<T>; joined: boolean } {
+    const inFlight = this.#flights.get<T>(full);
+    if (inFlight) {
+      this.#ctx.metrics.coalesced('process');
+      return { promise: inFlight, joined: true };
+    }
+    return { promise: this.#flights.start(full, start), joined: false };
   }
 
   #hit<T>(full: string, tier: 'near' | 'redis', entry: Entry<T>, o: Resolved): void {
@@ -262,7 +306,8 @@ export class GetOrSet {
       key: full,
       error: error instanceof Error ? error.message : String(error),
     });
-    return this.#runLoader(full, loader, o);
+    // Still one loader run for concurrent callers: Redis being down must not turn into a stampede on the source.
+    return this.#load(full, () => this.#runLoader(full, loader, o)).promise;
   }
 
   #soft<R>(reading: Promise<R>, ms: number): Promise<R | 'soft-timeout'> {

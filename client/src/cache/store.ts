@@ -37,6 +37,10 @@ export interface WriteEntry {
   readonly waitReplicas?: number;
 }
 
+const NO_TAGS: readonly string[] = [];
+/** Shared empty versions (never mutated): a cache hit allocates no array for them. */
+const NO_VERSIONS: [string, number][] = [];
+
 export class CacheStore {
   readonly tags: Tags;
   readonly near: NearCache | undefined;
@@ -64,33 +68,44 @@ export class CacheStore {
   }
 
   /** Reads `full`; with `tags`, their versions come in the same round trip and a stale tag turns the entry into a miss. */
-  async read<T>(full: string, tags: readonly string[] = [], timeoutMs?: number): Promise<ReadResult<T>> {
-    const { commands, envelope } = this.#ctx;
+  read<T>(full: string, tags: readonly string[] = NO_TAGS, timeoutMs?: number): Promise<ReadResult<T>> {
     const near = this.near;
     if (near?.live) {
       const local = near.get(full);
-      if (local) return { entry: local.value as Entry<T>, versions: [], source: 'near' };
+      if (local) return Promise.resolve({ entry: local.value as Entry<T>, versions: NO_VERSIONS, source: 'near' });
     }
-    const options = timeoutMs === undefined ? {} : { timeoutMs };
-    // Fast path (no tags, no near cache): one GET, as cheap as raw ioredis.
+    // Fast path (no tags, no near cache): one GET and a decode, no async frame of our own: this is every cache hit.
     if (tags.length === 0 && !near?.live) {
-      const bytes = await commands.get(full, options);
-      if (bytes === null) return { entry: undefined, versions: [], source: 'none' };
-      const entry = decodeEntry<T>(envelope, bytes, full);
-      if (
-        entry.tags.length > 0 &&
-        !Tags.current(
-          entry.tags,
-          await this.tags.versions(
-            entry.tags.map(([t]) => t),
-            timeoutMs,
-          ),
-        )
-      ) {
-        return { entry: undefined, versions: [], source: 'none' };
-      }
-      return { entry, versions: [], source: 'redis' };
+      const options = timeoutMs === undefined ? undefined : { timeoutMs };
+      return this.#ctx.commands.get(full, options).then((bytes) => this.#decodePlain<T>(full, bytes, timeoutMs));
     }
+    return this.#readBatch<T>(full, tags, timeoutMs);
+  }
+
+  #decodePlain<T>(
+    full: string,
+    bytes: Buffer | null,
+    timeoutMs: number | undefined,
+  ): ReadResult<T> | Promise<ReadResult<T>> {
+    if (bytes === null) return { entry: undefined, versions: NO_VERSIONS, source: 'none' };
+    const entry = decodeEntry<T>(this.#ctx.envelope, bytes, full);
+    if (entry.tags.length === 0) return { entry, versions: NO_VERSIONS, source: 'redis' };
+    return this.tags
+      .versions(
+        entry.tags.map(([t]) => t),
+        timeoutMs,
+      )
+      .then((current) =>
+        Tags.current(entry.tags, current)
+          ? { entry, versions: NO_VERSIONS, source: 'redis' as const }
+          : { entry: undefined, versions: NO_VERSIONS, source: 'none' as const },
+      );
+  }
+
+  async #readBatch<T>(full: string, tags: readonly string[], timeoutMs?: number): Promise<ReadResult<T>> {
+    const { commands, envelope } = this.#ctx;
+    const near = this.near;
+    const options = timeoutMs === undefined ? {} : { timeoutMs };
     const token = near?.begin();
     try {
       const batch: BatchCommand[] = [{ command: 'GET', args: [full] }];

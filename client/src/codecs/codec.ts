@@ -9,4 +9,6 @@ export interface Codec {
   readonly name: string;
   encode(value: unknown): Buffer;
   decode(bytes: Buffer): unknown;
+  /** Optional: decodes `bytes` from `offset` without slicing (saves an allocation per read). */
+  decodeFrom?(bytes: Buffer, offset: number): unknown;
 }

@@ -141,7 +141,9 @@ export class Envelope {
       );
     }
     try {
-      return codec.decode(bytes.subarray(ENVELOPE_HEADER_BYTES));
+      return codec.decodeFrom
+        ? codec.decodeFrom(bytes, ENVELOPE_HEADER_BYTES)
+        : codec.decode(bytes.subarray(ENVELOPE_HEADER_BYTES));
     } catch (cause) {
       throw new SlotforgeError(
         'E_CODEC',

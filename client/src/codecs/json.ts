@@ -137,4 +137,5 @@ export const jsonCodec: Codec = {
   name: 'json',
   encode: (value) => Buffer.from(stringifyTagged(value)),
   decode: (bytes) => parseTagged(bytes.toString()),
+  decodeFrom: (bytes, offset) => parseTagged(bytes.toString('utf8', offset)),
 };
