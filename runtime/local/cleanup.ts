@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, unl
 import { isAlive, pollUntil, readCmdline } from '../process/index.ts';
 import { removeHostsBlock } from './dns.ts';
 import { listLinks, listNetns, sweepNetwork } from './network.ts';
+import { forgetRuntime } from './orphans.ts';
 import { runtimePrefix } from './runtime.ts';
 import { statePaths } from './state.ts';
 
@@ -76,6 +77,7 @@ export async function cleanupLocal(stateDir: string, options: { graceMs?: number
   }
   const swept = await sweepNetwork(prefix);
   const hostsBlock = removeHostsBlock(prefix);
+  forgetRuntime(prefix);
   const mountPoints = removeMountPoints(paths.createdFile);
   if (options.keepData) {
     for (const dir of [paths.pods, paths.shims, paths.socket, paths.runtimeFile, paths.hostsFile, paths.createdFile]) {

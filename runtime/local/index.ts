@@ -4,6 +4,7 @@ export { type HostRecord, podNames, serviceNames } from './dns.ts';
 export { LocalRuntimeError, type LocalRuntimeErrorCode } from './errors.ts';
 export { IMAGE_TABLE, type ImageMapping, resolveImage } from './images.ts';
 export { addObject, emptyManifestSet, loadManifests, type ManifestSet } from './manifests.ts';
+export { RUNTIMES_DIR, sweepOrphans } from './orphans.ts';
 export type { Pod, PodPhase } from './pod.ts';
 export {
   type ClusterReport,

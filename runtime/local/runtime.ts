@@ -16,6 +16,7 @@ import { LocalRuntimeError } from './errors.ts';
 import { IMAGE_TABLE } from './images.ts';
 import { keyOf, type ManifestSet, namespaceOf } from './manifests.ts';
 import { BridgeNetwork, freeSubnet } from './network.ts';
+import { forgetRuntime, recordRuntime, sweepOrphans } from './orphans.ts';
 import { Pod, type PodHost } from './pod.ts';
 import { type Credential, type RedisView, RedisViewer } from './redis-view.ts';
 import { statePaths } from './state.ts';
@@ -182,6 +183,8 @@ export class LocalRuntime {
         'the local runtime needs root: every pod gets a network namespace, a veth on a private bridge and a mount namespace for its volumes (run as root, or use the harness cluster of runtime/redis for tests)',
       );
     }
+    // What runtimes whose owner died left behind (any state dir) goes first.
+    await sweepOrphans();
     const prefix = runtimePrefix(options.stateDir);
     const subnet = await freeSubnet(Number.parseInt(prefix.slice(3), 16));
     const runtime = new LocalRuntime(options, subnet);
@@ -218,6 +221,7 @@ export class LocalRuntime {
       paths.runtimeFile,
       `${JSON.stringify({ prefix: this.prefix, subnet: this.network.subnet, pid: process.pid, files: manifests.files, startedAt: new Date().toISOString() }, null, 2)}\n`,
     );
+    recordRuntime({ prefix: this.prefix, stateDir: paths.root, pid: process.pid });
     await this.network.setup();
     for (const [key, job] of manifests.jobs) {
       this.#jobs.set(key, { key, job, status: 'Running', failures: 0, pod: undefined, notBefore: 0 });
@@ -658,6 +662,7 @@ export class LocalRuntime {
       [...this.#pods.values(), ...this.#terminating].map((pod) => pod.delete(Math.min(graceMs, pod.graceMs))),
     );
     await this.network.teardown();
+    forgetRuntime(this.prefix);
     try {
       this.#hostBlock?.remove();
     } catch (error) {

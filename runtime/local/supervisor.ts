@@ -44,7 +44,7 @@ try {
     if (password) writeFileSync(join(stateDir, 'password'), password, { mode: 0o600 });
     writeFileSync(join(stateDir, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
   };
-  const stateTimer = setInterval(() => void writeState().catch(() => undefined), 1000);
+  const stateTimer = setInterval(() => void writeState().catch(() => undefined), 2000);
   log(`supervising ${stateDir} (prefix ${runtime.prefix}, subnet ${runtime.network.subnet}.0/24)`);
   let stopping = false;
   const stop = async (signal: string) => {

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -9,8 +9,19 @@ import { harnessTempDir } from '../support/harness-root.ts';
 
 const run = promisify(execFile);
 const bin = 'bin/slotforge.js';
-/** The hand-written fixture: 2 standalone Redis pods, a headless Service, a Job (fast to start and stop). */
-const fixture = 'test/local/fixtures/basic.yaml';
+/**
+ * The hand-written fixture (2 standalone Redis pods, a headless Service, a Job: fast to start and stop), in a
+ * namespace and at mount paths of its own so it runs beside test/local's copy without sharing host names or paths.
+ */
+const fixture = (() => {
+  const path = join(harnessTempDir('cli-fixture'), 'basic.yaml');
+  const text = readFileSync('test/local/fixtures/basic.yaml', 'utf8')
+    .replaceAll('namespace: demo', 'namespace: demo-cli')
+    .replaceAll('/opt/scripts', '/opt/scripts-cli')
+    .replaceAll('/opt/slotforge-test', '/opt/slotforge-test-cli');
+  writeFileSync(path, text);
+  return path;
+})();
 
 async function cli(stateDir: string, ...args: string[]) {
   return run(process.execPath, [bin, '--state-dir', stateDir, ...args], { timeout: 90_000 });

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { sweepOrphans } from '../../runtime/local/orphans.ts';
 import { findProcesses, reapRegistry } from '../../runtime/process/index.ts';
 
 /**
@@ -13,7 +14,10 @@ export default function setup(project: TestProject) {
   mkdirSync(parent, { recursive: true });
   const root = mkdtempSync(join(parent, 'slotforge-harness-'));
   project.provide('harnessRoot', root);
-  return () => {
+  return async () => {
+    // Local runtimes (runtime/local) whose owner died (a crashed worker): their pods live in network namespaces.
+    const swept = await sweepOrphans();
+    if (swept.length > 0) console.warn(`slotforge harness: swept orphaned local runtime(s): ${swept.join(', ')}`);
     // Processes started by a subprocess (the CLI under test) are in that subprocess's own registry inside the root,
     // and redis-server keeps `dir=<path>` in its process title: anything naming the root goes too.
     const strays = findProcesses(root);
