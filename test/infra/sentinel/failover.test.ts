@@ -106,6 +106,17 @@ describe('RedisSentinel scripts against real redis-server and redis-sentinel pro
     expect(await sim.call(old, 'WAIT', 2, 2000)).toBe(2);
     const killedAt = Date.now();
     await sim.stop(old, 'kill');
+    // A replica whose primary is gone is alive but not ready (its link is down).
+    const orphan = data().find((p) => p !== old) as SimPod;
+    const readiness = await pollUntil(
+      async () => {
+        const result = await sim.runScript(orphan, 'redis-probe.sh', ['readiness']);
+        return result.code === 0 ? undefined : result;
+      },
+      { description: 'readiness to fail on a replica without primary', timeoutMs: 3000, intervalMs: 50 },
+    );
+    expect([readiness.code, readiness.output.trim()]).toEqual([1, "readiness: replica link is 'down'"]);
+    expect((await sim.runScript(orphan, 'probe.sh', ['liveness'])).code).toBe(0);
     let promotedMs = 0;
     const successor = await pollUntil(
       async () => {
