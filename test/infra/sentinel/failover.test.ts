@@ -80,6 +80,8 @@ describe('RedisSentinel scripts against real redis-server and redis-sentinel pro
   it('preStop on the primary makes another pod primary before it returns', async () => {
     const old = (await currentPrimary()) as SimPod;
     expect(old).toBeDefined();
+    // An application on @slotforge/client, connected through the sentinels, writes all along.
+    const driver = await sim.startClientDriver(4000);
     const started = Date.now();
     const result = await sim.runScript(old, 'redis-prestop.sh');
     const tookMs = Date.now() - started;
@@ -91,6 +93,11 @@ describe('RedisSentinel scripts against real redis-server and redis-sentinel pro
     expect(await sim.role(successor as SimPod)).toBe('master');
     expect(result.output).toMatch(/is primary after/);
     console.log(`preStop handed the primary over in ${tookMs} ms`);
+    const seen = await driver.result();
+    console.log(`@slotforge/client during the hand-over: ${JSON.stringify(seen)}`);
+    expect(seen.failed, seen.errors.join('; ')).toBe(0);
+    expect(seen.lost).toBe(0);
+    expect(seen.ok).toBeGreaterThan(20);
     await sim.waitConverged(successor as SimPod);
     expect(await sim.role(old)).toBe('slave');
     // On a replica the hook returns at once.

@@ -24,6 +24,17 @@ export function synthSentinel(props: RedisSentinelProps = {}, id = 'rs'): Manife
 
 export type PodKind = 'redis' | 'sentinel';
 
+/** What support/client-driver.ts reports. */
+export interface ClientDriverSummary {
+  readonly ok: number;
+  readonly failed: number;
+  /** Longest time between two successful writes: the outage the application saw. */
+  readonly maxGapMs: number;
+  /** Acknowledged writes that did not read back. */
+  readonly lost: number;
+  readonly errors: string[];
+}
+
 export interface SimPod {
   readonly name: string;
   readonly kind: PodKind;
@@ -211,6 +222,58 @@ export class SentinelSim {
       const e = error as { code?: number; stdout?: string; stderr?: string };
       return { code: typeof e.code === 'number' ? e.code : -1, output: `${e.stdout ?? ''}${e.stderr ?? ''}` };
     }
+  }
+
+  /**
+   * Starts support/client-driver.ts (`@slotforge/client` through the sentinels, as the `app` user) inside a mount
+   * namespace with our hosts file, like a client pod that resolves the pods' DNS names. Resolves once its first write
+   * succeeded; `result()` waits for its exit and returns its summary.
+   */
+  async startClientDriver(durationMs: number): Promise<{ result(): Promise<ClientDriverSummary> }> {
+    const repo = join(import.meta.dirname, '..', '..', '..', '..');
+    const driver = join(import.meta.dirname, 'client-driver.ts');
+    const logFile = join(this.root, `client-driver-${Date.now()}.log`);
+    const tsx = join(repo, 'node_modules', '.bin', 'tsx');
+    const proc = await startProcess({
+      command: 'unshare',
+      args: ['--mount', 'sh', '-c', `mount --bind '${this.hostsFile}' /etc/hosts && exec '${tsx}' '${driver}'`],
+      cwd: repo,
+      env: {
+        ...process.env,
+        SENTINELS: JSON.stringify(
+          this.ofKind('sentinel').map((p) => ({ host: this.fqdn(p.name), port: this.sentinelPort })),
+        ),
+        MASTER_NAME: this.masterName,
+        SENTINEL_PASSWORD: this.passwords['sentinel-access'],
+        APP_PASSWORD: this.passwords.app,
+        DURATION_MS: String(durationMs),
+      },
+      logFile,
+      registry: harnessRegistry(),
+      marker: 'client-driver.ts',
+    });
+    const output = () => {
+      try {
+        return readFileSync(logFile, 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    await pollUntil(
+      () => {
+        if (!proc.running && !output().includes('ready')) throw new Error(`client driver exited: ${output()}`);
+        return output().includes('ready');
+      },
+      { description: 'the client driver to write through the sentinels', timeoutMs: 20_000, intervalMs: 50 },
+    );
+    return {
+      result: async () => {
+        const { code } = await proc.exited;
+        const last = output().trim().split('\n').pop() ?? '';
+        if (code !== 0) throw new Error(`client driver exited with ${code}: ${output().slice(-1000)}`);
+        return JSON.parse(last) as ClientDriverSummary;
+      },
+    };
   }
 
   /** A client of the pod: data pods as `user` (admin by default), sentinels with the sentinel-access password. */
