@@ -40,7 +40,6 @@ else
   } >"$CONF.tmp"
 fi
 {
-  printf '\n'
   [ -n "${REDIS_BIND:-}" ] && printf 'bind %s\n' "$REDIS_BIND"
   printf 'sentinel announce-ip %s\nsentinel announce-port %s\n' "$(self_fqdn)" "$SENTINEL_PORT"
   # Clients, scripts and the other sentinels authenticate to this sentinel with the sentinel-access password.

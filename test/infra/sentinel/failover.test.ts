@@ -208,6 +208,15 @@ describe('RedisSentinel scripts against real redis-server and redis-sentinel pro
     sim.writeHosts();
     await sim.start(sentinel);
     expect(sim.log(sentinel)).toMatch(/keeping the sentinel state/);
+    // The pod-specific and secret lines were replaced, not appended to.
+    const rewritten = readFileSync(join(sentinel.dirs.data, 'sentinel.conf'), 'utf8');
+    for (const directive of ['bind', 'sentinel announce-ip', 'sentinel auth-pass', 'sentinel auth-user']) {
+      expect(
+        rewritten.split('\n').filter((l) => l.startsWith(`${directive} `)),
+        directive,
+      ).toHaveLength(1);
+    }
+    expect(rewritten).toContain(`bind ${sentinel.ip}`);
     expect(await sim.call(sentinel, 'SENTINEL', 'MYID')).toBe(myid);
     expect(await sim.primaryOf(sentinel)).toBe(sim.fqdn(primary.name));
     expect((await sim.masterState(sentinel))['config-epoch']).toBe(before['config-epoch']);
