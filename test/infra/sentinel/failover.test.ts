@@ -1,8 +1,8 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pollUntil } from '../../../runtime/process/index.ts';
-import { harnessTempDir } from '../../support/harness-root.ts';
+import { pollUntil, startProcess } from '../../../runtime/process/index.ts';
+import { harnessRegistry, harnessTempDir } from '../../support/harness-root.ts';
 import { loopbackBlock } from '../support/pod-sim.ts';
 import { SentinelSim, type SentinelSim as Sim, type SimPod, synthSentinel } from './support/sentinel-sim.ts';
 
@@ -75,6 +75,55 @@ describe('RedisSentinel scripts against real redis-server and redis-sentinel pro
     expect(String(await sim.callAs(first, 'sentinel', 'GET', 'k'))).toMatch(/NOPERM/);
     expect(String(await sim.callAs(first, 'app', 'FLUSHALL'))).toMatch(/NOPERM/);
     expect(await sim.callAs(first, 'app', 'SET', 'before', 'kept')).toBe('OK');
+  });
+
+  it("the exporter sidecar, run as Debian's prometheus-redis-exporter with the manifest env, scrapes as its user", async () => {
+    const primary = (await currentPrimary()) as SimPod;
+    const sts = objects.find((o) => o.kind === 'StatefulSet' && o.metadata.name.endsWith('-redis'));
+    const exporter = sts?.spec.template.spec.containers.find((c: { name: string }) => c.name === 'exporter');
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '' };
+    for (const e of exporter.env as Array<{
+      name: string;
+      value?: string;
+      valueFrom?: { secretKeyRef?: { key: string } };
+    }>) {
+      if (e.value !== undefined) env[e.name] = e.value;
+      const key = e.valueFrom?.secretKeyRef?.key;
+      if (key) env[e.name] = sim.passwords[key] as string;
+    }
+    // The pod's network namespace is ours: 127.0.0.1 becomes the pod's address, :9121 a free port.
+    env.REDIS_ADDR = String(env.REDIS_ADDR).replace('127.0.0.1', primary.ip);
+    const metricsPort = port + 2;
+    env.REDIS_EXPORTER_WEB_LISTEN_ADDRESS = `${primary.ip}:${metricsPort}`;
+    await sim.call(primary, 'ACL', 'LOG', 'RESET');
+    const proc = await startProcess({
+      command: 'prometheus-redis-exporter',
+      args: [],
+      env,
+      logFile: join(root, 'exporter.log'),
+      registry: harnessRegistry(),
+      marker: 'prometheus-redis-exporter',
+    });
+    try {
+      const text = await pollUntil(
+        async () => {
+          const body = await (await fetch(`http://${primary.ip}:${metricsPort}/metrics`)).text();
+          return body.includes('redis_up') ? body : undefined;
+        },
+        { description: 'exporter metrics', timeoutMs: 15_000, intervalMs: 200 },
+      );
+      expect(text).toMatch(/^redis_up 1$/m);
+      expect(text).toMatch(/^redis_exporter_last_scrape_error\{err=""\} 0$/m);
+      // What the RedisSentinelNoPrimary alert counts: one series with role="master" per primary.
+      expect(text).toMatch(/^redis_instance_info\{[^}]*role="master"[^}]*\} 1$/m);
+      expect(text).toMatch(/^redis_connected_slaves 2$/m);
+      const denials = ((await sim.call(primary, 'ACL', 'LOG', 100)) as unknown[][]).filter((entry) =>
+        entry.some((field, i) => entry[i - 1] === 'username' && field === 'exporter'),
+      );
+      expect(denials.map((d) => d[d.indexOf('object') + 1])).toEqual([]);
+    } finally {
+      await proc.stop();
+    }
   });
 
   it('preStop on the primary makes another pod primary before it returns', async () => {
