@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { isAlive, pollUntil, readCmdline } from '../process/index.ts';
 import { removeHostsBlock } from './dns.ts';
 import { listLinks, listNetns, sweepNetwork } from './network.ts';
@@ -29,27 +29,6 @@ export function liveSupervisor(stateDir: string): number | undefined {
   return undefined;
 }
 
-/** Removes host paths created as mount points, deepest first, and only while they are empty. */
-function removeMountPoints(file: string): string[] {
-  if (!existsSync(file)) return [];
-  const paths = [...new Set(readFileSync(file, 'utf8').split('\n').filter(Boolean))].sort(
-    (a, b) => b.split('/').length - a.split('/').length,
-  );
-  const removed: string[] = [];
-  for (const path of paths) {
-    try {
-      const stat = statSync(path);
-      if (stat.isDirectory() && readdirSync(path).length === 0) rmdirSync(path);
-      else if (stat.isFile() && stat.size === 0) unlinkSync(path);
-      else continue;
-      removed.push(path);
-    } catch {
-      // gone, or in use by another runtime's pod
-    }
-  }
-  return removed;
-}
-
 /**
  * Leaves nothing of the runtime of `stateDir` behind, whether it stopped cleanly or died: stops its supervisor
  * (SIGTERM, then SIGKILL after `graceMs`), kills every process in its namespaces, deletes its veths, namespaces and
@@ -77,8 +56,8 @@ export async function cleanupLocal(stateDir: string, options: { graceMs?: number
   }
   const swept = await sweepNetwork(prefix);
   const hostsBlock = removeHostsBlock(prefix);
-  forgetRuntime(prefix);
-  const mountPoints = removeMountPoints(paths.createdFile);
+  // The mount points go with the last runtime of the host.
+  const mountPoints = forgetRuntime(prefix);
   if (options.keepData) {
     for (const dir of [paths.pods, paths.shims, paths.socket, paths.runtimeFile, paths.hostsFile, paths.createdFile]) {
       rmSync(dir, { recursive: true, force: true });

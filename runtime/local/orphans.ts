@@ -1,4 +1,15 @@
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { isAlive } from '../process/index.ts';
 import { removeHostsBlock } from './dns.ts';
@@ -22,13 +33,70 @@ export function recordRuntime(record: RuntimeRecord): void {
   writeFileSync(join(RUNTIMES_DIR, `${record.prefix}.json`), JSON.stringify(record));
 }
 
-export function forgetRuntime(prefix: string): void {
+/** Host paths any runtime created as mount points, one per line (shared: runtimes mount at the same paths). */
+export const CREATED_FILE = join(RUNTIMES_DIR, 'created-paths');
+
+export function recordCreatedPaths(paths: readonly string[]): void {
+  mkdirSync(RUNTIMES_DIR, { recursive: true });
+  appendFileSync(CREATED_FILE, `${paths.join('\n')}\n`);
+}
+
+/** Runtimes whose owner still runs. */
+export function liveRuntimes(): RuntimeRecord[] {
+  let names: string[];
+  try {
+    names = readdirSync(RUNTIMES_DIR).filter((n) => n.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  const live: RuntimeRecord[] = [];
+  for (const name of names) {
+    try {
+      const record = JSON.parse(readFileSync(join(RUNTIMES_DIR, name), 'utf8')) as RuntimeRecord;
+      if (isAlive(record.pid)) live.push(record);
+    } catch {
+      // half written
+    }
+  }
+  return live;
+}
+
+/**
+ * Removes the mount points runtimes created on the host (deepest first, only while empty), but only once no runtime
+ * runs: removing a directory that is a mount point in another mount namespace detaches that mount (Linux >= 3.18),
+ * which would pull a volume from under a running pod of another runtime.
+ */
+export function removeCreatedPaths(): string[] {
+  if (liveRuntimes().length > 0 || !existsSync(CREATED_FILE)) return [];
+  const paths = [...new Set(readFileSync(CREATED_FILE, 'utf8').split('\n').filter(Boolean))].sort(
+    (a, b) => b.split('/').length - a.split('/').length,
+  );
+  const removed: string[] = [];
+  for (const path of paths) {
+    try {
+      const stat = statSync(path);
+      if (stat.isDirectory() && readdirSync(path).length === 0) rmdirSync(path);
+      else if (stat.isFile() && stat.size === 0) unlinkSync(path);
+      else continue;
+      removed.push(path);
+    } catch {
+      // gone already
+    }
+  }
+  rmSync(CREATED_FILE, { force: true });
+  return removed;
+}
+
+/** Drops the record of a runtime; the last one also removes the shared mount points. Returns the paths removed. */
+export function forgetRuntime(prefix: string): string[] {
   rmSync(join(RUNTIMES_DIR, `${prefix}.json`), { force: true });
+  const removed = removeCreatedPaths();
   try {
     if (readdirSync(RUNTIMES_DIR).length === 0) rmSync(RUNTIMES_DIR, { recursive: true, force: true });
   } catch {
     // gone
   }
+  return removed;
 }
 
 /** Sweeps every recorded runtime whose owner is dead: its processes, namespaces, links and hosts block. */

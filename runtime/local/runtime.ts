@@ -16,7 +16,7 @@ import { LocalRuntimeError } from './errors.ts';
 import { IMAGE_TABLE } from './images.ts';
 import { keyOf, type ManifestSet, namespaceOf } from './manifests.ts';
 import { BridgeNetwork, freeSubnet } from './network.ts';
-import { forgetRuntime, recordRuntime, sweepOrphans } from './orphans.ts';
+import { forgetRuntime, recordCreatedPaths, recordRuntime, sweepOrphans } from './orphans.ts';
 import { Pod, type PodHost } from './pod.ts';
 import { type Credential, type RedisView, RedisViewer } from './redis-view.ts';
 import { statePaths } from './state.ts';
@@ -253,7 +253,7 @@ export class LocalRuntime {
       nextSeq: () => ++this.#seq,
       changed: () => this.#changed(),
       event: (pod, message) => this.#event(`pod/${pod}`, message),
-      recordCreated: (paths) => appendFileSync(this.paths.createdFile, `${paths.join('\n')}\n`),
+      recordCreated: (paths) => recordCreatedPaths(paths),
       timeScale: this.options.timeScale,
     };
   }

@@ -36,8 +36,10 @@ export function appClient(runtime: LocalRuntime): Cluster {
     .filter((p) => isMember(p.name))
     .map((p) => ({ host: `${p.name}.redis-headless.slotforge.svc.cluster.local`, port: 6379 }));
   const cluster = new Cluster(seeds, {
-    redisOptions: { username: 'app', password: secret(runtime, 'app'), connectTimeout: 2000 },
+    // Deadlines everywhere: a connection to an address whose pod is gone gets no reset, only silence.
+    redisOptions: { username: 'app', password: secret(runtime, 'app'), connectTimeout: 2000, commandTimeout: 2000 },
     slotsRefreshTimeout: 2000,
+    slotsRefreshInterval: 1000,
     clusterRetryStrategy: (times) => Math.min(100 * times, 1000),
   });
   cluster.on('error', () => {});

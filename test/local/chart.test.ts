@@ -21,9 +21,19 @@ describe.runIf(process.getuid?.() === 0)('the default RedisCluster chart on the 
   const members = () => runtime.pods().filter((p) => isMember(p.name));
   const ips = () => new Map(members().map((p) => [p.name, p.ip]));
 
+  /** Reads every key back through a NEW client (seeded by DNS names, as an application restarted now would be). */
   async function readAll(): Promise<number> {
+    client.disconnect();
+    client = appClient(runtime);
     let found = 0;
-    for (let i = 0; i < KEYS; i++) if ((await client.get(`key:${i}`)) === `value-${i}`) found++;
+    for (let i = 0; i < KEYS; i++) {
+      const value = await pollUntil(() => client.get(`key:${i}`), {
+        description: `key:${i} to be readable`,
+        timeoutMs: 20_000,
+        intervalMs: 200,
+      }).catch(() => null);
+      if (value === `value-${i}`) found++;
+    }
     return found;
   }
 
