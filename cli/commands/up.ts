@@ -18,6 +18,8 @@ export interface UpOptions {
   readonly json: boolean;
   /** How long to wait for every pod ready, every Job complete and every Redis Cluster ok. @default 180000 */
   readonly timeoutMs?: number;
+  /** Print no status table (`start` prints one after its demo). @default false */
+  readonly quiet?: boolean;
 }
 
 /** Parses a CLI integer option, naming the option and the rule when it is wrong. */
@@ -64,7 +66,7 @@ export async function up(options: UpOptions): Promise<RuntimeStatus> {
   const pods = status.pods.filter((p) => p.phase === 'Running').length;
   spinner.succeed(`up: ${pods} pods on ${status.subnet} (bridge ${status.prefix}br); names resolve in /etc/hosts`);
   if (options.json) console.log(JSON.stringify(status, null, 2));
-  else console.log(renderRuntimeStatus(status));
+  else if (!options.quiet) console.log(renderRuntimeStatus(status));
   return status;
 }
 
