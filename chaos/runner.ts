@@ -60,6 +60,11 @@ export async function runScenario(
   const say = options.onProgress ?? (() => {});
   const healTimeoutMs = options.healTimeoutMs ?? 60_000;
   await target.waitHealthy(healTimeoutMs);
+  if (scenario.prepare) {
+    say(`${scenario.name}: preparing`);
+    await scenario.prepare(target);
+    await target.waitHealthy(healTimeoutMs);
+  }
   const nodeTimeoutMs = await target.nodeTimeoutMs();
   const recorder = new HistoryRecorder();
   const abort = new AbortController();

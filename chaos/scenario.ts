@@ -30,6 +30,8 @@ export interface Scenario {
   readonly fault: Fault;
   readonly workloads: () => Workload[];
   readonly check: (history: History, ctx: CheckContext) => Verdict[];
+  /** Runs before the workloads start (e.g. scale out first, so that scale-in has a shard to remove). */
+  readonly prepare?: (target: ChaosTarget) => Promise<void>;
   /** How long the fault stays in force before heal. @default 0 (heal right after the deployment is healthy again) */
   readonly faultDurationMs?: number;
 }

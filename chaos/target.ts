@@ -39,6 +39,10 @@ export interface ChaosTarget {
   partition?(pods: readonly string[], from: readonly string[], options?: { busOnly?: boolean }): Promise<void>;
   /** Undo every partition. */
   heal?(): Promise<void>;
+  /** Moves `slots` slots from the first master to the second (a planned reshard). Optional. */
+  reshard?(slots: number): Promise<void>;
+  /** Changes the number of shards, moving slots onto new shards or draining removed ones first. Optional. */
+  scale?(shards: number): Promise<void>;
   /** Polls until the deployment is healthy again (cluster_state ok everywhere, replicas linked). */
   waitHealthy(timeoutMs: number): Promise<void>;
 }

@@ -23,3 +23,6 @@ export const EVERYSEC_LOSS_WINDOW_MS = 1500;
 
 /** A paused master is held this much longer than the node timeout, so its replica is promoted before it resumes. */
 export const PAUSE_BEYOND_NODE_TIMEOUT_MS = 3000;
+
+/** Slots the reshard scenario moves: FACTS measured 1000 slots in about 2.3 s under 32 writers with 0 errors. */
+export const RESHARD_SLOTS = 1000;

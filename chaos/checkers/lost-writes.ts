@@ -11,10 +11,12 @@ export interface LostWritesOptions {
   readonly inherentWindowMs?: number;
   /** @default 'fault:inject' */
   readonly windowEvent?: string;
+  /** Kinds of write operations to verify. @default ['write', 'client-write'] */
+  readonly kinds?: readonly string[];
 }
 
 /**
- * Every acknowledged write (kind `write`, outcome ok, unique key) must be read back with its value by a `verify`
+ * Every acknowledged write (kind `write` or `client-write`, outcome ok, unique key) must be read back with its value by a `verify`
  * operation after the fault healed. A write whose WAIT confirmed no replica (`result === 0`) may be lost by Redis's
  * asynchronous replication, which Redis documents: such losses are reported as inherent, as are writes acknowledged
  * within `inherentWindowMs` before the window event. A write with no successful verification read counts as lost:
@@ -27,7 +29,8 @@ export function checkLostWrites(history: History, options: LostWritesOptions = {
   for (const op of history.operations) {
     if (op.kind === 'verify' && op.key !== undefined && op.outcome === 'ok') verified.set(op.key, op);
   }
-  const acknowledged = history.operations.filter((op) => op.kind === 'write' && op.outcome === 'ok');
+  const kinds = options.kinds ?? ['write', 'client-write'];
+  const acknowledged = history.operations.filter((op) => kinds.includes(op.kind) && op.outcome === 'ok');
   const lost: Operation[] = [];
   const inherent: Operation[] = [];
   for (const write of acknowledged) {

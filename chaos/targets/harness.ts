@@ -1,13 +1,14 @@
 import { pollUntil } from '../../runtime/process/index.ts';
 import { command, type LocalCluster, parseClusterNodes } from '../../runtime/redis/index.ts';
 import { type ChaosTarget, type PodInfo, UnsupportedFaultError } from '../target.ts';
+import { reshardHarness, scaleHarness } from './harness-topology.ts';
 
 /**
  * A target over a hand-made cluster of the test harness (`startLocalCluster`): pods are `redis-<i>`. A killed or
  * deleted node is restarted on the same port and dir, which is how a container restart looks to Redis. It cannot
  * partition; the local runtime target can.
  */
-export function harnessTarget(cluster: LocalCluster): ChaosTarget {
+export function harnessTarget(cluster: LocalCluster, replicasPerShard = 1): ChaosTarget {
   const pending: Promise<void>[] = [];
   const index = (pod: string) => {
     const i = Number(pod.replace(/^redis-/, ''));
@@ -78,6 +79,8 @@ export function harnessTarget(cluster: LocalCluster): ChaosTarget {
       throw new UnsupportedFaultError('harness', 'partition');
     },
     heal: async () => {},
+    reshard: (slots) => reshardHarness(cluster, slots),
+    scale: (shards) => scaleHarness(cluster, shards, replicasPerShard),
     waitHealthy: async (timeoutMs) => {
       await Promise.all(pending.splice(0));
       await cluster.waitHealthy(timeoutMs);

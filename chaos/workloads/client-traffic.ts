@@ -29,7 +29,7 @@ function connect(connection: TargetConnection): SlotforgeClient {
 }
 
 /**
- * What an application does through @slotforge/client: writes of unique keys confirmed by one replica (kind `write`,
+ * What an application does through @slotforge/client: writes of unique keys confirmed by one replica (kind `client-write`,
  * verified afterwards) and getOrSet reads of a hot set (kind `get-or-set`, which must return the loader's value).
  * Operations get the client's own deadline and retries, so planned operations must cost them nothing.
  */
@@ -49,7 +49,7 @@ export function clientTraffic(options: ClientTrafficOptions = {}): Workload {
           if (i % 2 === 0) {
             const key = `w:${i}`;
             const value = `${key}:${i}`;
-            const done = await recorder.invoke('write', { key: `chaos-client:${key}`, value }, async () => {
+            const done = await recorder.invoke('client-write', { key: `chaos-client:${key}`, value }, async () => {
               await withTimeout(client.set(key, value, { waitReplicas: 1 }), deadline);
               return null;
             });

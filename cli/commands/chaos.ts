@@ -44,7 +44,7 @@ async function runOnHarness(names: readonly string[], onProgress: (line: string)
       try {
         results.push(await runScenario(scenario, harnessTarget(cluster), { onProgress }));
       } catch (error) {
-        onProgress(`${scenario.name}: could not run: ${(error as Error).message}`);
+        console.error(`FAIL ${scenario.name}: could not run: ${(error as Error).message}`);
       } finally {
         await cluster.stop();
       }

@@ -49,6 +49,8 @@ export interface LocalCluster {
   waitHealthy(timeoutMs?: number): Promise<void>;
   /** Restarts a stopped node on the same port and dir (its nodes.conf brings it back into the cluster). */
   restartNode(index: number): Promise<RedisServer>;
+  /** Starts one more node with the cluster's configuration (not yet a member: `redis-cli --cluster add-node` it). */
+  addNode(): Promise<RedisServer>;
   /** Stops every node (SIGTERM, then SIGKILL). */
   stop(): Promise<void>;
 }
@@ -113,6 +115,11 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       const fresh = await startNode(index, old.port);
       nodes[index] = fresh;
       return fresh;
+    },
+    addNode: async () => {
+      const node = await startNode(nodes.length);
+      nodes.push(node);
+      return node;
     },
     stop: async () => {
       await Promise.all(nodes.map((n) => n.stop()));

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { MonitorReport } from '../../cli/commands/monitor.ts';
 import { PrometheusApi } from '../../dashboards/prometheus-api.ts';
 import { isAlive, pollUntil } from '../../runtime/process/index.ts';
+import { synthDefaultCharts } from '../local/chart-support.ts';
 import { harnessTempDir } from '../support/harness-root.ts';
 
 const run = promisify(execFile);
@@ -27,7 +28,9 @@ describe('slotforge monitor', () => {
   });
 
   it('scrapes every node of the local deployment with the slotforge alerts loaded, and down stops it', async () => {
-    await cli(stateDir, 'up', '--detach', '--json');
+    // A clean clone has no dist/: synthesize the default charts into the test's own directory.
+    const dist = await synthDefaultCharts(parent);
+    await cli(stateDir, 'up', '--manifests', dist, '--detach', '--json');
     const { stdout } = await cli(stateDir, 'monitor', '--detach', '--json', '--interval', '1s');
     const report = JSON.parse(stdout) as MonitorReport;
     expect(report.exporters).toHaveLength(6);
