@@ -26,19 +26,34 @@ secret() {
   cat "$AUTH_DIR/$1"
 }
 
-# redis-cli as the admin (default) user against HOST; the password travels in the environment, not argv.
-rcli() {
-  _host=$1
-  shift
+# Deadline of one redis-cli call in seconds (connect, AUTH and the reply). A peer that is gone (its pod deleted, its
+# address no longer routed) or frozen never answers, and redis-cli 7.0 has no connect or read timeout (`-t` arrives
+# in 7.2), so coreutils `timeout` bounds every call: without it a master's preStop waited for its deleted replica
+# until the grace period killed it. A call cut off prints nothing, like a peer that is down.
+CLI_TIMEOUT=${SLOTFORGE_CLI_TIMEOUT_S:-3}
+
+# redis-cli as the admin user against HOST:PORT within SECONDS; the password travels in the environment, not argv.
+rcli_within() {
+  # Names of their own: sh has no local variables, and callers keep _host/_port of their own across a call.
+  _rw_secs=$1
+  _rw_host=$2
+  _rw_port=$3
+  shift 3
   # shellcheck disable=SC2086
-  REDISCLI_AUTH=$(secret admin) redis-cli $TLS_ARGS --no-auth-warning -h "$_host" -p "$REDIS_PORT" "$@" | tr -d '\r'
+  REDISCLI_AUTH=$(secret admin) timeout "$_rw_secs" redis-cli $TLS_ARGS --no-auth-warning -h "$_rw_host" \
+    -p "$_rw_port" "$@" | tr -d '\r'
+}
+# redis-cli as the admin (default) user against HOST (this pod's port), bounded by CLI_TIMEOUT.
+rcli() {
+  _rc_host=$1
+  shift
+  rcli_within "$CLI_TIMEOUT" "$_rc_host" "$REDIS_PORT" "$@"
 }
 rcli_at() {
-  _host=$1
-  _port=$2
+  _rc_host=$1
+  _rc_port=$2
   shift 2
-  # shellcheck disable=SC2086
-  REDISCLI_AUTH=$(secret admin) redis-cli $TLS_ARGS --no-auth-warning -h "$_host" -p "$_port" "$@" | tr -d '\r'
+  rcli_within "$CLI_TIMEOUT" "$_rc_host" "$_rc_port" "$@"
 }
 
 # The address this pod's redis-server listens on (POD_IP from the downward API).

@@ -40,13 +40,19 @@ while [ "$s" -lt $((SHARDS + RETIRING)) ]; do
   s=$((s + 1))
 done
 
+# Moving slots takes as long as the keys take to MIGRATE, so the rebalance gets its own deadline, below the Job's
+# activeDeadlineSeconds (3600), instead of the per-call CLI_TIMEOUT: a frozen member never hangs the Job for good.
+REBALANCE_TIMEOUT=${SLOTFORGE_REBALANCE_TIMEOUT_S:-3000}
 log "rebalancing${weights:+ (draining$weights)}"
 if [ -n "$weights" ]; then
   # shellcheck disable=SC2086
-  redis-cli $TLS_ARGS --no-auth-warning --cluster rebalance "$SEED:$REDIS_PORT" --cluster-use-empty-masters \
-    --cluster-weight $weights >&2
+  timeout "$REBALANCE_TIMEOUT" redis-cli $TLS_ARGS --no-auth-warning --cluster rebalance "$SEED:$REDIS_PORT" \
+    --cluster-use-empty-masters --cluster-weight $weights >&2 ||
+    die "redis-cli --cluster rebalance failed or passed SLOTFORGE_REBALANCE_TIMEOUT_S=${REBALANCE_TIMEOUT}s"
 else
-  redis-cli $TLS_ARGS --no-auth-warning --cluster rebalance "$SEED:$REDIS_PORT" --cluster-use-empty-masters >&2
+  timeout "$REBALANCE_TIMEOUT" redis-cli $TLS_ARGS --no-auth-warning --cluster rebalance "$SEED:$REDIS_PORT" \
+    --cluster-use-empty-masters >&2 ||
+    die "redis-cli --cluster rebalance failed or passed SLOTFORGE_REBALANCE_TIMEOUT_S=${REBALANCE_TIMEOUT}s"
 fi
 
 # Retired members leave the cluster: each is reset (it forgets the cluster and takes a new id, so it cannot gossip its
@@ -80,6 +86,6 @@ if [ -n "$retired" ]; then
   done
 fi
 
-fails=$(redis-cli $TLS_ARGS --no-auth-warning --cluster check "$SEED:$REDIS_PORT" 2>&1 | grep -c '^\[ERR\]' || true)
+fails=$(timeout 60 redis-cli $TLS_ARGS --no-auth-warning --cluster check "$SEED:$REDIS_PORT" 2>&1 | grep -c '^\[ERR\]' || true)
 [ "$fails" = 0 ] || die "redis-cli --cluster check reports $fails errors after scaling"
 log "scaling done: $SHARDS shards"

@@ -14,7 +14,7 @@ sentinel_pod() { printf '%s-sentinel-%s' "$NAME" "$1"; }
 scli() {
   _host=$1
   shift
-  REDISCLI_AUTH=$(secret sentinel-access) timeout 3 redis-cli --no-auth-warning -h "$_host" -p "$SENTINEL_PORT" "$@" \
+  REDISCLI_AUTH=$(secret sentinel-access) timeout "$CLI_TIMEOUT" redis-cli --no-auth-warning -h "$_host" -p "$SENTINEL_PORT" "$@" \
     2>/dev/null | tr -d '\r'
 }
 
@@ -64,7 +64,7 @@ majority_primary() {
 
 # Role of the Redis at HOST:PORT (master, slave, or empty when it does not answer), as the admin user.
 role_of() {
-  REDISCLI_AUTH=$(secret admin) timeout 3 redis-cli --no-auth-warning -h "$1" -p "$2" role 2>/dev/null |
+  REDISCLI_AUTH=$(secret admin) timeout "$CLI_TIMEOUT" redis-cli --no-auth-warning -h "$1" -p "$2" role 2>/dev/null |
     head -n 1 | tr -d '\r'
 }
 
@@ -77,7 +77,7 @@ live_primary() {
     [ "$_pod" = "${1:-}" ] && continue
     _fqdn=$(pod_fqdn "$_pod")
     [ -n "$(resolve "$_fqdn")" ] || continue
-    _info=$(REDISCLI_AUTH=$(secret admin) timeout 3 redis-cli --no-auth-warning -h "$_fqdn" -p "$REDIS_PORT" \
+    _info=$(REDISCLI_AUTH=$(secret admin) timeout "$CLI_TIMEOUT" redis-cli --no-auth-warning -h "$_fqdn" -p "$REDIS_PORT" \
       info replication 2>/dev/null | tr -d '\r')
     if [ "$(info_field "$_info" role)" = master ] && [ "$(info_field "$_info" connected_slaves)" -ge 1 ] 2>/dev/null; then
       printf '%s %s' "$_fqdn" "$REDIS_PORT"
