@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { registerApply } from './commands/apply.ts';
 import { registerChaos } from './commands/chaos.ts';
 import { down } from './commands/down.ts';
 import { registerFaults } from './commands/faults.ts';
@@ -87,6 +88,7 @@ program
 program.command('synth').description('synthesize the manifests into dist/').action(synth);
 
 registerFaults(program, stateDir);
+registerApply(program, stateDir);
 
 program
   .command('monitor')

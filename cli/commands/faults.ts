@@ -52,12 +52,26 @@ export function registerFaults(program: Command, stateDir: () => string): void {
     });
   program
     .command('partition')
-    .description('drop every packet between the named pods and the pods after --from (both ways)')
+    .description(
+      'drop every packet between the named pods and the pods after --from (both ways), or with --ports only those ports',
+    )
     .argument('<pods...>')
     .requiredOption('--from <pods...>', 'the other side')
-    .action(async (pods: string[], flags: { from: string[] }) => {
-      await send({ verb: 'partition', pods, from: flags.from });
-      console.log(`partitioned ${pods.join(', ')} from ${flags.from.join(', ')}`);
+    .option(
+      '--ports <ports...>',
+      'cut only these TCP/UDP ports, both ways (16379: the Redis Cluster bus, while clients still reach 6379)',
+      (raw: string, previous: number[] = []) => {
+        const port = Number(raw);
+        if (!Number.isInteger(port) || port < 1 || port > 65535) {
+          throw new Error(`option --ports must list integers from 1 to 65535 (got '${raw}')`);
+        }
+        return [...previous, port];
+      },
+    )
+    .action(async (pods: string[], flags: { from: string[]; ports?: number[] }) => {
+      await send({ verb: 'partition', pods, from: flags.from, ...(flags.ports ? { ports: flags.ports } : {}) });
+      const scope = flags.ports ? ` on port(s) ${flags.ports.join(', ')}` : '';
+      console.log(`partitioned ${pods.join(', ')} from ${flags.from.join(', ')}${scope}`);
     });
   program
     .command('heal')

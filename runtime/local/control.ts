@@ -1,6 +1,8 @@
 import { existsSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
+import type { ApplyResult } from './apply.ts';
 import { LocalRuntimeError } from './errors.ts';
+import { loadManifests } from './manifests.ts';
 import type { LocalRuntime } from './runtime.ts';
 
 /** A request to the supervisor: one JSON line. */
@@ -9,7 +11,9 @@ export type ControlRequest =
   | { readonly verb: 'events'; readonly limit?: number }
   | { readonly verb: 'kill' | 'pause' | 'resume'; readonly pod: string }
   | { readonly verb: 'delete'; readonly pod: string; readonly graceMs?: number }
-  | { readonly verb: 'partition'; readonly pods: string[]; readonly from: string[] }
+  | { readonly verb: 'partition'; readonly pods: string[]; readonly from: string[]; readonly ports?: number[] }
+  /** `manifests`: a path the supervisor reads (absolute, or relative to its working dir). */
+  | { readonly verb: 'apply'; readonly manifests: string; readonly prune?: boolean }
   | { readonly verb: 'heal' }
   | { readonly verb: 'lookup'; readonly name: string };
 
@@ -31,8 +35,12 @@ async function handle(runtime: LocalRuntime, request: ControlRequest): Promise<u
       return { deleted: request.pod, ip: before };
     }
     case 'partition':
-      await runtime.partition(request.pods, request.from);
+      await runtime.partition(request.pods, request.from, request.ports ? { ports: request.ports } : {});
       return { partitions: (await runtime.status()).partitions };
+    case 'apply':
+      return runtime.apply(loadManifests(request.manifests), {
+        prune: request.prune ?? false,
+      }) satisfies Promise<ApplyResult>;
     case 'heal':
       await runtime.heal();
       return { partitions: [] };

@@ -1,9 +1,25 @@
+export {
+  type ApplyAction,
+  type ApplyChange,
+  type ApplyOptions,
+  type ApplyResult,
+  planApply,
+  templateRevision,
+} from './apply.ts';
 export { type CleanupReport, cleanupLocal, leftovers, liveSupervisor } from './cleanup.ts';
 export { type ControlRequest, control, serveControl } from './control.ts';
 export { type HostRecord, podNames, serviceNames } from './dns.ts';
 export { LocalRuntimeError, type LocalRuntimeErrorCode } from './errors.ts';
 export { IMAGE_TABLE, type ImageMapping, resolveImage } from './images.ts';
-export { addObject, emptyManifestSet, loadManifests, type ManifestSet } from './manifests.ts';
+export {
+  addObject,
+  cloneManifestSet,
+  emptyManifestSet,
+  loadManifests,
+  type ManifestSet,
+  manifestFiles,
+} from './manifests.ts';
+export type { BlockRule } from './network.ts';
 export { RUNTIMES_DIR, sweepOrphans } from './orphans.ts';
 export type { Pod, PodPhase } from './pod.ts';
 export {
@@ -11,7 +27,9 @@ export {
   LocalRuntime,
   type LocalRuntimeOptions,
   type Partition,
+  type PartitionOptions,
   type PodReport,
+  REVISION_LABEL,
   type RuntimeEvent,
   type RuntimeStatus,
   runtimePrefix,

@@ -144,3 +144,18 @@ export function emptyManifestSet(): ManifestSet {
     files: [],
   };
 }
+
+/** A copy whose maps can change without changing `set` (the runtime's live objects start as one). */
+export function cloneManifestSet(set: ManifestSet): ManifestSet {
+  return {
+    configMaps: new Map(set.configMaps),
+    secrets: new Map(set.secrets),
+    services: new Map(set.services),
+    statefulSets: new Map(set.statefulSets),
+    deployments: new Map(set.deployments),
+    jobs: new Map(set.jobs),
+    claims: new Map(set.claims),
+    ignored: [...set.ignored],
+    files: [...set.files],
+  };
+}

@@ -13,6 +13,13 @@ export function netNames(prefix: string, seq: number) {
   return { netns: `${prefix}-${seq}`, veth: `${prefix}h${seq}`, peer: `${prefix}p${seq}` };
 }
 
+/** What {@link BridgeNetwork.setBlocked} drops for one peer address: everything, or only the listed ports. */
+export interface BlockRule {
+  readonly address: string;
+  /** TCP/UDP ports (either end of a packet); absent or empty means every packet. */
+  readonly ports?: readonly number[];
+}
+
 const ip = (args: string[]) => runOk('ip', args, { timeoutMs: 10_000 });
 
 /**
@@ -96,23 +103,39 @@ export class BridgeNetwork {
   }
 
   /**
-   * Drops every packet between the namespace and `blocked` addresses, both ways (nft rules inside the namespace).
-   * An empty list removes the rules.
+   * Drops packets between the namespace and each rule's address, both ways (nft rules inside the namespace): every
+   * packet, or with `ports` only TCP/UDP packets to or from those ports on either side (a connection to the peer's
+   * port, the peer's connection to ours, and the replies of both), so a Redis Cluster bus (client port + 10000) can be
+   * cut while the client port still answers. An empty list removes the rules.
+   * @see https://wiki.nftables.org/wiki-nftables/index.php/Matching_packet_headers
    */
-  async setBlocked(net: PodNet, blocked: readonly string[]): Promise<void> {
+  async setBlocked(net: PodNet, blocked: readonly BlockRule[]): Promise<void> {
     const table = `${this.prefix}part`;
     await run('ip', ['netns', 'exec', net.netns, 'nft', 'delete', 'table', 'inet', table]);
     if (blocked.length === 0) return;
-    const set = `{ ${blocked.join(', ')} }`;
+    const input: string[] = [];
+    const output: string[] = [];
+    for (const rule of blocked) {
+      if (!rule.ports || rule.ports.length === 0) {
+        input.push(`    ip saddr ${rule.address} drop`);
+        output.push(`    ip daddr ${rule.address} drop`);
+        continue;
+      }
+      const ports = `{ ${rule.ports.join(', ')} }`;
+      for (const side of ['dport', 'sport']) {
+        input.push(`    ip saddr ${rule.address} meta l4proto { tcp, udp } th ${side} ${ports} drop`);
+        output.push(`    ip daddr ${rule.address} meta l4proto { tcp, udp } th ${side} ${ports} drop`);
+      }
+    }
     const script = [
       `table inet ${table} {`,
       '  chain input {',
       '    type filter hook input priority 0; policy accept;',
-      `    ip saddr ${set} drop`,
+      ...input,
       '  }',
       '  chain output {',
       '    type filter hook output priority 0; policy accept;',
-      `    ip daddr ${set} drop`,
+      ...output,
       '  }',
       '}',
       '',

@@ -116,6 +116,8 @@ export class Pod {
   readonly #abort = new AbortController();
   #gone: Promise<void> | undefined;
   #running: Promise<void> | undefined;
+  /** Set once the volumes are rendered: from then on {@link Pod.refreshVolumes} may re-render them. */
+  #volumesRendered = false;
   readonly #dir: string;
 
   constructor(
@@ -255,6 +257,7 @@ export class Pod {
           where,
         );
         for (const c of this.#containers) c.env = this.#envOf(c, facts, where);
+        this.#volumesRendered = true;
         break;
       } catch (error) {
         if (!(error instanceof MissingReferenceError)) throw error;
@@ -281,6 +284,33 @@ export class Pod {
     // Every container ended and none is to be restarted: the pod is done (a Job's pod).
     this.#setPhase(results.every(Boolean) ? 'Succeeded' : 'Failed');
     await this.#release();
+  }
+
+  /**
+   * Renders the pod's ConfigMap and Secret volumes again from the store, as the kubelet's periodic sync does after an
+   * update: files of a mounted volume dir change in place (each key renamed over atomically), removed keys go, a
+   * `subPath` mount keeps its content, and env from `configMapKeyRef`/`secretKeyRef` stays as the container started.
+   * Returns a reason when it rendered nothing.
+   * @see https://kubernetes.io/docs/concepts/configuration/configmap/#mounted-configmaps-are-updated-automatically
+   */
+  refreshVolumes(): string | undefined {
+    if (!this.#volumesRendered || !this.net || this.terminating) return 'volumes not rendered';
+    const volumes = (this.spec.volumes ?? []).filter((v) => v.configMap || v.secret);
+    if (volumes.length === 0) return 'no ConfigMap or Secret volume';
+    try {
+      materializeVolumes(
+        { ...this.spec, volumes },
+        this.#facts(this.net.ip),
+        this.host.store,
+        { podDir: this.#dir, claimDir: (ns, claim) => this.host.claimDir(ns, claim) },
+        `pod ${this.namespace}/${this.name}`,
+      );
+      return undefined;
+    } catch (error) {
+      // A deleted (not optional) object: the kubelet keeps the last content it mounted.
+      if (error instanceof MissingReferenceError) return error.message;
+      throw error;
+    }
   }
 
   #envOf(c: ContainerRun, facts: PodFacts, where: string): Record<string, string> {

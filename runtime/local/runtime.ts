@@ -10,12 +10,13 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { APPLY_KINDS, type ApplyOptions, type ApplyResult, planApply, templateRevision } from './apply.ts';
 import { HostHostsBlock, type HostRecord, podNames, renderPodHosts, serviceNames, writeInPlace } from './dns.ts';
 import type { ObjectStore } from './env.ts';
 import { LocalRuntimeError } from './errors.ts';
 import { IMAGE_TABLE } from './images.ts';
-import { keyOf, type ManifestSet, namespaceOf } from './manifests.ts';
-import { BridgeNetwork, freeSubnet } from './network.ts';
+import { cloneManifestSet, keyOf, type ManifestSet, namespaceOf } from './manifests.ts';
+import { type BlockRule, BridgeNetwork, freeSubnet } from './network.ts';
 import { forgetRuntime, recordCreatedPaths, recordRuntime, sweepOrphans } from './orphans.ts';
 import { Pod, type PodHost } from './pod.ts';
 import { type Credential, type RedisView, RedisViewer } from './redis-view.ts';
@@ -45,11 +46,28 @@ export interface RuntimeEvent {
   readonly message: string;
 }
 
-/** A network partition: no packet between any pod of `a` and any pod of `b`. */
+/**
+ * A network partition: no packet between any pod of `a` and any pod of `b`, or with `ports` no TCP/UDP packet to or
+ * from those ports (the Redis Cluster bus, 16379, alone).
+ */
 export interface Partition {
   readonly a: readonly string[];
   readonly b: readonly string[];
+  readonly ports?: readonly number[];
 }
+
+/** Options of {@link LocalRuntime.partition}. */
+export interface PartitionOptions {
+  /**
+   * Cut only these ports, in both directions and on both ends (a connection to a peer's port, a peer's connection to
+   * ours, and their replies): `[16379]` cuts the Redis Cluster bus while clients still reach 6379.
+   * @default every packet
+   */
+  readonly ports?: readonly number[];
+}
+
+/** The label the StatefulSet controller puts on its pods: the revision of the template they were made from. */
+export const REVISION_LABEL = 'controller-revision-hash';
 
 /** One pod in {@link RuntimeStatus}. */
 export interface PodReport {
@@ -147,6 +165,8 @@ export class LocalRuntime {
   readonly #events: RuntimeEvent[] = [];
   readonly #partitions: Partition[] = [];
   readonly #applied = new Map<string, string>();
+  /** The live objects: the manifests started with, as every apply since changed them. */
+  readonly #manifests: ManifestSet;
   readonly #viewer = new RedisViewer();
   readonly #hostBlock: HostHostsBlock | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -164,11 +184,11 @@ export class LocalRuntime {
     this.paths = statePaths(options.stateDir);
     this.network = new BridgeNetwork(this.prefix, subnet);
     this.#hostBlock = options.hostDns === false ? undefined : new HostHostsBlock(this.prefix);
-    const { manifests } = options;
+    this.#manifests = cloneManifestSet(options.manifests);
     this.store = {
-      configMap: (ns, name) => manifests.configMaps.get(`${ns}/${name}`)?.data,
+      configMap: (ns, name) => this.#manifests.configMaps.get(`${ns}/${name}`)?.data,
       secret: (ns, name) => {
-        const secret = manifests.secrets.get(`${ns}/${name}`);
+        const secret = this.#manifests.secrets.get(`${ns}/${name}`);
         if (secret) return { ...decode(secret.data), ...secret.stringData };
         return readStoredSecret(join(this.paths.api, ns, 'secrets', name));
       },
@@ -213,7 +233,7 @@ export class LocalRuntime {
       '# slotforge local runtime: names come from /etc/hosts only\nnameserver 127.0.0.1\noptions timeout:1 attempts:1\n',
     );
     // Validate every pod template before anything starts: an unmappable image is an error now, not later.
-    const { manifests } = this.options;
+    const manifests = this.#manifests;
     for (const [key, sts] of manifests.statefulSets) this.#validate(`StatefulSet ${key}`, sts.spec.template);
     for (const [key, d] of manifests.deployments) this.#validate(`Deployment ${key}`, d.spec.template);
     for (const [key, job] of manifests.jobs) this.#validate(`Job ${key}`, job.spec.template);
@@ -331,8 +351,8 @@ export class LocalRuntime {
     if (this.#reconciling || this.#stopped) return;
     this.#reconciling = true;
     try {
-      for (const [key, sts] of this.options.manifests.statefulSets) this.#reconcileStatefulSet(key, sts);
-      for (const [key, d] of this.options.manifests.deployments) this.#reconcileDeployment(key, d);
+      for (const [key, sts] of this.#manifests.statefulSets) this.#reconcileStatefulSet(key, sts);
+      for (const [key, d] of this.#manifests.deployments) this.#reconcileDeployment(key, d);
       for (const state of this.#jobs.values()) this.#reconcileJob(state);
     } catch (error) {
       this.#event('runtime', `reconcile failed: ${(error as Error).message}`);
@@ -341,29 +361,56 @@ export class LocalRuntime {
     }
   }
 
+  /** The pods (current incarnations, terminating ones included) a controller owns. */
+  #owned(kind: string, key: string): Pod[] {
+    return [...this.#pods.values()].filter((p) => p.owner.kind === kind && p.owner.name === key);
+  }
+
   /**
    * StatefulSet controller: pods NAME-0..N-1, each with claims `<template>-<pod>` that outlive it; a missing, failed
    * or completed pod is (re)created, only after its previous incarnation is fully gone. OrderedReady creates ordinal i
-   * only when 0..i-1 are Running and Ready; Parallel creates them all at once.
+   * only when 0..i-1 are Running and Ready; Parallel creates them all at once. Scaling in deletes ordinals >= N from
+   * the highest, gracefully (OrderedReady one at a time, Parallel all at once). A changed template rolls
+   * (RollingUpdate, the default): once every pod is Running and Ready, the highest ordinal >= `partition` whose
+   * `controller-revision-hash` is stale is deleted and comes back from the new template; OnDelete waits for the user.
    * @see https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/
    */
   #reconcileStatefulSet(key: string, sts: StatefulSet): void {
     const namespace = namespaceOf(sts);
+    const base = sts.metadata.name;
     const replicas = sts.spec.replicas ?? 1;
     const ordered = (sts.spec.podManagementPolicy ?? 'OrderedReady') === 'OrderedReady';
+    const revision = templateRevision(base, sts.spec.template);
+    const ordinal = (pod: Pod) => Number(pod.name.slice(base.length + 1));
+    const surplus = this.#owned('StatefulSet', key)
+      .filter((p) => ordinal(p) >= replicas)
+      .sort((x, y) => ordinal(y) - ordinal(x));
+    for (const pod of ordered ? surplus.slice(0, 1) : surplus) {
+      if (pod.terminating) continue;
+      this.#event(`StatefulSet/${key}`, `scale in to ${replicas}: deleting ${pod.name}`);
+      void this.#deletePod(pod);
+    }
+    let settled = surplus.length === 0;
     for (let i = 0; i < replicas; i++) {
-      const name = `${sts.metadata.name}-${i}`;
+      const name = `${base}-${i}`;
       const pod = this.#pods.get(`${namespace}/${name}`);
       if (pod) {
         if ((pod.phase === 'Failed' || pod.phase === 'Succeeded') && !pod.terminating) void this.#deletePod(pod, 0);
-        if (ordered && !(pod.phase === 'Running' && pod.ready)) return;
+        const healthy = pod.phase === 'Running' && pod.ready && !pod.terminating;
+        if (!healthy) settled = false;
+        if (ordered && !healthy) return;
         continue;
       }
+      settled = false;
       const claims = (sts.spec.volumeClaimTemplates ?? []).map((t) => ({
         name: t.metadata.name,
         persistentVolumeClaim: { claimName: `${t.metadata.name}-${name}` },
       }));
-      const labels = { ...(sts.spec.template.metadata?.labels ?? {}), 'statefulset.kubernetes.io/pod-name': name };
+      const labels = {
+        ...(sts.spec.template.metadata?.labels ?? {}),
+        'statefulset.kubernetes.io/pod-name': name,
+        [REVISION_LABEL]: revision,
+      };
       this.#createPod(
         name,
         namespace,
@@ -373,9 +420,24 @@ export class LocalRuntime {
       );
       if (ordered) return;
     }
+    if (!settled || (sts.spec.updateStrategy?.type ?? 'RollingUpdate') !== 'RollingUpdate') return;
+    const partition = sts.spec.updateStrategy?.rollingUpdate?.partition ?? 0;
+    for (let i = replicas - 1; i >= partition; i--) {
+      const pod = this.#pods.get(`${namespace}/${base}-${i}`);
+      if (!pod || pod.labels[REVISION_LABEL] === revision) continue;
+      this.#event(
+        `StatefulSet/${key}`,
+        `rolling update: deleting ${pod.name} (revision ${pod.labels[REVISION_LABEL]} -> ${revision})`,
+      );
+      void this.#deletePod(pod);
+      return;
+    }
   }
 
-  /** Deployment controller (no rollout strategy): keeps `replicas` pods named NAME-<random>. */
+  /**
+   * Deployment controller (no rollout strategy): keeps `replicas` pods named NAME-<random>, deleting the newest
+   * when there are more; a changed template reaches only pods created after the change.
+   */
   #reconcileDeployment(key: string, deployment: Deployment): void {
     const namespace = namespaceOf(deployment);
     const mine = [...this.#pods.values()].filter(
@@ -383,7 +445,10 @@ export class LocalRuntime {
     );
     for (const pod of mine) if (pod.phase === 'Failed' || pod.phase === 'Succeeded') void this.#deletePod(pod, 0);
     const live = mine.filter((p) => p.phase !== 'Failed' && p.phase !== 'Succeeded');
-    for (let i = live.length; i < (deployment.spec.replicas ?? 1); i++) {
+    const replicas = deployment.spec.replicas ?? 1;
+    for (const pod of [...live].sort((x, y) => y.createdAt - x.createdAt).slice(0, Math.max(0, live.length - replicas)))
+      void this.#deletePod(pod);
+    for (let i = live.length; i < replicas; i++) {
       const name = `${deployment.metadata.name}-${randomBytes(4).toString('hex').slice(0, 5)}`;
       this.#createPod(name, namespace, deployment.spec.template, { kind: 'Deployment', name: key });
     }
@@ -435,6 +500,90 @@ export class LocalRuntime {
     state.pod = this.#createPod(name, namespaceOf(job), job.spec.template, { kind: 'Job', name: state.key });
   }
 
+  /** The live objects (what was started with, as every {@link apply} since changed it). */
+  get manifests(): ManifestSet {
+    return this.#manifests;
+  }
+
+  /**
+   * `kubectl apply -f DIR` on the running runtime: objects new to it are created, changed ones configured, the rest
+   * left as they are; with `prune` the objects `manifests` no longer lists are deleted with their pods. Resolves once
+   * the objects are stored (controllers act in the background, as after kubectl): a new StatefulSet gets its pods, a
+   * changed `replicas` scales (new ordinals created, the highest deleted first with their preStop hooks), a changed
+   * pod template rolls per `updateStrategy`, a new Job runs, a Job whose name already ran is left alone, changed
+   * ConfigMaps and Secrets rewrite the volumes that mount them. Throws before changing anything when a pod template
+   * cannot run here or when Kubernetes would refuse the change (a Job's spec, a StatefulSet's immutable fields).
+   * @see https://kubernetes.io/docs/tasks/manage-kubernetes-objects/declarative-config/
+   */
+  async apply(manifests: ManifestSet, options: ApplyOptions = {}): Promise<ApplyResult> {
+    if (this.#stopped) throw new LocalRuntimeError('E_NOT_UP', 'apply: the runtime is stopped');
+    const live = this.#manifests;
+    const changes = planApply(live, manifests, options);
+    const actionOf = new Map(changes.map((c) => [c.object, c]));
+    const act = (kind: string, key: string) => actionOf.get(`${kind}/${key}`)?.action;
+    for (const [key, sts] of manifests.statefulSets)
+      if (act('StatefulSet', key) !== 'unchanged') this.#validate(`StatefulSet ${key}`, sts.spec.template);
+    for (const [key, d] of manifests.deployments)
+      if (act('Deployment', key) !== 'unchanged') this.#validate(`Deployment ${key}`, d.spec.template);
+    for (const [key, job] of manifests.jobs)
+      if (act('Job', key) === 'created') this.#validate(`Job ${key}`, job.spec.template);
+
+    for (const [kind, field] of APPLY_KINDS) {
+      const before = live[field] as Map<string, unknown>;
+      for (const [key, object] of manifests[field] as Map<string, unknown>) {
+        if (act(kind, key) === 'created' || act(kind, key) === 'configured') before.set(key, object);
+      }
+      for (const key of [...before.keys()]) if (act(kind, key) === 'pruned') before.delete(key);
+    }
+    for (const entry of manifests.ignored) if (!live.ignored.includes(entry)) live.ignored.push(entry);
+    live.files.push(...manifests.files.filter((f) => !live.files.includes(f)));
+
+    for (const change of changes) {
+      if (change.action === 'unchanged' || change.action === 'kept') continue;
+      this.#event('apply', `${change.object} ${change.action}${change.detail ? ` (${change.detail})` : ''}`);
+      const [kind, namespace, name] = change.object.split('/') as [string, string, string];
+      const key = `${namespace}/${name}`;
+      if ((kind === 'ConfigMap' || kind === 'Secret') && change.action === 'configured') this.#refreshMounts(kind, key);
+      if (kind === 'Job' && change.action === 'created') {
+        this.#jobs.set(key, {
+          key,
+          job: live.jobs.get(key)!,
+          status: 'Running',
+          failures: 0,
+          pod: undefined,
+          notBefore: 0,
+        });
+      }
+      if (change.action !== 'pruned') continue;
+      // Cascading deletion (background): every pod of the object goes at once, each with its grace period.
+      if (kind === 'StatefulSet' || kind === 'Deployment' || kind === 'Job') {
+        for (const pod of this.#owned(kind, key)) if (!pod.terminating) void this.#deletePod(pod);
+      }
+      if (kind === 'Job') this.#jobs.delete(key);
+    }
+    this.#changed();
+    void this.#reconcile();
+    return { changes };
+  }
+
+  /** Pods that mount the ConfigMap or Secret `key` as a volume get its new content. */
+  #refreshMounts(kind: 'ConfigMap' | 'Secret', key: string): void {
+    for (const pod of this.pods()) {
+      const mounts = (pod.spec.volumes ?? []).some((v) =>
+        kind === 'ConfigMap'
+          ? v.configMap && `${pod.namespace}/${v.configMap.name}` === key
+          : v.secret && `${pod.namespace}/${v.secret.secretName}` === key,
+      );
+      if (!mounts) continue;
+      try {
+        const skipped = pod.refreshVolumes();
+        if (skipped === undefined) this.#event(`pod/${pod.name}`, `volumes of ${kind} ${key} updated`);
+      } catch (error) {
+        this.#event(`pod/${pod.name}`, `could not update the volumes of ${kind} ${key}: ${(error as Error).message}`);
+      }
+    }
+  }
+
   /** Live pods (the current incarnation of each name), sorted by name. */
   pods(): Pod[] {
     return [...this.#pods.values()].sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
@@ -474,12 +623,32 @@ export class LocalRuntime {
     return this.pod(name).freeze(false);
   }
 
-  /** Drops all traffic between the pods of `a` and those of `b` (by name: it follows pods across recreation). */
-  async partition(a: readonly string[], b: readonly string[]): Promise<void> {
+  /**
+   * Drops all traffic between the pods of `a` and those of `b`, or with `options.ports` only the traffic to and from
+   * those ports (by name: it follows pods across recreation). Resolves once the rules are in place.
+   */
+  async partition(a: readonly string[], b: readonly string[], options: PartitionOptions = {}): Promise<void> {
     for (const name of [...a, ...b]) this.pod(name);
+    const ports = options.ports;
+    if (ports !== undefined) {
+      const bad = ports.find((p) => !Number.isInteger(p) || p < 1 || p > 65535);
+      if (ports.length === 0 || bad !== undefined) {
+        throw new LocalRuntimeError(
+          'E_CONTROL',
+          `partition: ports must list integers from 1 to 65535 (got ${ports.length === 0 ? 'an empty list' : JSON.stringify(bad)}); leave it out to drop every packet`,
+        );
+      }
+    }
     const resolveName = (n: string) => this.pod(n).name;
-    this.#partitions.push({ a: a.map(resolveName), b: b.map(resolveName) });
-    this.#event('runtime', `partition ${a.join(',')} from ${b.join(',')}`);
+    this.#partitions.push({
+      a: a.map(resolveName),
+      b: b.map(resolveName),
+      ...(ports ? { ports: [...new Set(ports)].sort((x, y) => x - y) } : {}),
+    });
+    this.#event(
+      'runtime',
+      `partition ${a.join(',')} from ${b.join(',')}${ports ? ` on ports ${ports.join(',')}` : ''}`,
+    );
     await this.#applyPartitions();
   }
 
@@ -500,19 +669,26 @@ export class LocalRuntime {
       for (const pod of this.pods()) {
         const net = pod.net;
         if (!net || pod.phase === 'Deleted') continue;
-        const blocked = new Set<string>();
-        for (const { a, b } of this.#partitions) {
+        // Per peer address: every packet (`all`) or the union of the ports of the partitions that name it.
+        const blocked = new Map<string, Set<number> | 'all'>();
+        for (const { a, b, ports } of this.#partitions) {
           const other = a.includes(pod.name) ? b : b.includes(pod.name) ? a : [];
           for (const name of other) {
             const address = ipOf.get(name);
-            if (address) blocked.add(address);
+            if (!address) continue;
+            const seen = blocked.get(address);
+            if (!ports) blocked.set(address, 'all');
+            else if (seen !== 'all') blocked.set(address, new Set([...(seen ?? []), ...ports]));
           }
         }
-        const list = [...blocked].sort();
-        const key = list.join(',');
-        if ((this.#applied.get(net.netns) ?? '') === key) continue;
+        const rules: BlockRule[] = [...blocked.keys()].sort().map((address) => {
+          const ports = blocked.get(address)!;
+          return ports === 'all' ? { address } : { address, ports: [...ports].sort((x, y) => x - y) };
+        });
+        const key = JSON.stringify(rules);
+        if ((this.#applied.get(net.netns) ?? '[]') === key) continue;
         try {
-          await this.network.setBlocked(net, list);
+          await this.network.setBlocked(net, rules);
           this.#applied.set(net.netns, key);
         } catch (error) {
           this.#event(`pod/${pod.name}`, `could not apply partition rules: ${(error as Error).message}`);
@@ -531,7 +707,7 @@ export class LocalRuntime {
   records(): HostRecord[] {
     const records: HostRecord[] = [];
     const pods = this.pods().filter((p) => p.ip && p.phase === 'Running' && !p.terminating);
-    for (const [, service] of this.options.manifests.services) {
+    for (const [, service] of this.#manifests.services) {
       const ns = namespaceOf(service);
       const spec = service.spec ?? {};
       const selected = pods.filter((p) => p.namespace === ns && matches(spec.selector, p.labels));
@@ -626,7 +802,7 @@ export class LocalRuntime {
         'Services have no virtual IP: a Service name resolves to the addresses of its ready endpoints',
         'no resource limits, no pid namespace, no image file system: containers run host programs (see the image table)',
       ],
-      notReproduced: this.options.manifests.ignored,
+      notReproduced: this.#manifests.ignored,
       pods: reports,
       jobs: [...this.#jobs.values()].map((j) => ({ name: j.key, status: j.status, failures: j.failures })),
       clusters: groupClusters(pods, views),

@@ -126,6 +126,10 @@ export interface StatefulSet extends KubeObject {
     readonly replicas?: number;
     readonly serviceName?: string;
     readonly podManagementPolicy?: 'OrderedReady' | 'Parallel';
+    readonly updateStrategy?: {
+      readonly type?: 'RollingUpdate' | 'OnDelete';
+      readonly rollingUpdate?: { readonly partition?: number; readonly maxUnavailable?: number | string };
+    };
     readonly selector?: { matchLabels?: Record<string, string> };
     readonly template: PodTemplate;
     readonly volumeClaimTemplates?: PersistentVolumeClaim[];

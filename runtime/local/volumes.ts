@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { fieldValue, MissingReferenceError, type ObjectStore, type PodFacts } from './env.ts';
 import { LocalRuntimeError } from './errors.ts';
@@ -47,11 +47,36 @@ function writeKeys(
         return [item.path, value, item.mode ?? defaultMode];
       })
     : Object.entries(data).map(([key, value]) => [key, value, defaultMode]);
+  const top = new Set<string>();
   for (const [path, value, mode] of entries) {
-    const file = join(dir, safeRelative(path, where));
+    const relative = safeRelative(path, where);
+    top.add(relative.split('/')[0]!);
+    const file = join(dir, relative);
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, value);
-    chmodSync(file, mode);
+    if (unchanged(file, value)) {
+      chmodSync(file, mode);
+      continue;
+    }
+    // Written beside and renamed over: a process reading the file sees the old or the new content, never half
+    // of it (the kubelet's atomic writer swaps a symlink for the same reason). A subPath mount of the file keeps
+    // the old inode, so it keeps the old content, as on Kubernetes.
+    const temp = join(dirname(file), `.${relative.split('/').pop()}.tmp`);
+    writeFileSync(temp, value);
+    chmodSync(temp, mode);
+    renameSync(temp, file);
+  }
+  // Files of keys the object no longer has leave the volume (a ConfigMap updated by apply). Directories stay: one
+  // may be the source of a subPath mount, and removing a mount point detaches it in the container's namespace.
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isFile() && !top.has(entry.name)) rmSync(join(dir, entry.name), { force: true });
+  }
+}
+
+function unchanged(file: string, value: string | Buffer): boolean {
+  try {
+    return readFileSync(file).equals(Buffer.from(value));
+  } catch {
+    return false;
   }
 }
 

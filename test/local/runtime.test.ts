@@ -7,13 +7,17 @@ import { run } from '../../runtime/local/exec.ts';
 import {
   addObject,
   cleanupLocal,
+  cloneManifestSet,
   emptyManifestSet,
   LocalRuntime,
   LocalRuntimeError,
   leftovers,
   loadManifests,
+  type ManifestSet,
+  REVISION_LABEL,
 } from '../../runtime/local/index.ts';
 import { CREATED_FILE } from '../../runtime/local/orphans.ts';
+import type { Job, StatefulSet } from '../../runtime/local/types.ts';
 import { pollUntil } from '../../runtime/process/index.ts';
 import { harnessTempDir } from '../support/harness-root.ts';
 
@@ -159,6 +163,153 @@ describe.runIf(process.getuid?.() === 0)('local runtime on hand-written manifest
     await withClient(runtime.pod('kv-1').ip!, async (c) => expect(await c.ping()).toBe('PONG'));
     await runtime.heal();
     expect((await from('kv-0', 'kv-1')).stdout.trim()).toBe('PONG');
+  });
+
+  it('a port-scoped partition cuts only those ports, both ways, and heal restores them', async () => {
+    // Nothing listens on 16379: an open path answers at once with a refusal (RST); a dropped one never answers.
+    const probe = (pod: string, to: string, port: number) =>
+      run(
+        'ip',
+        [
+          'netns',
+          'exec',
+          runtime.pod(pod).net!.netns,
+          'redis-cli',
+          '-h',
+          runtime.pod(to).ip!,
+          '-p',
+          String(port),
+          '-a',
+          PASSWORD,
+          '--no-auth-warning',
+          'ping',
+        ],
+        { timeoutMs: 1500 },
+      );
+    const refused = async (pod: string, to: string) => {
+      const result = await probe(pod, to, 16379);
+      return !result.timedOut && `${result.stdout}${result.stderr}`.includes('refused');
+    };
+    expect(await refused('kv-0', 'kv-1')).toBe(true);
+    await runtime.partition(['kv-0'], ['kv-1'], { ports: [16379] });
+    expect((await runtime.status()).partitions).toEqual([{ a: ['kv-0'], b: ['kv-1'], ports: [16379] }]);
+    expect((await probe('kv-0', 'kv-1', 6379)).stdout.trim()).toBe('PONG');
+    expect((await probe('kv-1', 'kv-0', 6379)).stdout.trim()).toBe('PONG');
+    const cut = await probe('kv-0', 'kv-1', 16379);
+    expect(cut.timedOut, `${cut.stdout}${cut.stderr}`).toBe(true);
+    expect((await probe('kv-1', 'kv-0', 16379)).timedOut).toBe(true);
+    await runtime.heal();
+    expect(await refused('kv-0', 'kv-1')).toBe(true);
+    expect(await refused('kv-1', 'kv-0')).toBe(true);
+    await expect(runtime.partition(['kv-0'], ['kv-1'], { ports: [99999] })).rejects.toThrow(
+      'partition: ports must list integers from 1 to 65535 (got 99999)',
+    );
+  });
+
+  describe('apply', () => {
+    /** The fixture, changed by `edit` (objects are plain data: copied before they are changed). */
+    const edited = (edit: (set: ManifestSet) => void): ManifestSet => {
+      const set = cloneManifestSet(loadManifests(fixture));
+      edit(set);
+      return set;
+    };
+    const withReplicas = (set: ManifestSet, replicas: number, env?: { name: string; value: string }) => {
+      const sts = structuredClone(set.statefulSets.get('demo/kv')!) as StatefulSet & {
+        spec: { replicas: number; template: { spec: { containers: Array<{ env: unknown[] }> } } };
+      };
+      sts.spec.replicas = replicas;
+      if (env) sts.spec.template.spec.containers[0]!.env.push(env);
+      set.statefulSets.set('demo/kv', sts);
+    };
+    const reseed = (set: ManifestSet) => {
+      const job = structuredClone(set.jobs.get('demo/seed')!) as Job & { metadata: { name: string } };
+      job.metadata.name = 'reseed';
+      set.jobs.set('demo/reseed', job);
+    };
+    const inPod = (pod: string, ...argv: string[]) =>
+      run('nsenter', ['-t', String(runtime.pod(pod).containerPid()), '-m', ...argv]);
+    const actions = (result: { changes: Array<{ object: string; action: string }> }) =>
+      Object.fromEntries(result.changes.map((c) => [c.object, c.action]));
+
+    it('scales a StatefulSet out, updates mounted ConfigMap files, runs a new Job and leaves a completed one alone', async () => {
+      const seedPods = () => runtime.pods().filter((p) => p.name.startsWith('seed-')).length;
+      const seedsBefore = seedPods();
+      const next = edited((set) => {
+        withReplicas(set, 3);
+        const scripts = set.configMaps.get('demo/scripts')!;
+        set.configMaps.set('demo/scripts', { ...scripts, data: { ...scripts.data, greeting: 'bonjour', extra: 'x' } });
+        reseed(set);
+      });
+      const result = await runtime.apply(next);
+      expect(actions(result)).toMatchObject({
+        'StatefulSet/demo/kv': 'configured',
+        'ConfigMap/demo/scripts': 'configured',
+        'Secret/demo/auth': 'unchanged',
+        'Job/demo/seed': 'unchanged',
+        'Job/demo/reseed': 'created',
+      });
+      expect(result.changes.find((c) => c.object === 'StatefulSet/demo/kv')?.detail).toBe('replicas 2 -> 3');
+      await ready('kv-2');
+      // The running pods' ConfigMap volume changed in place (the kubelet's sync), new keys included.
+      expect((await inPod('kv-0', 'cat', '/opt/scripts/greeting')).stdout).toBe('bonjour');
+      expect((await inPod('kv-1', 'cat', '/opt/scripts/extra')).stdout).toBe('x');
+      await pollUntil(
+        async () => (await runtime.status()).jobs.find((j) => j.name === 'demo/reseed')?.status === 'Complete',
+        { description: 'the reseed Job to complete', timeoutMs: 30_000 },
+      );
+      expect(seedPods()).toBe(seedsBefore);
+    });
+
+    it('scales in from the highest ordinal with preStop, then rolls a changed template one pod at a time', async () => {
+      const events: string[] = [];
+      const oldRevision = runtime.pod('kv-0').labels[REVISION_LABEL];
+      const result = await runtime.apply(
+        edited((set) => {
+          withReplicas(set, 2, { name: 'ROLLED', value: 'yes' });
+          reseed(set);
+        }),
+      );
+      expect(result.changes.find((c) => c.object === 'StatefulSet/demo/kv')?.detail).toBe(
+        'replicas 3 -> 2, pod template',
+      );
+      const rolled = await pollUntil(
+        () => {
+          const pods = runtime.pods().filter((p) => /^kv-\d$/.test(p.name));
+          return (
+            pods.length === 2 &&
+            pods.every((p) => p.ready && p.labels[REVISION_LABEL] !== oldRevision && !p.terminating) &&
+            pods
+          );
+        },
+        { description: 'kv-2 gone and kv-0, kv-1 rolled to the new template', timeoutMs: 60_000 },
+      );
+      expect(rolled.map((p) => p.containerEnv('redis')?.ROLLED)).toEqual(['yes', 'yes']);
+      expect(existsSync(join(stateDir, 'pvc/demo/data-kv-2/prestop-ran'))).toBe(true);
+      for (const e of runtime.events(2000)) if (e.object === 'StatefulSet/demo/kv') events.push(e.message);
+      const order = ['scale in to 2: deleting kv-2', 'rolling update: deleting kv-1', 'rolling update: deleting kv-0'];
+      const at = order.map((m) => events.findIndex((e) => e.startsWith(m)));
+      expect(at.every((i) => i >= 0) && at[0]! < at[1]! && at[1]! < at[2]!, events.join('\n')).toBe(true);
+    }, 90_000);
+
+    it('keeps objects the manifests no longer list unless asked to prune, and refuses a changed Job', async () => {
+      const base = edited((set) => withReplicas(set, 2, { name: 'ROLLED', value: 'yes' }));
+      expect(actions(await runtime.apply(base))).toMatchObject({ 'Job/demo/reseed': 'kept' });
+      expect((await runtime.status()).jobs.map((j) => j.name)).toContain('demo/reseed');
+      const changedJob = edited((set) => {
+        const seed = set.jobs.get('demo/seed')!;
+        set.jobs.set('demo/seed', { ...seed, spec: { ...seed.spec, backoffLimit: 5 } });
+      });
+      await expect(runtime.apply(changedJob)).rejects.toThrow(
+        'apply: Job demo/seed: spec is immutable and the new manifests change it',
+      );
+      const pruned = await runtime.apply(base, { prune: true });
+      expect(actions(pruned)).toMatchObject({ 'Job/demo/reseed': 'pruned', 'StatefulSet/demo/kv': 'unchanged' });
+      await pollUntil(() => !runtime.pods().some((p) => p.name.startsWith('reseed-')), {
+        description: "the pruned Job's pod to be gone",
+        timeoutMs: 10_000,
+      });
+      expect((await runtime.status()).jobs.map((j) => j.name)).toEqual(['demo/seed']);
+    });
   });
 
   it('status reports every pod with its IP, readiness, role and ports', async () => {

@@ -1,0 +1,133 @@
+import { createHash } from 'node:crypto';
+import { LocalRuntimeError } from './errors.ts';
+import type { ManifestSet } from './manifests.ts';
+import type { KubeObject, PodTemplate, StatefulSet } from './types.ts';
+
+/** Options of `LocalRuntime.apply`. */
+export interface ApplyOptions {
+  /**
+   * Delete the StatefulSets, Deployments, Jobs, Services, ConfigMaps, Secrets and PVC objects the new manifests no
+   * longer list (with the pods they own, gracefully), as `kubectl apply --prune --all` does. Without it they stay and
+   * keep running, as with a plain `kubectl apply`. Claim data is kept either way (a deleted StatefulSet leaves its
+   * PVCs on Kubernetes too).
+   * @default false
+   */
+  readonly prune?: boolean;
+}
+
+/** What apply did to one object, in `kubectl apply`'s words (`kept`: absent from the new set and not pruned). */
+export type ApplyAction = 'created' | 'configured' | 'unchanged' | 'pruned' | 'kept';
+
+/** One line of an apply: `StatefulSet/slotforge/redis-shard-3 created`. */
+export interface ApplyChange {
+  /** `Kind/namespace/name`. */
+  readonly object: string;
+  readonly action: ApplyAction;
+  /** What changed, for `configured` (`replicas 2 -> 3`, `pod template`, `data`). */
+  readonly detail?: string;
+}
+
+/** The result of an apply, one change per object of the live set and the new set. */
+export interface ApplyResult {
+  readonly changes: ApplyChange[];
+}
+
+/** The kinds apply manages, in the order changes are made: data before the workloads that mount it. */
+export const APPLY_KINDS = [
+  ['ConfigMap', 'configMaps'],
+  ['Secret', 'secrets'],
+  ['PersistentVolumeClaim', 'claims'],
+  ['Service', 'services'],
+  ['StatefulSet', 'statefulSets'],
+  ['Deployment', 'deployments'],
+  ['Job', 'jobs'],
+] as const;
+
+/** JSON with object keys sorted, so two objects that differ only in key order compare equal. */
+export function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}
+
+/**
+ * The revision of a pod template, as the StatefulSet controller labels its pods (`controller-revision-hash`):
+ * `NAME-<hash>`, equal for equal templates.
+ * @see https://kubernetes.io/docs/reference/labels-annotations-taints/#controller-revision-hash
+ */
+export function templateRevision(name: string, template: PodTemplate): string {
+  return `${name}-${createHash('sha256').update(canonical(template)).digest('hex').slice(0, 10)}`;
+}
+
+/**
+ * StatefulSet fields Kubernetes refuses to update ("updates to statefulset spec for fields other than 'replicas',
+ * 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are
+ * forbidden"); the ones the runtime reads.
+ */
+const STATEFULSET_IMMUTABLE = ['selector', 'serviceName', 'podManagementPolicy', 'volumeClaimTemplates'] as const;
+
+function describeChange(kind: string, before: KubeObject, after: KubeObject): string {
+  if (kind === 'StatefulSet' || kind === 'Deployment') {
+    const a = (before as StatefulSet).spec;
+    const b = (after as StatefulSet).spec;
+    const parts: string[] = [];
+    if ((a.replicas ?? 1) !== (b.replicas ?? 1)) parts.push(`replicas ${a.replicas ?? 1} -> ${b.replicas ?? 1}`);
+    if (canonical(a.template) !== canonical(b.template)) parts.push('pod template');
+    const rest = (s: typeof a) => canonical({ ...s, replicas: undefined, template: undefined });
+    if (rest(a) !== rest(b)) parts.push('spec');
+    return parts.join(', ') || 'metadata';
+  }
+  if (kind === 'ConfigMap' || kind === 'Secret') return 'data';
+  return 'spec';
+}
+
+/**
+ * Compares the live objects with a new set, kind by kind, and rejects what Kubernetes rejects before anything
+ * changes: a Job whose spec differs from the live Job of the same name (a Job's pod template is immutable), and a
+ * StatefulSet whose selector, serviceName, podManagementPolicy or volumeClaimTemplates change.
+ */
+export function planApply(live: ManifestSet, next: ManifestSet, options: ApplyOptions = {}): ApplyChange[] {
+  const changes: ApplyChange[] = [];
+  for (const [kind, field] of APPLY_KINDS) {
+    const before = live[field] as Map<string, KubeObject>;
+    const after = next[field] as Map<string, KubeObject>;
+    for (const [key, object] of after) {
+      const previous = before.get(key);
+      const name = `${kind}/${key}`;
+      if (!previous) {
+        changes.push({ object: name, action: 'created' });
+        continue;
+      }
+      if (canonical(previous) === canonical(object)) {
+        changes.push({ object: name, action: 'unchanged' });
+        continue;
+      }
+      if (kind === 'Job' && canonical((previous as StatefulSet).spec) !== canonical((object as StatefulSet).spec)) {
+        throw new LocalRuntimeError(
+          'E_MANIFEST',
+          `apply: Job ${key}: spec is immutable and the new manifests change it (a Job of that name already ran); give the new run a new name (the chart's topology Job carries its topology in its name) or delete the Job first`,
+        );
+      }
+      if (kind === 'StatefulSet') {
+        const a = (previous as StatefulSet).spec;
+        const b = (object as StatefulSet).spec;
+        for (const field of STATEFULSET_IMMUTABLE) {
+          if (canonical(a[field]) !== canonical(b[field])) {
+            throw new LocalRuntimeError(
+              'E_MANIFEST',
+              `apply: StatefulSet ${key}: spec.${field} is immutable (live ${canonical(a[field])}, new ${canonical(b[field])}); Kubernetes updates only replicas, template, updateStrategy, ordinals, persistentVolumeClaimRetentionPolicy and minReadySeconds: delete the StatefulSet first`,
+            );
+          }
+        }
+      }
+      changes.push({ object: name, action: 'configured', detail: describeChange(kind, previous, object) });
+    }
+    for (const key of before.keys()) {
+      if (after.has(key)) continue;
+      changes.push({ object: `${kind}/${key}`, action: options.prune ? 'pruned' : 'kept' });
+    }
+  }
+  return changes;
+}
