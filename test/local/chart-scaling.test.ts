@@ -1,0 +1,249 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App, Chart } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import type { Cluster } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisMonitoring } from '../../dashboards/index.ts';
+import { RedisCluster } from '../../infra/index.ts';
+import { run } from '../../runtime/local/exec.ts';
+import {
+  type ApplyResult,
+  cleanupLocal,
+  LocalRuntime,
+  leftovers,
+  loadManifests,
+  type ManifestSet,
+} from '../../runtime/local/index.ts';
+import { pollUntil } from '../../runtime/process/index.ts';
+import { countSlots, parseClusterNodes } from '../../runtime/redis/index.ts';
+import { harnessTempDir } from '../support/harness-root.ts';
+import { admin, appClient, clusterConverged, isMember, secret, synthDefaultCharts } from './chart-support.ts';
+
+const KEYS = 300;
+/** A fair share of 16384 slots over N masters, less what rebalance leaves uneven (its default threshold is 2 %). */
+const fairShare = (masters: number) => Math.floor((16384 / masters) * 0.95);
+
+/**
+ * The charts of main.ts with another shard count, synthesized as `cdk8s synth` does: the test checks that with 3
+ * shards this is byte for byte what main.ts synthesizes, so the scaling below is the one users get by editing main.ts.
+ */
+function synthMain(outdir: string, shards: number, retiringShards = 0): string {
+  const app = new App({ outdir });
+  const namespaceChart = new Chart(app, 'namespace');
+  new k8s.KubeNamespace(namespaceChart, 'namespace', { metadata: { name: 'slotforge' } });
+  const chart = new Chart(app, 'slotforge', { namespace: 'slotforge' });
+  chart.addDependency(namespaceChart);
+  new RedisCluster(chart, 'redis', {
+    shards,
+    ...(retiringShards ? { retiringShards } : {}),
+    replicasPerShard: 1,
+    profile: 'store',
+    resources: { memoryLimit: '256Mi', cpuRequest: '100m' },
+    storage: { size: '1Gi' },
+    antiAffinity: 'preferred',
+  });
+  new RedisMonitoring(chart, 'monitoring');
+  app.synth();
+  return outdir;
+}
+
+const filesOf = (dir: string) => readdirSync(dir).map((f) => [f, readFileSync(join(dir, f), 'utf8')]);
+
+describe.runIf(process.getuid?.() === 0)('scaling the default RedisCluster chart by apply on the local runtime', () => {
+  let runtime: LocalRuntime;
+  let stateDir: string;
+  let dir: string;
+  let client: Cluster;
+  const log: string[] = [];
+
+  const manifests = (shards: number, retiring = 0): ManifestSet =>
+    loadManifests(synthMain(mkdtempSync(join(dir, `synth-${shards}-${retiring}-`)), shards, retiring));
+  const members = () => runtime.pods().filter((p) => isMember(p.name));
+  const jobStatus = async (name: string) => (await runtime.status()).jobs.find((j) => j.name === name)?.status;
+
+  /** Every key read back through a new client seeded by DNS names (as an application restarted now would be). */
+  async function readAll(): Promise<number> {
+    client?.disconnect();
+    client = appClient(runtime);
+    const values = await pollUntil(
+      async () => {
+        const got = await Promise.all(Array.from({ length: KEYS }, (_, i) => client.get(`key:${i}`)));
+        return got;
+      },
+      { description: 'every key to be readable', timeoutMs: 20_000, intervalMs: 250 },
+    );
+    return values.filter((v, i) => v === `value-${i}`).length;
+  }
+
+  /** Slots per master, as a member that is ok sees them. */
+  async function slotsPerMaster(): Promise<number[]> {
+    const nodes = parseClusterNodes(await admin(runtime, members()[0]!.ip!, 'CLUSTER', 'NODES'));
+    return nodes.filter((n) => n.flags.includes('master')).map((n) => countSlots(n.slots));
+  }
+
+  const converged = (count: number, timeoutMs: number) =>
+    pollUntil(
+      async () => {
+        const verdict = await clusterConverged(runtime, count);
+        if (verdict !== true) throw new Error(verdict);
+        return verdict;
+      },
+      {
+        description: `${count} members to converge (cluster_state:ok, one master per range)`,
+        timeoutMs,
+        intervalMs: 250,
+      },
+    );
+
+  const summary = (result: ApplyResult) =>
+    result.changes
+      .filter((c) => c.action !== 'unchanged')
+      .map((c) => `${c.object} ${c.action}`)
+      .sort();
+
+  beforeAll(async () => {
+    dir = harnessTempDir('chart-scaling');
+    const dist = await synthDefaultCharts(mkdtempSync(join(dir, 'main-')));
+    const same = synthMain(mkdtempSync(join(dir, 'synth-3-')), 3);
+    // The test's synthesis IS main.ts's: any drift of main.ts fails here, not silently below.
+    expect(filesOf(same)).toEqual(filesOf(dist));
+    stateDir = join(dir, 'state');
+    runtime = await LocalRuntime.start({
+      stateDir,
+      manifests: loadManifests(dist),
+      onEvent: (e) => log.push(`${e.at} ${e.object}: ${e.message}`),
+    });
+    await converged(6, 120_000);
+    await pollUntil(async () => (await runtime.status()).jobs.every((j) => j.status === 'Complete'), {
+      description: 'the auth and topology Jobs to complete',
+      timeoutMs: 60_000,
+    });
+    client = appClient(runtime);
+    for (let i = 0; i < KEYS; i++) await client.set(`key:${i}`, `value-${i}`);
+  }, 180_000);
+
+  afterAll(async () => {
+    client?.disconnect();
+    await runtime?.stop(3000);
+    if (stateDir) {
+      await cleanupLocal(stateDir);
+      expect(await leftovers(stateDir)).toEqual({
+        namespaces: [],
+        links: [],
+        hostsBlock: false,
+        supervisor: undefined,
+      });
+    }
+  });
+
+  it('scale out 3 -> 4 shards: the new topology Job runs, a 4th master and its replica join with a fair share of the slots, no key lost', async () => {
+    const t0 = Date.now();
+    const result = await runtime.apply(manifests(4));
+    // The first topology Job is not in the new set: kept, as kubectl apply keeps it.
+    expect(summary(result)).toEqual([
+      'Job/slotforge/redis-topology-3x2 kept',
+      'Job/slotforge/redis-topology-4x2 created',
+      'StatefulSet/slotforge/redis-shard-3 created',
+    ]);
+    await pollUntil(async () => (await jobStatus('slotforge/redis-topology-4x2')) === 'Complete', {
+      description: 'the 4x2 topology Job to complete',
+      timeoutMs: 90_000,
+    }).catch((error: Error) => {
+      throw new Error(`${error.message}\n${log.slice(-40).join('\n')}`);
+    });
+    await converged(8, 30_000);
+    const ms = Date.now() - t0;
+    const slots = await slotsPerMaster();
+    console.log(
+      `scale out 3 -> 4 shards (${KEYS} keys): converged ${ms} ms after the apply; slots per master ${slots}`,
+    );
+    expect(slots).toHaveLength(4);
+    for (const n of slots) expect(n).toBeGreaterThanOrEqual(fairShare(4));
+    // The two new members are the master of shard 3 and its replica.
+    const newRoles = await Promise.all(
+      ['redis-shard-3-0', 'redis-shard-3-1'].map(
+        async (n) => (await admin(runtime, runtime.pod(n).ip!, 'ROLE')).split(',')[0],
+      ),
+    );
+    expect(newRoles.sort()).toEqual(['master', 'slave']);
+    expect(await readAll()).toBe(KEYS);
+  }, 150_000);
+
+  it('scale in 4 -> 3 shards the documented way (retiringShards, then apply --prune): drained, removed, no key lost', async () => {
+    const t0 = Date.now();
+    const first = await runtime.apply(manifests(3, 1));
+    expect(summary(first)).toEqual([
+      'Job/slotforge/redis-topology-3x2 kept',
+      'Job/slotforge/redis-topology-3x2-retire1 created',
+      'Job/slotforge/redis-topology-4x2 kept',
+    ]);
+    await pollUntil(async () => (await jobStatus('slotforge/redis-topology-3x2-retire1')) === 'Complete', {
+      description: 'the retiring topology Job to complete',
+      timeoutMs: 90_000,
+    }).catch((error: Error) => {
+      throw new Error(`${error.message}\n${log.slice(-40).join('\n')}`);
+    });
+    const drainedMs = Date.now() - t0;
+    // Without --prune the retiring StatefulSet stays (kubectl apply keeps what the manifests no longer list).
+    const kept = await runtime.apply(manifests(3));
+    expect(summary(kept)).toContain('StatefulSet/slotforge/redis-shard-3 kept');
+    expect(runtime.manifests.statefulSets.has('slotforge/redis-shard-3')).toBe(true);
+    const pruned = await runtime.apply(manifests(3), { prune: true });
+    expect(summary(pruned)).toEqual([
+      'Job/slotforge/redis-topology-3x2-retire1 pruned',
+      'Job/slotforge/redis-topology-4x2 pruned',
+      'StatefulSet/slotforge/redis-shard-3 pruned',
+    ]);
+    await pollUntil(() => !runtime.pods().some((p) => p.name.startsWith('redis-shard-3-')), {
+      description: 'the pods of redis-shard-3 to be gone',
+      timeoutMs: 60_000,
+    });
+    await converged(6, 30_000);
+    const ms = Date.now() - t0;
+    const slots = await slotsPerMaster();
+    console.log(
+      `scale in 4 -> 3 shards (${KEYS} keys): drained ${drainedMs} ms after the first apply, converged ${ms} ms after it; slots per master ${slots}`,
+    );
+    expect(slots).toHaveLength(3);
+    for (const n of slots) expect(n).toBeGreaterThanOrEqual(fairShare(3));
+    expect(await readAll()).toBe(KEYS);
+  }, 150_000);
+
+  it('a bus-only partition: the master still answers clients on 6379, the others fail it over the bus, heal restores it', async () => {
+    const roles = await Promise.all(
+      members().map(async (p) => ({ name: p.name, role: (await admin(runtime, p.ip!, 'ROLE')).split(',')[0] })),
+    );
+    const master = roles.find((r) => r.role === 'master')!.name;
+    const rest = members()
+      .map((p) => p.name)
+      .filter((n) => n !== master);
+    const masterId = await admin(runtime, runtime.pod(master).ip!, 'CLUSTER', 'MYID');
+    const observer = rest[0]!;
+    const inObserver = (script: string) =>
+      run('ip', ['netns', 'exec', runtime.pod(observer).net!.netns, 'bash', '-c', script], { timeoutMs: 1500 });
+    const masterIp = runtime.pod(master).ip!;
+    /** PING to the master's client port from the observer's network namespace. */
+    const ping = () =>
+      inObserver(`REDISCLI_AUTH='${secret(runtime, 'admin')}' redis-cli --no-auth-warning -h ${masterIp} ping`);
+    /** A TCP connection to the master's bus port from the observer's namespace (the bus speaks no RESP). */
+    const busConnects = async () => (await inObserver(`exec 3<>/dev/tcp/${masterIp}/16379 && echo open`)).stdout;
+    expect(await busConnects()).toContain('open');
+    await runtime.partition([master], rest, { ports: [16379] });
+    const t0 = Date.now();
+    await pollUntil(
+      async () =>
+        parseClusterNodes(await admin(runtime, runtime.pod(observer).ip!, 'CLUSTER', 'NODES'))
+          .find((n) => n.id === masterId)
+          ?.flags.includes('fail') === true,
+      { description: `the others to mark ${master} FAIL over the cut bus`, timeoutMs: 60_000, intervalMs: 250 },
+    );
+    console.log(`bus-only partition of ${master}: FAIL after ${Date.now() - t0} ms`);
+    // The client port still flows between the pods; the bus port does not answer at all.
+    expect((await ping()).stdout.trim()).toBe('PONG');
+    expect(await busConnects()).toBe('');
+    await runtime.heal();
+    await converged(6, 60_000);
+    expect(await readAll()).toBe(KEYS);
+  }, 120_000);
+});
