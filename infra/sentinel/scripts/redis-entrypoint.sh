@@ -40,15 +40,22 @@ fi
 # liveness probe, a lost volume) but its data did not survive. Starting as primary would make every replica copy the
 # empty data set. Instead, before redis-server runs (so no replica can sync from it), the sentinels promote a replica
 # and this pod starts as its replica. Bounded by SLOTFORGE_GUARD_TIMEOUT_S; then it serves empty, and says so.
+# Not on a first boot (first_boot in sentinel-lib.sh: a new volume and sentinels that never saw a replica or a
+# failover): nothing can be wiped, and no replica could take over, so the guard would only wait out its timeout.
 if [ -z "$replicaof" ] && [ "$source" = 'the sentinels' ] && ! data_survived; then
-  GUARD_TIMEOUT=${SLOTFORGE_GUARD_TIMEOUT_S:-60}
-  log "guard: the sentinels name this pod primary but its data set did not survive" \
-    "(${SLOTFORGE_PERSISTENCE:-aof}); asking them to promote a replica first"
-  if hand_over $(($(now) + GUARD_TIMEOUT)); then
-    replicaof=$(majority_primary || true)
-    log "guard: $replicaof took over; starting as its replica"
+  if first_boot; then
+    log "first boot: a new volume, and no sentinel has seen a replica or a failover of $MASTER_NAME;" \
+      "starting as primary without the empty-primary guard"
   else
-    log "guard: no replica took over within ${GUARD_TIMEOUT}s; starting as primary (its data is lost)"
+    GUARD_TIMEOUT=${SLOTFORGE_GUARD_TIMEOUT_S:-60}
+    log "guard: the sentinels name this pod primary but its data set did not survive" \
+      "(${SLOTFORGE_PERSISTENCE:-aof}); asking them to promote a replica first"
+    if hand_over $(($(now) + GUARD_TIMEOUT)); then
+      replicaof=$(majority_primary || true)
+      log "guard: $replicaof took over; starting as its replica"
+    else
+      log "guard: no replica took over within ${GUARD_TIMEOUT}s; starting as primary (its data is lost)"
+    fi
   fi
 fi
 
@@ -67,6 +74,8 @@ render_config() {
 
 mkdir -p "$RUN_DIR" "$DATA_DIR"
 umask 077
+# From now on this volume belongs to a member of the set: a later start with an empty data set is guarded.
+: >"$MEMBER_MARKER"
 render_config >"$RUN_DIR/redis.conf.tmp"
 mv "$RUN_DIR/redis.conf.tmp" "$RUN_DIR/redis.conf"
 exec redis-server "$RUN_DIR/redis.conf"

@@ -7,6 +7,10 @@ DATA_PODS=${SLOTFORGE_DATA_PODS:?}
 SENTINELS=${SLOTFORGE_SENTINELS:?}
 SENTINEL_PORT=${SENTINEL_PORT:-26379}
 
+# On the data pod's volume: written before its redis-server first starts, so the volume tells "this pod has been a
+# member of the set" from "this volume is new" (first_boot).
+MEMBER_MARKER="$DATA_DIR/slotforge-member"
+
 data_pod() { printf '%s-redis-%s' "$NAME" "$1"; }
 sentinel_pod() { printf '%s-sentinel-%s' "$NAME" "$1"; }
 
@@ -23,6 +27,31 @@ sentinel_primary() {
   # shellcheck disable=SC2046
   set -- $(scli "$1" sentinel get-master-addr-by-name "$MASTER_NAME")
   [ "$#" -eq 2 ] && printf '%s %s' "$1" "$2"
+}
+
+# The value after the element KEY of a reply printed one element a line (SENTINEL MASTER as redis-cli prints it).
+reply_field() { printf '%s\n' "$1" | sed -n "/^$2\$/{n;p;q;}"; }
+
+# Whether this is the first boot of a fresh deployment: this pod's volume never held a member of the set (no
+# MEMBER_MARKER) AND every sentinel that answers (at least one) has never seen a replica or a failover of MASTER_NAME
+# (num-slaves 0, config-epoch 0). The sentinels learn replicas from the primary's INFO and keep them in their file
+# (known-replica), so once the set has run they report them even after restarts. Neither check is enough alone: a
+# primary whose volume was lost has no marker, and sentinels that lost their files know no history. A sentinel that
+# does not know MASTER_NAME at all counts as history (guarded: the safe side).
+first_boot() {
+  [ -e "$MEMBER_MARKER" ] && return 1
+  _i=0
+  _fresh=0
+  while [ "$_i" -lt "$SENTINELS" ]; do
+    _fqdn=$(pod_fqdn "$(sentinel_pod "$_i")")
+    _i=$((_i + 1))
+    [ -n "$(resolve "$_fqdn")" ] || continue
+    _state=$(scli "$_fqdn" sentinel master "$MASTER_NAME")
+    [ -n "$_state" ] || continue
+    [ "$(reply_field "$_state" num-slaves)" = 0 ] && [ "$(reply_field "$_state" config-epoch)" = 0 ] || return 1
+    _fresh=$((_fresh + 1))
+  done
+  [ "$_fresh" -gt 0 ]
 }
 
 # The primary most sentinels report (`host port`), skipping SKIP (a pod name); fails when none answers.
