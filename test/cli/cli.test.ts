@@ -52,6 +52,7 @@ describe('slotforge CLI', () => {
       'delete',
       'partition',
       'heal',
+      'apply',
     ]) {
       expect(stdout).toContain(verb);
     }
@@ -102,8 +103,35 @@ describe('slotforge CLI', () => {
       expect((await cli(stateDir, 'resume', 'kv-1')).stdout).toContain('resumed');
       await cli(stateDir, 'partition', 'kv-0', '--from', 'kv-1');
       expect((await statusOf(stateDir)).partitions).toEqual([{ a: ['kv-0'], b: ['kv-1'] }]);
+      expect((await cli(stateDir, 'partition', 'kv-0', '--from', 'kv-1', '--ports', '16379')).stdout).toContain(
+        'on port(s) 16379',
+      );
+      expect((await statusOf(stateDir)).partitions).toEqual([
+        { a: ['kv-0'], b: ['kv-1'] },
+        { a: ['kv-0'], b: ['kv-1'], ports: [16379] },
+      ]);
       await cli(stateDir, 'heal');
       expect((await statusOf(stateDir)).partitions).toEqual([]);
+      await expect(cli(stateDir, 'partition', 'kv-0', '--from', 'kv-1', '--ports', '0')).rejects.toMatchObject({
+        stderr: expect.stringContaining("option --ports must list integers from 1 to 65535 (got '0')"),
+      });
+
+      // apply: the fixture with 3 replicas and without its Job (kept without --prune, deleted with it).
+      const scaled = join(harnessTempDir('cli-apply'), 'scaled.yaml');
+      const text = readFileSync(fixture, 'utf8');
+      writeFileSync(scaled, text.slice(0, text.indexOf('apiVersion: batch/v1')).replace('replicas: 2', 'replicas: 3'));
+      const applied = (await cli(stateDir, 'apply', '--manifests', scaled)).stdout;
+      expect(applied).toContain('StatefulSet/demo-cli/kv configured (replicas 2 -> 3)');
+      expect(applied).toContain('kept (not in the manifests; --prune deletes them): Job/demo-cli/seed');
+      await pollUntil(async () => (await statusOf(stateDir)).pods.find((p) => p.name === 'kv-2')?.ready, {
+        description: 'kv-2 ready after apply',
+        timeoutMs: 30_000,
+        intervalMs: 500,
+      });
+      expect((await cli(stateDir, 'apply', '--manifests', scaled, '--prune')).stdout).toContain(
+        'Job/demo-cli/seed pruned',
+      );
+      expect((await statusOf(stateDir)).jobs).toEqual([]);
       await expect(cli(stateDir, 'kill', 'nope-0')).rejects.toMatchObject({
         stderr: expect.stringContaining("pod 'nope-0' does not exist"),
       });
