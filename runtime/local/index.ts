@@ -3,6 +3,7 @@ export {
   type ApplyChange,
   type ApplyOptions,
   type ApplyResult,
+  canonical,
   planApply,
   templateRevision,
 } from './apply.ts';
