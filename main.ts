@@ -1,7 +1,7 @@
 import { App, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { RedisMonitoring } from './dashboards/index.ts';
-import { RedisCluster } from './infra/index.ts';
+import { addSentinelExample, RedisCluster } from './infra/index.ts';
 
 // The default deployment, sized for kind (one node, a few GiB of RAM): 3 shards x 1 replica, 256Mi per member,
 // preferred anti-affinity because kind has a single node, 1Gi volumes from kind's default StorageClass.
@@ -21,4 +21,7 @@ new RedisCluster(chart, 'redis', {
 });
 // Dashboards as ConfigMaps for the Grafana sidecar, alerts as a PrometheusRule (docs/monitoring.md).
 new RedisMonitoring(chart, 'monitoring');
+// The RedisSentinel example (docs/sentinel-setup.md): one primary, 2 replicas and 3 sentinels named `sessions` in
+// namespace `slotforge-sentinel`; its Namespace joins the namespace chart.
+addSentinelExample(app, { namespaceChart });
 app.synth();

@@ -11,7 +11,8 @@ const SECRET = 'redis-auth';
  */
 export async function demo(stateDir: string): Promise<void> {
   const status = await control<RuntimeStatus>(statePaths(stateDir).socket, { verb: 'status' });
-  const members = status.pods.filter((p) => p.role === 'master' || p.role === 'replica');
+  // Only the cluster's members: dist/ also runs the Sentinel example, whose data pods are masters and replicas too.
+  const members = status.pods.filter((p) => p.namespace === NAMESPACE && (p.role === 'master' || p.role === 'replica'));
   const password = storedSecret(stateDir, NAMESPACE, SECRET)?.app;
   if (members.length === 0 || !password) {
     console.log("demo skipped: no Redis Cluster with the default chart's auth Secret is running");

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { parseMemoryQuantity, parseRedisConf, type RedisClusterProps } from '../../infra/index.ts';
+import { SENTINEL_EXAMPLE_NAMESPACE } from '../../infra/sentinel/example.ts';
 import { harnessTempDir } from '../support/harness-root.ts';
 import { type Manifest, memberConfig, objectsOfKind, synthCluster } from './support/synth.ts';
 import { validateObject } from './support/validate.ts';
@@ -137,7 +138,7 @@ const validProps: fc.Arbitrary<RedisClusterProps> = fc.record(
 );
 
 describe('synthesized manifests', () => {
-  it('every object of dist/ (the default chart for kind) validates against the Kubernetes schema', async () => {
+  it('every object of dist/ (the default charts for kind: the cluster and the Sentinel example) validates against the Kubernetes schema', async () => {
     const cwd = mkdtempSync(join(harnessTempDir('infra-dist'), 'synth-'));
     dirs.push(cwd);
     await run(join(repo, 'node_modules', '.bin', 'tsx'), [join(repo, 'main.ts')], { cwd });
@@ -158,10 +159,22 @@ describe('synthesized manifests', () => {
     ]) {
       expect(kinds).toContain(kind);
     }
+    // main.ts synthesizes the cluster (namespace slotforge) and the Sentinel example (its own namespace): the cluster
+    // invariants hold over the cluster's namespace, the schema over every object of both.
+    const namespaces = objectsOfKind(objects, 'Namespace').map((o) => o.metadata.name);
+    expect(namespaces.sort()).toEqual(['slotforge', SENTINEL_EXAMPLE_NAMESPACE].sort());
+    const namespaced = objects.filter((o) => o.kind !== 'Namespace');
+    expect(namespaced.filter((o) => !namespaces.includes(o.metadata?.namespace))).toEqual([]);
     checkInvariants(
       { shards: 3, replicasPerShard: 1 },
-      objects.filter((o) => o.kind !== 'Namespace'),
+      namespaced.filter((o) => o.metadata.namespace === 'slotforge'),
     );
+    const sentinelSets = objectsOfKind(namespaced, 'StatefulSet')
+      .filter((o) => o.metadata.namespace === SENTINEL_EXAMPLE_NAMESPACE)
+      .map((o) => `${o.metadata.name}=${o.spec.replicas}`);
+    expect(sentinelSets.sort()).toEqual(['sessions-redis=3', 'sessions-sentinel=3']);
+    // The Namespaces come first (file 0000), so `kubectl apply -f dist/` creates them before anything in them.
+    expect(files[0]).toMatch(/^0000-namespace\./);
     for (const object of objects) validateObject(object);
   });
 
@@ -191,7 +204,10 @@ describe('synthesized manifests', () => {
     dirs.push(dir);
     writeFileSync(join(dir, 'rules.json'), JSON.stringify({ groups: rule?.spec.groups }));
     const { stdout } = await run('promtool', ['check', 'rules', join(dir, 'rules.json')]);
-    expect(stdout).toMatch(/SUCCESS: 5 rules found/);
+    // The slotforge alerts of dashboards/alerts.ts (one source), the cluster set on the Service's job.
+    const expected = alertDefinitions({ job: 'rc', clientAlerts: false });
+    expect(stdout).toContain(`SUCCESS: ${expected.length} rules found`);
+    expect(rule?.spec.groups[0].rules.map((r: { expr: string }) => r.expr)).toEqual(expected.map((a) => a.expr));
   });
 });
 

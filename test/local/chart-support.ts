@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -10,13 +11,22 @@ import { parseClusterNodes, parseInfo } from '../../runtime/redis/index.ts';
 const run = promisify(execFile);
 const mainTs = fileURLToPath(new URL('../../main.ts', import.meta.url));
 
-/** Synthesizes the default charts (`main.ts`) into `<dir>/dist`, exactly as `cdk8s synth` does, and returns it. */
-export async function synthDefaultCharts(dir: string): Promise<string> {
+/**
+ * Synthesizes the default charts (`main.ts`) into `<dir>/dist`, exactly as `cdk8s synth` does, and returns it.
+ * `main.ts` also synthesizes the Sentinel example (its own file, `*-slotforge-sentinel.k8s.yaml`); unless `sentinel`
+ * is set it is removed, so tests about the cluster (monitor, dashboards, chaos) run the six cluster pods only, with
+ * the node counts and the CPU they were written for. The namespace file keeps both Namespaces.
+ */
+export async function synthDefaultCharts(dir: string, options: { readonly sentinel?: boolean } = {}): Promise<string> {
   await run(process.execPath, ['--conditions=slotforge-source', '--import', import.meta.resolve('tsx'), mainTs], {
     cwd: dir,
     timeout: 60_000,
   });
-  return join(dir, 'dist');
+  const dist = join(dir, 'dist');
+  if (!options.sentinel) {
+    for (const file of readdirSync(dist)) if (file.endsWith('-slotforge-sentinel.k8s.yaml')) rmSync(join(dist, file));
+  }
+  return dist;
 }
 
 /** The members of the default RedisCluster, by pod name prefix. */
