@@ -1,7 +1,12 @@
 import { stringify } from 'yaml';
 import { CLIENT_METRICS, EXPORTER_METRICS as M, PROMETHEUS_METRICS } from './metric-names.ts';
 
-/** The alerts slotforge ships. Each has a runbook section of the same name in docs/monitoring.md. */
+/**
+ * The alerts slotforge ships, for both deployments (see {@link AlertOptions.deployment}). Each has a runbook section
+ * of the same name in docs/monitoring.md. This file is the one definition of them: the rules file, the
+ * `RedisMonitoring` PrometheusRule and the per-deployment PrometheusRules of `RedisCluster` and `RedisSentinel`
+ * (`infra/metrics/monitoring.ts`) are all generated from {@link alertDefinitions}.
+ */
 export const ALERT_NAMES = [
   'RedisClusterStateNotOk',
   'RedisClusterSlotsFailing',
@@ -15,12 +20,40 @@ export const ALERT_NAMES = [
   'RedisExporterDown',
   'RedisPersistenceErrors',
   'SlotforgeClientErrorRate',
+  'RedisSentinelNoPrimary',
 ] as const;
 
 export type AlertName = (typeof ALERT_NAMES)[number];
 
+/** What the alerts watch: a Redis Cluster, or one primary with replicas managed by Sentinel. */
+export type AlertDeployment = 'cluster' | 'sentinel';
+
+/** Alerts that only make sense on a Redis Cluster (CLUSTER INFO metrics). */
+const CLUSTER_ONLY: ReadonlySet<AlertName> = new Set([
+  'RedisClusterStateNotOk',
+  'RedisClusterSlotsFailing',
+  'RedisClusterNodeMissing',
+]);
+/** Alerts that only make sense on a Sentinel deployment. */
+const SENTINEL_ONLY: ReadonlySet<AlertName> = new Set(['RedisSentinelNoPrimary']);
+/** Alerts on the applications' jobs (the slotforge client's metrics), not on the exporters'. */
+const CLIENT_ALERTS: ReadonlySet<AlertName> = new Set(['SlotforgeClientErrorRate']);
+
 /** Options of the alert rules. */
 export interface AlertOptions {
+  /**
+   * The deployment the exporters belong to. `cluster` leaves out RedisSentinelNoPrimary; `sentinel` leaves out the
+   * CLUSTER INFO alerts (RedisClusterStateNotOk, RedisClusterSlotsFailing, RedisClusterNodeMissing).
+   * @default 'cluster'
+   */
+  readonly deployment?: AlertDeployment;
+  /**
+   * Include the alerts on the slotforge client's metrics (SlotforgeClientErrorRate), which watch every application
+   * job. A per-deployment rule set (a RedisCluster's own PrometheusRule) leaves them out so that two clusters in one
+   * Prometheus do not raise each client alert twice.
+   * @default true
+   */
+  readonly clientAlerts?: boolean;
   /**
    * Regex of the Prometheus `job` label of the redis_exporter targets. With a ServiceMonitor the job is the Service's
    * name; the default matches any job with `redis` in its name.
@@ -65,6 +98,8 @@ export type ResolvedAlertOptions = Required<Omit<AlertOptions, 'for'>> & { reado
 /** @internal */
 export function resolveAlertOptions(options: AlertOptions = {}): ResolvedAlertOptions {
   const resolved = {
+    deployment: options.deployment ?? 'cluster',
+    clientAlerts: options.clientAlerts ?? true,
     job: options.job ?? '.*redis.*',
     for: options.for,
     memoryRatio: options.memoryRatio ?? 0.9,
@@ -73,6 +108,9 @@ export function resolveAlertOptions(options: AlertOptions = {}): ResolvedAlertOp
     runbookBaseUrl: options.runbookBaseUrl ?? 'https://github.com/slotforge/slotforge/blob/main/docs/monitoring.md',
     groupName: options.groupName ?? 'slotforge.rules',
   };
+  if (resolved.deployment !== 'cluster' && resolved.deployment !== 'sentinel') {
+    throw new RangeError(`alerts: deployment must be 'cluster' or 'sentinel' (got '${String(resolved.deployment)}')`);
+  }
   if (!(resolved.memoryRatio > 0 && resolved.memoryRatio <= 1)) {
     throw new RangeError(`alerts: memoryRatio must be in (0, 1] (got ${resolved.memoryRatio})`);
   }
@@ -103,7 +141,7 @@ export interface AlertDefinition {
 
 type Draft = Omit<AlertDefinition, 'expr' | 'runbookUrl' | 'for'> & { readonly for: string };
 
-/** The alert definitions, in {@link ALERT_NAMES} order. */
+/** The alert definitions of the deployment, in {@link ALERT_NAMES} order. */
 export function alertDefinitions(options: AlertOptions = {}): AlertDefinition[] {
   const o = resolveAlertOptions(options);
   const sel = (extra = '') => `{job=~"${o.job}"${extra ? `, ${extra}` : ''}}`;
@@ -221,13 +259,29 @@ export function alertDefinitions(options: AlertOptions = {}): AlertDefinition[] 
       summary: 'Clients of {{ $labels.job }} raise {{ $value | humanize }} {{ $labels.code }} errors/s',
       description: 'The slotforge client reports errors by code; the code tells which runbook step applies.',
     },
+    {
+      alert: 'RedisSentinelNoPrimary',
+      // `or ... * 0`: with no master at all `count` returns nothing, and an alert on nothing never fires.
+      signal: `count by (job) (${M.instanceInfo}${sel('role="master"')}) or count by (job) (${M.instanceInfo}${sel()}) * 0`,
+      condition: '!= 1',
+      for: '1m',
+      severity: 'critical',
+      summary: '{{ $value }} data pods of {{ $labels.job }} report role master',
+      description:
+        'A Sentinel deployment needs exactly one primary: 0 means writes fail (a failover is stuck), 2 means split brain.',
+    },
   ];
-  return drafts.map((d) => ({
-    ...d,
-    for: o.for ?? d.for,
-    expr: `(${d.signal}) ${d.condition}`,
-    runbookUrl: `${o.runbookBaseUrl}#${d.alert.toLowerCase()}`,
-  }));
+  const wanted = (alert: AlertName) =>
+    (o.deployment === 'cluster' ? !SENTINEL_ONLY.has(alert) : !CLUSTER_ONLY.has(alert)) &&
+    (o.clientAlerts || !CLIENT_ALERTS.has(alert));
+  return drafts
+    .filter((d) => wanted(d.alert))
+    .map((d) => ({
+      ...d,
+      for: o.for ?? d.for,
+      expr: `(${d.signal}) ${d.condition}`,
+      runbookUrl: `${o.runbookBaseUrl}#${d.alert.toLowerCase()}`,
+    }));
 }
 
 /** A Prometheus alerting rule as it appears in a rules file and in a PrometheusRule's spec. */

@@ -5,6 +5,7 @@
 export {
   ALERT_NAMES,
   type AlertDefinition,
+  type AlertDeployment,
   type AlertName,
   type AlertOptions,
   alertDefinitions,
@@ -21,6 +22,7 @@ export {
 } from './dashboards.ts';
 export { GENERATED_DIR, generatedFiles, RULES_FILE_NAME } from './generate.ts';
 export {
+  type ExporterTarget,
   type LocalExporter,
   type LocalMonitor,
   type LocalMonitorOptions,

@@ -20,8 +20,14 @@ export interface MonitoredNode {
 export interface LocalMonitorOptions {
   /** Dir for the Prometheus config, rules, TSDB and the logs. It must exist or be creatable. */
   readonly dir: string;
-  readonly nodes: readonly MonitoredNode[];
-  /** Redis password; given to each exporter in its environment (never on its command line). */
+  /** Redis nodes to start a redis_exporter for, on 127.0.0.1. @default none */
+  readonly nodes?: readonly MonitoredNode[];
+  /**
+   * Exporters that already run, scraped as they are: the RedisCluster's sidecars at `<pod IP>:9121` on the local
+   * runtime. No process is started for them. @default none
+   */
+  readonly sidecars?: readonly ExporterTarget[];
+  /** Redis password; given to each exporter started for {@link nodes} in its environment (never on its command line). */
   readonly password?: string;
   /** More scrape jobs, e.g. an application's /metrics: `{ job: 'app', targets: ['127.0.0.1:9400'] }`. */
   readonly extraJobs?: ReadonlyArray<{ readonly job: string; readonly targets: readonly string[] }>;
@@ -42,12 +48,17 @@ export interface LocalMonitorOptions {
 /** The scrape job of the redis_exporter targets; matches the alerts' default job regex `.*redis.*`. */
 export const REDIS_JOB = 'redis';
 
-/** A running exporter. */
-export interface LocalExporter {
+/** An exporter Prometheus scrapes: the Redis node it reports on and where its /metrics is. */
+export interface ExporterTarget {
   readonly node: MonitoredNode;
   /** host:port of its /metrics. */
   readonly address: string;
-  readonly process: ProcessHandle;
+}
+
+/** A scraped exporter: one this monitor started (with its process) or a sidecar that runs on its own. */
+export interface LocalExporter extends ExporterTarget {
+  /** The exporter process this monitor started; absent for a {@link LocalMonitorOptions.sidecars sidecar}. */
+  readonly process?: ProcessHandle;
 }
 
 /** redis_exporter processes and a Prometheus scraping them, on loopback. */
@@ -67,7 +78,7 @@ export interface LocalMonitor {
 /** The Prometheus configuration for the given targets (`rule_files` relative to the config file). */
 export function prometheusConfig(options: {
   readonly interval: string;
-  readonly exporters: ReadonlyArray<{ readonly address: string; readonly node: MonitoredNode }>;
+  readonly exporters: readonly ExporterTarget[];
   readonly extraJobs?: LocalMonitorOptions['extraJobs'];
   readonly ruleFiles?: readonly string[];
 }): string {
@@ -89,19 +100,20 @@ export function prometheusConfig(options: {
 
 /**
  * Starts one redis_exporter per node (as the RedisCluster's sidecar does on Kubernetes) and a Prometheus that
- * scrapes them and evaluates the slotforge alerts. Every process is stopped again if a later one fails to start.
+ * scrapes them, the given sidecars and the extra jobs, and evaluates the slotforge alerts. Every process is stopped
+ * again if a later one fails to start.
  */
 export async function startLocalMonitor(options: LocalMonitorOptions): Promise<LocalMonitor> {
   const started = Date.now();
   const interval = options.interval ?? '5s';
   mkdirSync(join(options.dir, 'tsdb'), { recursive: true });
   const processes: ProcessHandle[] = [];
-  const exporters: LocalExporter[] = [];
+  const exporters: LocalExporter[] = [...(options.sidecars ?? [])];
   const stopAll = async () => {
     await Promise.all([...processes].reverse().map((p) => p.stop(3000)));
   };
   try {
-    for (const [i, node] of options.nodes.entries()) {
+    for (const [i, node] of (options.nodes ?? []).entries()) {
       const address = `127.0.0.1:${await freeRedisPort()}`;
       const process_ = await startProcess({
         command: 'prometheus-redis-exporter',

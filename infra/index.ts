@@ -12,7 +12,7 @@ export { formatMemoryQuantity, parseMemoryQuantity } from './config/quantity.ts'
 export { type DirectiveValue, parseRedisConf, renderRedisConf, validateUserConfig } from './config/redis-conf.ts';
 export { InvalidPropError } from './errors.ts';
 export { DEFAULT_EXPORTER_IMAGE, EXPORTER_PORT, exporterContainer } from './metrics/exporter.ts';
-export { clusterAlertRules, prometheusRule, serviceMonitor } from './metrics/monitoring.ts';
+export { deploymentAlertRules, prometheusRule, serviceMonitor } from './metrics/monitoring.ts';
 export { dataClaimTemplate, type StorageOptions } from './persistence.ts';
 export { memberProbes } from './probes.ts';
 export { RedisCluster } from './redis-cluster.ts';

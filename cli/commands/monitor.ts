@@ -1,9 +1,15 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 // Not the dashboards index: that loads the Grafana SDK (a dev dependency), which monitor does not need.
-import { type LocalMonitor, type MonitoredNode, startLocalMonitor } from '../../dashboards/local-stack.ts';
+import {
+  type ExporterTarget,
+  type LocalMonitor,
+  type MonitoredNode,
+  startLocalMonitor,
+} from '../../dashboards/local-stack.ts';
 import { isAlive, ProcessRegistry } from '../../runtime/process/index.ts';
 import { readState, statePaths } from '../state.ts';
+import { status } from './status.ts';
 import { untilSignal } from './up.ts';
 
 /** Options of {@link monitor}. */
@@ -22,24 +28,48 @@ export interface MonitorReport {
   readonly prometheusUrl: string;
   readonly targetsUrl: string;
   readonly alertsUrl: string;
-  readonly exporters: ReadonlyArray<{ node: string; redis: string; metrics: string }>;
+  /** Every scraped exporter; `sidecar` when it is the pod's own (from the manifests), not one `monitor` started. */
+  readonly exporters: ReadonlyArray<{ node: string; redis: string; metrics: string; sidecar: boolean }>;
   readonly dashboards: readonly string[];
   readonly firstScrapeMs: number;
   readonly pids: readonly number[];
   readonly dir: string;
 }
 
+/** What `monitor` scrapes: exporter sidecars that run in the pods, or nodes to start an exporter for. */
+export interface MonitorTargets {
+  /** The redis_exporter sidecars of the Redis pods (their container port named `metrics`), at the pod IPs. */
+  readonly sidecars: ExporterTarget[];
+  /** Redis nodes without a sidecar: `monitor` starts an exporter on the host for each. */
+  readonly nodes: MonitoredNode[];
+  readonly password: string | undefined;
+}
+
 /**
- * The nodes and password of the running local deployment. This is the ONLY place `monitor` reads the state the
+ * The exporters and nodes of the running local deployment. This is the ONLY place `monitor` reads the state the
  * local runtime records: when its format changes, only this function changes.
+ *
+ * The Redis pods' own redis_exporter sidecars (as the manifests define them, reached at the pod IPs over the bridge)
+ * are scraped as Prometheus scrapes them on Kubernetes; a host-side exporter is started only for a node whose pod has
+ * no `metrics` port (manifests synthesized with `metrics.exporter: false`).
  */
-export function monitorTargets(stateDir: string): { nodes: MonitoredNode[]; password: string | undefined } {
+export async function monitorTargets(stateDir: string): Promise<MonitorTargets> {
   const state = readState(stateDir);
   if (!state || state.nodes.length === 0) {
     throw new Error(`nothing is up in ${statePaths(stateDir).root}: run 'slotforge up --detach' first`);
   }
   const password = state.passwordFile ? readFileSync(state.passwordFile, 'utf8').trim() : undefined;
-  return { nodes: state.nodes.map((n) => ({ host: n.host, port: n.port, name: n.name })), password };
+  const report = await status(stateDir);
+  const sidecars: ExporterTarget[] = [];
+  const nodes: MonitoredNode[] = [];
+  for (const n of state.nodes) {
+    const node = { host: n.host, port: n.port, name: n.name };
+    const pod = report.pods.find((p) => p.name === n.name && p.ip === n.host);
+    const metrics = pod?.ports.find((p) => p.name === 'metrics');
+    if (metrics) sidecars.push({ node, address: `${n.host}:${metrics.port}` });
+    else nodes.push(node);
+  }
+  return { sidecars, nodes, password };
 }
 
 /** The committed dashboard JSON files (dashboards/generated/*.json). */
@@ -65,18 +95,19 @@ export function runningMonitor(stateDir: string): MonitorReport | undefined {
 }
 
 /**
- * Starts a redis_exporter per node of the local deployment and a Prometheus that scrapes them and evaluates the
- * slotforge alerts; resolves once every target has been scraped.
+ * Starts a Prometheus that scrapes the exporter sidecars of the local deployment (and a host-side redis_exporter per
+ * node without one) and evaluates the slotforge alerts; resolves once every target has been scraped.
  */
 export async function monitor(options: MonitorOptions): Promise<{ stack: LocalMonitor; report: MonitorReport }> {
   const running = runningMonitor(options.stateDir);
   if (running) throw new Error(`a monitor is already running at ${running.prometheusUrl} ('slotforge down' stops it)`);
-  const { nodes, password } = monitorTargets(options.stateDir);
+  const { sidecars, nodes, password } = await monitorTargets(options.stateDir);
   const dir = monitorDir(options.stateDir);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const stack = await startLocalMonitor({
     dir,
+    sidecars,
     nodes,
     password,
     interval: options.interval ?? '5s',
@@ -99,10 +130,11 @@ export async function monitor(options: MonitorOptions): Promise<{ stack: LocalMo
       node: e.node.name ?? `${e.node.host}:${e.node.port}`,
       redis: `${e.node.host}:${e.node.port}`,
       metrics: `http://${e.address}/metrics`,
+      sidecar: e.process === undefined,
     })),
     dashboards: dashboardFiles(),
     firstScrapeMs,
-    pids: [...stack.exporters.map((e) => e.process.pid), stack.prometheus.pid],
+    pids: [...stack.exporters.flatMap((e) => (e.process ? [e.process.pid] : [])), stack.prometheus.pid],
     dir,
   };
   writeFileSync(join(dir, 'monitor.json'), `${JSON.stringify(report, null, 2)}\n`);
@@ -119,7 +151,9 @@ export function printMonitor(report: MonitorReport): void {
     `  state      ${graph('min(redis_cluster_state)')}`,
     `  ops/s      ${graph('rate(redis_commands_processed_total[1m])')}`,
     'exporters',
-    ...report.exporters.map((e) => `  ${e.node.padEnd(10)} ${e.redis.padEnd(16)} ${e.metrics}`),
+    ...report.exporters.map(
+      (e) => `  ${e.node.padEnd(16)} ${e.redis.padEnd(16)} ${e.metrics}${e.sidecar ? '' : '   (started on the host)'}`,
+    ),
     'dashboards   import into Grafana with this Prometheus as data source (docs/monitoring.md):',
     ...report.dashboards.map((d) => `  ${relative(process.cwd(), d)}`),
     `files        ${report.dir}`,

@@ -1,59 +1,19 @@
 import { ApiObject } from 'cdk8s';
 import type { Construct } from 'constructs';
-
-/** Alert rule of the PrometheusRule. */
-export interface AlertRule {
-  readonly alert: string;
-  readonly expr: string;
-  readonly for: string;
-  readonly labels: Record<string, string>;
-  readonly annotations: Record<string, string>;
-}
+import { type AlertDeployment, type PrometheusAlertingRule, prometheusRuleGroups } from '../../dashboards/alerts.ts';
 
 /**
- * Alerts for a RedisCluster, on redis_exporter metrics, scoped to the cluster's own Service (the `service` label the
- * Prometheus Operator adds to every target).
+ * The slotforge alerts for one deployment, scoped to its exporters: with a ServiceMonitor the Prometheus Operator sets
+ * each target's `job` to the scraped Service's name. The rules are defined once, in `dashboards/alerts.ts`; this only
+ * picks the deployment's set (no client alerts: those belong to the applications' jobs, see `RedisMonitoring`).
  */
-export function clusterAlertRules(serviceName: string): AlertRule[] {
-  const sel = `service="${serviceName}"`;
-  const rule = (alert: string, expr: string, forDuration: string, severity: string, summary: string): AlertRule => ({
-    alert,
-    expr,
-    for: forDuration,
-    labels: { severity },
-    annotations: { summary },
-  });
-  return [
-    rule(
-      'RedisClusterDown',
-      `min(redis_cluster_state{${sel}}) == 0`,
-      '1m',
-      'critical',
-      'A member reports cluster_state:fail',
-    ),
-    rule(
-      'RedisClusterSlotsFailing',
-      `max(redis_cluster_slots_fail{${sel}}) > 0`,
-      '1m',
-      'critical',
-      'Slots are in FAIL state',
-    ),
-    rule('RedisInstanceDown', `redis_up{${sel}} == 0`, '2m', 'warning', 'The exporter cannot reach its Redis'),
-    rule(
-      'RedisReplicaLinkDown',
-      `redis_master_link_up{${sel}} == 0`,
-      '2m',
-      'warning',
-      'A replica has lost its master link; its shard cannot fail over safely',
-    ),
-    rule(
-      'RedisMemoryNearLimit',
-      `redis_memory_used_bytes{${sel}} / (redis_memory_max_bytes{${sel}} > 0) > 0.9`,
-      '5m',
-      'warning',
-      'Used memory is above 90% of maxmemory: evictions (cache) or OOM errors (store) follow',
-    ),
-  ];
+export function deploymentAlertRules(
+  serviceName: string,
+  deployment: AlertDeployment,
+  groupName = `${serviceName}.rules`,
+): { groups: Array<{ name: string; rules: PrometheusAlertingRule[] }> } {
+  // A Service name is a DNS label (lower-case letters, digits, '-'): a regex that matches only itself.
+  return prometheusRuleGroups({ job: serviceName, deployment, clientAlerts: false, groupName });
 }
 
 export interface MonitoringProps {
@@ -62,8 +22,8 @@ export interface MonitoringProps {
   /** Labels of the Service exposing the `metrics` port. */
   readonly serviceSelector: Record<string, string>;
   readonly serviceName: string;
-  /** Alert rules of the PrometheusRule. @default clusterAlertRules(serviceName) */
-  readonly rules?: readonly AlertRule[];
+  /** Which alerts the PrometheusRule carries (see {@link deploymentAlertRules}). @default 'cluster' */
+  readonly deployment?: AlertDeployment;
 }
 
 /** A Prometheus Operator ServiceMonitor scraping the `metrics` port. */
@@ -79,12 +39,12 @@ export function serviceMonitor(scope: Construct, id: string, props: MonitoringPr
   });
 }
 
-/** A Prometheus Operator PrometheusRule with `rules` (by default {@link clusterAlertRules}). */
+/** A Prometheus Operator PrometheusRule with the deployment's alerts ({@link deploymentAlertRules}). */
 export function prometheusRule(scope: Construct, id: string, props: MonitoringProps): ApiObject {
   return new ApiObject(scope, id, {
     apiVersion: 'monitoring.coreos.com/v1',
     kind: 'PrometheusRule',
     metadata: { name: props.name, labels: props.labels },
-    spec: { groups: [{ name: `${props.name}.rules`, rules: props.rules ?? clusterAlertRules(props.serviceName) }] },
+    spec: deploymentAlertRules(props.serviceName, props.deployment ?? 'cluster', `${props.name}.rules`),
   });
 }

@@ -10,7 +10,7 @@ import { parseMemoryQuantity } from '../config/quantity.ts';
 import type { DirectiveValue } from '../config/redis-conf.ts';
 import { check, InvalidPropError } from '../errors.ts';
 import { EXPORTER_PORT } from '../metrics/exporter.ts';
-import { clusterAlertRules, prometheusRule, serviceMonitor } from '../metrics/monitoring.ts';
+import { prometheusRule, serviceMonitor } from '../metrics/monitoring.ts';
 import { dataClaimTemplate, type StorageOptions } from '../persistence.ts';
 import { RedisCluster } from '../redis-cluster.ts';
 import { renderAclUsers, secretKeysOf } from '../security/acl.ts';
@@ -536,17 +536,8 @@ export class RedisSentinel extends Construct {
     };
     if (metrics.serviceMonitor) this.serviceMonitor = serviceMonitor(this, 'ServiceMonitor', monitoring);
     if (metrics.prometheusRule) {
-      const rules = [
-        {
-          alert: 'RedisSentinelNoPrimary',
-          expr: `count(redis_instance_info{service="${name}-metrics",role="master"}) != 1`,
-          for: '1m',
-          labels: { severity: 'critical' },
-          annotations: { summary: 'Not exactly one data pod reports role master' },
-        },
-        ...clusterAlertRules(`${name}-metrics`).filter((r) => !r.alert.startsWith('RedisCluster')),
-      ];
-      this.prometheusRule = prometheusRule(this, 'PrometheusRule', { ...monitoring, rules });
+      // The Sentinel set of the slotforge alerts (dashboards/alerts.ts): RedisSentinelNoPrimary, no CLUSTER INFO ones.
+      this.prometheusRule = prometheusRule(this, 'PrometheusRule', { ...monitoring, deployment: 'sentinel' });
     }
 
     this.node.addValidation({

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ALERT_NAMES,
   alertDefinitions,
   buildDashboards,
   CLIENT_METRICS,
@@ -51,8 +52,10 @@ describe('one source for metric names', () => {
     },
   );
 
-  it('every alert expression names known metrics', () => {
-    for (const a of alertDefinitions()) {
+  it('every alert expression of both deployments names known metrics', () => {
+    const alerts = [...alertDefinitions(), ...alertDefinitions({ deployment: 'sentinel' })];
+    expect(new Set(alerts.map((a) => a.alert)).size).toBe(ALERT_NAMES.length);
+    for (const a of alerts) {
       expect(metricNamesIn(a.expr), a.alert).not.toEqual([]);
       expect(unknownIn(a.expr), `${a.alert}: ${a.expr}`).toEqual([]);
     }

@@ -34,6 +34,12 @@ describe('slotforge monitor', () => {
     const { stdout } = await cli(stateDir, 'monitor', '--detach', '--json', '--interval', '1s');
     const report = JSON.parse(stdout) as MonitorReport;
     expect(report.exporters).toHaveLength(6);
+    // What it scrapes is the pods' own redis_exporter sidecars from the manifests, at the pod IPs: it started no
+    // exporter (the only process it started is Prometheus).
+    for (const e of report.exporters) {
+      expect(e).toMatchObject({ sidecar: true, metrics: `http://${e.redis.split(':')[0]}:9121/metrics` });
+    }
+    expect(report.pids).toHaveLength(1);
     expect(report.dashboards.map((d) => d.split('/').pop())).toEqual([
       'slotforge-client.json',
       'slotforge-cluster.json',

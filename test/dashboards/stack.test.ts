@@ -1,9 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { createClient, createRateLimiter, type RateLimiter, type SlotforgeClient } from '@slotforge/client';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type ActiveAlert,
   alertDefinitions,
   buildDashboards,
   dashboardQueries,
@@ -11,34 +14,43 @@ import {
   expandGrafanaVariables,
 } from '../../dashboards/index.ts';
 import { type LocalMonitor, startLocalMonitor } from '../../dashboards/local-stack.ts';
+import { cleanupLocal, LocalRuntime, loadManifests, type Pod } from '../../runtime/local/index.ts';
 import { pollUntil } from '../../runtime/process/index.ts';
-import { useCluster } from '../support/fixtures.ts';
+import {
+  admin,
+  clusterConverged,
+  isMember,
+  secret,
+  synthDefaultCharts,
+  waitConverged,
+} from '../local/chart-support.ts';
 import { harnessRegistry, harnessTempDir } from '../support/harness-root.ts';
 
 /**
- * Proof on a real stack: a 3x1 Redis Cluster, one real redis_exporter per node, a real Prometheus scraping them and
- * an application's /metrics (the slotforge client's prom-client Registry) every second, evaluating the real alert
- * rules (with `for: 0s`). Every panel query and every alert signal must return data, and killing a master must fire
- * the alerts that say so.
+ * Proof on a real stack: the default charts (`main.ts`) synthesized and run on the local runtime, the redis_exporter
+ * sidecars the manifests put in every Redis pod, a real Prometheus on the host scraping them at the pod IPs and an
+ * application's /metrics on loopback (the slotforge client's prom-client Registry) every second, evaluating the real
+ * alert rules (with `for: 0s`). Every panel query and every alert signal must return data, and killing a master pod
+ * must fire the alerts that say so.
  */
 
-const PASSWORD = 'monitor-secret';
-// Own configuration: this file kills a master. maxmemory so the memory-ratio panel and alert have a denominator.
-const cluster = useCluster({
-  shards: 3,
-  replicasPerShard: 1,
-  nodeTimeoutMs: 2000,
-  password: PASSWORD,
-  config: { maxmemory: '64mb', 'maxmemory-policy': 'allkeys-lru' },
-});
+/**
+ * How soon after a kill that keeps the pod down RedisMasterLinkDown and RedisExporterDown must fire: the replica sees
+ * the reset connection at once and the victim's sidecar is gone, so the next scrape (1 s interval) and the next
+ * evaluation (1 s) fire them: about 2 s, with room for a loaded machine.
+ */
+const LINK_DOWN_ALERT_MS = 5000;
 
+let runtime: LocalRuntime;
+let stateDir: string;
+let dir: string;
 let monitor: LocalMonitor;
 let client: SlotforgeClient;
 let reader: SlotforgeClient;
 let server: Server;
 let limiter: RateLimiter | undefined;
-let firstScrapeMs = 0;
-const dirs: string[] = [];
+
+const members = (): Pod[] => runtime.pods().filter((p) => isMember(p.name));
 
 /** A bounded burst of real client traffic that exercises every client metric. */
 async function traffic(round: number): Promise<void> {
@@ -72,54 +84,83 @@ async function traffic(round: number): Promise<void> {
   for (let i = 0; i < 5; i++) await limiter.consume(`caller-${round}`);
 }
 
-beforeAll(async () => {
-  const registry = new Registry();
-  server = createServer((_, res) => {
-    void registry.metrics().then((text) => {
-      res.writeHead(200, { 'content-type': registry.contentType });
-      res.end(text);
+describe.runIf(process.getuid?.() === 0)('dashboards and alerts on the local runtime', () => {
+  beforeAll(async () => {
+    const started = Date.now();
+    dir = harnessTempDir('stack');
+    const dist = await synthDefaultCharts(mkdtempSync(join(dir, 'synth-')));
+    stateDir = join(dir, 'state');
+    runtime = await LocalRuntime.start({ stateDir, manifests: loadManifests(dist) });
+    await waitConverged(runtime, 120_000);
+    await pollUntil(async () => (await runtime.status()).jobs.every((j) => j.status === 'Complete'), {
+      description: 'the auth and topology Jobs to complete',
+      timeoutMs: 60_000,
     });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const appAddress = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const nodes = cluster().seeds();
-  client = createClient({ cluster: { nodes }, password: PASSWORD, namespace: 'mon', deps: { registry } });
-  reader = createClient({
-    cluster: { nodes },
-    password: PASSWORD,
-    namespace: 'mon',
-    deps: { registry },
-    nearCache: { invalidation: 'bus' },
-  });
-  await Promise.all([client.ready(), reader.ready()]);
-  const dir = harnessTempDir('monitor');
-  dirs.push(dir);
-  monitor = await startLocalMonitor({
-    dir,
-    nodes: cluster().nodes.map((n, i) => ({ host: n.host, port: n.port, name: `node-${i}` })),
-    password: PASSWORD,
-    extraJobs: [{ job: 'app', targets: [appAddress] }],
-    alertOptions: { for: '0s' },
-    interval: '1s',
-    registry: harnessRegistry(),
-  });
-  const writeBehind = client.writeBehind<number>({ flush: async () => undefined, flushIntervalMs: 60_000 });
-  await writeBehind.set('queued', 1);
-  await traffic(0);
-  firstScrapeMs = await monitor.waitAllTargetsUp(30_000);
-  console.log(`[stack] all ${monitor.exporters.length + 1} targets scraped ${firstScrapeMs} ms after start`);
-}, 120_000);
+    const upMs = Date.now() - started;
 
-afterAll(async () => {
-  await monitor?.stop();
-  await Promise.allSettled([client?.close(), reader?.close()]);
-  await new Promise((resolve) => server?.close(resolve));
-  const { rmSync } = await import('node:fs');
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-}, 60_000);
+    const registry = new Registry();
+    server = createServer((_, res) => {
+      void registry.metrics().then((text) => {
+        res.writeHead(200, { 'content-type': registry.contentType });
+        res.end(text);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const appAddress = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // As an application in the cluster would connect: the `app` user, seeds by the pods' DNS names.
+    const nodes = members().map((p) => ({ host: `${p.name}.redis-headless.slotforge.svc.cluster.local`, port: 6379 }));
+    const auth = { username: 'app', password: secret(runtime, 'app') };
+    client = createClient({ cluster: { nodes }, ...auth, namespace: 'mon', deps: { registry } });
+    reader = createClient({
+      cluster: { nodes },
+      ...auth,
+      namespace: 'mon',
+      deps: { registry },
+      nearCache: { invalidation: 'bus' },
+    });
+    await Promise.all([client.ready(), reader.ready()]);
 
-describe('dashboards and alerts on a real Prometheus', () => {
-  it('every metric in the exporter list is exposed by a real redis_exporter 1.45 on this cluster', async () => {
+    // The sidecars the manifests define, at the pod IPs (the host reaches them over the runtime's bridge). No exporter
+    // is started here: what Prometheus scrapes is what the manifests run.
+    const sidecars = members().map((pod) => {
+      const metrics = pod.ports.find((p) => p.name === 'metrics');
+      if (!pod.ip || !metrics) throw new Error(`${pod.name}: no IP or no 'metrics' port in the manifest`);
+      return { node: { host: pod.ip, port: 6379, name: pod.name }, address: `${pod.ip}:${metrics.containerPort}` };
+    });
+    monitor = await startLocalMonitor({
+      dir: join(dir, 'prometheus'),
+      sidecars,
+      extraJobs: [{ job: 'app', targets: [appAddress] }],
+      alertOptions: { for: '0s' },
+      interval: '1s',
+      registry: harnessRegistry(),
+    });
+    const writeBehind = client.writeBehind<number>({ flush: async () => undefined, flushIntervalMs: 60_000 });
+    await writeBehind.set('queued', 1);
+    await traffic(0);
+    const firstScrapeMs = await monitor.waitAllTargetsUp(30_000);
+    console.log(
+      `[stack] chart up and converged after ${upMs} ms; all ${sidecars.length + 1} targets scraped ${firstScrapeMs} ms after Prometheus started`,
+    );
+  }, 180_000);
+
+  afterAll(async () => {
+    await monitor?.stop();
+    await Promise.allSettled([client?.close(), reader?.close()]);
+    await new Promise((resolve) => server?.close(resolve));
+    await runtime?.stop(3000);
+    if (stateDir) await cleanupLocal(stateDir);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('scrapes the exporter sidecars of the manifests, which expose every metric in the exporter list', async () => {
+    // Every scraped exporter is a pod's own: no exporter process was started on the host.
+    expect(monitor.exporters.filter((e) => e.process !== undefined)).toEqual([]);
+    expect(monitor.exporters.map((e) => e.address).sort()).toEqual(
+      members()
+        .map((p) => `${p.ip}:9121`)
+        .sort(),
+    );
     const exposed = new Set<string>();
     for (const e of monitor.exporters) {
       const text = await (await fetch(`http://${e.address}/metrics`)).text();
@@ -136,7 +177,10 @@ describe('dashboards and alerts on a real Prometheus', () => {
           expr: expandGrafanaVariables(q.expr, { rateInterval: '30s' }),
         })),
       ),
-      ...alertDefinitions().map((a) => ({ what: `alert ${a.alert}`, expr: a.signal })),
+      // Both deployments' sets: the Sentinel-only signal (primaries per job) has data on a cluster too.
+      ...[...alertDefinitions(), ...alertDefinitions({ deployment: 'sentinel' })]
+        .filter((a, i, all) => all.findIndex((b) => b.alert === a.alert) === i)
+        .map((a) => ({ what: `alert ${a.alert}`, expr: a.signal })),
     ];
     expect(queries.length).toBeGreaterThan(50);
     // The check can fail: a metric nobody exports returns no data.
@@ -168,6 +212,7 @@ describe('dashboards and alerts on a real Prometheus', () => {
       'RedisInstanceDown',
       'RedisShardWithoutReplica',
       'RedisClusterNodeMissing',
+      'RedisExporterDown',
     ];
     let firing: string[] = [];
     await pollUntil(
@@ -186,44 +231,85 @@ describe('dashboards and alerts on a real Prometheus', () => {
     expect(denied.map((d) => d.metric.limiter)).toEqual(['api']);
   }, 90_000);
 
-  it('killing a master fires RedisInstanceDown for it and RedisShardWithoutReplica for its promoted replica', async () => {
-    const [victim] = await cluster().masters();
-    if (!victim) throw new Error('no master');
-    const exporter = monitor.exporters.find((e) => e.node.port === victim.port);
-    if (!exporter) throw new Error('no exporter for the victim');
+  it('a crash-looping master pod fires the master-down alerts, which resolve once it is back', async () => {
+    const roles = await Promise.all(
+      members().map(async (p) => ({ pod: p, role: (await admin(runtime, p.ip!, 'ROLE')).split(',')[0] })),
+    );
+    const victim = roles.find((r) => r.role === 'master')?.pod;
+    if (!victim?.ip) throw new Error('no master');
+    const victimIp = victim.ip;
+    const address = `${victimIp}:9121`;
+    // Alerts about the victim: its own sidecar's series, or a replica's link to it.
+    const aboutVictim = (labels: Record<string, string>) =>
+      labels.instance === address || labels.master_host === victimIp;
+    /** Records, per alert (marked when about the victim), the ms from `since` to the first evaluation that fired it. */
+    const recorder = (since: number, seen: Map<string, number>) => async () => {
+      const firing = (await monitor.api.alerts()).filter((a) => a.state === 'firing');
+      for (const a of firing) {
+        const key = `${a.labels.alertname}${aboutVictim(a.labels) ? ' (victim)' : ''}`;
+        if (!seen.has(key)) seen.set(key, Date.now() - since);
+      }
+      return firing;
+    };
+    /** Polls until the cluster converged and no alert about the victim or a lost replica fires. */
+    const healed = (record: () => Promise<Array<{ labels: Record<string, string> }>>) =>
+      pollUntil(
+        async () => {
+          const firing = await record();
+          const open = firing.filter((a) => aboutVictim(a.labels) || a.labels.alertname === 'RedisShardWithoutReplica');
+          return open.length === 0 && (await clusterConverged(runtime)) === true;
+        },
+        { description: 'the cluster to converge and the alerts about the victim to resolve', timeoutMs: 60_000 },
+      );
+
+    // First crash: SIGKILL to every process of the pod, Redis and its exporter sidecar alike. The kubelet restarts
+    // the containers at once (same pod, same IP), so the outage lasts well under a second of scrapes: what fires is
+    // recorded, not required.
+    const first = new Map<string, number>();
+    const firstAt = Date.now();
+    await runtime.killPod(victim.name);
+    await healed(recorder(firstAt, first));
+    const firstHealedMs = Date.now() - firstAt;
+
+    // Second crash within 10 minutes of the first restart: the kubelet restarts the containers only after its 10 s
+    // back-off (CrashLoopBackOff). That is longer than cluster-node-timeout (5 s), so the replica is promoted.
     const seen = new Map<string, number>();
     const killedAt = Date.now();
-    await victim.process.kill();
-    let promoted: string | undefined;
+    const record = recorder(killedAt, seen);
+    await runtime.killPod(victim.name);
+    // The link alert ends when its replica is promoted and the shard alert starts then: collect them as they come.
+    let linkDown: ActiveAlert | undefined;
+    let shard: ActiveAlert | undefined;
     await pollUntil(
       async () => {
-        const alerts = await monitor.api.alerts();
-        for (const a of alerts) {
-          const ofVictim = a.labels.instance === exporter.address || a.labels.master_port === String(victim.port);
-          const key = `${a.labels.alertname}${ofVictim ? ' (victim)' : ''}`;
-          if (a.state === 'firing' && !seen.has(key)) seen.set(key, Date.now() - killedAt);
-        }
-        const down = alerts.some(
-          (a) =>
-            a.state === 'firing' &&
-            a.labels.alertname === 'RedisInstanceDown' &&
-            a.labels.instance === exporter.address,
+        const firing = await record();
+        linkDown ??= firing.find((a) => a.labels.alertname === 'RedisMasterLinkDown' && aboutVictim(a.labels));
+        shard ??= firing.find(
+          (a) => a.labels.alertname === 'RedisShardWithoutReplica' && a.labels.instance !== address,
         );
-        const shard = alerts.find((a) => a.state === 'firing' && a.labels.alertname === 'RedisShardWithoutReplica');
-        promoted = shard?.labels.instance;
-        return down && shard !== undefined;
+        return linkDown !== undefined && shard !== undefined && seen.has('RedisExporterDown (victim)');
       },
-      { description: 'the master-down alerts to fire', timeoutMs: 45_000, intervalMs: 200 },
+      { description: `the master-down alerts about ${victim.name}`, timeoutMs: 30_000, intervalMs: 200 },
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; fired: ${JSON.stringify(Object.fromEntries(seen))}`, { cause: error });
+    });
+    // The replica that lost its link to the victim is the one promoted, now a master without a replica of its own.
+    expect(shard?.labels.instance).toBe(linkDown?.labels.instance);
+    const promoted = members().find((p) => `${p.ip}:9121` === shard?.labels.instance);
+    expect(promoted && (await admin(runtime, promoted.ip!, 'ROLE')).split(',')[0]).toBe('master');
+    await healed(record);
+    const healedMs = Date.now() - killedAt;
+    console.log(
+      `[stack] first kill of ${victim.name} (${victimIp}), restarted at once: fired ${JSON.stringify(Object.fromEntries(first))} ms; healed after ${firstHealedMs} ms`,
     );
-    console.log(`[stack] after killing ${victim.host}:${victim.port}: ${JSON.stringify(Object.fromEntries(seen))} ms`);
-    // The shard left without a replica is the victim's: its promoted replica, which is now a master.
-    const promotedNode = monitor.exporters.find((e) => e.address === promoted)?.node;
-    const masters = await cluster().masters();
-    expect(masters.map((m) => m.port)).toContain(promotedNode?.port);
-    expect(promotedNode?.port).not.toBe(victim.port);
-    // Its replica lost the link to it before the promotion (labels name the victim as master).
-    expect(seen.has('RedisMasterLinkDown (victim)')).toBe(true);
-    // The cluster still knows 6 members while 5 answer.
+    console.log(
+      `[stack] second kill (10 s back-off): fired ${JSON.stringify(Object.fromEntries(seen))} ms; healed after ${healedMs} ms`,
+    );
+    // The pod came back in place and its Redis rejoined.
+    expect(runtime.pod(victim.name).ip).toBe(victimIp);
+    expect(seen.get('RedisMasterLinkDown (victim)')).toBeLessThan(LINK_DOWN_ALERT_MS);
+    expect(seen.get('RedisExporterDown (victim)')).toBeLessThan(LINK_DOWN_ALERT_MS);
+    // The cluster still knows 6 members while 5 report.
     expect(seen.has('RedisClusterNodeMissing')).toBe(true);
-  }, 60_000);
+  }, 150_000);
 });

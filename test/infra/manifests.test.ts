@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { alertDefinitions } from '../../dashboards/alerts.ts';
 import { parseMemoryQuantity, parseRedisConf, type RedisClusterProps } from '../../infra/index.ts';
 import { SENTINEL_EXAMPLE_NAMESPACE } from '../../infra/sentinel/example.ts';
 import { harnessTempDir } from '../support/harness-root.ts';
