@@ -33,6 +33,8 @@ export interface ScenarioResult {
   readonly failedOperations: number;
   readonly operations: number;
   readonly nodeTimeoutMs: number;
+  /** The most frequent failures, by workload operation kind and error, most frequent first (at most 5). */
+  readonly topErrors: ReadonlyArray<{ kind: string; error: string; count: number }>;
   readonly fault: FaultEffect;
   readonly verdicts: Verdict[];
   readonly history: History;
@@ -117,10 +119,25 @@ export async function runScenario(
     failedOperations: history.operations.filter((op) => op.kind !== 'verify' && op.outcome !== 'ok').length,
     operations: history.operations.filter((op) => op.kind !== 'verify').length,
     nodeTimeoutMs,
+    topErrors: topErrors(history),
     fault: effect,
     verdicts,
     history,
   };
+}
+
+/** Failed and unknown operations grouped by kind and error (numbers and addresses folded), most frequent first. */
+export function topErrors(history: History, limit = 5): ScenarioResult['topErrors'] {
+  const counts = new Map<string, { kind: string; error: string; count: number }>();
+  for (const op of history.operations) {
+    if (op.outcome === 'ok' || op.kind === 'verify') continue;
+    const error = (op.error ?? op.outcome).replace(/\d+(\.\d+)*(:\d+)?/g, 'N').slice(0, 160);
+    const key = `${op.kind}\u0000${error}`;
+    const entry = counts.get(key) ?? { kind: op.kind, error, count: 0 };
+    entry.count++;
+    counts.set(key, entry);
+  }
+  return [...counts.values()].sort((a, b) => b.count - a.count).slice(0, limit);
 }
 
 function delay(ms: number): Promise<void> {

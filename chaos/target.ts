@@ -13,6 +13,8 @@ export interface PodInfo {
 export interface TargetConnection {
   readonly kind: 'cluster' | 'sentinel';
   readonly seeds: ReadonlyArray<{ host: string; port: number }>;
+  /** ACL user; the default user when absent. */
+  readonly username?: string;
   readonly password?: string;
   /** For Sentinel deployments. */
   readonly masterName?: string;

@@ -1,28 +1,8 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { command, type LocalCluster, parseClusterNodes, type RedisServer } from '../../runtime/redis/index.ts';
+import { clusterCli } from './redis-cli.ts';
 
-const run = promisify(execFile);
-
-/** redis-cli --cluster with the cluster's password; throws with redis-cli's output when it fails. */
-async function redisCli(cluster: LocalCluster, ...args: string[]): Promise<string> {
-  const auth = cluster.password ? ['-a', cluster.password, '--no-auth-warning'] : [];
-  try {
-    const { stdout } = await run('redis-cli', [...auth, '--cluster', ...args], {
-      maxBuffer: 64 * 1024 * 1024,
-      timeout: 300_000,
-    });
-    return stdout;
-  } catch (error) {
-    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
-    const tail = `${stdout}\n${stderr}`
-      .trim()
-      .split('\n')
-      .filter((l) => /ERR|rror/.test(l))
-      .join(' | ');
-    throw new Error(`redis-cli --cluster ${args[0]} failed: ${tail}`, { cause: error });
-  }
-}
+/** redis-cli --cluster with the cluster's password. */
+const redisCli = (cluster: LocalCluster, ...args: string[]) => clusterCli(cluster.password, ...args);
 
 const address = (n: RedisServer) => `${n.host}:${n.port}`;
 

@@ -22,6 +22,7 @@ function connect(connection: TargetConnection): SlotforgeClient {
             masterName: connection.masterName ?? 'mymaster',
           },
         }),
+    ...(connection.username ? { username: connection.username } : {}),
     ...(connection.password ? { password: connection.password } : {}),
     namespace: 'chaos-client',
     defaultTtlMs: 10 * 60_000,

@@ -7,7 +7,12 @@ import type { TargetConnection } from '../target.ts';
  */
 export function connectCluster(connection: TargetConnection, options: { autoPipelining?: boolean } = {}): Cluster {
   const client = new Cluster([...connection.seeds], {
-    redisOptions: { password: connection.password, connectTimeout: 1000, maxRetriesPerRequest: 1 },
+    redisOptions: {
+      username: connection.username,
+      password: connection.password,
+      connectTimeout: 1000,
+      maxRetriesPerRequest: 1,
+    },
     slotsRefreshInterval: 1000,
     slotsRefreshTimeout: 1000,
     retryDelayOnClusterDown: 100,

@@ -12,11 +12,17 @@ import {
   SCENARIOS,
   type ScenarioResult,
 } from '../../chaos/index.ts';
+import { defaultClusterManifests } from '../../chaos/targets/default-deployment.ts';
+import { localTarget } from '../../chaos/targets/local.ts';
+import { cleanupLocal, LocalRuntime, loadManifests } from '../../runtime/local/index.ts';
 import { ProcessRegistry, reapRegistry } from '../../runtime/process/index.ts';
 import { startLocalCluster } from '../../runtime/redis/index.ts';
 
-/** Targets `chaos run` can use. The local runtime and Kubernetes targets plug in here (issues 6 and 8). */
-const TARGETS = ['harness'] as const;
+/**
+ * Targets `chaos run` can use: the local runtime running the synthesized default charts (the default), or the test
+ * harness's hand-made cluster (no root needed, no manifests involved).
+ */
+const TARGETS = ['local', 'harness'] as const;
 type TargetName = (typeof TARGETS)[number];
 
 function parseTarget(raw: string): TargetName {
@@ -56,6 +62,47 @@ async function runOnHarness(names: readonly string[], onProgress: (line: string)
   return results;
 }
 
+/**
+ * Runs scenarios on the local runtime, a fresh deployment per scenario from the synthesized default charts (or
+ * `manifests`), so one scenario's damage never leaks into the next. Needs root (network namespaces).
+ */
+async function runOnLocal(
+  names: readonly string[],
+  manifests: string | undefined,
+  onProgress: (line: string) => void,
+): Promise<ScenarioResult[]> {
+  if (process.getuid?.() !== 0) {
+    throw new Error(
+      "--target local needs root (each pod gets a network namespace); run as root, or use '--target harness'",
+    );
+  }
+  const results: ScenarioResult[] = [];
+  for (const scenario of findScenarios(names)) {
+    const stateDir = mkdtempSync(join(tmpdir(), 'slotforge-chaos-local-'));
+    let runtime: LocalRuntime | undefined;
+    try {
+      onProgress(`${scenario.name}: starting the deployment`);
+      runtime = await LocalRuntime.start({
+        stateDir,
+        manifests: manifests ? loadManifests(manifests) : await defaultClusterManifests(),
+      });
+      const target = localTarget({
+        runtime,
+        ...(manifests ? {} : { manifestsFor: defaultClusterManifests }),
+      });
+      await target.waitHealthy(180_000);
+      results.push(await runScenario(scenario, target, { onProgress }));
+    } catch (error) {
+      console.error(`FAIL ${scenario.name}: could not run: ${(error as Error).message}`);
+    } finally {
+      await runtime?.stop();
+      await cleanupLocal(stateDir);
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  }
+  return results;
+}
+
 /** `slotforge chaos list` and `slotforge chaos run`. */
 export function registerChaos(program: Command): void {
   const chaos = program.command('chaos').description('fault drills that prove nothing acknowledged is lost');
@@ -70,27 +117,38 @@ export function registerChaos(program: Command): void {
     .description('run scenarios and print verdicts with figures')
     .argument('[names...]', 'scenario names (see chaos list)')
     .option('--all', 'every scenario', false)
-    .option('--target <name>', `where to inject faults: ${TARGETS.join(', ')}`, parseTarget, 'harness')
+    .option('--target <name>', `where to inject faults: ${TARGETS.join(', ')}`, parseTarget, 'local')
+    .option('--manifests <dir>', 'for --target local: the manifests to run (default: the default charts, synthesized)')
     .option('--json <file>', 'write per-scenario figures and verdicts as JSON')
     .option('--report <file>', 'write an HTML report with a timeline per scenario')
-    .action(async (names: string[], flags: { all: boolean; target: TargetName; json?: string; report?: string }) => {
-      const selected = flags.all ? SCENARIOS.map((s) => s.name) : names;
-      if (selected.length === 0)
-        throw new Error("name at least one scenario (see 'slotforge chaos list') or pass --all");
-      findScenarios(selected);
-      const spinner = ora(`running ${selected.length} scenario(s) on ${flags.target}`).start();
-      const results = await runOnHarness(selected, (line) => {
-        spinner.text = line;
-      });
-      spinner.stop();
-      for (const r of results) {
-        console.log(
-          `${r.ok ? 'PASS' : 'FAIL'} ${r.scenario}: lost ${r.lostAcknowledgedWrites} (inherent ${r.inherentLoss}), recovery ${r.recoveryMs === null ? 'never' : `${Math.round(r.recoveryMs)} ms`}, failed ops ${r.failedOperations}/${r.operations}, node timeout ${r.nodeTimeoutMs} ms`,
-        );
-        for (const v of r.verdicts) console.log(`     ${v.ok ? 'ok  ' : 'FAIL'} ${v.checker}: ${v.summary}`);
-      }
-      if (flags.json) writeFileSync(flags.json, `${JSON.stringify(jsonReport(results), null, 2)}\n`);
-      if (flags.report) writeFileSync(flags.report, renderHtmlReport(results));
-      if (results.length < selected.length || results.some((r) => !r.ok)) process.exitCode = 1;
-    });
+    .action(
+      async (
+        names: string[],
+        flags: { all: boolean; target: TargetName; manifests?: string; json?: string; report?: string },
+      ) => {
+        const selected = flags.all ? SCENARIOS.map((s) => s.name) : names;
+        if (selected.length === 0)
+          throw new Error("name at least one scenario (see 'slotforge chaos list') or pass --all");
+        findScenarios(selected);
+        const spinner = ora(`running ${selected.length} scenario(s) on ${flags.target}`).start();
+        const progress = (line: string) => {
+          spinner.text = line;
+        };
+        const results =
+          flags.target === 'local'
+            ? await runOnLocal(selected, flags.manifests, progress)
+            : await runOnHarness(selected, progress);
+        spinner.stop();
+        for (const r of results) {
+          console.log(
+            `${r.ok ? 'PASS' : 'FAIL'} ${r.scenario}: lost ${r.lostAcknowledgedWrites} (inherent ${r.inherentLoss}), recovery ${r.recoveryMs === null ? 'never' : `${Math.round(r.recoveryMs)} ms`}, failed ops ${r.failedOperations}/${r.operations}, node timeout ${r.nodeTimeoutMs} ms`,
+          );
+          for (const v of r.verdicts) console.log(`     ${v.ok ? 'ok  ' : 'FAIL'} ${v.checker}: ${v.summary}`);
+          for (const e of r.topErrors) console.log(`     ${String(e.count).padStart(6)} x ${e.kind}: ${e.error}`);
+        }
+        if (flags.json) writeFileSync(flags.json, `${JSON.stringify(jsonReport(results), null, 2)}\n`);
+        if (flags.report) writeFileSync(flags.report, renderHtmlReport(results));
+        if (results.length < selected.length || results.some((r) => !r.ok)) process.exitCode = 1;
+      },
+    );
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { History, Operation } from '../../chaos/history.ts';
 import { jsonReport, renderHtmlReport } from '../../chaos/report/html.ts';
 import { percentile, timeline } from '../../chaos/report/timeline.ts';
-import type { ScenarioResult } from '../../chaos/runner.ts';
+import { type ScenarioResult, topErrors } from '../../chaos/runner.ts';
 
 const op = (id: number, start: number, end: number, outcome: Operation['outcome'] = 'ok'): Operation => ({
   id,
@@ -35,6 +35,7 @@ const result = (ok: boolean): ScenarioResult => ({
   failedOperations: 1,
   operations: 5,
   nodeTimeoutMs: 2000,
+  topErrors: topErrors(history),
   fault: { pods: ['redis-0'], affectedSlots: [[0, 5460]], description: 'SIGKILL master redis-0 <&>' },
   verdicts: [{ checker: 'lost-acknowledged-writes', ok, summary: ok ? 'none lost' : '3 lost', evidence: {} }],
   history,
@@ -77,5 +78,23 @@ describe('chaos report', () => {
       nodeTimeoutMs: 2000,
     });
     expect(row).not.toHaveProperty('history');
+  });
+
+  it('groups failures by kind and error with numbers and addresses folded, most frequent first', () => {
+    const failed = (id: number, kind: string, error: string): Operation => ({ ...op(id, 0, 1, 'failed'), kind, error });
+    const grouped = topErrors({
+      operations: [
+        failed(0, 'write', 'connect ETIMEDOUT 10.1.2.3:6379'),
+        failed(1, 'write', 'connect ETIMEDOUT 10.1.2.4:6379'),
+        failed(2, 'incr', 'CLUSTERDOWN The cluster is down'),
+        { ...failed(3, 'verify', 'missing') },
+        op(4, 0, 1),
+      ],
+      events: [],
+    });
+    expect(grouped).toEqual([
+      { kind: 'write', error: 'connect ETIMEDOUT N', count: 2 },
+      { kind: 'incr', error: 'CLUSTERDOWN The cluster is down', count: 1 },
+    ]);
   });
 });

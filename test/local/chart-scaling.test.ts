@@ -1,11 +1,9 @@
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Chart } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-27';
+import { App } from 'cdk8s';
 import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisMonitoring } from '../../dashboards/index.ts';
-import { RedisCluster } from '../../infra/index.ts';
+import { defaultCharts } from '../../charts.ts';
 import { run } from '../../runtime/local/exec.ts';
 import {
   type ApplyResult,
@@ -27,26 +25,13 @@ const KEYS = 300;
 const fairShare = (masters: number) => Math.floor((16384 / masters) * 0.95);
 
 /**
- * The RedisCluster chart of main.ts (its Namespace, the cluster, the monitoring) with other props, synthesized as
+ * The default charts of main.ts (charts.ts) with other shard props and without the Sentinel example, synthesized as
  * `cdk8s synth` does. The test checks that with 3 shards every object of it is in main.ts's synthesis unchanged, and
  * applies main.ts's objects with these swapped in: the scaling below is the one users get by editing main.ts.
  */
 function synthMain(outdir: string, shards: number, retiringShards = 0): string {
   const app = new App({ outdir });
-  const namespaceChart = new Chart(app, 'namespace');
-  new k8s.KubeNamespace(namespaceChart, 'namespace', { metadata: { name: 'slotforge' } });
-  const chart = new Chart(app, 'slotforge', { namespace: 'slotforge' });
-  chart.addDependency(namespaceChart);
-  new RedisCluster(chart, 'redis', {
-    shards,
-    ...(retiringShards ? { retiringShards } : {}),
-    replicasPerShard: 1,
-    profile: 'store',
-    resources: { memoryLimit: '256Mi', cpuRequest: '100m' },
-    storage: { size: '1Gi' },
-    antiAffinity: 'preferred',
-  });
-  new RedisMonitoring(chart, 'monitoring');
+  defaultCharts(app, { shards, retiringShards, sentinelExample: false });
   app.synth();
   return outdir;
 }

@@ -1,0 +1,22 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'cdk8s';
+import { defaultCharts } from '../../charts.ts';
+import { loadManifests, type ManifestSet } from '../../runtime/local/index.ts';
+
+/**
+ * The default RedisCluster deployment of `main.ts` (without the Sentinel example) synthesized with `shards` shards,
+ * as a user editing `main.ts` and running `cdk8s synth` would get it: what the chaos suite applies to scale.
+ */
+export async function defaultClusterManifests(shards = 3, retiringShards = 0): Promise<ManifestSet> {
+  const outdir = mkdtempSync(join(tmpdir(), 'slotforge-synth-'));
+  try {
+    const app = new App({ outdir });
+    defaultCharts(app, { shards, retiringShards, sentinelExample: false });
+    app.synth();
+    return loadManifests(outdir);
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}

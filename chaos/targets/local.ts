@@ -1,0 +1,215 @@
+import { Redis } from 'ioredis';
+import { type LocalRuntime, type ManifestSet, unhealthy } from '../../runtime/local/index.ts';
+import { pollUntil } from '../../runtime/process/index.ts';
+import { parseClusterNodes, parseInfo } from '../../runtime/redis/index.ts';
+import { type ChaosTarget, type PodInfo, UnsupportedFaultError } from '../target.ts';
+import { clusterCli } from './redis-cli.ts';
+
+/** Options of {@link localTarget}. */
+export interface LocalTargetOptions {
+  readonly runtime: LocalRuntime;
+  /** Namespace of the RedisCluster. @default 'slotforge' */
+  readonly namespace?: string;
+  /** Headless Service whose names the pods get (`pod.<service>.<namespace>.svc.cluster.local`). @default 'redis-headless' */
+  readonly headlessService?: string;
+  /** Secret holding the ACL users' passwords (keys `admin`, `app`). @default 'redis-auth' */
+  readonly authSecret?: string;
+  /**
+   * The same deployment synthesized with `shards` shards, for the scale verb: applied to the running runtime as
+   * `kubectl apply -f dist/` would be, so the chart's own topology Job moves the slots.
+   */
+  readonly manifestsFor?: (shards: number, retiringShards?: number) => Promise<ManifestSet>;
+}
+
+/** A scale step (topology Job moving slots under load) must finish within this. */
+const SCALE_TIMEOUT_MS = 180_000;
+
+/** The Redis Cluster port of every member (the chart's container port `redis`). */
+const REDIS_PORT = 6379;
+
+/**
+ * A target over a RedisCluster chart run by the local runtime from its synthesized manifests: faults are the
+ * runtime's verbs (SIGKILL, SIGSTOP, graceful delete with preStop, nftables partitions), workloads connect as the
+ * chart's `app` ACL user through the pods' DNS names, and operator actions (reshard) run with the `default` (admin)
+ * user as `kubectl exec ... redis-cli --cluster` would.
+ */
+export function localTarget(options: LocalTargetOptions): ChaosTarget {
+  const { runtime } = options;
+  const namespace = options.namespace ?? 'slotforge';
+  const headless = options.headlessService ?? 'redis-headless';
+  const secretName = options.authSecret ?? 'redis-auth';
+
+  const password = (key: string) => {
+    const value = runtime.store.secret(namespace, secretName)?.[key]?.trim();
+    if (!value) throw new Error(`local target: Secret ${namespace}/${secretName} has no key '${key}' yet`);
+    return value;
+  };
+  /** The cluster members: pods of the namespace's StatefulSets with a Redis port. */
+  const members = () =>
+    runtime
+      .pods()
+      .filter(
+        (p) =>
+          p.namespace === namespace &&
+          p.owner.kind === 'StatefulSet' &&
+          p.ports.some((port) => port.containerPort === REDIS_PORT),
+      );
+  const admin = async (ip: string, ...args: string[]): Promise<string> => {
+    const client = new Redis({
+      host: ip,
+      port: REDIS_PORT,
+      password: password('admin'),
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      connectTimeout: 1000,
+      commandTimeout: 2000,
+      lazyConnect: true,
+    });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      return String(await client.call(args[0] as string, ...args.slice(1)));
+    } finally {
+      client.disconnect();
+    }
+  };
+  /** CLUSTER NODES of the first running member that answers. */
+  const clusterNodes = async () => {
+    for (const pod of members()) {
+      if (!pod.ip || pod.phase !== 'Running') continue;
+      try {
+        return parseClusterNodes(await admin(pod.ip, 'CLUSTER', 'NODES'));
+      } catch {
+        // the next member may answer
+      }
+    }
+    throw new Error(`local target: no member of ${namespace} answers CLUSTER NODES`);
+  };
+
+  const target: ChaosTarget = {
+    name: 'local',
+    connection: async () => ({
+      kind: 'cluster',
+      seeds: members().map((p) => ({ host: `${p.name}.${headless}.${namespace}.svc.cluster.local`, port: REDIS_PORT })),
+      username: 'app',
+      password: password('app'),
+    }),
+    nodeTimeoutMs: async () => {
+      const pod = members().find((p) => p.ip);
+      if (!pod?.ip) throw new Error(`local target: no member of ${namespace} has an address`);
+      const reply = await admin(pod.ip, 'CONFIG', 'GET', 'cluster-node-timeout');
+      return Number(reply.split(',')[1]);
+    },
+    pods: async () => {
+      const byIp = new Map(members().flatMap((p) => (p.ip ? [[p.ip, p.name] as const] : [])));
+      const lines = await clusterNodes();
+      const nameOf = (address: string) => {
+        const ip = address.split(':')[0] ?? '';
+        return byIp.get(ip) ?? address;
+      };
+      const byId = new Map(lines.map((l) => [l.id, nameOf(l.address)]));
+      return lines
+        .filter((l) => !l.flags.includes('handshake') && !l.flags.includes('noaddr'))
+        .map(
+          (l): PodInfo => ({
+            name: nameOf(l.address),
+            address: l.address.split('@')[0] ?? '',
+            role: l.flags.includes('fail') ? 'unknown' : l.flags.includes('master') ? 'master' : 'replica',
+            slots: l.slots,
+            ...(l.masterId ? { masterOf: byId.get(l.masterId) } : {}),
+          }),
+        );
+    },
+    kill: async (pod) => {
+      await runtime.killPod(pod);
+    },
+    pause: async (pod) => {
+      await runtime.pausePod(pod);
+    },
+    resume: async (pod) => {
+      await runtime.resumePod(pod);
+    },
+    delete: (pod) => runtime.deletePod(pod),
+    partition: async (pods, from, partitionOptions) => {
+      // The cluster bus is the client port + 10000 (Redis Cluster specification).
+      await runtime.partition(pods, from, partitionOptions?.busOnly ? { ports: [REDIS_PORT + 10_000] } : undefined);
+    },
+    heal: () => runtime.heal(),
+    reshard: async (slots) => {
+      const lines = await clusterNodes();
+      const [from, to] = lines.filter((l) => l.flags.includes('master') && l.slots.length > 0);
+      if (!from || !to) throw new Error('reshard needs two masters with slots');
+      await clusterCli(
+        password('admin'),
+        'reshard',
+        from.address.split('@')[0] ?? '',
+        '--cluster-from',
+        from.id,
+        '--cluster-to',
+        to.id,
+        '--cluster-slots',
+        String(slots),
+        '--cluster-yes',
+      );
+    },
+    scale: async (shards) => {
+      const manifestsFor = options.manifestsFor;
+      if (!manifestsFor) throw new UnsupportedFaultError('local', 'scale (no manifestsFor given)');
+      const current = new Set(members().map((p) => p.owner.name)).size;
+      if (shards > current) {
+        // Scale out: one apply; the new topology Job adds the shards and rebalances slots onto them.
+        await runtime.apply(await manifestsFor(shards));
+      } else if (shards < current) {
+        // Scale in, the documented way (docs/cluster-setup.md): apply with the retiring shards so the topology Job
+        // drains and forgets them, then apply the smaller set with prune to remove their StatefulSets.
+        await runtime.apply(await manifestsFor(shards, current - shards));
+        await jobsComplete(SCALE_TIMEOUT_MS);
+        await runtime.apply(await manifestsFor(shards), { prune: true });
+      }
+      await target.waitHealthy(SCALE_TIMEOUT_MS);
+    },
+    waitHealthy: async (timeoutMs) => {
+      await pollUntil(
+        async () => {
+          const status = await runtime.status();
+          if (unhealthy(status)) return false;
+          const pods = members();
+          const shards = new Set(pods.map((p) => p.owner.name)).size;
+          const cluster = status.clusters.find((c) => c.members.some((m) => pods.some((p) => p.name === m)));
+          // Every member back in the one cluster, one master per shard, the rest replicas (none left as a stray master).
+          return (
+            cluster !== undefined &&
+            cluster.members.length === pods.length &&
+            cluster.masters === shards &&
+            cluster.replicas === pods.length - shards &&
+            (await replicasLinked(pods.flatMap((p) => (p.ip ? [p.ip] : []))))
+          );
+        },
+        { description: `the local ${namespace} cluster to be healthy`, timeoutMs, intervalMs: 250 },
+      );
+    },
+  };
+
+  /** Polls until every Job is Complete; a Failed Job is an error naming it. */
+  const jobsComplete = (timeoutMs: number) =>
+    pollUntil(
+      async () => {
+        const { jobs } = await runtime.status();
+        const failed = jobs.filter((j) => j.status === 'Failed');
+        if (failed.length > 0) throw new Error(`local target: Job(s) failed: ${failed.map((j) => j.name).join(', ')}`);
+        return jobs.every((j) => j.status === 'Complete');
+      },
+      { description: 'the topology Job to complete', timeoutMs, intervalMs: 250 },
+    );
+
+  /** Every replica's link to its master is up (a replica still syncing would lose a WAIT-acknowledged write). */
+  const replicasLinked = async (ips: readonly string[]) => {
+    for (const ip of ips) {
+      const info = parseInfo(await admin(ip, 'INFO', 'replication').catch(() => ''));
+      if (info.role === undefined) return false;
+      if (info.role === 'slave' && info.master_link_status !== 'up') return false;
+    }
+    return true;
+  };
+  return target;
+}
