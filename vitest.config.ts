@@ -15,5 +15,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     teardownTimeout: 60_000,
+    // Root tests run the local runtime from several files at once; per namespace one publishes host DNS at a time,
+    // the others wait for it (runtime/local/host-dns-claim.ts), so hooks that start one allow RUNTIME_HOOK_TIMEOUT_MS
+    // (test/support/harness-root.ts). CLIs the tests spawn inherit this.
+    env: { SLOTFORGE_HOST_DNS_WAIT_MS: '420000' },
   },
 });

@@ -1,6 +1,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { isAlive, pollUntil, readCmdline } from '../process/index.ts';
 import { removeHostsBlock } from './dns.ts';
+import { releaseHostDns } from './host-dns-claim.ts';
 import { listLinks, listNetns, sweepNetwork } from './network.ts';
 import { forgetRuntime } from './orphans.ts';
 import { runtimePrefix } from './runtime.ts';
@@ -56,6 +57,7 @@ export async function cleanupLocal(stateDir: string, options: { graceMs?: number
   }
   const swept = await sweepNetwork(prefix);
   const hostsBlock = removeHostsBlock(prefix);
+  releaseHostDns(stateDir);
   // The mount points go with the last runtime of the host.
   const mountPoints = forgetRuntime(prefix);
   if (options.keepData) {

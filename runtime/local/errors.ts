@@ -7,7 +7,8 @@ export type LocalRuntimeErrorCode =
   | 'E_NO_POD'
   | 'E_NOT_UP'
   | 'E_ALREADY_UP'
-  | 'E_CONTROL';
+  | 'E_CONTROL'
+  | 'E_HOST_DNS_BUSY';
 
 /** The one error class of the local runtime: a literal `code`, the facts, and the original error as `cause`. */
 export class LocalRuntimeError extends Error {

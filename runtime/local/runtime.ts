@@ -14,6 +14,7 @@ import { APPLY_KINDS, type ApplyOptions, type ApplyResult, planApply, templateRe
 import { HostHostsBlock, type HostRecord, podNames, renderPodHosts, serviceNames, writeInPlace } from './dns.ts';
 import type { ObjectStore } from './env.ts';
 import { LocalRuntimeError } from './errors.ts';
+import { claimHostDns, type HostDnsClaim } from './host-dns-claim.ts';
 import { IMAGE_TABLE } from './images.ts';
 import { cloneManifestSet, keyOf, type ManifestSet, namespaceOf } from './manifests.ts';
 import { type BlockRule, BridgeNetwork, freeSubnet } from './network.ts';
@@ -33,6 +34,11 @@ export interface LocalRuntimeOptions {
    * @default true
    */
   readonly hostDns?: boolean;
+  /**
+   * With host DNS, how long to wait while another runtime of the host publishes it (see {@link claimHostDns}); 0
+   * fails at once with E_HOST_DNS_BUSY. @default $SLOTFORGE_HOST_DNS_WAIT_MS or 0
+   */
+  readonly hostDnsWaitMs?: number;
   /** Called for every event (pod scheduled, container exited, probe failed, ...). */
   readonly onEvent?: (event: RuntimeEvent) => void;
   /** Scales the kubelet's and the Job controller's back-off timers (tests). @default 1 */
@@ -169,6 +175,7 @@ export class LocalRuntime {
   readonly #manifests: ManifestSet;
   readonly #viewer = new RedisViewer();
   readonly #hostBlock: HostHostsBlock | undefined;
+  #claim: HostDnsClaim | undefined;
   #timer: NodeJS.Timeout | undefined;
   #seq = 0;
   #dirty = false;
@@ -207,8 +214,22 @@ export class LocalRuntime {
     await sweepOrphans();
     const prefix = runtimePrefix(options.stateDir);
     const subnet = await freeSubnet(Number.parseInt(prefix.slice(3), 16));
+    const claim =
+      options.hostDns === false
+        ? undefined
+        : await claimHostDns(
+            options.stateDir,
+            [...options.manifests.services.values()].map(namespaceOf),
+            options.hostDnsWaitMs ?? Number(process.env.SLOTFORGE_HOST_DNS_WAIT_MS ?? 0),
+          );
     const runtime = new LocalRuntime(options, subnet);
-    await runtime.#setup();
+    runtime.#claim = claim;
+    try {
+      await runtime.#setup();
+    } catch (error) {
+      claim?.release();
+      throw error;
+    }
     return runtime;
   }
 
@@ -844,6 +865,7 @@ export class LocalRuntime {
     } catch (error) {
       this.#event('runtime', `could not clean the host's /etc/hosts: ${(error as Error).message}`);
     }
+    this.#claim?.release();
   }
 }
 

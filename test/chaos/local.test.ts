@@ -8,7 +8,7 @@ import { localTarget } from '../../chaos/targets/local.ts';
 import { FULL_RESTART_HEALTHY_MS, KILL_MASTER_RECOVERY_MARGIN_MS } from '../../chaos/thresholds.ts';
 import { cleanupLocal, LocalRuntime, leftovers, loadManifests } from '../../runtime/local/index.ts';
 import { synthDefaultCharts } from '../local/chart-support.ts';
-import { harnessTempDir } from '../support/harness-root.ts';
+import { harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../support/harness-root.ts';
 
 /**
  * The representative subset of the chaos matrix that `npm test` runs (`npm run chaos` runs all of it), on the
@@ -38,7 +38,7 @@ describe.runIf(process.getuid?.() === 0)('chaos on the local runtime (default ch
     runtime = await LocalRuntime.start({ stateDir, manifests: loadManifests(dist) });
     target = localTarget({ runtime });
     await target.waitHealthy(120_000);
-  }, 180_000);
+  }, RUNTIME_HOOK_TIMEOUT_MS);
 
   afterAll(async () => {
     await runtime?.stop();

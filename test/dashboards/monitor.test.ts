@@ -7,11 +7,11 @@ import type { MonitorReport } from '../../cli/commands/monitor.ts';
 import { PrometheusApi } from '../../dashboards/prometheus-api.ts';
 import { isAlive, pollUntil } from '../../runtime/process/index.ts';
 import { synthDefaultCharts } from '../local/chart-support.ts';
-import { harnessTempDir } from '../support/harness-root.ts';
+import { harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../support/harness-root.ts';
 
 const run = promisify(execFile);
 const cli = (stateDir: string, ...args: string[]) =>
-  run(process.execPath, ['bin/slotforge.js', '--state-dir', stateDir, ...args], { timeout: 90_000 });
+  run(process.execPath, ['bin/slotforge.js', '--state-dir', stateDir, ...args], { timeout: RUNTIME_HOOK_TIMEOUT_MS });
 
 describe('slotforge monitor', () => {
   const parent = harnessTempDir('monitor-cli');
@@ -27,43 +27,47 @@ describe('slotforge monitor', () => {
     });
   });
 
-  it('scrapes every node of the local deployment with the slotforge alerts loaded, and down stops it', async () => {
-    // A clean clone has no dist/: synthesize the default charts into the test's own directory.
-    const dist = await synthDefaultCharts(parent);
-    await cli(stateDir, 'up', '--manifests', dist, '--detach', '--json');
-    const { stdout } = await cli(stateDir, 'monitor', '--detach', '--json', '--interval', '1s');
-    const report = JSON.parse(stdout) as MonitorReport;
-    expect(report.exporters).toHaveLength(6);
-    // What it scrapes is the pods' own redis_exporter sidecars from the manifests, at the pod IPs: it started no
-    // exporter (the only process it started is Prometheus).
-    for (const e of report.exporters) {
-      expect(e).toMatchObject({ sidecar: true, metrics: `http://${e.redis.split(':')[0]}:9121/metrics` });
-    }
-    expect(report.pids).toHaveLength(1);
-    expect(report.dashboards.map((d) => d.split('/').pop())).toEqual([
-      'slotforge-client.json',
-      'slotforge-cluster.json',
-    ]);
-    const api = new PrometheusApi(report.prometheusUrl);
-    // Every node reports cluster_state ok through its exporter (auth from the recorded password works).
-    const states = await pollUntil(
-      async () => {
-        const r = await api.query('redis_cluster_state == 1');
-        return r.length === 6 ? r : false;
-      },
-      { description: 'cluster_state from 6 exporters', timeoutMs: 20_000, intervalMs: 250 },
-    );
-    expect(states.map((s) => s.metric.redis).sort()).toEqual(report.exporters.map((e) => e.redis).sort());
-    expect(await api.ruleNames()).toContain('RedisInstanceDown');
-    // A second monitor is refused while the first runs.
-    await expect(cli(stateDir, 'monitor', '--detach')).rejects.toMatchObject({
-      stderr: expect.stringContaining('already running'),
-    });
-    await cli(stateDir, 'down');
-    await pollUntil(() => report.pids.every((pid) => !isAlive(pid)), {
-      description: 'monitor processes to be gone after down',
-      timeoutMs: 10_000,
-    });
-    expect(existsSync(stateDir)).toBe(false);
-  }, 90_000);
+  it(
+    'scrapes every node of the local deployment with the slotforge alerts loaded, and down stops it',
+    async () => {
+      // A clean clone has no dist/: synthesize the default charts into the test's own directory.
+      const dist = await synthDefaultCharts(parent);
+      await cli(stateDir, 'up', '--manifests', dist, '--detach', '--json');
+      const { stdout } = await cli(stateDir, 'monitor', '--detach', '--json', '--interval', '1s');
+      const report = JSON.parse(stdout) as MonitorReport;
+      expect(report.exporters).toHaveLength(6);
+      // What it scrapes is the pods' own redis_exporter sidecars from the manifests, at the pod IPs: it started no
+      // exporter (the only process it started is Prometheus).
+      for (const e of report.exporters) {
+        expect(e).toMatchObject({ sidecar: true, metrics: `http://${e.redis.split(':')[0]}:9121/metrics` });
+      }
+      expect(report.pids).toHaveLength(1);
+      expect(report.dashboards.map((d) => d.split('/').pop())).toEqual([
+        'slotforge-client.json',
+        'slotforge-cluster.json',
+      ]);
+      const api = new PrometheusApi(report.prometheusUrl);
+      // Every node reports cluster_state ok through its exporter (auth from the recorded password works).
+      const states = await pollUntil(
+        async () => {
+          const r = await api.query('redis_cluster_state == 1');
+          return r.length === 6 ? r : false;
+        },
+        { description: 'cluster_state from 6 exporters', timeoutMs: 20_000, intervalMs: 250 },
+      );
+      expect(states.map((s) => s.metric.redis).sort()).toEqual(report.exporters.map((e) => e.redis).sort());
+      expect(await api.ruleNames()).toContain('RedisInstanceDown');
+      // A second monitor is refused while the first runs.
+      await expect(cli(stateDir, 'monitor', '--detach')).rejects.toMatchObject({
+        stderr: expect.stringContaining('already running'),
+      });
+      await cli(stateDir, 'down');
+      await pollUntil(() => report.pids.every((pid) => !isAlive(pid)), {
+        description: 'monitor processes to be gone after down',
+        timeoutMs: 10_000,
+      });
+      expect(existsSync(stateDir)).toBe(false);
+    },
+    RUNTIME_HOOK_TIMEOUT_MS,
+  );
 });

@@ -24,7 +24,7 @@ import {
   synthDefaultCharts,
   waitConverged,
 } from '../local/chart-support.ts';
-import { harnessRegistry, harnessTempDir } from '../support/harness-root.ts';
+import { harnessRegistry, harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../support/harness-root.ts';
 
 /**
  * Proof on a real stack: the default charts (`main.ts`) synthesized and run on the local runtime, the redis_exporter
@@ -142,7 +142,7 @@ describe.runIf(process.getuid?.() === 0)('dashboards and alerts on the local run
     console.log(
       `[stack] chart up and converged after ${upMs} ms; all ${sidecars.length + 1} targets scraped ${firstScrapeMs} ms after Prometheus started`,
     );
-  }, 180_000);
+  }, RUNTIME_HOOK_TIMEOUT_MS);
 
   afterAll(async () => {
     await monitor?.stop();

@@ -17,7 +17,7 @@ import {
 } from '../../runtime/local/index.ts';
 import { pollUntil } from '../../runtime/process/index.ts';
 import { countSlots, parseClusterNodes } from '../../runtime/redis/index.ts';
-import { harnessTempDir } from '../support/harness-root.ts';
+import { harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../support/harness-root.ts';
 import { admin, appClient, clusterConverged, isMember, secret, synthDefaultCharts } from './chart-support.ts';
 
 const KEYS = 300;
@@ -137,7 +137,7 @@ describe.runIf(process.getuid?.() === 0)('scaling the default RedisCluster chart
     });
     client = appClient(runtime);
     for (let i = 0; i < KEYS; i++) await client.set(`key:${i}`, `value-${i}`);
-  }, 180_000);
+  }, RUNTIME_HOOK_TIMEOUT_MS);
 
   afterAll(async () => {
     client?.disconnect();

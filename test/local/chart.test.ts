@@ -6,7 +6,7 @@ import { cleanupLocal, LocalRuntime, leftovers, loadManifests } from '../../runt
 import { unhealthy } from '../../runtime/local/start.ts';
 import { isAlive, pollUntil } from '../../runtime/process/index.ts';
 import { parseClusterNodes } from '../../runtime/redis/index.ts';
-import { harnessTempDir } from '../support/harness-root.ts';
+import { harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../support/harness-root.ts';
 import { admin, appClient, isMember, synthDefaultCharts, waitConverged } from './chart-support.ts';
 
 /** The issue's target for a full restart on our 2-core machines. */
@@ -58,7 +58,7 @@ describe.runIf(process.getuid?.() === 0)('the default RedisCluster chart on the 
     });
     console.log(`both charts up (cluster converged, Sentinel example ready) after ${Date.now() - started} ms`);
     client = appClient(runtime);
-  }, 180_000);
+  }, RUNTIME_HOOK_TIMEOUT_MS);
 
   afterAll(async () => {
     client?.disconnect();

@@ -6,7 +6,7 @@ import { addSentinelExample } from '../../infra/index.ts';
 import { cleanupLocal, LocalRuntime, leftovers, loadManifests } from '../../runtime/local/index.ts';
 import { unhealthy } from '../../runtime/local/start.ts';
 import { pollUntil } from '../../runtime/process/index.ts';
-import { harnessTempDir } from '../support/harness-root.ts';
+import { harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../support/harness-root.ts';
 
 const NAMESPACE = 'slotforge-sentinel';
 
@@ -35,7 +35,7 @@ describe.runIf(process.getuid?.() === 0)('the RedisSentinel chart on the local r
       intervalMs: 1000,
     });
     console.log(`sentinel chart healthy after ${Date.now() - started} ms`);
-  }, 180_000);
+  }, RUNTIME_HOOK_TIMEOUT_MS);
 
   afterAll(async () => {
     await runtime?.stop(3000);

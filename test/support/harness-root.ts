@@ -38,3 +38,10 @@ export function harnessRegistry(): ProcessRegistry {
 export function harnessTempDir(prefix: string): string {
   return mkdtempSync(join(harnessRegistry().root, `${prefix}-`));
 }
+
+/**
+ * Timeout of a hook or test that starts a local runtime of the default charts: its own start (up to 3 minutes on a
+ * loaded 2-core machine) plus the wait for another test file's runtime to release host DNS of the same namespace
+ * (SLOTFORGE_HOST_DNS_WAIT_MS in vitest.config.ts).
+ */
+export const RUNTIME_HOOK_TIMEOUT_MS = 180_000 + Number(process.env.SLOTFORGE_HOST_DNS_WAIT_MS ?? 0);
