@@ -62,9 +62,44 @@ interface Resolved {
   readonly tags: readonly string[];
   readonly lock: { readonly ttlMs: number; readonly waitMs: number } | undefined;
   readonly timeoutMs: number | undefined;
+  /** `{ timeoutMs }` for the command layer, built once. */
+  readonly call: { readonly timeoutMs: number } | undefined;
   readonly softTimeoutMs: number;
   readonly loaderTimeoutMs: number;
   readonly waitReplicas: number | undefined;
+}
+
+/** The scalar fields of GetOrSetOptions (tags and lock objects are never snapshotted). */
+function snapshotOptions(o: GetOrSetOptions): GetOrSetOptions {
+  return {
+    ttlMs: o.ttlMs,
+    jitter: o.jitter,
+    staleWhileRevalidateMs: o.staleWhileRevalidateMs,
+    graceMs: o.graceMs,
+    negativeTtlMs: o.negativeTtlMs,
+    lock: o.lock,
+    timeoutMs: o.timeoutMs,
+    softTimeoutMs: o.softTimeoutMs,
+    loaderTimeoutMs: o.loaderTimeoutMs,
+    waitReplicas: o.waitReplicas,
+  } as GetOrSetOptions;
+}
+
+/** True when `o` has exactly the scalar values of the snapshot `s` (and no tags or lock object). */
+function sameScalarOptions(o: GetOrSetOptions, s: GetOrSetOptions): boolean {
+  return (
+    o.ttlMs === s.ttlMs &&
+    o.tags === undefined &&
+    o.lock === s.lock &&
+    o.jitter === s.jitter &&
+    o.staleWhileRevalidateMs === s.staleWhileRevalidateMs &&
+    o.graceMs === s.graceMs &&
+    o.negativeTtlMs === s.negativeTtlMs &&
+    o.timeoutMs === s.timeoutMs &&
+    o.softTimeoutMs === s.softTimeoutMs &&
+    o.loaderTimeoutMs === s.loaderTimeoutMs &&
+    o.waitReplicas === s.waitReplicas
+  );
 }
 
 /** What getOrSet needs. */
@@ -99,6 +134,7 @@ export class GetOrSet {
     if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string' || t.length === 0)) {
       throw invalidOption('tags', 'an array of non-empty strings', tags);
     }
+    const timeoutMs = options.timeoutMs === undefined ? undefined : durationOption('timeoutMs', options.timeoutMs, 1);
     return {
       ttlMs: durationOption('ttlMs', options.ttlMs ?? this.#ctx.defaultTtlMs, 1),
       jitter: jitterOption(options.jitter ?? GET_OR_SET_DEFAULTS.jitter),
@@ -126,7 +162,8 @@ export class GetOrSet {
                 1,
               ),
             },
-      timeoutMs: options.timeoutMs === undefined ? undefined : durationOption('timeoutMs', options.timeoutMs, 1),
+      timeoutMs,
+      call: timeoutMs === undefined ? undefined : { timeoutMs },
       softTimeoutMs: durationOption('softTimeoutMs', options.softTimeoutMs ?? GET_OR_SET_DEFAULTS.softTimeoutMs, 1),
       loaderTimeoutMs: durationOption(
         'loaderTimeoutMs',
@@ -147,13 +184,28 @@ export class GetOrSet {
       return this.#defaults;
     }
     let resolved = this.#resolved.get(options);
-    if (!resolved) {
-      resolved = this.#resolve(options);
-      // Cached only for frozen objects (`Object.freeze`): a caller may mutate its options object between calls.
-      if (Object.isFrozen(options)) this.#resolved.set(options, resolved);
+    if (resolved) return resolved;
+    // Most callers pass an equal literal on every call (`{ ttlMs: 60_000 }`): reuse the last resolution when every
+    // field is the same primitive as last time. Compared field by field (a snapshot, not the object, which the caller
+    // may mutate); options with tags or a lock object are resolved each time (their arrays/objects may be mutated).
+    const last = this.#last;
+    if (
+      last !== undefined &&
+      typeof options === 'object' &&
+      options !== null &&
+      sameScalarOptions(options, last.options)
+    )
+      return last.resolved;
+    resolved = this.#resolve(options);
+    // Cached only for frozen objects (`Object.freeze`): a caller may mutate its options object between calls.
+    if (Object.isFrozen(options)) this.#resolved.set(options, resolved);
+    else if (options.tags === undefined && typeof options.lock !== 'object') {
+      this.#last = { options: snapshotOptions(options), resolved };
     }
     return resolved;
   }
+
+  #last: { readonly options: GetOrSetOptions; readonly resolved: Resolved } | undefined;
 
   /** Returns the cached value of `key` or loads, caches and returns it. */
   getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions): Promise<T> {
@@ -189,7 +241,34 @@ export class GetOrSet {
    */
   #get<T>(full: string, loader: Loader<T>, o: Resolved): Promise<T> {
     const fallback = o.graceMs > 0 || o.swrMs > 0 ? this.#fallback.get(full, this.#ctx.deps.clock.now()) : undefined;
-    const reading = this.#ctx.store.read<T>(full, o.tags, o.timeoutMs);
+    const store = this.#ctx.store;
+    if (!fallback && store.isPlainRead(o.tags)) {
+      // The cache hit: one GET, decoded in the same callback that checks freshness (no ReadResult promise between).
+      return this.#ctx.commands.get(full, o.call).then(
+        (bytes) => {
+          let read: ReadResult<T> | Promise<ReadResult<T>>;
+          try {
+            read = store.decodePlain<T>(full, bytes, o.timeoutMs);
+          } catch (error) {
+            return this.#onReadError(full, loader, o, undefined, error);
+          }
+          if ('then' in read) {
+            return read.then(
+              (r) => this.#afterRead(full, loader, o, r, undefined),
+              (error: unknown) => this.#onReadError(full, loader, o, undefined, error),
+            );
+          }
+          const entry = read.entry;
+          if (entry && entry.freshUntil > this.#ctx.deps.clock.now()) {
+            this.#hit(full, 'redis', entry, o);
+            return entry.value;
+          }
+          return this.#afterRead(full, loader, o, read, undefined);
+        },
+        (error: unknown) => this.#onReadError(full, loader, o, undefined, error),
+      );
+    }
+    const reading = store.read<T>(full, o.tags, o.timeoutMs);
     if (fallback) {
       return this.#soft(reading, o.softTimeoutMs).then(
         (read) =>

@@ -77,12 +77,21 @@ export class CacheStore {
     // Fast path (no tags, no near cache): one GET and a decode, no async frame of our own: this is every cache hit.
     if (tags.length === 0 && !near?.live) {
       const options = timeoutMs === undefined ? undefined : { timeoutMs };
-      return this.#ctx.commands.get(full, options).then((bytes) => this.#decodePlain<T>(full, bytes, timeoutMs));
+      return this.#ctx.commands.get(full, options).then((bytes) => this.decodePlain<T>(full, bytes, timeoutMs));
     }
     return this.#readBatch<T>(full, tags, timeoutMs);
   }
 
-  #decodePlain<T>(
+  /** True when `read(full, tags)` is one plain GET (no tags asked for, no live near cache). */
+  isPlainRead(tags: readonly string[]): boolean {
+    return tags.length === 0 && !this.near?.live;
+  }
+
+  /**
+   * The result of a plain GET's reply: the entry, checked against its own tags' versions when it carries any (one
+   * more round trip only then). Throws E_CODEC on bytes that are not an entry.
+   */
+  decodePlain<T>(
     full: string,
     bytes: Buffer | null,
     timeoutMs: number | undefined,

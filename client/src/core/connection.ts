@@ -29,6 +29,7 @@ import { defaultIdempotent } from './idempotency.ts';
 import { type ConnectionOptions, type ResolvedConnectionOptions, resolveConnectionOptions } from './options.ts';
 import { classifyFailure, toSlotforgeError, withRetry } from './retry.ts';
 import { keySlot } from './slot.ts';
+import { type StreamHolder, WriteCoalescer } from './write-coalescer.ts';
 
 /** The fast path needs a deadline of at least this many attempt timeouts (ioredis may redirect within one). */
 const FAST_PATH_MIN_ATTEMPTS = 4;
@@ -56,6 +57,10 @@ class IoredisCommands implements RedisCommands {
   #closed = false;
   #masterIds = '';
   #durable: Client | undefined;
+  /** Null when coalesceWrites is off. */
+  readonly #coalescer: WriteCoalescer | null;
+  /** The connections commands go to (cluster: every master), for the coalescer; reset when the topology changes. */
+  #holders: readonly StreamHolder[] | undefined;
 
   constructor(options: ResolvedConnectionOptions, deps: Deps) {
     this.#options = options;
@@ -64,7 +69,15 @@ class IoredisCommands implements RedisCommands {
     this.commandTimeoutMs = options.commandTimeoutMs;
     this.#events.setMaxListeners(0);
     this.#client = this.#create();
+    this.#coalescer = options.coalesceWrites ? new WriteCoalescer(() => this.#streamHolders()) : null;
     this.#wire();
+  }
+
+  #streamHolders(): readonly StreamHolder[] {
+    const client = this.#client;
+    // Cached: nodes() builds a new array; '+node', '-node' and 'refresh' reset it.
+    this.#holders ??= client instanceof Cluster ? client.nodes('master') : [client];
+    return this.#holders;
   }
 
   #redisOptions(): RedisOptions {
@@ -138,8 +151,17 @@ class IoredisCommands implements RedisCommands {
     client.on('error', (error: Error) => this.#events.emit('error', error));
     if (client instanceof Cluster) {
       client.on('node error', (error: Error, node: string) => this.#events.emit('error', error, node));
-      client.on('-node', (_redis: Redis, node: string) => this.#events.emit('reconnect', node));
-      client.on('refresh', () => this.#checkTopology());
+      client.on('-node', (_redis: Redis, node: string) => {
+        this.#holders = undefined;
+        this.#events.emit('reconnect', node);
+      });
+      client.on('+node', () => {
+        this.#holders = undefined;
+      });
+      client.on('refresh', () => {
+        this.#holders = undefined;
+        this.#checkTopology();
+      });
     } else {
       client.on('close', () => {
         if (this.#connected && !this.#closed) this.#events.emit('reconnect');
@@ -181,7 +203,14 @@ class IoredisCommands implements RedisCommands {
     // failure continues in the loop with the time left. Only when the deadline leaves room for several attempts.
     if (this.#client.status === 'ready' && timeoutMs >= FAST_PATH_MIN_ATTEMPTS * this.#options.attemptTimeoutMs) {
       const startedAt = this.#deps.clock.now();
-      return attempt().catch((error: unknown) => {
+      this.#coalescer?.hold();
+      let sent: Promise<T>;
+      try {
+        sent = attempt();
+      } catch (error) {
+        sent = Promise.reject(error);
+      }
+      return sent.catch((error: unknown) => {
         const kind = classifyFailure(error);
         if (kind === 'fatal' || (kind === 'ambiguous' && !idempotent))
           throw toSlotforgeError(error, { command, key, timeoutMs }, 1);
@@ -227,7 +256,8 @@ class IoredisCommands implements RedisCommands {
     if (this.#client instanceof Cluster && classifyFailure(error) !== 'fatal') this.#client.refreshSlotsCache();
   }
 
-  async get(key: string, options?: CallOptions): Promise<Buffer | null> {
+  get(key: string, options?: CallOptions): Promise<Buffer | null> {
+    // Not async: the hot path of every cache hit, one promise layer less.
     return this.#retry('GET', key, true, options, () => this.#client.getBuffer(key));
   }
 

@@ -67,3 +67,9 @@ export function keyArgument(value: unknown, option = 'key'): string {
   if (typeof value !== 'string' || value.length === 0) throw invalidOption(option, 'a non-empty string', value);
   return value;
 }
+
+/** Asserts a boolean; returns it. */
+export function booleanOption(option: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw invalidOption(option, 'true or false', value);
+  return value;
+}
