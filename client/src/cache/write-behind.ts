@@ -20,6 +20,17 @@ export interface WriteBehindOptions<T> {
   readonly flushIntervalMs?: number;
   /** @default the client's defaultTtlMs */
   readonly ttlMs?: number;
+  /**
+   * Deadline of one `flush` call. A call still running after it counts as failed: its entries stay queued and are
+   * offered again (the source may then see them twice, so `flush` must be an upsert). @default 10_000
+   */
+  readonly flushTimeoutMs?: number;
+  /**
+   * Deadline of `close()`: how long it waits for the queue to reach the source. Past it, close() gives up: it emits
+   * `writebehind:dropped` with the keys that never reached the source and rejects with E_TIMEOUT, so shutting down
+   * never hangs on an unreachable source or Redis. @default 15_000
+   */
+  readonly closeTimeoutMs?: number;
 }
 
 export type WriteBehindDeps = Pick<CoreContext, 'keys' | 'deps' | 'metrics' | 'events'> & {
@@ -27,7 +38,13 @@ export type WriteBehindDeps = Pick<CoreContext, 'keys' | 'deps' | 'metrics' | 'e
   readonly defaultTtlMs: number;
 };
 
-export const WRITE_BEHIND_DEFAULTS = { maxQueue: 10_000, batchSize: 100, flushIntervalMs: 1000 } as const;
+export const WRITE_BEHIND_DEFAULTS = {
+  maxQueue: 10_000,
+  batchSize: 100,
+  flushIntervalMs: 1000,
+  flushTimeoutMs: 10_000,
+  closeTimeoutMs: 15_000,
+} as const;
 
 export class WriteBehind<T> {
   readonly #ctx: WriteBehindDeps;
@@ -37,6 +54,8 @@ export class WriteBehind<T> {
   readonly #batchSize: number;
   readonly #intervalMs: number;
   readonly #ttlMs: number;
+  readonly #flushTimeoutMs: number;
+  readonly #closeTimeoutMs: number;
   #timer: unknown;
   #flushing: Promise<void> | undefined;
   #closed = false;
@@ -53,6 +72,16 @@ export class WriteBehind<T> {
       1,
     );
     this.#ttlMs = durationOption('ttlMs', options.ttlMs ?? ctx.defaultTtlMs, 1);
+    this.#flushTimeoutMs = durationOption(
+      'flushTimeoutMs',
+      options.flushTimeoutMs ?? WRITE_BEHIND_DEFAULTS.flushTimeoutMs,
+      1,
+    );
+    this.#closeTimeoutMs = durationOption(
+      'closeTimeoutMs',
+      options.closeTimeoutMs ?? WRITE_BEHIND_DEFAULTS.closeTimeoutMs,
+      1,
+    );
   }
 
   /** Entries waiting for the source. */
@@ -107,8 +136,22 @@ export class WriteBehind<T> {
     const snapshot = [...this.#queue];
     for (let i = 0; i < snapshot.length; i += this.#batchSize) {
       const batch = snapshot.slice(i, i + this.#batchSize);
+      if (this.#abandoned) break;
       try {
-        await this.#options.flush(batch);
+        await this.#deadline(
+          Promise.resolve().then(() => this.#options.flush(batch)),
+          this.#flushTimeoutMs,
+          () =>
+            new SlotforgeError(
+              'E_TIMEOUT',
+              `write-behind: flush of ${batch.length} entr(ies) took over ${this.#flushTimeoutMs} ms`,
+              {
+                option: 'flushTimeoutMs',
+                timeoutMs: this.#flushTimeoutMs,
+                received: batch.length,
+              },
+            ),
+        );
         for (const [key, value] of batch) if (this.#queue.get(key) === value) this.#queue.delete(key);
         written += batch.length;
       } catch (error) {
@@ -127,12 +170,58 @@ export class WriteBehind<T> {
     }
   }
 
-  /** Stops the timer and flushes what is queued (raises if some entries could not be written). */
+  /** Rejects with `timeout()` if `promise` has not settled after `ms` (the work itself cannot be cancelled). */
+  #deadline<R>(promise: Promise<R>, ms: number, timeout: () => SlotforgeError): Promise<R> {
+    const { clock } = this.#ctx.deps;
+    return new Promise<R>((resolve, reject) => {
+      const timer = clock.setTimeout(() => reject(timeout()), ms);
+      promise.then(
+        (value) => {
+          clock.clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clock.clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** Set when close() gave up: a flush still running stops before its next batch. */
+  #abandoned = false;
+
+  /**
+   * Stops the timer and flushes what is queued, within `closeTimeoutMs`. Rejects when some entries did not reach
+   * the source: E_CONNECTION when the source refused them, E_TIMEOUT when the deadline passed (then
+   * `writebehind:dropped` lists the keys, and `received` counts them).
+   */
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#timer !== undefined) this.#ctx.deps.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
-    await this.#flushing?.catch(() => {});
-    if (this.#queue.size > 0) await this.flush();
+    const drain = (async () => {
+      await this.#flushing?.catch(() => {});
+      if (this.#queue.size > 0) await this.flush();
+    })();
+    const gaveUp = new SlotforgeError('E_TIMEOUT', 'close deadline', { timeoutMs: this.#closeTimeoutMs });
+    try {
+      await this.#deadline(drain, this.#closeTimeoutMs, () => gaveUp);
+    } catch (error) {
+      if (error !== gaveUp) throw error;
+      this.#abandoned = true;
+      void drain.catch(() => {});
+      // Whatever is still queued is reported once, then forgotten (a flush still running may yet deliver some).
+      const keys = [...this.#queue.keys()];
+      this.#queue.clear();
+      this.#ctx.metrics.writeBehindQueue(0);
+      this.#ctx.metrics.error('E_TIMEOUT');
+      this.#ctx.events.emit('writebehind:dropped', { keys, reason: 'close-timeout' });
+      throw new SlotforgeError(
+        'E_TIMEOUT',
+        `write-behind: close() gave up after ${this.#closeTimeoutMs} ms (option closeTimeoutMs); ${keys.length} entr(ies) never reached the source`,
+        { option: 'closeTimeoutMs', timeoutMs: this.#closeTimeoutMs, received: keys.length },
+      );
+    }
   }
 }

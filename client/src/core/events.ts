@@ -24,6 +24,8 @@ export interface ClientEvents {
   'near:flush': { reason: string };
   'writebehind:flush': { written: number; failed: number };
   'writebehind:error': { key: string; error: Error };
+  /** close() gave up (its deadline passed): these keys never reached the source. */
+  'writebehind:dropped': { keys: string[]; reason: 'close-timeout' };
   'warm:progress': { done: number; total: number; failed: number };
   'warm:done': { done: number; failed: number; durationMs: number };
   [event: `${string}:${string}`]: unknown;
