@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { connectCluster } from './connect.ts';
 import { type Workload, withTimeout } from './workload.ts';
 
@@ -14,12 +15,14 @@ export interface AcknowledgedWritesOptions {
 }
 
 /**
- * Writes unique keys (`chaos:w:{n}`), each SET followed by WAIT in the same pipeline (so both reach the key's master).
+ * Writes unique keys (`chaos:<run>:w:<n>`), each SET followed by WAIT in the same pipeline (so both reach the key's master).
  * A write is acknowledged when SET answered OK; its `result` is how many replicas WAIT saw, so the checker can tell
  * Redis's documented asynchronous-replication window from a real loss. `verify` reads every acknowledged key back.
  */
 export function acknowledgedWrites(options: AcknowledgedWritesOptions = {}): Workload {
   const written: Array<{ key: string; value: string }> = [];
+  // Unique per run: scenarios that share a deployment never read each other's keys.
+  const prefix = `chaos:${randomUUID().slice(0, 8)}:w`;
   return {
     name: 'acknowledged-writes',
     async run({ connection, recorder, signal, operationTimeoutMs }) {
@@ -28,7 +31,7 @@ export function acknowledgedWrites(options: AcknowledgedWritesOptions = {}): Wor
       const max = options.maxOperations ?? 200_000;
       const writer = async () => {
         while (!signal.aborted && n < max) {
-          const key = `chaos:w:${n++}`;
+          const key = `${prefix}:${n++}`;
           const value = `${key}:${Date.now()}`;
           const replicas = await recorder.invoke('write', { key, value }, async () => {
             const replies = await withTimeout(

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createClient, type SlotforgeClient } from '@slotforge/client';
 import type { TargetConnection } from '../target.ts';
 import { type Workload, withTimeout } from './workload.ts';
@@ -12,7 +13,7 @@ export interface ClientTrafficOptions {
   readonly maxOperations?: number;
 }
 
-function connect(connection: TargetConnection): SlotforgeClient {
+function connect(connection: TargetConnection, namespace: string): SlotforgeClient {
   return createClient({
     ...(connection.kind === 'cluster'
       ? { cluster: { nodes: connection.seeds.map((s) => ({ host: s.host, port: s.port })) } }
@@ -24,7 +25,7 @@ function connect(connection: TargetConnection): SlotforgeClient {
         }),
     ...(connection.username ? { username: connection.username } : {}),
     ...(connection.password ? { password: connection.password } : {}),
-    namespace: 'chaos-client',
+    namespace,
     defaultTtlMs: 10 * 60_000,
   });
 }
@@ -36,10 +37,12 @@ function connect(connection: TargetConnection): SlotforgeClient {
  */
 export function clientTraffic(options: ClientTrafficOptions = {}): Workload {
   const written: Array<{ key: string; value: string }> = [];
+  // The client's key namespace, fresh per run: scenarios that share a deployment never read each other's keys.
+  const namespace = `chaos-${randomUUID().slice(0, 8)}`;
   return {
     name: 'client-traffic',
     async run({ connection, recorder, signal, operationTimeoutMs }) {
-      const client = connect(connection);
+      const client = connect(connection, namespace);
       const deadline = Math.max(operationTimeoutMs, 10_000);
       let n = 0;
       const max = options.maxOperations ?? 100_000;
@@ -50,14 +53,14 @@ export function clientTraffic(options: ClientTrafficOptions = {}): Workload {
           if (i % 2 === 0) {
             const key = `w:${i}`;
             const value = `${key}:${i}`;
-            const done = await recorder.invoke('client-write', { key: `chaos-client:${key}`, value }, async () => {
+            const done = await recorder.invoke('client-write', { key: `${namespace}:${key}`, value }, async () => {
               await withTimeout(client.set(key, value, { waitReplicas: 1 }), deadline);
               return null;
             });
             if (done !== undefined) written.push({ key, value });
           } else {
             const key = `hot:${i % hot}`;
-            await recorder.invoke('get-or-set', { key: `chaos-client:${key}` }, async () => {
+            await recorder.invoke('get-or-set', { key: `${namespace}:${key}` }, async () => {
               const value = await withTimeout(
                 client.getOrSet(key, async () => `loaded:${key}`),
                 deadline,
@@ -75,12 +78,12 @@ export function clientTraffic(options: ClientTrafficOptions = {}): Workload {
       }
     },
     async verify({ connection, recorder }) {
-      const client = connect(connection);
+      const client = connect(connection, namespace);
       try {
         for (let i = 0; i < written.length; i += 500) {
           await Promise.all(
             written.slice(i, i + 500).map(({ key }) =>
-              recorder.invoke('verify', { key: `chaos-client:${key}` }, async () => {
+              recorder.invoke('verify', { key: `${namespace}:${key}` }, async () => {
                 const value = await client.get<string>(key);
                 return value ?? null;
               }),

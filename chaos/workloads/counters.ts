@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { connectCluster } from './connect.ts';
 import { type Workload, withTimeout } from './workload.ts';
 
@@ -16,7 +17,9 @@ export interface CountersOptions {
  * decides from the history whether any acknowledged increment was lost or any failed one applied.
  */
 export function counters(options: CountersOptions = {}): Workload {
-  const keys = Array.from({ length: options.keys ?? 6 }, (_, i) => `chaos:c:${i}`);
+  // Fresh counters per run: scenarios that share a deployment start from 0.
+  const run = randomUUID().slice(0, 8);
+  const keys = Array.from({ length: options.keys ?? 6 }, (_, i) => `chaos:${run}:c:${i}`);
   return {
     name: 'counters',
     async run({ connection, recorder, signal, operationTimeoutMs }) {
