@@ -26,6 +26,8 @@ export interface CheckContext {
 /** A chaos scenario: a fault, the workloads that record history around it, and the checkers that judge it. */
 export interface Scenario {
   readonly name: string;
+  /** What it runs against: a RedisCluster, or a RedisSentinel deployment. @default 'cluster' */
+  readonly deployment?: 'cluster' | 'sentinel';
   readonly description: string;
   readonly fault: Fault;
   readonly workloads: () => Workload[];
@@ -36,11 +38,10 @@ export interface Scenario {
   readonly faultDurationMs?: number;
 }
 
-/** The first master (by name) that serves slots, for faults that pick one. */
+/** The first master (by name) that serves slots, or of a Sentinel deployment (no slots) the primary. */
 export function pickMaster(pods: readonly PodInfo[]): PodInfo {
-  const master = [...pods]
-    .sort((a, b) => a.name.localeCompare(b.name))
-    .find((p) => p.role === 'master' && p.slots.length > 0);
+  const masters = [...pods].sort((a, b) => a.name.localeCompare(b.name)).filter((p) => p.role === 'master');
+  const master = masters.find((p) => p.slots.length > 0) ?? (masters.length === 1 ? masters[0] : undefined);
   if (!master) throw new Error('no master serving slots found');
   return master;
 }

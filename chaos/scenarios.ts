@@ -13,6 +13,8 @@ import {
   PAUSE_BEYOND_NODE_TIMEOUT_MS,
   PLANNED_ERROR_BUDGET,
   RESHARD_SLOTS,
+  SENTINEL_FAILOVER_MARGIN_MS,
+  SENTINEL_PARTITION_BEYOND_DOWN_AFTER_MS,
 } from './thresholds.ts';
 import { acknowledgedWrites } from './workloads/acknowledged-writes.ts';
 import { clientTraffic } from './workloads/client-traffic.ts';
@@ -129,7 +131,32 @@ export const SCENARIOS: readonly Scenario[] = [
     workloads: writesAndCounters,
     check: (history) => plannedVerdicts(history),
   },
+  {
+    name: 'sentinel-kill-primary',
+    deployment: 'sentinel',
+    description: 'Sentinel: SIGKILL the primary under write load; clients find the primary through the sentinels again',
+    fault: killMaster(),
+    workloads: writesAndCounters,
+    check: sentinelFailoverVerdicts,
+  },
+  {
+    name: 'sentinel-partition-primary',
+    deployment: 'sentinel',
+    description: 'Sentinel: cut the primary off from its replicas and the sentinels past down-after, then heal',
+    fault: partitionMaster({ holdMs: 0, holdBeyondNodeTimeoutMs: SENTINEL_PARTITION_BEYOND_DOWN_AFTER_MS }),
+    workloads: writesAndCounters,
+    check: (history) => [checkLostWrites(history), checkCounterBounds(history)],
+  },
 ];
+
+/** Lost writes + counter bounds + recovery within down-after + the Sentinel failover margin. */
+function sentinelFailoverVerdicts(history: History, ctx: CheckContext): Verdict[] {
+  return [
+    checkLostWrites(history),
+    checkCounterBounds(history),
+    checkRecovery(history, { maxRecoveryMs: ctx.nodeTimeoutMs + SENTINEL_FAILOVER_MARGIN_MS }),
+  ];
+}
 
 /** Looks scenarios up by name; an unknown name is an error that lists the known ones. */
 export function findScenarios(names: readonly string[]): Scenario[] {

@@ -16,6 +16,8 @@ export interface TargetConnection {
   /** ACL user; the default user when absent. */
   readonly username?: string;
   readonly password?: string;
+  /** For Sentinel deployments: the sentinels' own password. */
+  readonly sentinelPassword?: string;
   /** For Sentinel deployments. */
   readonly masterName?: string;
 }

@@ -26,3 +26,13 @@ export const PAUSE_BEYOND_NODE_TIMEOUT_MS = 3000;
 
 /** Slots the reshard scenario moves: FACTS measured 1000 slots in about 2.3 s under 32 writers with 0 errors. */
 export const RESHARD_SLOTS = 1000;
+
+/**
+ * A Sentinel deployment's primary must take writes again within down-after-milliseconds + this: the sentinels agree
+ * on ODOWN (quorum), elect a leader (a vote round, under 1 s), promote a replica and publish +switch-master, then the
+ * client asks the sentinels again. docs/sentinel-setup.md measured 6.2-6.4 s end to end with down-after 5000 ms.
+ */
+export const SENTINEL_FAILOVER_MARGIN_MS = 3000;
+
+/** A partitioned primary is held this long beyond down-after-milliseconds, so the sentinels fail it over first. */
+export const SENTINEL_PARTITION_BEYOND_DOWN_AFTER_MS = 5000;

@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App } from 'cdk8s';
+import { App, Chart } from 'cdk8s';
 import { defaultCharts } from '../../charts.ts';
+import { addSentinelExample } from '../../infra/index.ts';
 import { loadManifests, type ManifestSet } from '../../runtime/local/index.ts';
 
 /**
@@ -14,6 +15,19 @@ export async function defaultClusterManifests(shards = 3, retiringShards = 0): P
   try {
     const app = new App({ outdir });
     defaultCharts(app, { shards, retiringShards, sentinelExample: false });
+    app.synth();
+    return loadManifests(outdir);
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+/** The RedisSentinel example chart of `main.ts` (namespace `slotforge-sentinel`, named `sessions`), synthesized. */
+export async function sentinelExampleManifests(): Promise<ManifestSet> {
+  const outdir = mkdtempSync(join(tmpdir(), 'slotforge-synth-'));
+  try {
+    const app = new App({ outdir });
+    addSentinelExample(app, { namespaceChart: new Chart(app, 'namespace') });
     app.synth();
     return loadManifests(outdir);
   } finally {

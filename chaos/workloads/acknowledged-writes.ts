@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { connectCluster } from './connect.ts';
+import { connectData } from './connect.ts';
 import { type Workload, withTimeout } from './workload.ts';
 
 /** Options of {@link acknowledgedWrites}. */
@@ -26,7 +26,7 @@ export function acknowledgedWrites(options: AcknowledgedWritesOptions = {}): Wor
   return {
     name: 'acknowledged-writes',
     async run({ connection, recorder, signal, operationTimeoutMs }) {
-      const client = connectCluster(connection);
+      const client = connectData(connection);
       let n = 0;
       const max = options.maxOperations ?? 200_000;
       const writer = async () => {
@@ -57,7 +57,7 @@ export function acknowledgedWrites(options: AcknowledgedWritesOptions = {}): Wor
     },
     async verify({ connection, recorder, operationTimeoutMs }) {
       // Auto-pipelining batches the reads per node: verifying 100k keys takes seconds, not minutes.
-      const client = connectCluster(connection, { autoPipelining: true });
+      const client = connectData(connection, { autoPipelining: true });
       try {
         for (let i = 0; i < written.length; i += 1000) {
           const batch = written.slice(i, i + 1000);

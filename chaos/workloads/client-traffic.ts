@@ -21,6 +21,7 @@ function connect(connection: TargetConnection, namespace: string): SlotforgeClie
           sentinel: {
             sentinels: connection.seeds.map((s) => ({ host: s.host, port: s.port })),
             masterName: connection.masterName ?? 'mymaster',
+            ...(connection.sentinelPassword ? { password: connection.sentinelPassword } : {}),
           },
         }),
     ...(connection.username ? { username: connection.username } : {}),

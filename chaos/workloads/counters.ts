@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { connectCluster } from './connect.ts';
+import { connectData } from './connect.ts';
 import { type Workload, withTimeout } from './workload.ts';
 
 /** Options of {@link counters}. */
@@ -23,7 +23,7 @@ export function counters(options: CountersOptions = {}): Workload {
   return {
     name: 'counters',
     async run({ connection, recorder, signal, operationTimeoutMs }) {
-      const client = connectCluster(connection);
+      const client = connectData(connection);
       let n = 0;
       const max = options.maxOperations ?? 100_000;
       const worker = async () => {
@@ -47,7 +47,7 @@ export function counters(options: CountersOptions = {}): Workload {
       }
     },
     async verify({ connection, recorder, operationTimeoutMs }) {
-      const client = connectCluster(connection);
+      const client = connectData(connection);
       try {
         for (const key of keys) {
           await recorder.invoke('read-counter', { key }, async () =>

@@ -12,8 +12,9 @@ import {
   SCENARIOS,
   type ScenarioResult,
 } from '../../chaos/index.ts';
-import { defaultClusterManifests } from '../../chaos/targets/default-deployment.ts';
+import { defaultClusterManifests, sentinelExampleManifests } from '../../chaos/targets/default-deployment.ts';
 import { localTarget } from '../../chaos/targets/local.ts';
+import { localSentinelTarget } from '../../chaos/targets/local-sentinel.ts';
 import { cleanupLocal, LocalRuntime, loadManifests } from '../../runtime/local/index.ts';
 import { ProcessRegistry, reapRegistry } from '../../runtime/process/index.ts';
 import { startLocalCluster } from '../../runtime/redis/index.ts';
@@ -82,14 +83,18 @@ async function runOnLocal(
     let runtime: LocalRuntime | undefined;
     try {
       onProgress(`${scenario.name}: starting the deployment`);
+      const sentinel = scenario.deployment === 'sentinel';
       runtime = await LocalRuntime.start({
         stateDir,
-        manifests: manifests ? loadManifests(manifests) : await defaultClusterManifests(),
+        manifests: manifests
+          ? loadManifests(manifests)
+          : sentinel
+            ? await sentinelExampleManifests()
+            : await defaultClusterManifests(),
       });
-      const target = localTarget({
-        runtime,
-        ...(manifests ? {} : { manifestsFor: defaultClusterManifests }),
-      });
+      const target = sentinel
+        ? localSentinelTarget({ runtime })
+        : localTarget({ runtime, ...(manifests ? {} : { manifestsFor: defaultClusterManifests }) });
       await target.waitHealthy(180_000);
       results.push(await runScenario(scenario, target, { onProgress }));
     } catch (error) {
@@ -126,10 +131,20 @@ export function registerChaos(program: Command): void {
         names: string[],
         flags: { all: boolean; target: TargetName; manifests?: string; json?: string; report?: string },
       ) => {
-        const selected = flags.all ? SCENARIOS.map((s) => s.name) : names;
+        // The harness has no Sentinel deployment: --all there means every RedisCluster scenario.
+        const selected = flags.all
+          ? SCENARIOS.filter((s) => flags.target === 'local' || s.deployment !== 'sentinel').map((s) => s.name)
+          : names;
         if (selected.length === 0)
           throw new Error("name at least one scenario (see 'slotforge chaos list') or pass --all");
-        findScenarios(selected);
+        const sentinelOnHarness = findScenarios(selected).filter(
+          (s) => s.deployment === 'sentinel' && flags.target === 'harness',
+        );
+        if (sentinelOnHarness.length > 0) {
+          throw new Error(
+            `scenario '${sentinelOnHarness[0]?.name}' runs on a RedisSentinel deployment, which only --target local has`,
+          );
+        }
         const spinner = ora(`running ${selected.length} scenario(s) on ${flags.target}`).start();
         const progress = (line: string) => {
           spinner.text = line;
