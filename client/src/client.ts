@@ -68,7 +68,11 @@ export class SlotforgeClient {
       this.near = new NearCache(this.context, options.nearCache === true ? {} : options.nearCache);
       void this.near.start();
     }
-    this.store = new CacheStore(this.context, this.near);
+    this.store = new CacheStore(
+      this.context,
+      this.near,
+      options.tagTtlMs === undefined ? {} : { tagTtlMs: options.tagTtlMs },
+    );
     this.#getOrSet = new GetOrSet({ ...this.context, store: this.store, defaultTtlMs: resolved.defaultTtlMs });
     this.#invalidation = new Invalidation({ ...this.context, store: this.store, getOrSet: this.#getOrSet });
   }
@@ -124,7 +128,7 @@ export class SlotforgeClient {
     const tags = options.tags ?? [];
     await this.#guard(
       (async () => {
-        const versions = tags.length > 0 ? await this.store.tags.versions(tags) : [];
+        const versions = tags.length > 0 ? await this.store.tags.forWrite(tags) : [];
         this.#getOrSet.forget([full]);
         await this.store.write(full, {
           value,
@@ -163,7 +167,7 @@ export class SlotforgeClient {
     return this.#getOrSet.getOrSet(key, loader, options);
   }
 
-  /** Invalidates every entry carrying any of these tags (one INCR per tag). */
+  /** Invalidates every entry carrying any of these tags (one SET of a new random version per tag). */
   invalidateTags(...tags: string[]): Promise<void> {
     return this.#guard(this.#invalidation.tags(tags));
   }

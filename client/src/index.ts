@@ -17,7 +17,7 @@ export { LOCK_KEY_PART, type LoaderLockDeps, type LockedLoad, loadUnderLock } fr
 export { ReadThrough, type ReadThroughOptions } from './cache/read-through.ts';
 export { SingleFlight } from './cache/single-flight.ts';
 export { CacheStore, type ReadResult, type StoreDeps, type WriteEntry } from './cache/store.ts';
-export { TAG_KEY_PART, Tags } from './cache/tags.ts';
+export { TAG_DEFAULTS, TAG_KEY_PART, Tags, type TagsOptions } from './cache/tags.ts';
 export { jitterTtl } from './cache/ttl.ts';
 export { type WarmOptions, type WarmResult, warm } from './cache/warm.ts';
 export { WRITE_BEHIND_DEFAULTS, WriteBehind, type WriteBehindOptions } from './cache/write-behind.ts';

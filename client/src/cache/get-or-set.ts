@@ -302,7 +302,7 @@ export class GetOrSet {
     if (!isSlotforgeError(error, 'E_CODEC')) return this.#redisDown(full, loader, o, fallback, error);
     // Unreadable bytes under our key (another writer, a removed codec): treat as a miss and overwrite them.
     this.#ctx.deps.logger.warn('getOrSet: unreadable value, reloading', { key: full, error: error.message });
-    const versions = o.tags.length > 0 ? await this.#ctx.store.tags.versions(o.tags, o.timeoutMs) : [];
+    const versions = o.tags.length > 0 ? await this.#ctx.store.tags.forWrite(o.tags, o.timeoutMs) : [];
     return this.#afterRead(full, loader, o, { entry: undefined, versions, source: 'none' }, fallback);
   }
 

@@ -6,7 +6,7 @@ import type { CacheStore } from './store.ts';
 /**
  * Invalidation by key, by tag and by pattern.
  * - keys: DEL grouped per slot, pipelined per node (the seed's `DEL k1 k2 ...` raised CROSSSLOT on a cluster).
- * - tags: one INCR per tag (see tags.ts), O(1) whatever the number of entries.
+ * - tags: one SET of a new random version per tag (see tags.ts), O(1) whatever the number of entries.
  * - pattern: SCAN on EVERY master (the seed's `KEYS` blocked Redis and, through a cluster client, saw one node
  *   only), deleting each page as it comes, grouped per node. Cost: O(keys in the namespace); prefer tags.
  */

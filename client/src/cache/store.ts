@@ -3,7 +3,7 @@ import type { CoreContext } from '../core/context.ts';
 import { durationOption } from '../core/validate.ts';
 import type { NearCache } from '../near/near-cache.ts';
 import { decodeEntry, type Entry, encodeEntry, entryBytes } from './entry.ts';
-import { Tags } from './tags.ts';
+import { Tags, type TagsOptions } from './tags.ts';
 
 /**
  * Reads and writes cache entries (value + freshness + tag versions) in Redis, through the optional near cache.
@@ -48,9 +48,9 @@ export class CacheStore {
   /** Near-cache keys per tag key, so a tag invalidation pushed by tracking drops the right local entries. */
   readonly #localByTag = new Map<string, Set<string>>();
 
-  constructor(ctx: StoreDeps, near?: NearCache) {
+  constructor(ctx: StoreDeps, near?: NearCache, tags: TagsOptions = {}) {
     this.#ctx = ctx;
-    this.tags = new Tags(ctx);
+    this.tags = new Tags(ctx, tags);
     this.near = near;
     if (near) {
       ctx.events.on('near:invalidate', ({ key }) => {
@@ -129,12 +129,16 @@ export class CacheStore {
       const versions = tags.map(
         (tag, i) => [tag, Tags.version(values[offset + i] as Buffer | null)] as [string, number],
       );
-      if (bytes === null) return { entry: undefined, versions, source: 'none' };
+      // A miss is followed by a load and a write that records these versions: missing tag keys are created first.
+      if (bytes === null)
+        return { entry: undefined, versions: await this.tags.ensure(versions, timeoutMs), source: 'none' };
       const entry = decodeEntry<T>(envelope, bytes, full);
       let current = versions;
       const unknown = entry.tags.filter(([t]) => !tags.includes(t)).map(([t]) => t);
       if (unknown.length > 0) current = [...versions, ...(await this.tags.versions(unknown, timeoutMs))];
-      if (!Tags.current(entry.tags, current)) return { entry: undefined, versions, source: 'none' };
+      if (!Tags.current(entry.tags, current)) {
+        return { entry: undefined, versions: await this.tags.ensure(versions, timeoutMs), source: 'none' };
+      }
       if (near && token !== undefined) {
         const pttl = Number((values[1] as Buffer | null)?.toString() ?? -2);
         // Measured from when the read was sent, so the local copy can only expire before the Redis key. PTTL -1 (no
@@ -183,11 +187,25 @@ export class CacheStore {
     const now = this.#ctx.deps.clock.now();
     const entry = this.entry(write, now);
     const bytes = encodeEntry(this.#ctx.envelope, entry, full);
-    await this.#ctx.commands.set(full, bytes, {
-      ttlMs: entry.staleUntil - now,
+    const lifetimeMs = entry.staleUntil - now;
+    const setting = this.#ctx.commands.set(full, bytes, {
+      ttlMs: lifetimeMs,
       ...(write.timeoutMs === undefined ? {} : { timeoutMs: write.timeoutMs }),
       ...(write.waitReplicas === undefined ? {} : { waitReplicas: write.waitReplicas }),
     });
+    if (entry.tags.length > 0) {
+      // The tag keys must outlive the entry (else it turns into a miss early): extended in the same round trip time.
+      await Promise.all([
+        setting,
+        this.tags.extend(
+          entry.tags.map(([t]) => t),
+          lifetimeMs,
+          write.timeoutMs,
+        ),
+      ]);
+    } else {
+      await setting;
+    }
     await this.near?.invalidate([full]);
     this.#ctx.events.emit('cache:set', { key: full });
     return entry;

@@ -23,6 +23,11 @@ export interface ClientOptions extends ConnectionOptions, EnvelopeOptions {
   readonly nearCache?: boolean | NearCacheOptions;
   /** An existing command layer to use instead of opening a connection (it is not closed by `close()`). */
   readonly commands?: RedisCommands;
+  /**
+   * How long a tag's version key lives after it is created or invalidated; every write of an entry carrying the tag
+   * extends it to that entry's lifetime (see cache/tags.ts). At least 1000. @default 86_400_000 (a day)
+   */
+  readonly tagTtlMs?: number;
 }
 
 /** Defaults of the client-level options (connection defaults are in CONNECTION_DEFAULTS). */
