@@ -22,7 +22,7 @@ import { type LocalCluster, startLocalCluster } from '../runtime/redis/index.ts'
 import { type Bounds, formatRow, type Measurement, measure, parseArgs, type Row, toRow } from './lib.ts';
 
 const args = parseArgs(process.argv.slice(2));
-/** Per round: whichever comes first. A full run is about 10 rows x 10 rounds x maxMs plus setup (about 1.5 min). */
+/** Per round: whichever comes first. A full run is about 12 rows x 10 rounds x maxMs plus setup (about 2 min). */
 const BOUNDS: Bounds = args.quick ? { maxOps: 20_000, maxMs: 200 } : { maxOps: 200_000, maxMs: 500 };
 const ROUNDS = args.quick ? 2 : 5;
 /** Distinct keys read round robin by every getOrSet row. */
@@ -115,12 +115,21 @@ async function main(): Promise<void> {
     });
     const client: SlotforgeClient = createClient({ cluster: { nodes: seeds }, namespace: 'bench' });
     const near: SlotforgeClient = createClient({ cluster: { nodes: seeds }, namespace: 'near', nearCache: true });
+    // The same client with one socket write per command (like the raw peer): shows what write coalescing is worth
+    // and what our per-call work costs on its own. Same namespace, so it reads the same entries.
+    const uncoalesced: SlotforgeClient = createClient({
+      cluster: { nodes: seeds },
+      namespace: 'bench',
+      coalesceWrites: false,
+    });
     cleanups.push(
       () => client.close(),
       () => near.close(),
+      () => uncoalesced.close(),
     );
     await client.ready();
     await near.ready();
+    await uncoalesced.ready();
 
     // Data: the same value under our format and under plain JSON for the raw peer.
     // HOT distinct keys, read round robin: concurrent calls for ONE key would be coalesced by single flight (ours) and
@@ -184,6 +193,13 @@ async function main(): Promise<void> {
 
     const rawGet = async () => JSON.parse((await raw.get(`raw:${nextHot()}`)) as string);
     const ourHit = () => client.getOrSet(nextHot(), async () => VALUE, { ttlMs: 3_600_000 });
+    const ourHitUncoalesced = () => uncoalesced.getOrSet(nextHot(), async () => VALUE, { ttlMs: 3_600_000 });
+    /** What each side of the hit rows does per call. */
+    const hitWork =
+      'ours: GET (Buffer) with a deadline (ioredis commandTimeout + our retry), envelope check, JSON.parse of the entry ' +
+      '[kind, value, freshUntil, staleUntil, tags], freshness check, hit counter; peer: GET + JSON.parse of the value, no deadline';
+    const coalesced =
+      'ours coalesces the writes of one tick per node (coalesceWrites, default on; node-redis does the same)';
     const cases: Case[] = [
       {
         name: 'getOrSet hit, Redis tier',
@@ -192,6 +208,7 @@ async function main(): Promise<void> {
         ours: ourHit,
         theirs: rawGet,
         target: 0.95,
+        note: hitWork,
       },
       {
         name: 'getOrSet hit, Redis tier',
@@ -200,6 +217,23 @@ async function main(): Promise<void> {
         ours: ourHit,
         theirs: rawGet,
         target: 0.95,
+        note: `${hitWork}; ${coalesced}`,
+      },
+      {
+        name: 'getOrSet hit, coalesceWrites off',
+        peer: 'ioredis GET+JSON.parse',
+        concurrency: 1,
+        ours: ourHitUncoalesced,
+        theirs: rawGet,
+        note: 'one socket write per command on both sides: our per-call work alone',
+      },
+      {
+        name: 'getOrSet hit, coalesceWrites off',
+        peer: 'ioredis GET+JSON.parse',
+        concurrency: 64,
+        ours: ourHitUncoalesced,
+        theirs: rawGet,
+        note: 'one socket write per command on both sides: our per-call work alone',
       },
       {
         name: 'getOrSet hit, Redis tier',
@@ -240,7 +274,10 @@ async function main(): Promise<void> {
         ours: () => gcra.consume(nextId()),
         theirs: () => rlf.consume(nextId(), 1),
         target: 1.0,
-        note: 'RateLimiterCluster is for the Node cluster module, not Redis Cluster: RateLimiterRedis over an ioredis Cluster is the peer',
+        note:
+          'RateLimiterCluster is for the Node cluster module, not Redis Cluster: RateLimiterRedis over an ioredis Cluster is the peer. ' +
+          'ours: EVALSHA of GCRA (TIME, GET, SET PX), server time; peer: EVALSHA (defineCommand) of SET NX EX + INCRBY + PTTL, a fixed window; ' +
+          coalesced,
       },
       {
         name: 'rate limit consume, sliding window',
@@ -249,7 +286,7 @@ async function main(): Promise<void> {
         ours: () => sliding.consume(nextId()),
         theirs: () => rlf.consume(nextId(), 1),
         target: 1.0,
-        note: 'exact sliding log (ZSET) vs a fixed window counter',
+        note: `exact sliding log (ZSET: ZREMRANGEBYSCORE, ZCARD, ZADD, PEXPIRE) vs a fixed window counter; ${coalesced}`,
       },
       {
         name: '100-key batch get (per node)',
