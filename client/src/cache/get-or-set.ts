@@ -69,8 +69,11 @@ interface Resolved {
   readonly waitReplicas: number | undefined;
 }
 
+/** Every field of GetOrSetOptions but tags, required: a new option that is not snapshotted fails to compile. */
+type ScalarOptions = { readonly [K in Exclude<keyof GetOrSetOptions, 'tags'>]-?: GetOrSetOptions[K] | undefined };
+
 /** The scalar fields of GetOrSetOptions (tags and lock objects are never snapshotted). */
-function snapshotOptions(o: GetOrSetOptions): GetOrSetOptions {
+function snapshotOptions(o: GetOrSetOptions): ScalarOptions {
   return {
     ttlMs: o.ttlMs,
     jitter: o.jitter,
@@ -82,11 +85,11 @@ function snapshotOptions(o: GetOrSetOptions): GetOrSetOptions {
     softTimeoutMs: o.softTimeoutMs,
     loaderTimeoutMs: o.loaderTimeoutMs,
     waitReplicas: o.waitReplicas,
-  } as GetOrSetOptions;
+  };
 }
 
 /** True when `o` has exactly the scalar values of the snapshot `s` (and no tags or lock object). */
-function sameScalarOptions(o: GetOrSetOptions, s: GetOrSetOptions): boolean {
+function sameScalarOptions(o: GetOrSetOptions, s: ScalarOptions): boolean {
   return (
     o.ttlMs === s.ttlMs &&
     o.tags === undefined &&
@@ -205,7 +208,7 @@ export class GetOrSet {
     return resolved;
   }
 
-  #last: { readonly options: GetOrSetOptions; readonly resolved: Resolved } | undefined;
+  #last: { readonly options: ScalarOptions; readonly resolved: Resolved } | undefined;
 
   /** Returns the cached value of `key` or loads, caches and returns it. */
   getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions): Promise<T> {
