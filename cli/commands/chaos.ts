@@ -20,10 +20,11 @@ import { ProcessRegistry, reapRegistry } from '../../runtime/process/index.ts';
 import { startLocalCluster } from '../../runtime/redis/index.ts';
 
 /**
- * Targets `chaos run` can use: the local runtime running the synthesized default charts (the default), or the test
- * harness's hand-made cluster (no root needed, no manifests involved).
+ * Targets `chaos run` can use: the local runtime running the synthesized default charts (the default), the test
+ * harness's hand-made cluster (no root needed, no manifests involved), or a RedisCluster already deployed on a real
+ * Kubernetes cluster (docs/chaos-kubernetes.md).
  */
-const TARGETS = ['local', 'harness'] as const;
+const TARGETS = ['local', 'harness', 'kubernetes'] as const;
 type TargetName = (typeof TARGETS)[number];
 
 function parseTarget(raw: string): TargetName {
@@ -108,6 +109,48 @@ async function runOnLocal(
   return results;
 }
 
+/** Flags of `chaos run --target kubernetes`. */
+interface KubernetesFlags {
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+  seeds?: string;
+}
+
+/**
+ * Runs scenarios on the RedisCluster deployed in a real cluster. There is no fresh deployment per scenario: each one
+ * starts only once the deployment is healthy again, and whatever the target created is removed at the end.
+ */
+async function runOnKubernetes(
+  names: readonly string[],
+  flags: KubernetesFlags,
+  onProgress: (line: string) => void,
+): Promise<ScenarioResult[]> {
+  // Loaded only for this target: @kubernetes/client-node is large.
+  const { kubernetesTarget, parseSeeds } = await import('../../chaos/targets/kubernetes.ts');
+  const target = kubernetesTarget({
+    ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+    ...(flags.context ? { context: flags.context } : {}),
+    ...(flags.namespace ? { namespace: flags.namespace } : {}),
+    ...(flags.seeds ? { seeds: parseSeeds(flags.seeds).map((s) => `${s.host}:${s.port}`) } : {}),
+  });
+  const results: ScenarioResult[] = [];
+  try {
+    for (const scenario of findScenarios(names)) {
+      try {
+        onProgress(`${scenario.name}: waiting for the deployment to be healthy`);
+        await target.waitHealthy(180_000);
+        results.push(await runScenario(scenario, target, { onProgress }));
+      } catch (error) {
+        console.error(`FAIL ${scenario.name}: could not run: ${(error as Error).message}`);
+      }
+    }
+  } finally {
+    await target.close();
+  }
+  return results;
+}
+
 /** `slotforge chaos list` and `slotforge chaos run`. */
 export function registerChaos(program: Command): void {
   const chaos = program.command('chaos').description('fault drills that prove nothing acknowledged is lost');
@@ -124,12 +167,28 @@ export function registerChaos(program: Command): void {
     .option('--all', 'every scenario', false)
     .option('--target <name>', `where to inject faults: ${TARGETS.join(', ')}`, parseTarget, 'local')
     .option('--manifests <dir>', 'for --target local: the manifests to run (default: the default charts, synthesized)')
+    .option(
+      '--kubeconfig <file>',
+      'for --target kubernetes: kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)',
+    )
+    .option('--context <name>', 'for --target kubernetes: kubeconfig context (default: the current one)')
+    .option('--namespace <ns>', 'for --target kubernetes: namespace of the RedisCluster (default: slotforge)')
+    .option(
+      '--seeds <list>',
+      'for --target kubernetes: host:port,... the workloads connect to (default: pod DNS names)',
+    )
     .option('--json <file>', 'write per-scenario figures and verdicts as JSON')
     .option('--report <file>', 'write an HTML report with a timeline per scenario')
     .action(
       async (
         names: string[],
-        flags: { all: boolean; target: TargetName; manifests?: string; json?: string; report?: string },
+        flags: {
+          all: boolean;
+          target: TargetName;
+          manifests?: string;
+          json?: string;
+          report?: string;
+        } & KubernetesFlags,
       ) => {
         // The harness has no Sentinel deployment: --all there means every RedisCluster scenario.
         const selected = flags.all
@@ -138,11 +197,11 @@ export function registerChaos(program: Command): void {
         if (selected.length === 0)
           throw new Error("name at least one scenario (see 'slotforge chaos list') or pass --all");
         const sentinelOnHarness = findScenarios(selected).filter(
-          (s) => s.deployment === 'sentinel' && flags.target === 'harness',
+          (s) => s.deployment === 'sentinel' && flags.target !== 'local',
         );
         if (sentinelOnHarness.length > 0) {
           throw new Error(
-            `scenario '${sentinelOnHarness[0]?.name}' runs on a RedisSentinel deployment, which only --target local has`,
+            `scenario '${sentinelOnHarness[0]?.name}' runs on a RedisSentinel deployment, which only --target local has (not --target ${flags.target})`,
           );
         }
         const spinner = ora(`running ${selected.length} scenario(s) on ${flags.target}`).start();
@@ -152,7 +211,9 @@ export function registerChaos(program: Command): void {
         const results =
           flags.target === 'local'
             ? await runOnLocal(selected, flags.manifests, progress)
-            : await runOnHarness(selected, progress);
+            : flags.target === 'kubernetes'
+              ? await runOnKubernetes(selected, flags, progress)
+              : await runOnHarness(selected, progress);
         spinner.stop();
         for (const r of results) {
           console.log(

@@ -27,7 +27,7 @@ describe('slotforge chaos', () => {
       stderr: expect.stringMatching(/unknown scenario 'kill-everything'; known: kill-master, /),
     });
     await expect(chaos('run', 'kill-master', '--target', 'moon')).rejects.toMatchObject({
-      stderr: expect.stringContaining("option --target must be one of local, harness (got 'moon')"),
+      stderr: expect.stringContaining("option --target must be one of local, harness, kubernetes (got 'moon')"),
     });
     await expect(chaos('run', 'sentinel-kill-primary', '--target', 'harness')).rejects.toMatchObject({
       stderr: expect.stringContaining("scenario 'sentinel-kill-primary' runs on a RedisSentinel deployment"),
