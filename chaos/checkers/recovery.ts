@@ -49,25 +49,52 @@ export function measureRecovery(
     const recoveredAt =
       lastBad.outcome === 'ok'
         ? lastBad.end
-        : Math.min(...after.filter((op) => op.outcome === 'ok' && op.start >= lastBad.start).map((op) => op.end));
+        : minOf(after.filter((op) => op.outcome === 'ok' && op.start >= lastBad.start).map((op) => op.end));
     recoveryMs = Number.isFinite(recoveredAt) ? recoveredAt - faultAt : null;
   }
   return { recoveryMs, steadyMs: steadyAfter(ops, faultAt), failedOperations };
 }
 
 function steadyAfter(ops: readonly Operation[], faultAt: number): number | null {
-  const okEnds = ops.filter((op) => op.outcome === 'ok').map((op) => op.end);
-  const before = okEnds.filter((t) => t < faultAt);
-  const first = Math.min(...ops.map((op) => op.start));
+  const okEnds = ops
+    .filter((op) => op.outcome === 'ok')
+    .map((op) => op.end)
+    .sort((a, b) => a - b);
+  const first = minOf(ops.map((op) => op.start));
   const baselineBuckets = Math.floor((faultAt - first) / BUCKET_MS);
   if (baselineBuckets < 1) return null;
-  const baseline = before.filter((t) => t >= faultAt - baselineBuckets * BUCKET_MS).length / baselineBuckets;
-  const last = Math.max(...okEnds);
+  // Sorted ends: "how many ended before t" is a binary search.
+  const countBefore = (t: number) => {
+    let lo = 0;
+    let hi = okEnds.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((okEnds[mid] ?? 0) < t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  const baseline = (countBefore(faultAt) - countBefore(faultAt - baselineBuckets * BUCKET_MS)) / baselineBuckets;
+  const last = okEnds.at(-1) ?? faultAt;
   for (let t = faultAt; t + BUCKET_MS <= last; t += BUCKET_MS / 5) {
-    const count = okEnds.filter((e) => e >= t && e < t + BUCKET_MS).length;
+    const count = countBefore(t + BUCKET_MS) - countBefore(t);
     if (count >= baseline * STEADY_FRACTION) return t + BUCKET_MS - faultAt;
   }
   return null;
+}
+
+/** The smallest value (Infinity when none); a loop, because Math.min(...xs) overflows the stack on 100 000s. */
+export function minOf(values: readonly number[]): number {
+  let min = Number.POSITIVE_INFINITY;
+  for (const v of values) if (v < min) min = v;
+  return min;
+}
+
+/** The largest value (-Infinity when none). */
+export function maxOf(values: readonly number[]): number {
+  let max = Number.NEGATIVE_INFINITY;
+  for (const v of values) if (v > max) max = v;
+  return max;
 }
 
 /** Fails when the affected operations did not succeed again within `maxRecoveryMs` of the fault. */

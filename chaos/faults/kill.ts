@@ -52,9 +52,10 @@ export function pauseMaster(pauseMs: (target: ChaosTarget) => Promise<number>): 
   return {
     async inject(target): Promise<FaultEffect> {
       const master = pickMaster(await target.pods());
+      // Asked before the pause: the paused master may be the one a target would ask.
+      const ms = await pauseMs(target);
       await target.pause(master.name);
       paused = master.name;
-      const ms = await pauseMs(target);
       await new Promise((resolve) => setTimeout(resolve, ms));
       await target.resume(master.name);
       paused = undefined;

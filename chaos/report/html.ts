@@ -1,3 +1,4 @@
+import { maxOf } from '../checkers/recovery.ts';
 import type { ScenarioResult } from '../runner.ts';
 import { type TimelineBucket, timeline } from './timeline.ts';
 
@@ -19,7 +20,7 @@ export function timelineSvg(result: Pick<ScenarioResult, 'history' | 'scenario'>
   if (buckets.length === 0) return '<p>no operations recorded</p>';
   const end = (buckets.at(-1)?.at ?? 0) + 250;
   const x = scale(end, PAD.left, W - PAD.right);
-  const maxRate = Math.max(...buckets.map((b) => Math.max(b.okPerSecond, b.errorsPerSecond)));
+  const maxRate = maxOf(buckets.map((b) => Math.max(b.okPerSecond, b.errorsPerSecond)));
   const y = scale(maxRate, H - PAD.bottom, PAD.top);
   const maxLatency = Math.max(1, ...buckets.map((b) => b.p99Ms ?? 0));
   const yl = scale(maxLatency, H - PAD.bottom, PAD.top);

@@ -1,3 +1,4 @@
+import { maxOf } from '../checkers/recovery.ts';
 import type { History } from '../history.ts';
 
 /** One time bucket of a run, for the report's chart. */
@@ -16,7 +17,7 @@ export interface TimelineBucket {
 export function timeline(history: History, bucketMs = 250): TimelineBucket[] {
   const ops = history.operations.filter((op) => op.kind !== 'verify');
   if (ops.length === 0) return [];
-  const last = Math.max(...ops.map((op) => op.end));
+  const last = maxOf(ops.map((op) => op.end));
   // The last bucket is cut short by the end of the run: leave it out rather than draw a false drop.
   const buckets: Array<{ ok: number; errors: number; latencies: number[] }> = Array.from(
     { length: Math.max(1, Math.floor(last / bucketMs)) },

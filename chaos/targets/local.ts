@@ -86,6 +86,7 @@ export function localTarget(options: LocalTargetOptions): ChaosTarget {
     throw new Error(`local target: no member of ${namespace} answers CLUSTER NODES`);
   };
 
+  let nodeTimeout: number | undefined;
   const target: ChaosTarget = {
     name: 'local',
     connection: async () => ({
@@ -95,10 +96,15 @@ export function localTarget(options: LocalTargetOptions): ChaosTarget {
       password: password('app'),
     }),
     nodeTimeoutMs: async () => {
-      const pod = members().find((p) => p.ip);
-      if (!pod?.ip) throw new Error(`local target: no member of ${namespace} has an address`);
-      const reply = await admin(pod.ip, 'CONFIG', 'GET', 'cluster-node-timeout');
-      return Number(reply.split(',')[1]);
+      // Asked once, of the first member that answers (a fault may have paused or cut off another).
+      for (const pod of nodeTimeout === undefined ? members() : []) {
+        if (!pod.ip) continue;
+        const reply = await admin(pod.ip, 'CONFIG', 'GET', 'cluster-node-timeout').catch(() => undefined);
+        if (reply !== undefined) nodeTimeout = Number(reply.split(',')[1]);
+        if (nodeTimeout !== undefined) break;
+      }
+      if (nodeTimeout === undefined) throw new Error(`local target: no member of ${namespace} answers CONFIG GET`);
+      return nodeTimeout;
     },
     pods: async () => {
       const byIp = new Map(members().flatMap((p) => (p.ip ? [[p.ip, p.name] as const] : [])));
