@@ -35,7 +35,13 @@ export function localSentinelTarget(options: LocalSentinelTargetOptions): ChaosT
     return value;
   };
   const podsOf = (owner: string) =>
-    runtime.pods().filter((p) => p.namespace === namespace && p.owner.kind === 'StatefulSet' && p.owner.name === owner);
+    runtime.pods().filter(
+      (p) =>
+        p.namespace === namespace &&
+        p.owner.kind === 'StatefulSet' &&
+        // The runtime names owners `namespace/name`.
+        (p.owner.name === `${namespace}/${owner}` || p.owner.name === owner),
+    );
   const dataPods = () => podsOf(`${name}-redis`);
   const sentinelPods = () => podsOf(`${name}-sentinel`);
   const ask = async (pod: Pod, port: number, password: string, ...args: string[]): Promise<unknown> => {
@@ -122,18 +128,22 @@ export function localSentinelTarget(options: LocalSentinelTargetOptions): ChaosT
     waitHealthy: async (timeoutMs) => {
       await pollUntil(
         async () => {
-          if (unhealthy(await runtime.status())) return false;
+          // Each check throws its reason: a deadline error then says what was still wrong.
+          const why = unhealthy(await runtime.status());
+          if (why) throw new Error(why);
           const pods = dataPods();
           const infos = await Promise.all(pods.map(replication));
           const masters = pods.filter((_, i) => infos[i]?.role === 'master');
-          if (masters.length !== 1) return false;
+          if (masters.length !== 1) throw new Error(`${masters.length} primaries: ${masters.map((p) => p.name)}`);
           const master = masters[0]?.name;
           // Every replica follows that master with its link up, and every sentinel names it.
-          const replicasOk = infos.every(
-            (info) =>
-              info.role === 'master' || (podNamed(info.master_host) === master && info.master_link_status === 'up'),
-          );
-          if (!replicasOk) return false;
+          const lagging = pods.filter((_, i) => {
+            const info = infos[i];
+            return (
+              info?.role !== 'master' && (podNamed(info?.master_host) !== master || info?.master_link_status !== 'up')
+            );
+          });
+          if (lagging.length > 0) throw new Error(`replicas not linked to ${master}: ${lagging.map((p) => p.name)}`);
           for (const pod of sentinelPods()) {
             const reply = (await ask(
               pod,
@@ -143,7 +153,7 @@ export function localSentinelTarget(options: LocalSentinelTargetOptions): ChaosT
               'get-master-addr-by-name',
               name,
             ).catch(() => undefined)) as string[] | undefined;
-            if (podNamed(reply?.[0]) !== master) return false;
+            if (podNamed(reply?.[0]) !== master) throw new Error(`${pod.name} names ${reply?.[0]}, not ${master}`);
           }
           return true;
         },

@@ -177,19 +177,23 @@ export function localTarget(options: LocalTargetOptions): ChaosTarget {
     waitHealthy: async (timeoutMs) => {
       await pollUntil(
         async () => {
+          // Each check throws its reason: a deadline error then says what was still wrong.
           const status = await runtime.status();
-          if (unhealthy(status)) return false;
+          const why = unhealthy(status);
+          if (why) throw new Error(why);
           const pods = members();
           const shards = new Set(pods.map((p) => p.owner.name)).size;
           const cluster = status.clusters.find((c) => c.members.some((m) => pods.some((p) => p.name === m)));
           // Every member back in the one cluster, one master per shard, the rest replicas (none left as a stray master).
-          return (
-            cluster !== undefined &&
-            cluster.members.length === pods.length &&
-            cluster.masters === shards &&
-            cluster.replicas === pods.length - shards &&
-            (await replicasLinked(pods.flatMap((p) => (p.ip ? [p.ip] : []))))
-          );
+          if (!cluster || cluster.members.length !== pods.length) {
+            throw new Error(`${cluster?.members.length ?? 0} of ${pods.length} members in one cluster`);
+          }
+          if (cluster.masters !== shards || cluster.replicas !== pods.length - shards) {
+            throw new Error(`${cluster.masters} masters and ${cluster.replicas} replicas for ${shards} shards`);
+          }
+          const unlinked = await unlinkedReplicas(pods.flatMap((p) => (p.ip ? [p.ip] : [])));
+          if (unlinked.length > 0) throw new Error(`replica link down at ${unlinked.join(', ')}`);
+          return true;
         },
         { description: `the local ${namespace} cluster to be healthy`, timeoutMs, intervalMs: 250 },
       );
@@ -208,14 +212,13 @@ export function localTarget(options: LocalTargetOptions): ChaosTarget {
       { description: 'the topology Job to complete', timeoutMs, intervalMs: 250 },
     );
 
-  /** Every replica's link to its master is up (a replica still syncing would lose a WAIT-acknowledged write). */
-  const replicasLinked = async (ips: readonly string[]) => {
-    for (const ip of ips) {
-      const info = parseInfo(await admin(ip, 'INFO', 'replication').catch(() => ''));
-      if (info.role === undefined) return false;
-      if (info.role === 'slave' && info.master_link_status !== 'up') return false;
-    }
-    return true;
+  /** Addresses whose replica link is not up, or that do not answer (a replica still syncing could lose a write). */
+  const unlinkedReplicas = async (ips: readonly string[]) => {
+    const infos = await Promise.all(ips.map((ip) => admin(ip, 'INFO', 'replication').catch(() => '')));
+    return ips.filter((_, i) => {
+      const info = parseInfo(infos[i] ?? '');
+      return info.role === undefined || (info.role === 'slave' && info.master_link_status !== 'up');
+    });
   };
   return target;
 }
