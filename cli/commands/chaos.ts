@@ -50,7 +50,7 @@ async function runOnHarness(names: readonly string[], onProgress: (line: string)
         registry: new ProcessRegistry(registry),
       });
       try {
-        results.push(await runScenario(scenario, harnessTarget(cluster), { onProgress }));
+        results.push(report(await runScenario(scenario, harnessTarget(cluster), { onProgress })));
       } catch (error) {
         console.error(`FAIL ${scenario.name}: could not run: ${(error as Error).message}`);
       } finally {
@@ -97,7 +97,7 @@ async function runOnLocal(
         ? localSentinelTarget({ runtime })
         : localTarget({ runtime, ...(manifests ? {} : { manifestsFor: defaultClusterManifests }) });
       await target.waitHealthy(180_000);
-      results.push(await runScenario(scenario, target, { onProgress }));
+      results.push(report(await runScenario(scenario, target, { onProgress })));
     } catch (error) {
       console.error(`FAIL ${scenario.name}: could not run: ${(error as Error).message}`);
     } finally {
@@ -140,7 +140,7 @@ async function runOnKubernetes(
       try {
         onProgress(`${scenario.name}: waiting for the deployment to be healthy`);
         await target.waitHealthy(180_000);
-        results.push(await runScenario(scenario, target, { onProgress }));
+        results.push(report(await runScenario(scenario, target, { onProgress })));
       } catch (error) {
         console.error(`FAIL ${scenario.name}: could not run: ${(error as Error).message}`);
       }
@@ -149,6 +149,26 @@ async function runOnKubernetes(
     await target.close();
   }
   return results;
+}
+
+/** The console lines of one scenario's result: verdict and figures, each checker, the most frequent errors. */
+export function resultLines(r: ScenarioResult): string[] {
+  const recovery = r.recoveryMs === null ? 'never' : `${Math.round(r.recoveryMs)} ms`;
+  return [
+    `${r.ok ? 'PASS' : 'FAIL'} ${r.scenario}: lost ${r.lostAcknowledgedWrites} (inherent ${r.inherentLoss}), recovery ${recovery}, failed ops ${r.failedOperations}/${r.operations}, node timeout ${r.nodeTimeoutMs} ms`,
+    ...r.verdicts.map((v) => `     ${v.ok ? 'ok  ' : 'FAIL'} ${v.checker}: ${v.summary}`),
+    ...r.topErrors.map((e) => `     ${String(e.count).padStart(6)} x ${e.kind}: ${e.error}`),
+  ];
+}
+
+let printResult: (result: ScenarioResult) => void = (r) => {
+  for (const line of resultLines(r)) console.log(line);
+};
+
+/** Prints a result as it comes and passes it on. */
+function report(result: ScenarioResult): ScenarioResult {
+  printResult(result);
+  return result;
 }
 
 /** `slotforge chaos list` and `slotforge chaos run`. */
@@ -208,6 +228,12 @@ export function registerChaos(program: Command): void {
         const progress = (line: string) => {
           spinner.text = line;
         };
+        // Each verdict is printed as soon as its scenario ends: a matrix run takes a while.
+        printResult = (r) => {
+          spinner.stop();
+          for (const line of resultLines(r)) console.log(line);
+          spinner.start();
+        };
         const results =
           flags.target === 'local'
             ? await runOnLocal(selected, flags.manifests, progress)
@@ -215,13 +241,6 @@ export function registerChaos(program: Command): void {
               ? await runOnKubernetes(selected, flags, progress)
               : await runOnHarness(selected, progress);
         spinner.stop();
-        for (const r of results) {
-          console.log(
-            `${r.ok ? 'PASS' : 'FAIL'} ${r.scenario}: lost ${r.lostAcknowledgedWrites} (inherent ${r.inherentLoss}), recovery ${r.recoveryMs === null ? 'never' : `${Math.round(r.recoveryMs)} ms`}, failed ops ${r.failedOperations}/${r.operations}, node timeout ${r.nodeTimeoutMs} ms`,
-          );
-          for (const v of r.verdicts) console.log(`     ${v.ok ? 'ok  ' : 'FAIL'} ${v.checker}: ${v.summary}`);
-          for (const e of r.topErrors) console.log(`     ${String(e.count).padStart(6)} x ${e.kind}: ${e.error}`);
-        }
         if (flags.json) writeFileSync(flags.json, `${JSON.stringify(jsonReport(results), null, 2)}\n`);
         if (flags.report) writeFileSync(flags.report, renderHtmlReport(results));
         if (results.length < selected.length || results.some((r) => !r.ok)) process.exitCode = 1;
