@@ -7,6 +7,9 @@ import { keySlot } from './slots.ts';
 import type { ChaosTarget } from './target.ts';
 import type { WorkloadContext } from './workloads/workload.ts';
 
+/** Workloads stop within this of the abort: an operation in flight ends by its deadline (at most 10 s). */
+const WORKLOAD_STOP_MS = 30_000;
+
 /** Options of {@link runScenario}. */
 export interface RunOptions {
   /** Workload time before the fault, for a throughput baseline. @default 2000 */
@@ -78,11 +81,29 @@ export async function runScenario(
   };
   const workloads = scenario.workloads();
   say(`${scenario.name}: workloads ${workloads.map((w) => w.name).join(', ')} running`);
-  const running = Promise.all(workloads.map((w) => w.run(ctx)));
+  const done = new Set<string>();
+  const running = Promise.all(
+    workloads.map((w) =>
+      w.run(ctx).finally(() => {
+        done.add(w.name);
+      }),
+    ),
+  );
+  /** Waits for the workloads to stop after the abort; one that does not within its bound is named in the error. */
+  const stopped = () =>
+    pollUntil(() => done.size === workloads.length, {
+      description: `workloads to stop (still running: ${workloads
+        .filter((w) => !done.has(w.name))
+        .map((w) => w.name)
+        .join(', ')})`,
+      timeoutMs: WORKLOAD_STOP_MS,
+      intervalMs: 100,
+    }).then(() => running);
   let effect: FaultEffect = { pods: [], affectedSlots: [], description: 'not injected' };
   try {
     await delay(options.warmupMs ?? 2000);
     recorder.mark('fault:inject', scenario.name);
+    say(`${scenario.name}: injecting`);
     effect = await scenario.fault.inject(target);
     say(`${scenario.name}: injected: ${effect.description}`);
     if (scenario.faultDurationMs) await delay(scenario.faultDurationMs);
@@ -100,11 +121,14 @@ export async function runScenario(
     await delay(options.settleMs ?? 2000);
   } finally {
     abort.abort();
-    await running;
+    say(`${scenario.name}: stopping the workloads`);
+    await stopped();
     await scenario.fault.heal(target).catch(() => undefined);
   }
+  say(`${scenario.name}: verifying what was acknowledged`);
   for (const w of workloads) await w.verify?.(ctx);
   const history = markAffected(recorder.history(), effect);
+  say(`${scenario.name}: checking the history (${history.operations.length} operations)`);
   const verdicts = scenario.check(history, { nodeTimeoutMs, effect });
   const recovery = measureRecovery(history);
   const lost = verdicts.find((v) => v.checker === 'lost-acknowledged-writes')?.evidence;

@@ -225,8 +225,10 @@ export function registerChaos(program: Command): void {
           );
         }
         const spinner = ora(`running ${selected.length} scenario(s) on ${flags.target}`).start();
+        // Without a terminal (CI, a log file) the spinner shows nothing: progress goes to stderr, timestamped.
         const progress = (line: string) => {
-          spinner.text = line;
+          if (spinner.isEnabled) spinner.text = line;
+          else console.error(`${new Date().toISOString()} ${line}`);
         };
         // Each verdict is printed as soon as its scenario ends: a matrix run takes a while.
         printResult = (r) => {
