@@ -126,7 +126,10 @@ export async function runScenario(
     await scenario.fault.heal(target).catch(() => undefined);
   }
   say(`${scenario.name}: verifying what was acknowledged`);
-  for (const w of workloads) await w.verify?.(ctx);
+  // Verified through the deployment as it is now: after a full restart or a scale-in the pods the run started with
+  // may be gone.
+  const verifyCtx: WorkloadContext = { ...ctx, connection: await target.connection() };
+  for (const w of workloads) await w.verify?.(verifyCtx);
   const history = markAffected(recorder.history(), effect);
   say(`${scenario.name}: checking the history (${history.operations.length} operations)`);
   const verdicts = scenario.check(history, { nodeTimeoutMs, effect });

@@ -1,3 +1,4 @@
+import { lookup } from 'node:dns';
 import { Cluster, Redis } from 'ioredis';
 import type { TargetConnection } from '../target.ts';
 
@@ -30,6 +31,9 @@ export function connectData(connection: TargetConnection, options: { autoPipelin
     retryDelayOnFailover: 100,
     maxRedirections: 6,
     enableAutoPipelining: options.autoPipelining ?? false,
+    // A seed whose pod was scaled in no longer resolves; ioredis would then never connect (ioredis#979): keep the name
+    // so only that seed fails, as @slotforge/client does.
+    dnsLookup: (hostname, callback) => lookup(hostname, (error, address) => callback(null, error ? hostname : address)),
   });
   client.on('error', () => {});
   return client;

@@ -1,3 +1,4 @@
+import { lookup } from 'node:dns';
 /**
  * THE ONLY FILE THAT IMPORTS ioredis. It turns resolved options into a standalone, sentinel or cluster client with
  * fault-surviving defaults and implements the narrow RedisCommands interface on top of it, so pattern modules never
@@ -30,6 +31,18 @@ import { type ConnectionOptions, type ResolvedConnectionOptions, resolveConnecti
 import { classifyFailure, toSlotforgeError, withRetry } from './retry.ts';
 import { keySlot } from './slot.ts';
 import { type StreamHolder, WriteCoalescer } from './write-coalescer.ts';
+
+/**
+ * ioredis resolves every seed hostname before connecting and gives up on all of them when one fails (ioredis#979,
+ * wontfix): a seed list naming one scaled-in pod would never connect. An unresolvable seed keeps its name instead, so
+ * only its own connection fails and the other seeds serve the slot map.
+ */
+function lookupOrKeep(
+  hostname: string,
+  callback: (error: NodeJS.ErrnoException | null, address: string) => void,
+): void {
+  lookup(hostname, (error, address) => callback(null, error ? hostname : address));
+}
 
 /** The fast path needs a deadline of at least this many attempt timeouts (ioredis may redirect within one). */
 const FAST_PATH_MIN_ATTEMPTS = 4;
@@ -123,6 +136,7 @@ class IoredisCommands implements RedisCommands {
           clusterRetryStrategy: (times: number) => Math.min(100 * times, 1000),
           enableOfflineQueue: true,
           scaleReads: 'master',
+          dnsLookup: lookupOrKeep,
           redisOptions,
         },
       );

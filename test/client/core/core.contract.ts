@@ -125,4 +125,15 @@ export default function coreContract(fixture: ContractFixture): void {
     const serverMs = await client.commands.time('any');
     expect(Math.abs(serverMs - Date.now())).toBeLessThan(2000);
   });
+
+  it('connects to a cluster although a seed name no longer resolves (a scaled-in pod; ioredis alone never connects)', async (ctx) => {
+    const connection = fixture.connection();
+    if (fixture.mode !== 'cluster' || !connection.cluster) return ctx.skip();
+    const client = fixture.client({
+      ...connection,
+      cluster: { nodes: [{ host: 'scaled-in.invalid', port: 6379 }, ...connection.cluster.nodes] },
+    } as never);
+    await client.set('seeded', 'yes');
+    expect(await client.get('seeded')).toBe('yes');
+  });
 }
