@@ -1,5 +1,5 @@
-import { parseClusterNodes } from '../../runtime/redis/index.ts';
-import type { PodInfo } from '../target.ts';
+export { podInfosFromClusterNodes } from './cluster-view.ts';
+
 import { KubernetesTargetError } from './kubernetes-options.ts';
 
 /**
@@ -160,27 +160,6 @@ export function signalPod(input: { readonly name: string; readonly node: string;
       ],
     },
   };
-}
-
-/**
- * CLUSTER NODES to PodInfo, naming each node by the pod that has its IP (the bus only knows IPs). Nodes in handshake
- * or without an address are left out; a node flagged `fail` has role `unknown`, as in the local target.
- */
-export function podInfosFromClusterNodes(text: string, podByIp: ReadonlyMap<string, string>): PodInfo[] {
-  const lines = parseClusterNodes(text);
-  const nameOf = (address: string) => podByIp.get(address.split(':')[0] ?? '') ?? address;
-  const byId = new Map(lines.map((l) => [l.id, nameOf(l.address)]));
-  return lines
-    .filter((l) => !l.flags.includes('handshake') && !l.flags.includes('noaddr'))
-    .map(
-      (l): PodInfo => ({
-        name: nameOf(l.address),
-        address: l.address.split('@')[0] ?? '',
-        role: l.flags.includes('fail') ? 'unknown' : l.flags.includes('master') ? 'master' : 'replica',
-        slots: l.slots,
-        ...(l.masterId ? { masterOf: byId.get(l.masterId) } : {}),
-      }),
-    );
 }
 
 /** `redis-cli CONFIG GET cluster-node-timeout` output (`name\nvalue\n`) to milliseconds. */

@@ -8,8 +8,9 @@ import {
   type V1StatefulSet,
 } from '@kubernetes/client-node';
 import { pollUntil } from '../../runtime/process/index.ts';
-import { parseClusterNodes, parseInfo } from '../../runtime/redis/index.ts';
+import { parseInfo } from '../../runtime/redis/index.ts';
 import { type ChaosTarget, UnsupportedFaultError } from '../target.ts';
+import { reshardArgs } from './cluster-view.ts';
 import { execIn } from './kubernetes-exec.ts';
 import {
   CHAOS_MESH,
@@ -315,22 +316,7 @@ export function kubernetesTarget(options: KubernetesTargetOptions = {}): Kuberne
     heal: removePartitions,
     reshard: async (slots) => {
       const { pod, stdout } = await cliAnywhere(CLI_SECONDS, 'CLUSTER', 'NODES');
-      const [from, to] = parseClusterNodes(stdout).filter((l) => l.flags.includes('master') && l.slots.length > 0);
-      if (!from || !to) throw new KubernetesTargetError('E_KUBERNETES', 'reshard needs two masters with slots');
-      await cli(
-        pod.metadata?.name ?? '',
-        RESHARD_SECONDS,
-        '--cluster',
-        'reshard',
-        from.address.split('@')[0] ?? '',
-        '--cluster-from',
-        from.id,
-        '--cluster-to',
-        to.id,
-        '--cluster-slots',
-        String(slots),
-        '--cluster-yes',
-      );
+      await cli(pod.metadata?.name ?? '', RESHARD_SECONDS, '--cluster', ...reshardArgs(stdout, slots));
     },
     scale: async (shards) => {
       // Scaling is a chart change: the topology Job of the re-synthesized manifests adds or drains shards.

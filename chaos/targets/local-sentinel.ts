@@ -1,10 +1,10 @@
-import { Redis } from 'ioredis';
 import type { LocalRuntime } from '../../runtime/local/index.ts';
 import { unhealthy } from '../../runtime/local/index.ts';
 import type { Pod } from '../../runtime/local/pod.ts';
 import { pollUntil } from '../../runtime/process/index.ts';
 import { parseInfo } from '../../runtime/redis/index.ts';
 import type { ChaosTarget, PodInfo } from '../target.ts';
+import { callOnce } from './redis-call.ts';
 
 /** Options of {@link localSentinelTarget}. */
 export interface LocalSentinelTargetOptions {
@@ -44,25 +44,9 @@ export function localSentinelTarget(options: LocalSentinelTargetOptions): ChaosT
     );
   const dataPods = () => podsOf(`${name}-redis`);
   const sentinelPods = () => podsOf(`${name}-sentinel`);
-  const ask = async (pod: Pod, port: number, password: string, ...args: string[]): Promise<unknown> => {
-    if (!pod.ip) throw new Error(`pod ${pod.name} has no address`);
-    const client = new Redis({
-      host: pod.ip,
-      port,
-      password,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-      connectTimeout: 1000,
-      commandTimeout: 2000,
-      lazyConnect: true,
-    });
-    client.on('error', () => {});
-    try {
-      await client.connect();
-      return await client.call(args[0] as string, ...args.slice(1));
-    } finally {
-      client.disconnect();
-    }
+  const ask = (pod: Pod, port: number, password: string, ...args: string[]): Promise<unknown> => {
+    if (!pod.ip) return Promise.reject(new Error(`pod ${pod.name} has no address`));
+    return callOnce(pod.ip, port, password, ...args);
   };
   const replication = async (pod: Pod) =>
     parseInfo(String(await ask(pod, REDIS_PORT, secret('admin'), 'INFO', 'replication').catch(() => '')));

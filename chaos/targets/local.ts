@@ -1,8 +1,9 @@
-import { Redis } from 'ioredis';
 import { type LocalRuntime, type ManifestSet, unhealthy } from '../../runtime/local/index.ts';
 import { pollUntil } from '../../runtime/process/index.ts';
-import { parseClusterNodes, parseInfo } from '../../runtime/redis/index.ts';
-import { type ChaosTarget, type PodInfo, UnsupportedFaultError } from '../target.ts';
+import { parseInfo } from '../../runtime/redis/index.ts';
+import { type ChaosTarget, UnsupportedFaultError } from '../target.ts';
+import { podInfosFromClusterNodes, reshardArgs } from './cluster-view.ts';
+import { callOnce } from './redis-call.ts';
 import { clusterCli } from './redis-cli.ts';
 
 /** Options of {@link localTarget}. */
@@ -54,31 +55,14 @@ export function localTarget(options: LocalTargetOptions): ChaosTarget {
           p.owner.kind === 'StatefulSet' &&
           p.ports.some((port) => port.containerPort === REDIS_PORT),
       );
-  const admin = async (ip: string, ...args: string[]): Promise<string> => {
-    const client = new Redis({
-      host: ip,
-      port: REDIS_PORT,
-      password: password('admin'),
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-      connectTimeout: 1000,
-      commandTimeout: 2000,
-      lazyConnect: true,
-    });
-    client.on('error', () => {});
-    try {
-      await client.connect();
-      return String(await client.call(args[0] as string, ...args.slice(1)));
-    } finally {
-      client.disconnect();
-    }
-  };
+  const admin = async (ip: string, ...args: string[]): Promise<string> =>
+    String(await callOnce(ip, REDIS_PORT, password('admin'), ...args));
   /** CLUSTER NODES of the first running member that answers. */
-  const clusterNodes = async () => {
+  const clusterNodesText = async () => {
     for (const pod of members()) {
       if (!pod.ip || pod.phase !== 'Running') continue;
       try {
-        return parseClusterNodes(await admin(pod.ip, 'CLUSTER', 'NODES'));
+        return await admin(pod.ip, 'CLUSTER', 'NODES');
       } catch {
         // the next member may answer
       }
@@ -108,23 +92,7 @@ export function localTarget(options: LocalTargetOptions): ChaosTarget {
     },
     pods: async () => {
       const byIp = new Map(members().flatMap((p) => (p.ip ? [[p.ip, p.name] as const] : [])));
-      const lines = await clusterNodes();
-      const nameOf = (address: string) => {
-        const ip = address.split(':')[0] ?? '';
-        return byIp.get(ip) ?? address;
-      };
-      const byId = new Map(lines.map((l) => [l.id, nameOf(l.address)]));
-      return lines
-        .filter((l) => !l.flags.includes('handshake') && !l.flags.includes('noaddr'))
-        .map(
-          (l): PodInfo => ({
-            name: nameOf(l.address),
-            address: l.address.split('@')[0] ?? '',
-            role: l.flags.includes('fail') ? 'unknown' : l.flags.includes('master') ? 'master' : 'replica',
-            slots: l.slots,
-            ...(l.masterId ? { masterOf: byId.get(l.masterId) } : {}),
-          }),
-        );
+      return podInfosFromClusterNodes(await clusterNodesText(), byIp);
     },
     kill: async (pod) => {
       await runtime.killPod(pod);
@@ -142,21 +110,7 @@ export function localTarget(options: LocalTargetOptions): ChaosTarget {
     },
     heal: () => runtime.heal(),
     reshard: async (slots) => {
-      const lines = await clusterNodes();
-      const [from, to] = lines.filter((l) => l.flags.includes('master') && l.slots.length > 0);
-      if (!from || !to) throw new Error('reshard needs two masters with slots');
-      await clusterCli(
-        password('admin'),
-        'reshard',
-        from.address.split('@')[0] ?? '',
-        '--cluster-from',
-        from.id,
-        '--cluster-to',
-        to.id,
-        '--cluster-slots',
-        String(slots),
-        '--cluster-yes',
-      );
+      await clusterCli(password('admin'), ...reshardArgs(await clusterNodesText(), slots));
     },
     scale: async (shards) => {
       const manifestsFor = options.manifestsFor;
