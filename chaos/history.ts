@@ -20,6 +20,8 @@ export interface Operation {
   readonly outcome: Outcome;
   /** Error code or message when not ok. */
   readonly error?: string;
+  /** How many replicas confirmed the write (WAIT's reply) when the workload asked; 0 = only the master had it. */
+  readonly replicas?: number;
   /** True when the operation touched a key the fault affects (e.g. a slot of the killed master). */
   readonly affected?: boolean;
 }
@@ -73,16 +75,45 @@ export class HistoryRecorder {
   }
 
   /** Runs `fn`, recording it; never throws (the outcome is in the history). Returns the result when ok. */
-  async invoke<T extends string | number | null>(
+  invoke<T extends string | number | null>(
     kind: string,
     meta: { key?: string; value?: string | number; affected?: boolean },
     fn: () => Promise<T>,
   ): Promise<T | undefined> {
+    return this.#run(kind, meta, async () => ({ result: await fn() }));
+  }
+
+  /**
+   * Like {@link invoke}, for a write followed by WAIT: records the write's result and how many replicas confirmed it,
+   * so checkers can set apart what Redis's asynchronous replication may lose.
+   */
+  invokeReplicated<T extends string | number | null>(
+    kind: string,
+    meta: { key?: string; value?: string | number; affected?: boolean },
+    fn: () => Promise<{ result: T; replicas: number }>,
+  ): Promise<T | undefined> {
+    return this.#run(kind, meta, fn);
+  }
+
+  async #run<T extends string | number | null>(
+    kind: string,
+    meta: { key?: string; value?: string | number; affected?: boolean },
+    fn: () => Promise<{ result: T; replicas?: number }>,
+  ): Promise<T | undefined> {
     const id = this.#nextId++;
     const start = this.elapsed();
     try {
-      const result = await fn();
-      this.#operations.push({ id, kind, ...meta, result, start, end: this.elapsed(), outcome: 'ok' });
+      const { result, replicas } = await fn();
+      this.#operations.push({
+        id,
+        kind,
+        ...meta,
+        result,
+        ...(replicas === undefined ? {} : { replicas }),
+        start,
+        end: this.elapsed(),
+        outcome: 'ok',
+      });
       return result;
     } catch (error) {
       this.#operations.push({

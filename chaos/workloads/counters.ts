@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { connectData } from './connect.ts';
 import { type Workload, withTimeout } from './workload.ts';
 
+/** How long WAIT waits for a replica after each increment. */
+const WAIT_TIMEOUT_MS = 100;
+
 /** Options of {@link counters}. */
 export interface CountersOptions {
   /** Counter keys, spread over the slots. @default 6 */
@@ -13,7 +16,7 @@ export interface CountersOptions {
 }
 
 /**
- * INCRBY 1 on a few counters, with a GET of a random counter every tenth operation; the counter-bounds checker
+ * INCRBY 1 (confirmed with WAIT 1) on a few counters, with a GET every tenth operation; the counter-bounds checker
  * decides from the history whether any acknowledged increment was lost or any failed one applied.
  */
 export function counters(options: CountersOptions = {}): Workload {
@@ -34,9 +37,16 @@ export function counters(options: CountersOptions = {}): Workload {
               Number((await withTimeout(client.get(key), operationTimeoutMs)) ?? 0),
             );
           } else {
-            await recorder.invoke('incr', { key, value: 1 }, () =>
-              withTimeout(client.incrby(key, 1), operationTimeoutMs),
-            );
+            // INCRBY then WAIT in one pipeline (same slot, same master): the reply says whether a replica has it.
+            await recorder.invokeReplicated('incr', { key, value: 1 }, async () => {
+              const replies = await withTimeout(
+                client.pipeline().incrby(key, 1).call('WAIT', 1, WAIT_TIMEOUT_MS).exec(),
+                operationTimeoutMs,
+              );
+              const [incr, wait] = replies ?? [];
+              if (incr?.[0]) throw incr[0];
+              return { result: Number(incr?.[1]), replicas: wait?.[0] ? 0 : Number(wait?.[1] ?? 0) };
+            });
           }
         }
       };

@@ -64,6 +64,23 @@ describe('checkLostWrites', () => {
 });
 
 describe('checkCounterBounds', () => {
+  it('sets apart an increment only a master acknowledged (WAIT 0) and a failover lost, but fails on a replicated one', () => {
+    // A paused master resumes, acknowledges one increment before it learns it was replaced, and loses it.
+    const ops = (replicas: number) => [
+      op({ kind: 'incr', key: 'c', value: 1, start: 0, end: 1, result: 1, replicas: 1 }),
+      op({ kind: 'incr', key: 'c', value: 1, start: 10, end: 11, result: 2, replicas }),
+      op({ kind: 'read-counter', key: 'c', start: 200, end: 201, result: 1 }),
+    ];
+    const inherent = checkCounterBounds(history(ops(0)));
+    expect(inherent.ok).toBe(true);
+    expect(inherent.summary).toContain("1 increments acknowledged by a master alone (Redis's documented window)");
+    const lost = checkCounterBounds(history(ops(1)));
+    expect(lost.ok).toBe(false);
+    expect(lost.evidence.violations).toEqual([
+      { key: 'c', op: expect.any(Number), observed: 1, acknowledged: 2, possible: 2 },
+    ]);
+  });
+
   it('accepts reads between acknowledged and attempted sums, counting unknown increments as maybe applied', () => {
     const v = checkCounterBounds(
       history([
