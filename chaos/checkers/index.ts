@@ -1,4 +1,5 @@
 export { checkCounterBounds } from './counter-bounds.ts';
+export { checkCoverage } from './coverage.ts';
 export { checkErrorBudget } from './error-budget.ts';
 export { checkLostWrites, type LostWritesOptions } from './lost-writes.ts';
 export { checkRecovery, measureRecovery, type RecoveryFigures, type RecoveryOptions } from './recovery.ts';

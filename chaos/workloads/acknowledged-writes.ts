@@ -6,7 +6,7 @@ import { type Workload, withTimeout } from './workload.ts';
 export interface AcknowledgedWritesOptions {
   /** Concurrent writers. @default 8 */
   readonly concurrency?: number;
-  /** Upper bound on writes, whatever the duration. @default 200000 */
+  /** Upper bound on writes, whatever the duration (a safety bound: the scenario's signal ends the run). @default 1000000 */
   readonly maxOperations?: number;
   /** Replicas WAIT asks for. @default 1 */
   readonly waitReplicas?: number;
@@ -28,7 +28,7 @@ export function acknowledgedWrites(options: AcknowledgedWritesOptions = {}): Wor
     async run({ connection, recorder, signal, operationTimeoutMs }) {
       const client = connectData(connection);
       let n = 0;
-      const max = options.maxOperations ?? 200_000;
+      const max = options.maxOperations ?? 1_000_000;
       const writer = async () => {
         while (!signal.aborted && n < max) {
           const key = `${prefix}:${n++}`;

@@ -9,7 +9,7 @@ export interface ClientTrafficOptions {
   readonly concurrency?: number;
   /** Distinct getOrSet keys (hot set). @default 200 */
   readonly hotKeys?: number;
-  /** Upper bound on operations. @default 100000 */
+  /** Upper bound on operations (a safety bound: the scenario's signal ends the run). @default 600000 */
   readonly maxOperations?: number;
 }
 
@@ -46,7 +46,7 @@ export function clientTraffic(options: ClientTrafficOptions = {}): Workload {
       const client = connect(connection, namespace);
       const deadline = Math.max(operationTimeoutMs, 10_000);
       let n = 0;
-      const max = options.maxOperations ?? 100_000;
+      const max = options.maxOperations ?? 600_000;
       const hot = options.hotKeys ?? 200;
       const worker = async () => {
         while (!signal.aborted && n < max) {

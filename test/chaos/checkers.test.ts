@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   checkCounterBounds,
+  checkCoverage,
   checkErrorBudget,
   checkLostWrites,
   checkRecovery,
@@ -211,5 +212,23 @@ describe('checkers on histories of a real run (300 000 operations)', () => {
     const figures = measureRecovery(big, { kinds: ['incr'], affectedOnly: false });
     expect(figures.recoveryMs).toBe(0);
     expect(figures.steadyMs).not.toBeNull();
+  });
+});
+
+describe('checkCoverage', () => {
+  it('fails when a workload stopped before the deployment was healthy again, and passes when it ran past', () => {
+    const h = (end: number): History => ({
+      operations: [op({ kind: 'write', start: 0, end: 1 }), op({ kind: 'client-write', start: end - 1, end })],
+      events: [{ at: 500, name: 'healthy' }],
+    });
+    expect(checkCoverage(h(400), ['write', 'client-write'])).toMatchObject({
+      ok: false,
+      summary: "write, client-write stopped before 'healthy'",
+    });
+    const ranPast = h(600);
+    const both = { ...ranPast, operations: [...ranPast.operations, op({ kind: 'write', start: 550, end: 560 })] };
+    expect(checkCoverage(both, ['write', 'client-write']).ok).toBe(true);
+    // One kind short is enough to fail.
+    expect(checkCoverage(ranPast, ['write', 'client-write']).summary).toBe("write stopped before 'healthy'");
   });
 });
