@@ -170,7 +170,7 @@ export default function cacheContract(fixture: ContractFixture): void {
     expect(pttls[2]).toBeLessThanOrEqual(80_200);
   });
 
-  it('invalidates by tag with one INCR, leaving other entries alone', async () => {
+  it('invalidates by tag with one write of a new tag version, leaving other entries alone', async () => {
     const client = fixture.client();
     let loads = 0;
     const load = (v: string) => async () => {
