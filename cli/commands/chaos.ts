@@ -34,11 +34,18 @@ function parseTarget(raw: string): TargetName {
   return raw as TargetName;
 }
 
+/** What a runner reports as it goes: progress lines, and each result as soon as its scenario ends. */
+interface Hooks {
+  readonly onProgress: (line: string) => void;
+  /** Shows the result and hands it back. */
+  readonly onResult: (result: ScenarioResult) => ScenarioResult;
+}
+
 /**
  * Runs scenarios on a fresh hand-made cluster per scenario (harness target: 3 masters, 3 replicas, node timeout
  * 2000 ms), so one scenario's damage never leaks into the next.
  */
-async function runOnHarness(names: readonly string[], onProgress: (line: string) => void): Promise<ScenarioResult[]> {
+async function runOnHarness(names: readonly string[], { onProgress, onResult }: Hooks): Promise<ScenarioResult[]> {
   const results: ScenarioResult[] = [];
   for (const scenario of findScenarios(names)) {
     const dir = mkdtempSync(join(tmpdir(), 'slotforge-chaos-'));
@@ -50,7 +57,7 @@ async function runOnHarness(names: readonly string[], onProgress: (line: string)
         registry: new ProcessRegistry(registry),
       });
       try {
-        results.push(report(await runScenario(scenario, harnessTarget(cluster), { onProgress })));
+        results.push(onResult(await runScenario(scenario, harnessTarget(cluster), { onProgress })));
       } catch (error) {
         console.error(`FAIL ${scenario.name}: could not run: ${(error as Error).message}`);
       } finally {
@@ -71,7 +78,7 @@ async function runOnHarness(names: readonly string[], onProgress: (line: string)
 async function runOnLocal(
   names: readonly string[],
   manifests: string | undefined,
-  onProgress: (line: string) => void,
+  { onProgress, onResult }: Hooks,
 ): Promise<ScenarioResult[]> {
   if (process.getuid?.() !== 0) {
     throw new Error(
@@ -97,7 +104,7 @@ async function runOnLocal(
         ? localSentinelTarget({ runtime })
         : localTarget({ runtime, ...(manifests ? {} : { manifestsFor: defaultClusterManifests }) });
       await target.waitHealthy(180_000);
-      results.push(report(await runScenario(scenario, target, { onProgress })));
+      results.push(onResult(await runScenario(scenario, target, { onProgress })));
     } catch (error) {
       console.error(`FAIL ${scenario.name}: could not run: ${(error as Error).message}`);
     } finally {
@@ -124,7 +131,7 @@ interface KubernetesFlags {
 async function runOnKubernetes(
   names: readonly string[],
   flags: KubernetesFlags,
-  onProgress: (line: string) => void,
+  { onProgress, onResult }: Hooks,
 ): Promise<ScenarioResult[]> {
   // Loaded only for this target: @kubernetes/client-node is large.
   const { kubernetesTarget, parseSeeds } = await import('../../chaos/targets/kubernetes.ts');
@@ -140,7 +147,7 @@ async function runOnKubernetes(
       try {
         onProgress(`${scenario.name}: waiting for the deployment to be healthy`);
         await target.waitHealthy(180_000);
-        results.push(report(await runScenario(scenario, target, { onProgress })));
+        results.push(onResult(await runScenario(scenario, target, { onProgress })));
       } catch (error) {
         console.error(`FAIL ${scenario.name}: could not run: ${(error as Error).message}`);
       }
@@ -159,16 +166,6 @@ export function resultLines(r: ScenarioResult): string[] {
     ...r.verdicts.map((v) => `     ${v.ok ? 'ok  ' : 'FAIL'} ${v.checker}: ${v.summary}`),
     ...r.topErrors.map((e) => `     ${String(e.count).padStart(6)} x ${e.kind}: ${e.error}`),
   ];
-}
-
-let printResult: (result: ScenarioResult) => void = (r) => {
-  for (const line of resultLines(r)) console.log(line);
-};
-
-/** Prints a result as it comes and passes it on. */
-function report(result: ScenarioResult): ScenarioResult {
-  printResult(result);
-  return result;
 }
 
 /** `slotforge chaos list` and `slotforge chaos run`. */
@@ -231,17 +228,21 @@ export function registerChaos(program: Command): void {
           else console.error(`${new Date().toISOString()} ${line}`);
         };
         // Each verdict is printed as soon as its scenario ends: a matrix run takes a while.
-        printResult = (r) => {
-          spinner.stop();
-          for (const line of resultLines(r)) console.log(line);
-          spinner.start();
+        const hooks: Hooks = {
+          onProgress: progress,
+          onResult: (r) => {
+            spinner.stop();
+            for (const line of resultLines(r)) console.log(line);
+            spinner.start();
+            return r;
+          },
         };
         const results =
           flags.target === 'local'
-            ? await runOnLocal(selected, flags.manifests, progress)
+            ? await runOnLocal(selected, flags.manifests, hooks)
             : flags.target === 'kubernetes'
-              ? await runOnKubernetes(selected, flags, progress)
-              : await runOnHarness(selected, progress);
+              ? await runOnKubernetes(selected, flags, hooks)
+              : await runOnHarness(selected, hooks);
         spinner.stop();
         if (flags.json) writeFileSync(flags.json, `${JSON.stringify(jsonReport(results), null, 2)}\n`);
         if (flags.report) writeFileSync(flags.report, renderHtmlReport(results));
