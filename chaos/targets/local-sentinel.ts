@@ -4,6 +4,7 @@ import type { Pod } from '../../runtime/local/pod.ts';
 import { pollUntil } from '../../runtime/process/index.ts';
 import { parseInfo } from '../../runtime/redis/index.ts';
 import type { ChaosTarget, PodInfo } from '../target.ts';
+import { podVerbs } from './local.ts';
 import { callOnce } from './redis-call.ts';
 
 /** Options of {@link localSentinelTarget}. */
@@ -97,18 +98,8 @@ export function localSentinelTarget(options: LocalSentinelTargetOptions): ChaosT
       );
       return [...data, ...sentinels];
     },
-    kill: async (pod) => {
-      await runtime.killPod(pod);
-    },
-    pause: async (pod) => {
-      await runtime.pausePod(pod);
-    },
-    resume: async (pod) => {
-      await runtime.resumePod(pod);
-    },
-    delete: (pod) => runtime.deletePod(pod),
+    ...podVerbs(runtime),
     partition: (pods, from) => runtime.partition(pods, from),
-    heal: () => runtime.heal(),
     waitHealthy: async (timeoutMs) => {
       await pollUntil(
         async () => {

@@ -22,6 +22,23 @@ export interface LocalTargetOptions {
   readonly manifestsFor?: (shards: number, retiringShards?: number) => Promise<ManifestSet>;
 }
 
+/** The fault verbs every local-runtime target maps straight onto the runtime's (SIGKILL, SIGSTOP/SIGCONT, delete, heal). */
+export function podVerbs(runtime: LocalRuntime): Pick<ChaosTarget, 'kill' | 'pause' | 'resume' | 'delete' | 'heal'> {
+  return {
+    kill: async (pod) => {
+      await runtime.killPod(pod);
+    },
+    pause: async (pod) => {
+      await runtime.pausePod(pod);
+    },
+    resume: async (pod) => {
+      await runtime.resumePod(pod);
+    },
+    delete: (pod) => runtime.deletePod(pod),
+    heal: () => runtime.heal(),
+  };
+}
+
 /** A scale step (topology Job moving slots under load) must finish within this. */
 const SCALE_TIMEOUT_MS = 180_000;
 
@@ -94,21 +111,11 @@ export function localTarget(options: LocalTargetOptions): ChaosTarget {
       const byIp = new Map(members().flatMap((p) => (p.ip ? [[p.ip, p.name] as const] : [])));
       return podInfosFromClusterNodes(await clusterNodesText(), byIp);
     },
-    kill: async (pod) => {
-      await runtime.killPod(pod);
-    },
-    pause: async (pod) => {
-      await runtime.pausePod(pod);
-    },
-    resume: async (pod) => {
-      await runtime.resumePod(pod);
-    },
-    delete: (pod) => runtime.deletePod(pod),
+    ...podVerbs(runtime),
     partition: async (pods, from, partitionOptions) => {
       // The cluster bus is the client port + 10000 (Redis Cluster specification).
       await runtime.partition(pods, from, partitionOptions?.busOnly ? { ports: [REDIS_PORT + 10_000] } : undefined);
     },
-    heal: () => runtime.heal(),
     reshard: async (slots) => {
       await clusterCli(password('admin'), ...reshardArgs(await clusterNodesText(), slots));
     },
