@@ -42,7 +42,13 @@ export interface History {
 /** Decides an operation's outcome from the error it raised; a timeout or a dropped connection is `unknown`. */
 export type Classifier = (error: unknown) => Outcome;
 
-const UNKNOWN = /timeout|timed out|E_TIMEOUT|ECONNRESET|EPIPE|Connection is closed|socket closed|unknown/i;
+/**
+ * Errors after which the command may have been applied: it was sent and no reply came (a timeout, a reset, ioredis
+ * giving up on a command it had already written when the connection dropped: "max retries per request", "Command
+ * aborted due to connection close").
+ */
+const UNKNOWN =
+  /timeout|timed out|E_TIMEOUT|ECONNRESET|EPIPE|Connection is closed|socket closed|max retries per request|aborted due to connection close|unknown/i;
 
 /** The default classifier: definite refusals (CLUSTERDOWN, MOVED loops, READONLY, NOAUTH...) fail; the rest is unknown. */
 export const defaultClassifier: Classifier = (error) =>

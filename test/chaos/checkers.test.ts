@@ -7,7 +7,7 @@ import {
   checkRecovery,
   measureRecovery,
 } from '../../chaos/checkers/index.ts';
-import type { History, Operation } from '../../chaos/history.ts';
+import { defaultClassifier, type History, type Operation } from '../../chaos/history.ts';
 
 let nextId = 0;
 const op = (o: Partial<Operation> & Pick<Operation, 'kind' | 'start' | 'end'>): Operation => ({
@@ -230,5 +230,21 @@ describe('checkCoverage', () => {
     expect(checkCoverage(both, ['write', 'client-write']).ok).toBe(true);
     // One kind short is enough to fail.
     expect(checkCoverage(ranPast, ['write', 'client-write']).summary).toBe("write stopped before 'healthy'");
+  });
+});
+
+describe('defaultClassifier', () => {
+  it('treats a command ioredis had sent before the connection dropped as maybe applied, a refusal as failed', () => {
+    for (const message of [
+      'Reached the max retries per request limit (which is 1). Refer to "maxRetriesPerRequest" option for details.',
+      'Command aborted due to connection close',
+      'operation timed out after 2000 ms',
+      'Connection is closed.',
+    ]) {
+      expect(defaultClassifier(new Error(message))).toBe('unknown');
+    }
+    for (const message of ['CLUSTERDOWN The cluster is down', 'NOREPLICAS Not enough good replicas to write.']) {
+      expect(defaultClassifier(new Error(message))).toBe('failed');
+    }
   });
 });
