@@ -45,10 +45,11 @@ export type Classifier = (error: unknown) => Outcome;
 /**
  * Errors after which the command may have been applied: it was sent and no reply came (a timeout, a reset, ioredis
  * giving up on a command it had already written when the connection dropped: "max retries per request", "Command
- * aborted due to connection close").
+ * aborted due to connection close"; a cluster command re-sent after its first attempt was cut off ends as "Too many
+ * Cluster redirections" even when that first attempt was applied). Unknown only widens a checker's bounds.
  */
 const UNKNOWN =
-  /timeout|timed out|E_TIMEOUT|ECONNRESET|EPIPE|Connection is closed|socket closed|max retries per request|aborted due to connection close|unknown/i;
+  /timeout|timed out|E_TIMEOUT|ECONNRESET|EPIPE|Connection is closed|socket closed|max retries per request|aborted due to connection close|Too many Cluster redirections|unknown/i;
 
 /** The default classifier: definite refusals (CLUSTERDOWN, MOVED loops, READONLY, NOAUTH...) fail; the rest is unknown. */
 export const defaultClassifier: Classifier = (error) =>

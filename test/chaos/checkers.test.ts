@@ -240,6 +240,7 @@ describe('defaultClassifier', () => {
       'Command aborted due to connection close',
       'operation timed out after 2000 ms',
       'Connection is closed.',
+      'Too many Cluster redirections. Last error: ReplyError: CLUSTERDOWN The cluster is down',
     ]) {
       expect(defaultClassifier(new Error(message))).toBe('unknown');
     }
