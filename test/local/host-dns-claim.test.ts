@@ -1,11 +1,12 @@
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { claimHostDns, releaseHostDns } from '../../runtime/local/host-dns-claim.ts';
+import { harnessTempDir } from '../support/harness-root.ts';
 
 describe('host DNS claims (one runtime per namespace publishes names in /etc/hosts)', () => {
-  const root = () => join(mkdtempSync(join(tmpdir(), 'slotforge-claim-')), 'host-dns');
+  // Inside the run's harness root, which the global teardown removes.
+  const root = () => join(harnessTempDir('claim'), 'host-dns');
 
   it('refuses a second runtime on the same namespace, naming the holder, and lets other namespaces through', async () => {
     const dir = root();
