@@ -1,4 +1,5 @@
 import type { CoreContext } from '../core/context.ts';
+import { raceClock } from '../core/deps.ts';
 import { isSlotforgeError, SlotforgeError } from '../core/errors.ts';
 import { durationOption, invalidOption } from '../core/validate.ts';
 import { LocalStore } from '../near/local-store.ts';
@@ -393,20 +394,7 @@ export class GetOrSet {
   }
 
   #soft<R>(reading: Promise<R>, ms: number): Promise<R | 'soft-timeout'> {
-    const { clock } = this.#ctx.deps;
-    return new Promise((resolve, reject) => {
-      const timer = clock.setTimeout(() => resolve('soft-timeout'), ms);
-      reading.then(
-        (value) => {
-          clock.clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clock.clearTimeout(timer);
-          reject(error);
-        },
-      );
-    });
+    return raceClock(reading, ms, this.#ctx.deps.clock, () => 'soft-timeout' as const);
   }
 
   #refreshInBackground<T>(full: string, loader: Loader<T>, o: Resolved, versions: [string, number][]): void {

@@ -1,4 +1,5 @@
 import type { CoreContext } from '../core/context.ts';
+import { raceClock } from '../core/deps.ts';
 import { SlotforgeError } from '../core/errors.ts';
 import { durationOption, functionOption, integerOption } from '../core/validate.ts';
 import type { CacheStore } from './store.ts';
@@ -172,19 +173,8 @@ export class WriteBehind<T> {
 
   /** Rejects with `timeout()` if `promise` has not settled after `ms` (the work itself cannot be cancelled). */
   #deadline<R>(promise: Promise<R>, ms: number, timeout: () => SlotforgeError): Promise<R> {
-    const { clock } = this.#ctx.deps;
-    return new Promise<R>((resolve, reject) => {
-      const timer = clock.setTimeout(() => reject(timeout()), ms);
-      promise.then(
-        (value) => {
-          clock.clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clock.clearTimeout(timer);
-          reject(error);
-        },
-      );
+    return raceClock(promise, ms, this.#ctx.deps.clock, () => {
+      throw timeout();
     });
   }
 

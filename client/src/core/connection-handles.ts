@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { CallOptions, NodeConnection, NodeRef, RedisArg, Subscriber, SubscriberEvents } from './commands.ts';
-import { type Clock, systemClock } from './deps.ts';
+import { type Clock, raceClock, systemClock } from './deps.ts';
 import { SlotforgeError } from './errors.ts';
 import { defaultIdempotent } from './idempotency.ts';
 
@@ -38,18 +38,8 @@ export async function quit(client: RawClient, timeoutMs: number, clock: Clock): 
 }
 
 export function raceTimeout<T>(promise: Promise<T>, ms: number, clock: Clock): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = clock.setTimeout(() => reject(new Error('Command timed out (batch deadline)')), ms);
-    promise.then(
-      (v) => {
-        clock.clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clock.clearTimeout(timer);
-        reject(e);
-      },
-    );
+  return raceClock(promise, ms, clock, () => {
+    throw new Error('Command timed out (batch deadline)');
   });
 }
 

@@ -20,6 +20,37 @@ export const systemClock: Clock = {
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
+/**
+ * Settles like `promise`, unless `ms` pass on `clock` first: then with what `onTimeout` returns, or rejects with what
+ * it throws. The work itself is not cancelled; the timer is cleared as soon as `promise` settles.
+ */
+export function raceClock<T, F = never>(
+  promise: Promise<T>,
+  ms: number,
+  clock: Clock,
+  onTimeout: () => F,
+): Promise<T | F> {
+  return new Promise<T | F>((resolve, reject) => {
+    const timer = clock.setTimeout(() => {
+      try {
+        resolve(onTimeout());
+      } catch (error) {
+        reject(error);
+      }
+    }, ms);
+    promise.then(
+      (value) => {
+        clock.clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clock.clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
 /** A logger compatible with pino and console (only the levels the client uses). */
 export interface Logger {
   debug(message: string, facts?: Record<string, unknown>): void;

@@ -1,4 +1,4 @@
-import type { Clock } from './deps.ts';
+import { type Clock, raceClock } from './deps.ts';
 import { type ErrorCode, isSlotforgeError, SlotforgeError } from './errors.ts';
 
 /**
@@ -164,29 +164,15 @@ function raceDeadline<T>(
   options: RetryOptions,
   attemptOnly: boolean,
 ): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = clock.setTimeout(() => {
-      reject(
-        attemptOnly
-          ? // Same wording as ioredis' commandTimeout, so it is classified as an ambiguous failure and retried if allowed.
-            new Error(`Command timed out (attempt of ${options.command} took over ${ms} ms)`)
-          : new SlotforgeError('E_TIMEOUT', `deadline of ${options.timeoutMs} ms passed during ${options.command}`, {
-              key: options.key,
-              timeoutMs: options.timeoutMs,
-              command: options.command,
-            }),
-      );
-    }, ms);
-    promise.then(
-      (value) => {
-        clock.clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clock.clearTimeout(timer);
-        reject(error);
-      },
-    );
+  return raceClock(promise, ms, clock, () => {
+    throw attemptOnly
+      ? // Same wording as ioredis' commandTimeout, so it is classified as an ambiguous failure and retried if allowed.
+        new Error(`Command timed out (attempt of ${options.command} took over ${ms} ms)`)
+      : new SlotforgeError('E_TIMEOUT', `deadline of ${options.timeoutMs} ms passed during ${options.command}`, {
+          key: options.key,
+          timeoutMs: options.timeoutMs,
+          command: options.command,
+        });
   });
 }
 
