@@ -25,7 +25,14 @@ export { WriteThrough, type WriteThroughOptions } from './cache/write-through.ts
 // Facade
 export { createClient, SlotforgeClient, type WriteOptions } from './client.ts';
 export type { Codec } from './codecs/codec.ts';
-export { CODECS, ENVELOPE_MAGIC, ENVELOPE_VERSION, Envelope, type EnvelopeOptions } from './codecs/envelope.ts';
+export {
+  CODECS,
+  ENTRY_ENVELOPE_VERSION,
+  ENVELOPE_MAGIC,
+  ENVELOPE_VERSION,
+  Envelope,
+  type EnvelopeOptions,
+} from './codecs/envelope.ts';
 export { jsonCodec, parseTagged, stringifyTagged } from './codecs/json.ts';
 export { msgpackCodec } from './codecs/msgpack.ts';
 export { CLIENT_DEFAULTS, type ClientOptions, type ResolvedClientOptions } from './core/client-options.ts';

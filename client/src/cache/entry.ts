@@ -1,9 +1,26 @@
-import type { Envelope } from '../codecs/envelope.ts';
+import { ENTRY_ENVELOPE_VERSION, ENVELOPE_MAGIC, ENVELOPE_VERSION, Envelope } from '../codecs/envelope.ts';
 import { SlotforgeError } from '../core/errors.ts';
 
 /**
  * What the cache stores under a key: the value plus the facts every reader needs to serve it correctly.
- * Stored (inside the versioned envelope) as `[kind, value, freshUntil, staleUntil, tags]`.
+ *
+ * Stored as envelope version 2, a fixed binary header then the value's codec payload, so a reader checks freshness
+ * with two float reads and decodes only the value (the metadata never goes through the codec):
+ *
+ * | offset | bytes | field |
+ * | --- | --- | --- |
+ * | 0 | 1 | 0xf5 (ENVELOPE_MAGIC) |
+ * | 1 | 1 | 2 (ENTRY_ENVELOPE_VERSION) |
+ * | 2 | 1 | codec id of the payload |
+ * | 3 | 1 | kind: 0 value, 1 negative (no payload) |
+ * | 4 | 8 | freshUntil, float64 LE, epoch ms |
+ * | 12 | 8 | staleUntil, float64 LE, epoch ms |
+ * | 20 | 4 | T = bytes of the tag versions, uint32 LE (0: no tags) |
+ * | 24 | T | tag versions as JSON text `[[tag, version], ...]` |
+ * | 24 + T | rest | the value, encoded by the codec |
+ *
+ * Entries written as envelope version 1 (`[kind, value, freshUntil, staleUntil, tags]` through the codec) stay
+ * readable.
  */
 export interface Entry<T = unknown> {
   /** The cached value; `undefined` for a negative entry. */
@@ -21,26 +38,78 @@ export interface Entry<T = unknown> {
 /** Entry kinds on the wire. */
 const VALUE = 0;
 const NEGATIVE = 1;
+/** Bytes before the tag versions. */
+export const ENTRY_HEADER_BYTES = 24;
+const NO_TAGS: readonly (readonly [string, number])[] = Object.freeze([]);
+const NO_BYTES = Buffer.alloc(0);
 
-/** Encodes an entry for Redis. */
+/** Encodes an entry for Redis (E_CODEC when the value cannot be encoded, E_OVERSIZE when too large). */
 export function encodeEntry(envelope: Envelope, entry: Entry, key: string): Buffer {
-  return envelope.encode(
-    [
-      entry.negative ? NEGATIVE : VALUE,
-      entry.negative ? null : entry.value,
-      entry.freshUntil,
-      entry.staleUntil,
-      entry.tags,
-    ],
-    key,
-  );
+  const payload = entry.negative ? NO_BYTES : envelope.encodePayload(entry.value, key);
+  const tags = entry.tags.length === 0 ? NO_BYTES : Buffer.from(JSON.stringify(entry.tags));
+  const out = Buffer.allocUnsafe(envelope.checkSize(ENTRY_HEADER_BYTES + tags.length + payload.length, key));
+  out[0] = ENVELOPE_MAGIC;
+  out[1] = ENTRY_ENVELOPE_VERSION;
+  out[2] = envelope.codec.id;
+  out[3] = entry.negative ? NEGATIVE : VALUE;
+  out.writeDoubleLE(entry.freshUntil, 4);
+  out.writeDoubleLE(entry.staleUntil, 12);
+  out.writeUInt32LE(tags.length, 20);
+  tags.copy(out, ENTRY_HEADER_BYTES);
+  payload.copy(out, ENTRY_HEADER_BYTES + tags.length);
+  return out;
 }
 
-/** Decodes an entry; E_CODEC when the bytes are not an entry. */
+function notAnEntry(key: string, why: string): SlotforgeError {
+  return new SlotforgeError('E_CODEC', `value of '${key}' is not a cache entry: ${why}`, { key });
+}
+
+/** Decodes an entry; E_CODEC names the key and what was wrong when the bytes are not one. */
 export function decodeEntry<T>(envelope: Envelope, bytes: Buffer, key: string): Entry<T> {
+  if (bytes.length < ENTRY_HEADER_BYTES || bytes[0] !== ENVELOPE_MAGIC || bytes[1] !== ENTRY_ENVELOPE_VERSION) {
+    return decodeEntryV1(envelope, bytes, key);
+  }
+  const kind = bytes[3];
+  if (kind !== VALUE && kind !== NEGATIVE) throw notAnEntry(key, `unknown kind ${kind}`);
+  const tagBytes = bytes.readUInt32LE(20);
+  const payloadAt = ENTRY_HEADER_BYTES + tagBytes;
+  if (payloadAt > bytes.length) throw notAnEntry(key, `tag section of ${tagBytes} bytes overruns ${bytes.length}`);
+  const codec = envelope.codecFor(bytes[2] as number, key);
+  return {
+    value: kind === NEGATIVE ? (undefined as T) : (envelope.decodePayload(codec, bytes, payloadAt, key) as T),
+    negative: kind === NEGATIVE,
+    freshUntil: bytes.readDoubleLE(4),
+    staleUntil: bytes.readDoubleLE(12),
+    tags: tagBytes === 0 ? NO_TAGS : decodeTags(bytes, payloadAt, key),
+  };
+}
+
+function decodeTags(bytes: Buffer, end: number, key: string): [string, number][] {
+  let tags: unknown;
+  try {
+    tags = JSON.parse(bytes.toString('utf8', ENTRY_HEADER_BYTES, end));
+  } catch (cause) {
+    throw new SlotforgeError('E_CODEC', `value of '${key}' has unreadable tag versions`, { key, cause });
+  }
+  if (
+    !Array.isArray(tags) ||
+    !tags.every((t) => Array.isArray(t) && typeof t[0] === 'string' && typeof t[1] === 'number')
+  ) {
+    throw notAnEntry(key, 'tag versions are not [tag, version] pairs');
+  }
+  return tags as [string, number][];
+}
+
+/** Version 1: `[kind, value, freshUntil, staleUntil, tags]` through the codec (written before the binary header). */
+function decodeEntryV1<T>(envelope: Envelope, bytes: Buffer, key: string): Entry<T> {
   const raw = envelope.decode(bytes, key);
-  if (!Array.isArray(raw) || raw.length !== 5 || (raw[0] !== VALUE && raw[0] !== NEGATIVE)) {
-    throw new SlotforgeError('E_CODEC', `value of '${key}' is not a cache entry`, { key });
+  if (
+    !Envelope.isVersion(bytes, ENVELOPE_VERSION) ||
+    !Array.isArray(raw) ||
+    raw.length !== 5 ||
+    (raw[0] !== VALUE && raw[0] !== NEGATIVE)
+  ) {
+    throw notAnEntry(key, 'expected an entry envelope (version 2, or a version 1 array)');
   }
   const [kind, value, freshUntil, staleUntil, tags] = raw as [number, T, number, number, [string, number][]];
   return {

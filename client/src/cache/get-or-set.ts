@@ -187,11 +187,10 @@ export class GetOrSet {
       this.#defaults ??= this.#resolve({});
       return this.#defaults;
     }
-    let resolved = this.#resolved.get(options);
-    if (resolved) return resolved;
     // Most callers pass an equal literal on every call (`{ ttlMs: 60_000 }`): reuse the last resolution when every
     // field is the same primitive as last time. Compared field by field (a snapshot, not the object, which the caller
     // may mutate); options with tags or a lock object are resolved each time (their arrays/objects may be mutated).
+    // Checked before the WeakMap: a lookup there gives every fresh literal an identity hash, a cost on every hit.
     const last = this.#last;
     if (
       last !== undefined &&
@@ -200,6 +199,8 @@ export class GetOrSet {
       sameScalarOptions(options, last.options)
     )
       return last.resolved;
+    let resolved = Object.isFrozen(options) ? this.#resolved.get(options) : undefined;
+    if (resolved) return resolved;
     resolved = this.#resolve(options);
     // Cached only for frozen objects (`Object.freeze`): a caller may mutate its options object between calls.
     if (Object.isFrozen(options)) this.#resolved.set(options, resolved);

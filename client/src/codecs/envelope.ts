@@ -6,6 +6,8 @@ import { msgpackCodec } from './msgpack.ts';
 
 /**
  * The versioned envelope around every stored value: `[MAGIC, ENVELOPE_VERSION, codecId, ...payload]`.
+ * Version 2 (ENTRY_ENVELOPE_VERSION) is a cache entry: a binary header with the entry's metadata, then the value's
+ * payload (cache/entry.ts); `decode` refuses it with a message that says so.
  * A reader picks the decoder from the codec id in the value, not from its own configuration, so switching the codec
  * (json -> msgpack) never misreads old values: both stay readable and new writes use the new codec. A value without
  * the magic byte (written by another tool, or by the seed CacheManager) is an E_CODEC error, unless `legacyJson` is
@@ -14,8 +16,10 @@ import { msgpackCodec } from './msgpack.ts';
 
 /** First byte of every envelope; chosen so a JSON text (which starts with an ASCII character) can never match. */
 export const ENVELOPE_MAGIC = 0xf5;
-/** Envelope format version. */
+/** Envelope format version of a plain value. */
 export const ENVELOPE_VERSION = 1;
+/** Envelope format version of a cache entry (binary metadata header, then the value; see cache/entry.ts). */
+export const ENTRY_ENVELOPE_VERSION = 2;
 /** Header length in bytes. */
 export const ENVELOPE_HEADER_BYTES = 3;
 
@@ -70,20 +74,31 @@ export class Envelope {
 
   /** Encodes `value` with the configured codec; E_CODEC when it cannot be encoded, E_OVERSIZE when too large. */
   encode(value: unknown, key?: string): Buffer {
-    let payload: Buffer;
+    const payload = this.encodePayload(value, key);
+    const size = this.checkSize(payload.length + ENVELOPE_HEADER_BYTES, key);
+    const out = Buffer.allocUnsafe(size);
+    out[0] = ENVELOPE_MAGIC;
+    out[1] = ENVELOPE_VERSION;
+    out[2] = this.codec.id;
+    payload.copy(out, ENVELOPE_HEADER_BYTES);
+    return out;
+  }
+
+  /** The configured codec's bytes for `value`, without a header; E_CODEC when it cannot be encoded. */
+  encodePayload(value: unknown, key?: string): Buffer {
     try {
-      payload = this.codec.encode(value);
+      return this.codec.encode(value);
     } catch (cause) {
       throw new SlotforgeError(
         'E_CODEC',
         `cannot encode the value${key ? ` of '${key}'` : ''} with ${this.codec.name}: ${(cause as Error).message}`,
-        {
-          key,
-          cause,
-        },
+        { key, cause },
       );
     }
-    const size = payload.length + ENVELOPE_HEADER_BYTES;
+  }
+
+  /** Returns `size` (bytes of a whole stored value); E_OVERSIZE when it is over maxValueBytes. */
+  checkSize(size: number, key?: string): number {
     if (size > this.maxValueBytes) {
       throw new SlotforgeError(
         'E_OVERSIZE',
@@ -91,12 +106,36 @@ export class Envelope {
         { key, option: 'maxValueBytes', received: size },
       );
     }
-    const out = Buffer.allocUnsafe(size);
-    out[0] = ENVELOPE_MAGIC;
-    out[1] = ENVELOPE_VERSION;
-    out[2] = this.codec.id;
-    payload.copy(out, ENVELOPE_HEADER_BYTES);
-    return out;
+    return size;
+  }
+
+  /** The registered codec with `id`; E_CODEC naming the id when there is none. */
+  codecFor(id: number, key?: string): Codec {
+    const codec = this.#byId.get(id);
+    if (codec) return codec;
+    throw new SlotforgeError(
+      'E_CODEC',
+      `value${key ? ` of '${key}'` : ''} was written by codec id ${id}, which is not registered (pass it in codecs)`,
+      { key, received: id },
+    );
+  }
+
+  /** Decodes `codec`'s payload that starts at `offset` of `bytes`; E_CODEC names the key and the cause. */
+  decodePayload(codec: Codec, bytes: Buffer, offset: number, key?: string): unknown {
+    try {
+      return codec.decodeFrom ? codec.decodeFrom(bytes, offset) : codec.decode(bytes.subarray(offset));
+    } catch (cause) {
+      throw new SlotforgeError(
+        'E_CODEC',
+        `cannot decode the value${key ? ` of '${key}'` : ''} with ${codec.name}: ${(cause as Error).message}`,
+        { key, cause },
+      );
+    }
+  }
+
+  /** True when `bytes` start like an envelope (magic byte) with this version. */
+  static isVersion(bytes: Buffer, version: number): boolean {
+    return bytes.length >= ENVELOPE_HEADER_BYTES && bytes[0] === ENVELOPE_MAGIC && bytes[1] === version;
   }
 
   /** Decodes an enveloped value; E_CODEC names the key and what was wrong. */
@@ -122,34 +161,12 @@ export class Envelope {
     if (bytes[1] !== ENVELOPE_VERSION) {
       throw new SlotforgeError(
         'E_CODEC',
-        `value${where} has envelope version ${bytes[1]}; this client reads version ${ENVELOPE_VERSION}`,
-        {
-          key,
-          received: bytes[1],
-        },
+        bytes[1] === ENTRY_ENVELOPE_VERSION
+          ? `value${where} is a cache entry (envelope version ${ENTRY_ENVELOPE_VERSION}): read it with the cache API (get, getOrSet)`
+          : `value${where} has envelope version ${bytes[1]}; this client reads versions ${ENVELOPE_VERSION} and ${ENTRY_ENVELOPE_VERSION}`,
+        { key, received: bytes[1] },
       );
     }
-    const codec = this.#byId.get(bytes[2] as number);
-    if (!codec) {
-      throw new SlotforgeError(
-        'E_CODEC',
-        `value${where} was written by codec id ${bytes[2]}, which is not registered (pass it in codecs)`,
-        {
-          key,
-          received: bytes[2],
-        },
-      );
-    }
-    try {
-      return codec.decodeFrom
-        ? codec.decodeFrom(bytes, ENVELOPE_HEADER_BYTES)
-        : codec.decode(bytes.subarray(ENVELOPE_HEADER_BYTES));
-    } catch (cause) {
-      throw new SlotforgeError(
-        'E_CODEC',
-        `cannot decode the value${where} with ${codec.name}: ${(cause as Error).message}`,
-        { key, cause },
-      );
-    }
+    return this.decodePayload(this.codecFor(bytes[2] as number, key), bytes, ENVELOPE_HEADER_BYTES, key);
   }
 }

@@ -7,7 +7,8 @@ import { lookup } from 'node:dns';
  * @see https://github.com/redis/ioredis#cluster for the options tuned here.
  */
 import { EventEmitter } from 'node:events';
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Command, Redis, type RedisOptions } from 'ioredis';
+import { AttemptWatchdog } from './attempt-watchdog.ts';
 import { runBatch } from './batch.ts';
 import type {
   BatchCommand,
@@ -52,6 +53,33 @@ const MULTI_KEY_CHUNK = 500;
 
 type Client = Redis | Cluster;
 
+/** Reply as Buffers (getBuffer). */
+const BUFFER_REPLY = { replyEncoding: null } as const;
+
+/**
+ * A command whose attempt deadline is kept by the AttemptWatchdog instead of a timer of its own. ioredis calls
+ * `setTimeout(commandTimeout)` when it sends a command (into the socket or an offline queue) and `transformReply` with
+ * its reply: both public methods of Command, overridden here.
+ */
+class WatchedCommand extends Command {
+  readonly #watchdog: AttemptWatchdog;
+  #ticket = -1;
+
+  constructor(watchdog: AttemptWatchdog, name: string, args: (string | Buffer | number)[]) {
+    super(name, args, BUFFER_REPLY);
+    this.#watchdog = watchdog;
+  }
+
+  override setTimeout(_ms: number): void {
+    if (this.#ticket < 0) this.#ticket = this.#watchdog.watch(this);
+  }
+
+  override transformReply(result: Buffer | Buffer[]): string | string[] | Buffer | Buffer[] {
+    this.#watchdog.done(this, this.#ticket);
+    return super.transformReply(result);
+  }
+}
+
 /** Opens a connection. Resolves options, validates them (E_INVALID_OPTION) and returns the command interface. */
 export function connect(options: ConnectionOptions = {}, deps: DepsOptions = {}): RedisCommands {
   return new IoredisCommands(resolveConnectionOptions(options), resolveDeps(deps));
@@ -74,6 +102,8 @@ class IoredisCommands implements RedisCommands {
   readonly #coalescer: WriteCoalescer | null;
   /** The connections commands go to (cluster: every master), for the coalescer; reset when the topology changes. */
   #holders: readonly StreamHolder[] | undefined;
+  /** Attempt deadlines of the hot path's commands (GET), without a timer per command. */
+  readonly #watchdog: AttemptWatchdog;
 
   constructor(options: ResolvedConnectionOptions, deps: Deps) {
     this.#options = options;
@@ -83,6 +113,7 @@ class IoredisCommands implements RedisCommands {
     this.#events.setMaxListeners(0);
     this.#client = this.#create();
     this.#coalescer = options.coalesceWrites ? new WriteCoalescer(() => this.#streamHolders()) : null;
+    this.#watchdog = new AttemptWatchdog(options.attemptTimeoutMs);
     this.#wire();
   }
 
@@ -272,7 +303,14 @@ class IoredisCommands implements RedisCommands {
 
   get(key: string, options?: CallOptions): Promise<Buffer | null> {
     // Not async: the hot path of every cache hit, one promise layer less.
-    return this.#retry('GET', key, true, options, () => this.#client.getBuffer(key));
+    // getBuffer(key), with the attempt deadline kept by the watchdog (see WatchedCommand).
+    return this.#retry(
+      'GET',
+      key,
+      true,
+      options,
+      () => this.#client.sendCommand(new WatchedCommand(this.#watchdog, 'get', [key])) as Promise<Buffer | null>,
+    );
   }
 
   async set(key: string, value: RedisArg, options: SetOptions = {}): Promise<boolean> {
@@ -607,6 +645,7 @@ class IoredisCommands implements RedisCommands {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#watchdog.stop();
     await Promise.allSettled([...this.#opened].map((r) => r.close()));
     this.#opened.clear();
     if (this.#durable) await quit(this.#durable, this.#options.connectTimeoutMs, this.#deps.clock);

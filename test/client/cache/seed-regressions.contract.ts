@@ -57,14 +57,16 @@ export default function seedRegressions(fixture: ContractFixture): void {
     expect(loads).toBe(1);
   });
 
-  it('seed `new Redis(config)` without deadlines: every call is bounded by its deadline', async () => {
-    const client = fixture.client({ commandTimeoutMs: 200 });
+  /** A script that keeps the node serving `{slow}` busy for 1.2 s, far past the deadlines below. */
+  const busy = defineScript(
+    'busy-1200ms',
+    "local t = redis.call('TIME') repeat local n = redis.call('TIME') until (n[1] - t[1]) * 1000000 + (n[2] - t[2]) > 1200000 return 1",
+  );
+
+  /** Reads `{slow}:k` with `options` while another connection keeps that node busy; returns the error and the time. */
+  async function readWhileBusy(options: { commandTimeoutMs: number; attemptTimeoutMs?: number }) {
+    const client = fixture.client(options);
     const blocker = fixture.client({ namespace: client.options.namespace, attemptTimeoutMs: 5000 });
-    // A script that keeps the node serving `{slow}` busy for 1.2 s, far past the 200 ms deadline.
-    const busy = defineScript(
-      'busy-1200ms',
-      "local t = redis.call('TIME') repeat local n = redis.call('TIME') until (n[1] - t[1]) * 1000000 + (n[2] - t[2]) > 1200000 return 1",
-    );
     await client.commands.ready();
     await blocker.commands.ready();
     // Both connections are up; give the script a head start (it runs for 1.2 s).
@@ -72,9 +74,24 @@ export default function seedRegressions(fixture: ContractFixture): void {
     await new Promise((r) => setTimeout(r, 150));
     const started = Date.now();
     const error = await client.get('{slow}:k').catch((e: unknown) => e);
-    expect(Date.now() - started).toBeLessThan(900);
-    expect(error).toMatchObject({ code: 'E_TIMEOUT', timeoutMs: 200, key: `${client.options.namespace}:{slow}:k` });
+    const elapsedMs = Date.now() - started;
     expect(await blocking).toBe(1);
+    return { error, elapsedMs, key: `${client.options.namespace}:{slow}:k` };
+  }
+
+  it('seed `new Redis(config)` without deadlines: every call is bounded by its deadline', async () => {
+    const { error, elapsedMs, key } = await readWhileBusy({ commandTimeoutMs: 200 });
+    expect(elapsedMs).toBeLessThan(900);
+    expect(error).toMatchObject({ code: 'E_TIMEOUT', timeoutMs: 200, key });
+  });
+
+  it('a read on the hot path (no timer per command, AttemptWatchdog) still fails by its deadline when the node hangs', async () => {
+    // commandTimeoutMs >= 4 x attemptTimeoutMs: the first attempt takes the fast path, bounded by the watchdog alone.
+    // Without a deadline on that attempt the read would wait for the script (about 1050 ms more).
+    const { error, elapsedMs, key } = await readWhileBusy({ attemptTimeoutMs: 100, commandTimeoutMs: 400 });
+    expect(elapsedMs).toBeLessThan(900);
+    expect(error).toMatchObject({ code: 'E_TIMEOUT', timeoutMs: 400, key });
+    expect((error as Error).message).toMatch(/Command timed out/);
   });
 
   it('msgpack codec: the same values round-trip, and values written with JSON stay readable', async () => {
