@@ -4,6 +4,7 @@ export {
   type MemberResources,
   type MetricsOptions,
   type RedisClusterProps,
+  type ScriptTimeoutOptions,
 } from './cluster/cluster-props.ts';
 export { DIRECTIVES, EVICTION_POLICIES, type EvictionPolicy, MANAGED_DIRECTIVES } from './config/directives.ts';
 export { type MemoryPlan, planMemory } from './config/memory.ts';

@@ -13,10 +13,14 @@ const probe = (mode: 'liveness' | 'readiness'): k8s.ExecAction => ({
  *   again: the field's loop of death);
  * - readiness: PONG, cluster_state:ok and no empty-master guard in force; the client Service routes only there.
  */
-export function memberProbes(): Pick<k8s.Container, 'startupProbe' | 'livenessProbe' | 'readinessProbe'> {
+export function memberProbes(
+  redisCliSeconds = 3,
+): Pick<k8s.Container, 'startupProbe' | 'livenessProbe' | 'readinessProbe'> {
+  // probe.sh bounds its redis-cli call by redisCliSeconds: the probe's own timeout leaves 2 s for sh and the secret.
+  const timeoutSeconds = redisCliSeconds + 2;
   return {
-    startupProbe: { exec: probe('liveness'), periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 120 },
-    livenessProbe: { exec: probe('liveness'), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
-    readinessProbe: { exec: probe('readiness'), periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 2 },
+    startupProbe: { exec: probe('liveness'), periodSeconds: 5, timeoutSeconds, failureThreshold: 120 },
+    livenessProbe: { exec: probe('liveness'), periodSeconds: 10, timeoutSeconds, failureThreshold: 3 },
+    readinessProbe: { exec: probe('readiness'), periodSeconds: 5, timeoutSeconds, failureThreshold: 2 },
   };
 }

@@ -61,7 +61,7 @@ export class RedisCluster extends Construct {
     const resolved = resolveClusterProps(id, props);
     const { name, owner, profile, nodeTimeoutMs, userConfig, preferredEndpointType, clusterDomain } = resolved;
     const { memoryLimit, memoryRequest, cpuRequest, cpuLimit, storageSize, storageClassName } = resolved;
-    const { antiAffinity, grace, guardSeconds, metrics, exporterImage } = resolved;
+    const { antiAffinity, grace, guardSeconds, scriptTimeouts, metrics, exporterImage } = resolved;
     this.clusterName = name;
     this.shards = resolved.shards;
     this.replicasPerShard = resolved.replicasPerShard;
@@ -175,6 +175,7 @@ export class RedisCluster extends Construct {
       SLOTFORGE_HEADLESS: headlessName,
       SLOTFORGE_CLUSTER_DOMAIN: clusterDomain,
       SLOTFORGE_SHARD_SIZE: shardSize,
+      SLOTFORGE_CLI_TIMEOUT_S: scriptTimeouts.redisCliSeconds,
     };
     const resources: k8s.ResourceRequirements = {
       requests: { cpu: k8s.Quantity.fromString(cpuRequest), memory: k8s.Quantity.fromString(memoryRequest) },
@@ -209,11 +210,13 @@ export class RedisCluster extends Construct {
                 SLOTFORGE_GUARD_TIMEOUT_S: guardSeconds,
                 SLOTFORGE_MEET_INTERVAL_S: 5,
                 SLOTFORGE_PRESTOP_TIMEOUT_S: grace - 15,
+                SLOTFORGE_PRESTOP_PEER_WAIT_S: scriptTimeouts.preStopPeerWaitSeconds,
               },
               configMapName: `${name}-config`,
               secretName: this.auth.secretName,
               tlsSecretName: this.tlsSecretName,
               resources,
+              redisCliSeconds: scriptTimeouts.redisCliSeconds,
               terminationGracePeriodSeconds: grace,
               antiAffinity,
               shardLabels,
@@ -237,7 +240,13 @@ export class RedisCluster extends Construct {
       name: `${name}-topology-${this.shards}x${shardSize}${retiring}`,
       labels: { ...this.labels, 'app.kubernetes.io/component': 'topology' },
       image: this.image,
-      env: { ...topologyEnv, SLOTFORGE_SHARDS: this.shards, SLOTFORGE_RETIRING_SHARDS: this.retiringShards },
+      env: {
+        ...topologyEnv,
+        SLOTFORGE_SHARDS: this.shards,
+        SLOTFORGE_RETIRING_SHARDS: this.retiringShards,
+        SLOTFORGE_REBALANCE_TIMEOUT_S: scriptTimeouts.rebalanceSeconds,
+      },
+      activeDeadlineSeconds: scriptTimeouts.rebalanceSeconds + 600,
       configMapName: `${name}-config`,
       secretName: this.auth.secretName,
       tlsSecretName: this.tlsSecretName,

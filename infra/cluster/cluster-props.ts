@@ -48,6 +48,28 @@ export interface MetricsOptions {
 }
 
 /** Properties of a RedisCluster. */
+/** Deadlines of the shell scripts in the pods and the topology Job (each a hang that would otherwise need a person). */
+export interface ScriptTimeoutOptions {
+  /**
+   * Bound of every redis-cli call of the scripts and probes (redis-cli 7.0 has no timeout of its own): a deleted or
+   * frozen peer never answers. The probes' timeoutSeconds is this plus 2.
+   * @default 3
+   */
+  readonly redisCliSeconds?: number;
+  /**
+   * How long a master's preStop waits for a replica that answers before it stops without a hand-over (on a full
+   * restart the replicas are gone first; waiting for them only delays the restart).
+   * @default 3
+   */
+  readonly preStopPeerWaitSeconds?: number;
+  /**
+   * Bound of the slot rebalance of the topology Job (scale out or in); the Job's activeDeadlineSeconds is this plus
+   * 600. Moving slots takes as long as their keys take to MIGRATE.
+   * @default 3000
+   */
+  readonly rebalanceSeconds?: number;
+}
+
 export interface RedisClusterProps {
   /**
    * Name prefix of every object; pod names are `<name>-shard-<s>-<m>` and must stay DNS labels.
@@ -139,6 +161,8 @@ export interface RedisClusterProps {
    * @default 60
    */
   readonly emptyMasterGuardSeconds?: number;
+  /** @default see {@link ScriptTimeoutOptions} */
+  readonly scriptTimeouts?: ScriptTimeoutOptions;
 }
 
 export const NAME_PATTERN = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -284,6 +308,33 @@ export function resolveClusterProps(
     'must be an integer from 5 to 3600',
     guardSeconds,
   );
+  const timeouts = props.scriptTimeouts ?? {};
+  const scriptTimeouts = {
+    redisCliSeconds: timeouts.redisCliSeconds ?? 3,
+    preStopPeerWaitSeconds: timeouts.preStopPeerWaitSeconds ?? 3,
+    rebalanceSeconds: timeouts.rebalanceSeconds ?? 3000,
+  };
+  check(
+    isInt(scriptTimeouts.redisCliSeconds, 1, 30),
+    owner,
+    'scriptTimeouts.redisCliSeconds',
+    'must be an integer from 1 to 30',
+    scriptTimeouts.redisCliSeconds,
+  );
+  check(
+    isInt(scriptTimeouts.preStopPeerWaitSeconds, 1, grace - 15),
+    owner,
+    'scriptTimeouts.preStopPeerWaitSeconds',
+    `must be an integer from 1 to ${grace - 15} (the preStop budget, terminationGracePeriodSeconds - 15)`,
+    scriptTimeouts.preStopPeerWaitSeconds,
+  );
+  check(
+    isInt(scriptTimeouts.rebalanceSeconds, 60, 86_400),
+    owner,
+    'scriptTimeouts.rebalanceSeconds',
+    'must be an integer from 60 to 86400',
+    scriptTimeouts.rebalanceSeconds,
+  );
   const preferredEndpointType = props.preferredEndpointType ?? 'ip';
   check(
     ['ip', 'hostname'].includes(preferredEndpointType),
@@ -327,6 +378,7 @@ export function resolveClusterProps(
     antiAffinity,
     grace,
     guardSeconds,
+    scriptTimeouts,
     preferredEndpointType,
     clusterDomain,
     metrics,

@@ -58,6 +58,8 @@ export interface MemberPodInput {
   /** Secret with tls.crt, tls.key, ca.crt; TLS is off when absent. */
   readonly tlsSecretName?: string;
   readonly resources: k8s.ResourceRequirements;
+  /** Bound of the scripts' redis-cli calls (also sets the probes' timeoutSeconds). */
+  readonly redisCliSeconds: number;
   readonly terminationGracePeriodSeconds: number;
   readonly antiAffinity: 'required' | 'preferred';
   /** Labels of this shard's members (anti-affinity between them). */
@@ -98,7 +100,7 @@ export function memberPodTemplate(input: MemberPodInput): k8s.PodTemplateSpec {
       { name: 'bus', containerPort: input.busPort, protocol: 'TCP' },
     ],
     resources: input.resources,
-    ...memberProbes(),
+    ...memberProbes(input.redisCliSeconds),
     lifecycle: { preStop: { exec: { command: ['sh', `${SCRIPTS_MOUNT_PATH}/prestop.sh`] } } },
     securityContext: containerSecurityContext(),
     volumeMounts: [

@@ -13,6 +13,8 @@ export interface TopologyJobInput {
   readonly configMapName: string;
   readonly secretName: string;
   readonly tlsSecretName?: string;
+  /** The Job's activeDeadlineSeconds (above the rebalance's own bound). */
+  readonly activeDeadlineSeconds: number;
 }
 
 /**
@@ -24,7 +26,7 @@ export function topologyJob(scope: Construct, id: string, input: TopologyJobInpu
     metadata: { name: input.name, labels: input.labels },
     spec: {
       backoffLimit: 10,
-      activeDeadlineSeconds: 3600,
+      activeDeadlineSeconds: input.activeDeadlineSeconds,
       template: {
         metadata: { labels: input.labels },
         spec: {

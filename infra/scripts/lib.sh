@@ -29,7 +29,8 @@ secret() {
 # Deadline of one redis-cli call in seconds (connect, AUTH and the reply). A peer that is gone (its pod deleted, its
 # address no longer routed) or frozen never answers, and redis-cli 7.0 has no connect or read timeout (`-t` arrives
 # in 7.2), so coreutils `timeout` bounds every call: without it a master's preStop waited for its deleted replica
-# until the grace period killed it. A call cut off prints nothing, like a peer that is down.
+# until the grace period killed it. A call cut off prints nothing, like a peer that is down. Set by the construct's
+# scriptTimeouts.redisCliSeconds.
 CLI_TIMEOUT=${SLOTFORGE_CLI_TIMEOUT_S:-3}
 
 # redis-cli as the admin user against HOST:PORT within SECONDS; the password travels in the environment, not argv.

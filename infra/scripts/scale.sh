@@ -40,8 +40,9 @@ while [ "$s" -lt $((SHARDS + RETIRING)) ]; do
   s=$((s + 1))
 done
 
-# Moving slots takes as long as the keys take to MIGRATE, so the rebalance gets its own deadline, below the Job's
-# activeDeadlineSeconds (3600), instead of the per-call CLI_TIMEOUT: a frozen member never hangs the Job for good.
+# Moving slots takes as long as the keys take to MIGRATE, so the rebalance gets its own deadline (the construct's
+# scriptTimeouts.rebalanceSeconds), 600 s below the Job's activeDeadlineSeconds, instead of the per-call CLI_TIMEOUT:
+# a frozen member never hangs the Job for good.
 REBALANCE_TIMEOUT=${SLOTFORGE_REBALANCE_TIMEOUT_S:-3000}
 log "rebalancing${weights:+ (draining$weights)}"
 if [ -n "$weights" ]; then

@@ -81,6 +81,29 @@ function checkInvariants(props: RedisClusterProps, objects: readonly Manifest[])
     expect(maxmemory).toBeGreaterThan(0);
     expect(maxmemory).toBeLessThanOrEqual(limit - 64 * 2 ** 20);
   }
+  // Every script deadline sits inside the bound around it: redis-cli calls inside the probes' timeoutSeconds, the peer
+  // wait inside the preStop budget, the rebalance inside the topology Job's activeDeadlineSeconds.
+  const timeouts = {
+    redisCliSeconds: 3,
+    preStopPeerWaitSeconds: 3,
+    rebalanceSeconds: 3000,
+    ...props.scriptTimeouts,
+  };
+  const envOf = (c: Container) => Object.fromEntries((c.env ?? []).map((e: Container) => [e.name, e.value]));
+  for (const sts of statefulSets) {
+    const redis = sts.spec.template.spec.containers.find((c: Container) => c.name === 'redis');
+    const env = envOf(redis);
+    expect(env.SLOTFORGE_CLI_TIMEOUT_S).toBe(String(timeouts.redisCliSeconds));
+    expect(env.SLOTFORGE_PRESTOP_PEER_WAIT_S).toBe(String(timeouts.preStopPeerWaitSeconds));
+    expect(timeouts.preStopPeerWaitSeconds).toBeLessThanOrEqual(Number(env.SLOTFORGE_PRESTOP_TIMEOUT_S));
+    for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe'])
+      expect(redis[probe].timeoutSeconds).toBeGreaterThan(timeouts.redisCliSeconds);
+  }
+  const [job] = objectsOfKind(objects, 'Job').filter((j) => j.metadata.name.includes('-topology-'));
+  const jobEnv = envOf(job?.spec.template.spec.containers[0]);
+  expect(jobEnv.SLOTFORGE_REBALANCE_TIMEOUT_S).toBe(String(timeouts.rebalanceSeconds));
+  expect(jobEnv.SLOTFORGE_CLI_TIMEOUT_S).toBe(String(timeouts.redisCliSeconds));
+  expect(job?.spec.activeDeadlineSeconds).toBeGreaterThan(timeouts.rebalanceSeconds);
   // Non-root, read-only root, all capabilities dropped, seccomp RuntimeDefault, in every container of every pod.
   for (const spec of podSpecs(objects)) {
     expect(spec.securityContext.runAsNonRoot).toBe(true);
@@ -133,6 +156,14 @@ const validProps: fc.Arbitrary<RedisClusterProps> = fc.record(
     config: fc.constantFrom<Record<string, string | number | boolean>>(
       {},
       { 'maxmemory-samples': 10, 'lazyfree-lazy-eviction': true, hz: 20 },
+    ),
+    scriptTimeouts: fc.record(
+      {
+        redisCliSeconds: fc.integer({ min: 1, max: 30 }),
+        preStopPeerWaitSeconds: fc.integer({ min: 1, max: 45 }),
+        rebalanceSeconds: fc.integer({ min: 60, max: 86_400 }),
+      },
+      { requiredKeys: [] },
     ),
   },
   { requiredKeys: [] },
@@ -274,6 +305,21 @@ describe('invalid props throw the documented message', () => {
       'bad fsync',
       { persistence: { appendfsync: 'no' as 'always' } },
       "RedisCluster 'rc': persistence.appendfsync must be 'everysec' or 'always' (got 'no')",
+    ],
+    [
+      'redis-cli deadline of 0',
+      { scriptTimeouts: { redisCliSeconds: 0 } },
+      "RedisCluster 'rc': scriptTimeouts.redisCliSeconds must be an integer from 1 to 30 (got 0)",
+    ],
+    [
+      'peer wait past the preStop budget',
+      { terminationGracePeriodSeconds: 30, scriptTimeouts: { preStopPeerWaitSeconds: 20 } },
+      "RedisCluster 'rc': scriptTimeouts.preStopPeerWaitSeconds must be an integer from 1 to 15 (the preStop budget, terminationGracePeriodSeconds - 15) (got 20)",
+    ],
+    [
+      'fractional rebalance deadline',
+      { scriptTimeouts: { rebalanceSeconds: 90.5 } },
+      "RedisCluster 'rc': scriptTimeouts.rebalanceSeconds must be an integer from 60 to 86400 (got 90.5)",
     ],
   ];
   it.each(cases)('%s', (_name, props, message) => {

@@ -9,11 +9,13 @@ import { synthCluster } from './support/synth.ts';
 // stops first and the master's hook used to wait for it until the grace period killed it (43-63 s on the local
 // runtime instead of about 3 s). A store-profile cluster of 3 shards x 2 members, scripts run for real.
 const SHARDS = 3;
+/** The construct prop under test (scriptTimeouts.preStopPeerWaitSeconds; the default is 3). */
+const PEER_WAIT_S = 2;
 /**
- * What "gives up quickly" means: the peer wait (3 s) plus one bounded redis-cli call and sh start-up. The chart's
- * preStop budget is 45 s, so anything near it means the hook still waits for the dead replica.
+ * What "gives up quickly" means: the peer wait plus one bounded redis-cli call and sh start-up. The chart's preStop
+ * budget is 45 s, so anything near it means the hook still waits for the dead replica.
  */
-const GIVE_UP_MS = 8_000;
+const GIVE_UP_MS = PEER_WAIT_S * 1000 + 5_000;
 const port = 20_000 + Math.floor(Math.random() * 20_000);
 const address = loopbackBlock();
 let root: string;
@@ -55,6 +57,7 @@ beforeAll(async () => {
     port,
     nodeTimeoutMs: 2000,
     resources: { memoryLimit: '256Mi' },
+    scriptTimeouts: { preStopPeerWaitSeconds: PEER_WAIT_S },
   });
   sim = new PodSim(root, objects, { SLOTFORGE_MEET_INTERVAL_S: '1', SLOTFORGE_BOOTSTRAP_TIMEOUT_S: '30' });
   let host = 2;
@@ -81,7 +84,8 @@ describe('preStop of a cluster master whose replica is gone', () => {
     console.log(`preStop with a killed replica returned after ${result.tookMs} ms`);
     expect(result.code, result.output).toBe(0);
     expect(result.tookMs, result.output).toBeLessThan(GIVE_UP_MS);
-    expect(result.output).toMatch(/no replica of \w+ answers/);
+    expect(result.output).toMatch(new RegExp(`no replica of \\w+ answers for ${PEER_WAIT_S}s`));
+    expect(result.tookMs).toBeGreaterThanOrEqual(PEER_WAIT_S * 1000 - 1000);
     expect(await sim.role(master)).toBe('master');
   });
 
@@ -95,7 +99,8 @@ describe('preStop of a cluster master whose replica is gone', () => {
       console.log(`preStop with a frozen replica returned after ${result.tookMs} ms`);
       expect(result.code, result.output).toBe(0);
       expect(result.tookMs, result.output).toBeLessThan(GIVE_UP_MS);
-      expect(result.output).toMatch(/no replica of \w+ answers/);
+      expect(result.output).toMatch(new RegExp(`no replica of \\w+ answers for ${PEER_WAIT_S}s`));
+      expect(result.tookMs).toBeGreaterThanOrEqual(PEER_WAIT_S * 1000 - 1000);
       expect(await sim.role(master)).toBe('master');
     } finally {
       replica.process?.signal('SIGCONT');
