@@ -27,6 +27,12 @@ export interface LocalMonitorOptions {
    * runtime. No process is started for them. @default none
    */
   readonly sidecars?: readonly ExporterTarget[];
+  /**
+   * A Prometheus file_sd file that lists the sidecars instead (the local runtime's `exporters.sd.json`, rewritten when
+   * pods move): Prometheus scrapes what the file says now, so recreated pods are followed to their new IPs.
+   * `sidecars` still gives the targets expected at start. @default the sidecars as static targets
+   */
+  readonly sidecarsFile?: string;
   /** Redis password; given to each exporter started for {@link nodes} in its environment (never on its command line). */
   readonly password?: string;
   /** More scrape jobs, e.g. an application's /metrics: `{ job: 'app', targets: ['127.0.0.1:9400'] }`. */
@@ -79,6 +85,8 @@ export interface LocalMonitor {
 export function prometheusConfig(options: {
   readonly interval: string;
   readonly exporters: readonly ExporterTarget[];
+  /** file_sd files with more redis_exporter targets (re-read when they change, and every 2 s). */
+  readonly exporterFiles?: readonly string[];
   readonly extraJobs?: LocalMonitorOptions['extraJobs'];
   readonly ruleFiles?: readonly string[];
 }): string {
@@ -92,6 +100,9 @@ export function prometheusConfig(options: {
           targets: [e.address],
           labels: { node: e.node.name ?? `${e.node.host}:${e.node.port}`, redis: `${e.node.host}:${e.node.port}` },
         })),
+        ...(options.exporterFiles?.length
+          ? { file_sd_configs: [{ files: [...options.exporterFiles], refresh_interval: '2s' }] }
+          : {}),
       },
       ...(options.extraJobs ?? []).map((j) => ({ job_name: j.job, static_configs: [{ targets: [...j.targets] }] })),
     ],
@@ -130,7 +141,14 @@ export async function startLocalMonitor(options: LocalMonitorOptions): Promise<L
     writeFileSync(join(options.dir, 'rules.yaml'), prometheusRulesFile(options.alertOptions));
     writeFileSync(
       join(options.dir, 'prometheus.yml'),
-      prometheusConfig({ interval, exporters, extraJobs: options.extraJobs, ruleFiles: ['rules.yaml'] }),
+      prometheusConfig({
+        interval,
+        // Sidecars listed by a file_sd file are scraped from it, not as static targets.
+        exporters: options.sidecarsFile ? exporters.filter((e) => e.process) : exporters,
+        exporterFiles: options.sidecarsFile ? [options.sidecarsFile] : [],
+        extraJobs: options.extraJobs,
+        ruleFiles: ['rules.yaml'],
+      }),
     );
     const port = options.prometheusPort ?? (await freeRedisPort());
     const listen = `127.0.0.1:${port}`;

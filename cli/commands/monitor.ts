@@ -7,6 +7,7 @@ import {
   type MonitoredNode,
   startLocalMonitor,
 } from '../../dashboards/local-stack.ts';
+import { statePaths as runtimePaths } from '../../runtime/local/state.ts';
 import { isAlive, ProcessRegistry } from '../../runtime/process/index.ts';
 import { readState, statePaths } from '../state.ts';
 import { status } from './status.ts';
@@ -102,12 +103,15 @@ export async function monitor(options: MonitorOptions): Promise<{ stack: LocalMo
   const running = runningMonitor(options.stateDir);
   if (running) throw new Error(`a monitor is already running at ${running.prometheusUrl} ('slotforge down' stops it)`);
   const { sidecars, nodes, password } = await monitorTargets(options.stateDir);
+  const sdFile = runtimePaths(options.stateDir).exportersSdFile;
   const dir = monitorDir(options.stateDir);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const stack = await startLocalMonitor({
     dir,
     sidecars,
+    // The runtime's discovery file of the sidecars: Prometheus follows pods recreated with new IPs.
+    ...(existsSync(sdFile) ? { sidecarsFile: sdFile } : {}),
     nodes,
     password,
     interval: options.interval ?? '5s',

@@ -27,6 +27,11 @@ export function statePaths(stateDir: string) {
     /** Container logs, one file per pod incarnation and container. */
     logs: join(root, 'logs'),
     eventsFile: join(root, 'events.log'),
+    /**
+     * Prometheus file-based service discovery of the pods' exporter sidecars (`[{ targets, labels }]`), rewritten by
+     * the supervisor when pods move, so a Prometheus reading it follows recreated pods to their new IPs.
+     */
+    exportersSdFile: join(root, 'exporters.sd.json'),
     supervisorLog: join(root, 'supervisor.log'),
   };
 }

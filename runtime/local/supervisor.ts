@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { serveControl } from './control.ts';
 import { loadManifests } from './manifests.ts';
 import { LocalRuntime } from './runtime.ts';
+import { exporterTargetGroups, writeTargetGroups } from './service-discovery.ts';
 import { statePaths } from './state.ts';
 
 const [stateDirArg, manifestsArg, scaleArg] = process.argv.slice(2);
@@ -29,7 +30,23 @@ try {
   // state.json in the format the CLI's other commands read (`slotforge monitor` scrapes these nodes): rewritten when
   // pods move, so it names the current addresses.
   let lastState = '';
+  let lastTargets = '';
   const writeState = async () => {
+    // The exporter sidecars for Prometheus file_sd (`slotforge monitor` reads it): follows recreated pods' new IPs.
+    const groups = exporterTargetGroups(
+      runtime.pods().map((p) => ({
+        name: p.name,
+        namespace: p.namespace,
+        ip: p.ip ?? null,
+        phase: p.phase,
+        ports: p.ports.map((port) => ({ name: port.name, port: port.containerPort })),
+      })),
+    );
+    const targets = JSON.stringify(groups);
+    if (targets !== lastTargets) {
+      writeTargetGroups(statePaths(stateDir).exportersSdFile, groups);
+      lastTargets = targets;
+    }
     const endpoints = await runtime.redisEndpoints();
     const password = endpoints.find((e) => e.password)?.password;
     const state = {

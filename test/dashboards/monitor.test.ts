@@ -57,6 +57,27 @@ describe('slotforge monitor', () => {
       );
       expect(states.map((s) => s.metric.redis).sort()).toEqual(report.exporters.map((e) => e.redis).sort());
       expect(await api.ruleNames()).toContain('RedisInstanceDown');
+      // A pod recreated with a new IP (as on Kubernetes) is followed: the runtime's discovery file moves the target.
+      const moved = report.exporters.find((e) => e.node.endsWith('-1')) ?? report.exporters[0];
+      if (!moved) throw new Error('no exporter to move');
+      const oldAddress = new URL(moved.metrics).host;
+      const deletedAt = Date.now();
+      await cli(stateDir, 'delete', moved.node);
+      const followed = await pollUntil(
+        async () => {
+          const targets = await api.targets();
+          const target = targets.find((t) => t.labels.node === moved.node);
+          const up = targets.filter((t) => t.health === 'up');
+          return target && target.health === 'up' && !target.scrapeUrl.includes(oldAddress) && up.length === 6
+            ? target
+            : false;
+        },
+        { description: `the target of ${moved.node} to move off ${oldAddress} and be up`, timeoutMs: 90_000 },
+      );
+      console.log(
+        `monitor followed ${moved.node} from ${oldAddress} to ${new URL(followed.scrapeUrl).host} in ${Date.now() - deletedAt} ms`,
+      );
+      expect(followed.labels.redis).not.toBe(moved.redis);
       // A second monitor is refused while the first runs.
       await expect(cli(stateDir, 'monitor', '--detach')).rejects.toMatchObject({
         stderr: expect.stringContaining('already running'),
