@@ -3,6 +3,7 @@ import {
   checkCoverage,
   checkErrorBudget,
   checkLostWrites,
+  checkPubSubDelivery,
   checkRecovery,
 } from './checkers/index.ts';
 import type { Verdict } from './checkers/verdict.ts';
@@ -25,10 +26,11 @@ import {
 import { acknowledgedWrites } from './workloads/acknowledged-writes.ts';
 import { clientTraffic } from './workloads/client-traffic.ts';
 import { counters } from './workloads/counters.ts';
+import { pubsubDelivery } from './workloads/pubsub-delivery.ts';
 
-const writesAndCounters = () => [acknowledgedWrites(), counters(), clientTraffic()];
+const writesAndCounters = () => [acknowledgedWrites(), counters(), clientTraffic(), pubsubDelivery()];
 /** The operations of those workloads whose coverage of the whole fault is checked. */
-const WORKLOAD_KINDS = ['write', 'incr', 'client-write', 'get-or-set'];
+const WORKLOAD_KINDS = ['write', 'incr', 'client-write', 'get-or-set', 'publish'];
 
 /** Lost writes + counter bounds + recovery within node timeout + margin: the verdicts of an unplanned failover. */
 function failoverVerdicts(history: History, ctx: CheckContext): Verdict[] {
@@ -38,6 +40,7 @@ function failoverVerdicts(history: History, ctx: CheckContext): Verdict[] {
     checkRecovery(history, { maxRecoveryMs: ctx.nodeTimeoutMs + KILL_MASTER_RECOVERY_MARGIN_MS }),
     // getOrSet keeps serving through a failover: the client retries to its deadline and serves stale values.
     { ...checkErrorBudget(history, 0, ['get-or-set']), checker: 'get-or-set-served' },
+    checkPubSubDelivery(history),
     checkCoverage(history, WORKLOAD_KINDS),
   ];
 }
@@ -54,6 +57,7 @@ function plannedVerdicts(history: History): Verdict[] {
       ...checkErrorBudget(history, PLANNED_ERROR_BUDGET, ['client-write', 'get-or-set']),
       checker: 'client-error-budget',
     },
+    checkPubSubDelivery(history),
     checkCoverage(history, WORKLOAD_KINDS),
   ];
 }
@@ -79,28 +83,48 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'SIGKILL a master and its replicas; that shard is down until they return, the others keep serving',
     fault: killShard(),
     workloads: writesAndCounters,
-    check: (history) => [checkLostWrites(history), checkCounterBounds(history), checkCoverage(history, WORKLOAD_KINDS)],
+    check: (history) => [
+      checkLostWrites(history),
+      checkCounterBounds(history),
+      checkPubSubDelivery(history),
+      checkCoverage(history, WORKLOAD_KINDS),
+    ],
   },
   {
     name: 'pause-master',
     description: 'SIGSTOP a master longer than the node timeout, then SIGCONT: it must return as a replica',
     fault: pauseMaster(async (t) => (await t.nodeTimeoutMs()) + PAUSE_BEYOND_NODE_TIMEOUT_MS),
     workloads: writesAndCounters,
-    check: (history) => [checkLostWrites(history), checkCounterBounds(history), checkCoverage(history, WORKLOAD_KINDS)],
+    check: (history) => [
+      checkLostWrites(history),
+      checkCounterBounds(history),
+      checkPubSubDelivery(history),
+      checkCoverage(history, WORKLOAD_KINDS),
+    ],
   },
   {
     name: 'partition-master',
     description: 'cut a master off from the majority, then heal: one master per slot range afterwards',
     fault: partitionMaster({ holdMs: 8000 }),
     workloads: writesAndCounters,
-    check: (history) => [checkLostWrites(history), checkCounterBounds(history), checkCoverage(history, WORKLOAD_KINDS)],
+    check: (history) => [
+      checkLostWrites(history),
+      checkCounterBounds(history),
+      checkPubSubDelivery(history),
+      checkCoverage(history, WORKLOAD_KINDS),
+    ],
   },
   {
     name: 'partition-bus',
     description: 'cut only the cluster bus of a master, then heal',
     fault: partitionMaster({ busOnly: true, holdMs: 8000 }),
     workloads: writesAndCounters,
-    check: (history) => [checkLostWrites(history), checkCounterBounds(history), checkCoverage(history, WORKLOAD_KINDS)],
+    check: (history) => [
+      checkLostWrites(history),
+      checkCounterBounds(history),
+      checkPubSubDelivery(history),
+      checkCoverage(history, WORKLOAD_KINDS),
+    ],
   },
   {
     name: 'rolling-restart',
@@ -117,6 +141,7 @@ export const SCENARIOS: readonly Scenario[] = [
     check: (history) => [
       checkLostWrites(history, { inherentWindowMs: EVERYSEC_LOSS_WINDOW_MS }),
       checkCounterBounds(history),
+      checkPubSubDelivery(history),
       checkCoverage(history, WORKLOAD_KINDS),
     ],
   },
@@ -156,7 +181,12 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'Sentinel: cut the primary off from its replicas and the sentinels past down-after, then heal',
     fault: partitionMaster({ holdMs: 0, holdBeyondNodeTimeoutMs: SENTINEL_PARTITION_BEYOND_DOWN_AFTER_MS }),
     workloads: writesAndCounters,
-    check: (history) => [checkLostWrites(history), checkCounterBounds(history), checkCoverage(history, WORKLOAD_KINDS)],
+    check: (history) => [
+      checkLostWrites(history),
+      checkCounterBounds(history),
+      checkPubSubDelivery(history),
+      checkCoverage(history, WORKLOAD_KINDS),
+    ],
   },
 ];
 
@@ -166,6 +196,7 @@ function sentinelFailoverVerdicts(history: History, ctx: CheckContext): Verdict[
     checkLostWrites(history),
     checkCounterBounds(history),
     checkRecovery(history, { maxRecoveryMs: ctx.nodeTimeoutMs + SENTINEL_FAILOVER_MARGIN_MS }),
+    checkPubSubDelivery(history),
     checkCoverage(history, WORKLOAD_KINDS),
   ];
 }

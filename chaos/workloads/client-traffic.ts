@@ -13,7 +13,8 @@ export interface ClientTrafficOptions {
   readonly maxOperations?: number;
 }
 
-function connect(connection: TargetConnection, namespace: string): SlotforgeClient {
+/** A @slotforge/client for the target, in `namespace` (also used by the pub/sub workload). */
+export function connectClient(connection: TargetConnection, namespace: string): SlotforgeClient {
   return createClient({
     ...(connection.kind === 'cluster'
       ? { cluster: { nodes: connection.seeds.map((s) => ({ host: s.host, port: s.port })) } }
@@ -43,7 +44,7 @@ export function clientTraffic(options: ClientTrafficOptions = {}): Workload {
   return {
     name: 'client-traffic',
     async run({ connection, recorder, signal, operationTimeoutMs }) {
-      const client = connect(connection, namespace);
+      const client = connectClient(connection, namespace);
       const deadline = Math.max(operationTimeoutMs, 10_000);
       let n = 0;
       const max = options.maxOperations ?? 600_000;
@@ -79,7 +80,7 @@ export function clientTraffic(options: ClientTrafficOptions = {}): Workload {
       }
     },
     async verify({ connection, recorder }) {
-      const client = connect(connection, namespace);
+      const client = connectClient(connection, namespace);
       try {
         for (let i = 0; i < written.length; i += 500) {
           await Promise.all(

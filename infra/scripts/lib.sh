@@ -112,6 +112,21 @@ addr_host() {
   case "$1" in *,*) printf '%s' "${1#*,}" ;; esac
 }
 
+# True when the CLUSTER NODES line $1 is a master that owns slots and whose hostname is a pod of shard $2: a shard's
+# own serving master. A shard drained for scale in has none (Redis turns a master that lost its last slot into a
+# replica of the master that took it).
+serves_shard() {
+  line_has_slots "$1" || return 1
+  _ss_shard=$2
+  set -f
+  # shellcheck disable=SC2086
+  set -- $1
+  set +f
+  _ss_host=$(addr_host "$2")
+  _ss_rest=${_ss_host#"${SLOTFORGE_NAME:-}-shard-"}
+  [ "$_ss_rest" != "$_ss_host" ] && [ "${_ss_rest%%-*}" = "$_ss_shard" ]
+}
+
 # Polls COMMAND until it succeeds or SECONDS pass; returns 1 on timeout.
 wait_for() {
   _deadline=$(($(now) + $1))

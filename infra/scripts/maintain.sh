@@ -5,12 +5,13 @@
 #   (CLUSTER FAILOVER FORCE: the replica has the data, this node has none), wait until this node is a replica, then
 #   enable the application and replication users. Bounded by SLOTFORGE_GUARD_TIMEOUT_S.
 # - Re-MEET: a peer marked fail/pfail whose hostname now resolves to another address is met again at that address
-#   (the fallback when nodes.conf could not be repaired at start, e.g. the peer had no IP yet).
+#   (the fallback when nodes.conf could not be repaired at start, e.g. the peer had no IP yet), unless it belongs to a
+#   drained shard (scale in).
 # - Ghosts: a failed node without slots whose hostname resolves to the address of a live node is a previous identity
 #   of that pod (its volume was lost): forget it. A failing node without hostname (learnt by gossip after the others
 #   forgot it) is forgotten when a live peer no longer knows it.
 # - Rejoin: a node that is alone while a peer of its shard belongs to a formed cluster meets that peer and replicates
-#   the shard's master.
+#   the shard's master, unless that master owns no slot (a shard drained for scale in).
 . "${SLOTFORGE_CONFIG_DIR:-/opt/slotforge}/lib.sh"
 
 MAIN_PID=$1
@@ -92,6 +93,11 @@ heal_view() {
         rcli "$SELF" cluster forget "$_id" >/dev/null
       fi
     elif [ "$_ip" != "$(addr_ip "$_addr")" ]; then
+      # Not a member of a drained shard (its master, or itself, is not a serving master of its shard): scale in
+      # resets those on purpose, and meeting one again would keep it in the cluster for good (a ghost once pruned).
+      case "$3" in *master*) _owner=$_line ;; *) _owner=$(printf '%s\n' "$_nodes" | grep -m1 "^$4 " || true) ;; esac
+      _shard=${_host#"${SLOTFORGE_NAME:-}-shard-"}
+      serves_shard "$_owner" "${_shard%%-*}" || continue
       _cport=${_addr%%,*}
       log "meeting $_host again at its new address $_ip (was $(addr_ip "$_addr"))"
       rcli "$SELF" cluster meet "$_ip" "$_port" "${_cport#*@}" >/dev/null
@@ -101,7 +107,8 @@ heal_view() {
 
 knows_node() { self_nodes | grep -q "^$1 "; }
 
-# A fresh node (alone) whose shard peer belongs to a formed cluster joins it as a replica of the shard's master.
+# A fresh node (alone) whose shard peer belongs to a formed cluster joins it as a replica of the shard's master, when
+# that master owns slots.
 rejoin() {
   [ -n "${SLOTFORGE_NAME:-}" ] && [ -n "${SLOTFORGE_SHARD:-}" ] || return 0
   _info=$(rcli "$SELF" cluster info 2>/dev/null)
@@ -117,12 +124,16 @@ rejoin() {
     [ -n "$_ip" ] || continue
     _pinfo=$(rcli "$_ip" cluster info 2>/dev/null)
     [ "$(info_field "$_pinfo" cluster_slots_assigned)" = 16384 ] || continue
-    _pme=$(myself_line "$(rcli "$_ip" cluster nodes 2>/dev/null)")
+    _pnodes=$(rcli "$_ip" cluster nodes 2>/dev/null)
+    _pme=$(myself_line "$_pnodes")
     set -f
     # shellcheck disable=SC2086
     set -- $_pme
     set +f
     case "$3" in *master*) _master=$1 ;; *) _master=$4 ;; esac
+    # Only into a shard that serves (its master owns slots and is a pod of this shard): a drained shard's members are
+    # reset one after the other (scale in), and one that rejoined in between stayed in the cluster for good.
+    serves_shard "$(printf '%s\n' "$_pnodes" | grep -m1 "^$_master " || true)" "$SLOTFORGE_SHARD" || continue
     log "rejoining through $_peer; replicating shard master $_master"
     rcli "$SELF" cluster meet "$_ip" "$REDIS_PORT" "$REDIS_BUS_PORT" >/dev/null
     wait_for 30 knows_node "$_master" || true
