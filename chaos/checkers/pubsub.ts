@@ -1,4 +1,4 @@
-import type { History } from '../history.ts';
+import type { History, Operation } from '../history.ts';
 import type { Verdict } from './verdict.ts';
 
 /** What the pub/sub checker found (the verdict's evidence). */
@@ -29,49 +29,66 @@ export interface PubSubFigures {
 export function checkPubSubDelivery(history: History): Verdict {
   const healthyAt = history.events.find((e) => e.name === 'healthy')?.at ?? 0;
   const faultAt = history.events.find((e) => e.name === 'fault:inject')?.at ?? 0;
-  const publishes = history.operations.filter((op) => op.kind === 'publish');
-  const receives = history.operations.filter((op) => op.kind === 'receive');
-  const channels = [...new Set(publishes.map((op) => op.key as string))].sort();
-  const got = new Map<string, Map<number, number>>();
-  for (const op of receives) {
-    const byChannel = got.get(op.key as string) ?? new Map<number, number>();
-    got.set(op.key as string, byChannel);
-    byChannel.set(op.value as number, (byChannel.get(op.value as number) ?? 0) + 1);
+  // One pass over the history (ordered by start): each channel's publishes and receives.
+  const byChannel = new Map<string, { publishes: Operation[]; receives: Operation[] }>();
+  const of = (key: string) => {
+    let ops = byChannel.get(key);
+    if (!ops) {
+      ops = { publishes: [], receives: [] };
+      byChannel.set(key, ops);
+    }
+    return ops;
+  };
+  let published = 0;
+  let acknowledged = 0;
+  let received = 0;
+  for (const op of history.operations) {
+    if (op.kind === 'publish') {
+      of(op.key as string).publishes.push(op);
+      published++;
+      if (op.outcome === 'ok') acknowledged++;
+    } else if (op.kind === 'receive') {
+      of(op.key as string).receives.push(op);
+      received++;
+    }
   }
+  // The channels the publisher sent on.
+  const channels = [...byChannel.keys()].filter((c) => (byChannel.get(c)?.publishes.length ?? 0) > 0).sort();
   let lostBeforeResume = 0;
   let lostAfterResume = 0;
   let duplicates = 0;
   let unexpected = 0;
   let longestSilenceMs = 0;
   const notResumed: string[] = [];
-  const acknowledged = publishes.filter((op) => op.outcome === 'ok');
   for (const channel of channels) {
-    const received = got.get(channel) ?? new Map<number, number>();
-    const sent = acknowledged.filter((op) => op.key === channel);
-    const resumed = sent.find((op) => op.start >= healthyAt && received.has(op.value as number));
+    const ops = byChannel.get(channel) as { publishes: Operation[]; receives: Operation[] };
+    const got = new Map<number, number>();
+    for (const op of ops.receives) got.set(op.value as number, (got.get(op.value as number) ?? 0) + 1);
+    const sent = ops.publishes.filter((op) => op.outcome === 'ok');
+    const resumed = sent.find((op) => op.start >= healthyAt && got.has(op.value as number));
     if (!resumed) notResumed.push(channel);
     for (const op of sent) {
-      if (received.has(op.value as number)) continue;
+      if (got.has(op.value as number)) continue;
       if (resumed && op.start >= resumed.start) lostAfterResume++;
       else lostBeforeResume++;
     }
-    const published = new Set(publishes.filter((op) => op.key === channel).map((op) => op.value as number));
-    for (const [seq, count] of received) {
+    const sentValues = new Set(ops.publishes.map((op) => op.value as number));
+    for (const [seq, count] of got) {
       if (count > 1) duplicates += count - 1;
-      if (!published.has(seq)) unexpected += count;
+      if (!sentValues.has(seq)) unexpected += count;
     }
     let previous = faultAt;
-    for (const op of receives) {
-      if (op.key !== channel || op.start < faultAt) continue;
+    for (const op of ops.receives) {
+      if (op.start < faultAt) continue;
       longestSilenceMs = Math.max(longestSilenceMs, op.start - previous);
       previous = op.start;
     }
   }
   const figures: PubSubFigures = {
     channels: channels.length,
-    published: publishes.length,
-    acknowledged: acknowledged.length,
-    received: receives.length,
+    published,
+    acknowledged,
+    received,
     lostBeforeResume,
     lostAfterResume,
     duplicates,

@@ -199,11 +199,12 @@ export class GetOrSet {
       sameScalarOptions(options, last.options)
     )
       return last.resolved;
-    let resolved = Object.isFrozen(options) ? this.#resolved.get(options) : undefined;
+    // Cached only for frozen objects (`Object.freeze`): a caller may mutate its options object between calls.
+    const frozen = Object.isFrozen(options);
+    let resolved = frozen ? this.#resolved.get(options) : undefined;
     if (resolved) return resolved;
     resolved = this.#resolve(options);
-    // Cached only for frozen objects (`Object.freeze`): a caller may mutate its options object between calls.
-    if (Object.isFrozen(options)) this.#resolved.set(options, resolved);
+    if (frozen) this.#resolved.set(options, resolved);
     else if (options.tags === undefined && typeof options.lock !== 'object') {
       this.#last = { options: snapshotOptions(options), resolved };
     }
