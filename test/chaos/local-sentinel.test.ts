@@ -7,8 +7,9 @@ import type { ChaosTarget } from '../../chaos/target.ts';
 import { sentinelExampleManifests } from '../../chaos/targets/default-deployment.ts';
 import { localSentinelTarget } from '../../chaos/targets/local-sentinel.ts';
 import { SENTINEL_FAILOVER_MARGIN_MS } from '../../chaos/thresholds.ts';
-import { cleanupLocal, LocalRuntime, leftovers } from '../../runtime/local/index.ts';
+import { LocalRuntime } from '../../runtime/local/index.ts';
 import { harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../support/harness-root.ts';
+import { cleanUpAndExpectNothingLeft } from '../support/nothing-left.ts';
 
 /** The Sentinel example chart of main.ts on the local runtime: its primary killed under load, clients through the sentinels. */
 describe.runIf(process.getuid?.() === 0)('chaos on the local runtime (RedisSentinel example chart)', () => {
@@ -26,13 +27,7 @@ describe.runIf(process.getuid?.() === 0)('chaos on the local runtime (RedisSenti
   afterAll(async () => {
     await runtime?.stop();
     if (stateDir) {
-      await cleanupLocal(stateDir);
-      expect(await leftovers(stateDir)).toEqual({
-        namespaces: [],
-        links: [],
-        hostsBlock: false,
-        supervisor: undefined,
-      });
+      await cleanUpAndExpectNothingLeft(stateDir);
     }
   }, 60_000);
 

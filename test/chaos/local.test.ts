@@ -6,9 +6,10 @@ import { findScenarios } from '../../chaos/scenarios.ts';
 import type { ChaosTarget } from '../../chaos/target.ts';
 import { localTarget } from '../../chaos/targets/local.ts';
 import { FULL_RESTART_HEALTHY_MS, KILL_MASTER_RECOVERY_MARGIN_MS } from '../../chaos/thresholds.ts';
-import { cleanupLocal, LocalRuntime, leftovers, loadManifests } from '../../runtime/local/index.ts';
+import { LocalRuntime, loadManifests } from '../../runtime/local/index.ts';
 import { synthDefaultCharts } from '../local/chart-support.ts';
 import { harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../support/harness-root.ts';
+import { cleanUpAndExpectNothingLeft } from '../support/nothing-left.ts';
 
 /**
  * The representative subset of the chaos matrix that `npm test` runs (`npm run chaos` runs all of it), on the
@@ -42,15 +43,7 @@ describe.runIf(process.getuid?.() === 0)('chaos on the local runtime (default ch
 
   afterAll(async () => {
     await runtime?.stop();
-    if (stateDir) await cleanupLocal(stateDir);
-    if (stateDir) {
-      expect(await leftovers(stateDir)).toEqual({
-        namespaces: [],
-        links: [],
-        hostsBlock: false,
-        supervisor: undefined,
-      });
-    }
+    if (stateDir) await cleanUpAndExpectNothingLeft(stateDir);
   }, 60_000);
 
   it('reshard-under-load: 1000 slots move with 0 failed client operations and nothing lost', async () => {

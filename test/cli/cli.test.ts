@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { leftovers, liveSupervisor, type RuntimeStatus } from '../../runtime/local/index.ts';
 import { isAlive, pollUntil } from '../../runtime/process/index.ts';
 import { harnessTempDir } from '../support/harness-root.ts';
+import { NOTHING_LEFT } from '../support/nothing-left.ts';
 
 const run = promisify(execFile);
 const bin = 'bin/slotforge.js';
@@ -34,8 +35,6 @@ async function statusOf(stateDir: string): Promise<RuntimeStatus> {
 function exitOf(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
-
-const nothingLeft = { namespaces: [], links: [], hostsBlock: false, supervisor: undefined };
 
 describe('slotforge CLI', () => {
   it('prints its subcommands with --help', async () => {
@@ -137,7 +136,7 @@ describe('slotforge CLI', () => {
       });
 
       await cli(stateDir, 'down');
-      expect(await leftovers(stateDir)).toEqual(nothingLeft);
+      expect(await leftovers(stateDir)).toEqual(NOTHING_LEFT);
       expect(existsSync(stateDir)).toBe(false);
       expect((await cli(stateDir, 'status', '--json')).stdout).toContain('"up": false');
     },
@@ -164,7 +163,7 @@ describe('slotforge CLI', () => {
       expect(liveSupervisor(stateDir)).toBeDefined();
       process.kill(-(child.pid as number), 'SIGINT');
       expect(await exited).toBe(0);
-      expect(await leftovers(stateDir)).toEqual(nothingLeft);
+      expect(await leftovers(stateDir)).toEqual(NOTHING_LEFT);
       expect(existsSync(stateDir)).toBe(false);
     },
     90_000,
@@ -183,7 +182,7 @@ describe('slotforge CLI', () => {
       // Its pods, namespaces, bridge and hosts block are orphans only the state dir's prefix knows about.
       expect((await leftovers(stateDir)).namespaces).toEqual(netns);
       await cli(stateDir, 'down');
-      expect(await leftovers(stateDir)).toEqual(nothingLeft);
+      expect(await leftovers(stateDir)).toEqual(NOTHING_LEFT);
     },
     90_000,
   );

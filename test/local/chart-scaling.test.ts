@@ -8,16 +8,15 @@ import { run } from '../../runtime/local/exec.ts';
 import {
   type ApplyResult,
   canonical,
-  cleanupLocal,
   cloneManifestSet,
   LocalRuntime,
-  leftovers,
   loadManifests,
   type ManifestSet,
 } from '../../runtime/local/index.ts';
 import { pollUntil } from '../../runtime/process/index.ts';
 import { countSlots, parseClusterNodes } from '../../runtime/redis/index.ts';
 import { harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../support/harness-root.ts';
+import { cleanUpAndExpectNothingLeft } from '../support/nothing-left.ts';
 import { admin, appClient, clusterConverged, isMember, secret, synthDefaultCharts } from './chart-support.ts';
 
 const KEYS = 300;
@@ -143,13 +142,7 @@ describe.runIf(process.getuid?.() === 0)('scaling the default RedisCluster chart
     client?.disconnect();
     await runtime?.stop(3000);
     if (stateDir) {
-      await cleanupLocal(stateDir);
-      expect(await leftovers(stateDir)).toEqual({
-        namespaces: [],
-        links: [],
-        hostsBlock: false,
-        supervisor: undefined,
-      });
+      await cleanUpAndExpectNothingLeft(stateDir);
     }
   });
 

@@ -7,6 +7,7 @@ import { unhealthy } from '../../runtime/local/start.ts';
 import { isAlive, pollUntil } from '../../runtime/process/index.ts';
 import { parseClusterNodes } from '../../runtime/redis/index.ts';
 import { harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../support/harness-root.ts';
+import { NOTHING_LEFT } from '../support/nothing-left.ts';
 import { admin, appClient, isMember, synthDefaultCharts, waitConverged } from './chart-support.ts';
 
 /** The issue's target for a full restart on our 2-core machines. */
@@ -177,6 +178,6 @@ describe.runIf(process.getuid?.() === 0)('the default RedisCluster chart on the 
     await runtime.stop(3000);
     await cleanupLocal(stateDir);
     expect(pids.filter((pid) => isAlive(pid))).toEqual([]);
-    expect(await leftovers(stateDir)).toEqual({ namespaces: [], links: [], hostsBlock: false, supervisor: undefined });
+    expect(await leftovers(stateDir)).toEqual(NOTHING_LEFT);
   }, 60_000);
 });

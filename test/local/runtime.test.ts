@@ -20,6 +20,7 @@ import { CREATED_FILE } from '../../runtime/local/orphans.ts';
 import type { Job, StatefulSet } from '../../runtime/local/types.ts';
 import { pollUntil } from '../../runtime/process/index.ts';
 import { harnessTempDir } from '../support/harness-root.ts';
+import { NOTHING_LEFT } from '../support/nothing-left.ts';
 
 const fixture = new URL('./fixtures/basic.yaml', import.meta.url).pathname;
 const PASSWORD = 's3cret';
@@ -324,7 +325,7 @@ describe.runIf(process.getuid?.() === 0)('local runtime on hand-written manifest
     const netns = runtime.pods().flatMap((p) => (p.net ? [p.net.netns] : []));
     expect(netns.length).toBeGreaterThan(0);
     await runtime.stop(2000);
-    expect(await leftovers(stateDir)).toEqual({ namespaces: [], links: [], hostsBlock: false, supervisor: undefined });
+    expect(await leftovers(stateDir)).toEqual(NOTHING_LEFT);
     const report = await cleanupLocal(stateDir);
     expect(report.namespaces).toEqual([]);
     // The mount points the fixture's pods needed on the host are gone, or (while another runtime runs and could be

@@ -3,10 +3,11 @@ import { App, Chart } from 'cdk8s';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addSentinelExample } from '../../infra/index.ts';
-import { cleanupLocal, LocalRuntime, leftovers, loadManifests } from '../../runtime/local/index.ts';
+import { cleanupLocal, LocalRuntime, loadManifests } from '../../runtime/local/index.ts';
 import { unhealthy } from '../../runtime/local/start.ts';
 import { pollUntil } from '../../runtime/process/index.ts';
 import { harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../support/harness-root.ts';
+import { cleanUpAndExpectNothingLeft } from '../support/nothing-left.ts';
 
 const NAMESPACE = 'slotforge-sentinel';
 
@@ -84,7 +85,6 @@ describe.runIf(process.getuid?.() === 0)('the RedisSentinel chart on the local r
 
   it('after stop and cleanup nothing is left', async () => {
     await runtime.stop(3000);
-    await cleanupLocal(stateDir);
-    expect(await leftovers(stateDir)).toEqual({ namespaces: [], links: [], hostsBlock: false, supervisor: undefined });
+    await cleanUpAndExpectNothingLeft(stateDir);
   });
 });
