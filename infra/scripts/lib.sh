@@ -108,8 +108,13 @@ addr_port() {
   _a=${_a%@*}
   printf '%s' "${_a##*:}"
 }
+# The hostname is the first aux field only: 7.2+ nodes.conf lines go on with `,tls-port=...,shard-id=...`.
 addr_host() {
-  case "$1" in *,*) printf '%s' "${1#*,}" ;; esac
+  case "$1" in *,*)
+    _h=${1#*,}
+    printf '%s' "${_h%%,*}"
+    ;;
+  esac
 }
 
 # True when the CLUSTER NODES line $1 is a master that owns slots and whose hostname is a pod of shard $2: a shard's
