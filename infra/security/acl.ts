@@ -33,10 +33,13 @@ const APP_RULES = [
 /** Probe user: liveness and readiness need PING and CLUSTER INFO, nothing that reads a key. */
 const PROBE_RULES = 'resetkeys resetchannels -@all +ping +cluster|info +cluster|myid +info';
 
-/** Exporter user: what redis_exporter 1.45 reads without key checks. */
+/**
+ * Exporter user: what redis_exporter reads without key checks (1.45; 1.69, the image's, also reads LATENCY
+ * HISTOGRAM for its per-command latency histograms).
+ */
 const EXPORTER_RULES = [
   'resetkeys resetchannels -@all +ping +info +select +client|setname +client|list +config|get',
-  '+cluster|info +cluster|nodes +slowlog|get +slowlog|len +latency|latest +memory|stats',
+  '+cluster|info +cluster|nodes +slowlog|get +slowlog|len +latency|latest +latency|histogram +memory|stats',
 ].join(' ');
 
 /** Replication user: what a replica sends its master during a sync. */
