@@ -9,6 +9,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
+    // Redis, Sentinel and the exporter by name resolve to the images' programs (test/support/image-path.ts).
+    setupFiles: ['test/support/image-path.ts'],
     pool: 'forks',
     // Real servers on 2 cores: failovers take seconds and timing matters more than parallelism.
     maxWorkers: 2,

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { imageProgram } from '../runtime/images/programs.ts';
 import { pollUntil } from '../runtime/process/deadline.ts';
 import { type ProcessHandle, startProcess } from '../runtime/process/managed-process.ts';
 import type { ProcessRegistry } from '../runtime/process/registry.ts';
@@ -127,7 +128,7 @@ export async function startLocalMonitor(options: LocalMonitorOptions): Promise<L
     for (const [i, node] of (options.nodes ?? []).entries()) {
       const address = `127.0.0.1:${await freeRedisPort()}`;
       const process_ = await startProcess({
-        command: 'prometheus-redis-exporter',
+        command: imageProgram('redis_exporter'),
         args: ['-redis.addr', `redis://${node.host}:${node.port}`, '-web.listen-address', address],
         env: { ...process.env, REDIS_PASSWORD: options.password ?? '' },
         logFile: join(options.dir, `exporter-${i}.log`),

@@ -2,6 +2,9 @@
 # Installs what slotforge needs on a Debian machine with Node 20, and nothing when all of it is present.
 # - Debian packages: installed with apt-get when root; otherwise the exact command to run is printed and we exit 1.
 # - npm dependencies: `npm ci` when node_modules is missing or older than package-lock.json.
+# - container images (runtime/images/recipes.ts): built with mmdebstrap into the image cache outside the repo when
+#   missing (as root; otherwise the exact command to run is printed and we exit 1). Redis, Sentinel and the exporter
+#   run from these images everywhere (runtime, tests, bench, chaos), never from the host's packages.
 # Called first by `npm start` and `npm test`, so both work on a fresh clone.
 set -euo pipefail
 
@@ -9,8 +12,8 @@ root_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root_dir"
 
 # command -> Debian package that provides it
-commands=(redis-server redis-cli redis-sentinel prometheus promtool prometheus-redis-exporter ip nft)
-packages=(redis-server redis-tools redis-sentinel prometheus prometheus prometheus-redis-exporter iproute2 nftables)
+commands=(mmdebstrap prometheus promtool ip nft)
+packages=(mmdebstrap prometheus prometheus iproute2 nftables)
 
 # ip and nft live in /usr/sbin, which is not on a normal user's PATH.
 have() {
@@ -56,3 +59,6 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   echo "slotforge bootstrap: npm ci"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+
+# Images: a cache hit is a stat per image; a miss builds it (about 15 to 60 s each, downloads from deb.debian.org).
+node --import tsx runtime/images/main.ts build

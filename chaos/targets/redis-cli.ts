@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { imageProgram } from '../../runtime/images/programs.ts';
 
 const run = promisify(execFile);
 
@@ -10,7 +11,7 @@ const run = promisify(execFile);
 export async function clusterCli(password: string | undefined, ...args: string[]): Promise<string> {
   const auth = password ? ['-a', password, '--no-auth-warning'] : [];
   try {
-    const { stdout } = await run('redis-cli', [...auth, '--cluster', ...args], {
+    const { stdout } = await run(imageProgram('redis-cli'), [...auth, '--cluster', ...args], {
       maxBuffer: 64 * 1024 * 1024,
       timeout: 300_000,
     });

@@ -1,7 +1,8 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { type ManagedProcess, startProcess } from '../process/index.ts';
+import { type ChrootSpec, chrootArgv } from './chroot.ts';
 import { run } from './exec.ts';
 import type { ContainerPort, Handler } from './types.ts';
 import type { Mount } from './volumes.ts';
@@ -36,11 +37,47 @@ export interface ContainerLaunch {
   /** The pod's own dir of runtime files, mounted at {@link LOCAL_DIR} (holds the staged mounts). */
   readonly localDir: string;
   readonly workingDir?: string;
+  /**
+   * The image file system the container is chrooted into. Absent only for built-in images (the runtime's kubectl),
+   * which run host programs from {@link LOCAL_DIR}/bin in the host's file system.
+   */
+  readonly image?: ImageRoot;
   /** The sh script written for this start (the mount namespace setup, then `exec` of argv). */
   readonly preludeFile: string;
   readonly logFile: string;
   /** Told which host paths were created as mount points (removed at `down`). */
   readonly recordCreated: (paths: readonly string[]) => void;
+}
+
+/** A container's root: an overlay of the image rootfs, read-only unless the manifest allows writes. */
+export interface ImageRoot extends ChrootSpec {
+  /** The image rootfs in the cache: the overlay's lower layer, never written. */
+  readonly rootfs: string;
+  /** The container's own layer and overlayfs's work dir (fresh for each start, as a container's writable layer). */
+  readonly upperDir: string;
+  readonly overlayWorkDir: string;
+  /** `securityContext.readOnlyRootFilesystem`: the root is remounted read-only once the mount points exist. */
+  readonly readOnly: boolean;
+}
+
+/** Device nodes a container gets in its /dev (the OCI runtime spec's default devices). */
+const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
+
+/** Prelude lines that mount the container's root: the image overlay, /proc, a minimal /dev, a read-only /sys. */
+function rootLines(image: ImageRoot): string[] {
+  const root = shQuote(image.root);
+  const sub = (path: string) => shQuote(`${image.root}${path}`);
+  return [
+    `/usr/bin/mount -t overlay overlay -o ${shQuote(`lowerdir=${image.rootfs},upperdir=${image.upperDir},workdir=${image.overlayWorkDir}`)} ${root}`,
+    `/usr/bin/mkdir -p ${sub('/proc')} ${sub('/dev')} ${sub('/sys')} ${sub('/tmp')}`,
+    `/usr/bin/mount -t proc -o nosuid,nodev,noexec proc ${sub('/proc')}`,
+    `/usr/bin/mount -t tmpfs -o nosuid,mode=755,size=64k tmpfs ${sub('/dev')}`,
+    ...DEVICES.flatMap((d) => [`: > ${sub(`/dev/${d}`)}`, `/usr/bin/mount --bind /dev/${d} ${sub(`/dev/${d}`)}`]),
+    `/usr/bin/mkdir -p ${sub('/dev/shm')} && /usr/bin/mount -t tmpfs -o nosuid,nodev,mode=1777 shm ${sub('/dev/shm')}`,
+    `/usr/bin/ln -s /proc/self/fd ${sub('/dev/fd')}`,
+    ...['stdin', 'stdout', 'stderr'].map((n, i) => `/usr/bin/ln -s /proc/self/fd/${i} ${sub(`/dev/${n}`)}`),
+    `/usr/bin/mount --bind /sys ${sub('/sys')} && /usr/bin/mount -o remount,bind,ro ${sub('/sys')}`,
+  ];
 }
 
 /**
@@ -70,19 +107,28 @@ export function renderPrelude(launch: ContainerLaunch): string {
     ...launch.mounts,
   ];
   const staged = all.map((m, i) => ({ ...m, stage: `${local}/stage/${i}` }));
+  const prefix = launch.image?.root ?? '';
   for (const m of staged) {
     lines.push(m.file ? `: > ${m.stage}` : `/usr/bin/mkdir -p ${m.stage}`);
     lines.push(`/usr/bin/mount --bind ${shQuote(m.source)} ${m.stage}`);
   }
   // Parents before children, so /data/conf lands inside the volume at /data.
   const ordered = [...staged].sort((a, b) => a.target.split('/').length - b.target.split('/').length);
+  if (launch.image) lines.push(...rootLines(launch.image));
   for (const m of ordered) {
-    const target = shQuote(m.target);
+    const target = shQuote(`${prefix}${m.target}`);
     if (m.file) {
       lines.push(`/usr/bin/mkdir -p "$(dirname ${target})"`, `[ -e ${target} ] || : > ${target}`);
     } else lines.push(`/usr/bin/mkdir -p ${target}`);
     lines.push(`/usr/bin/mount --bind ${m.stage} ${target}`);
     if (m.readOnly) lines.push(`/usr/bin/mount -o remount,bind,ro ${target}`);
+  }
+  if (launch.image) {
+    // The OCI runtime creates a missing working dir, as runc does; then the root becomes read-only.
+    lines.push(`/usr/bin/mkdir -p ${shQuote(`${prefix}${launch.image.workingDir}`)}`);
+    if (launch.image.readOnly) lines.push(`/usr/bin/mount -o remount,ro ${shQuote(launch.image.root)}`);
+    lines.push('exec "$@"', '');
+    return lines.join('\n');
   }
   if (launch.workingDir) lines.push(`cd ${shQuote(launch.workingDir)}`);
   lines.push('exec "$@"', '');
@@ -113,12 +159,21 @@ export async function startContainer(launch: ContainerLaunch): Promise<ManagedPr
   writeFileSync(launch.preludeFile, renderPrelude(launch), { mode: 0o700 });
   const missing = missingMountPoints([
     { source: launch.localDir, target: LOCAL_DIR, readOnly: false, file: false },
-    ...launch.mounts.filter((m) => !m.target.startsWith(`${LOCAL_DIR}/`)),
+    // In an image root the container's own layer holds its mount points; only built-in images touch the host's.
+    ...(launch.image ? [] : launch.mounts.filter((m) => !m.target.startsWith(`${LOCAL_DIR}/`))),
   ]);
   if (missing.length > 0) launch.recordCreated(missing);
+  if (launch.image) {
+    rmSync(launch.image.upperDir, { recursive: true, force: true });
+    rmSync(launch.image.overlayWorkDir, { recursive: true, force: true });
+    for (const dir of [launch.image.root, launch.image.upperDir, launch.image.overlayWorkDir]) {
+      mkdirSync(dir, { recursive: true });
+    }
+  }
+  const argv = launch.image ? chrootArgv(launch.image, launch.argv) : launch.argv;
   return startProcess({
     command: 'ip',
-    args: ['netns', 'exec', launch.netns, 'unshare', '--uts', '/bin/sh', launch.preludeFile, ...launch.argv],
+    args: ['netns', 'exec', launch.netns, 'unshare', '--uts', '/bin/sh', launch.preludeFile, ...argv],
     env: { ...launch.env },
     logFile: launch.logFile,
   });
@@ -131,8 +186,10 @@ export interface HandlerTarget {
   readonly podIp: string;
   readonly env: Readonly<Record<string, string>>;
   readonly ports: readonly ContainerPort[];
-  /** Maps an image path in an exec command to the host program. */
+  /** Maps an image path in an exec command to the host program (built-in images). */
   readonly mapArgv: (argv: readonly string[]) => string[];
+  /** Where exec handlers run: chrooted into the container's root as its user, as the container itself. */
+  readonly chroot?: ChrootSpec;
 }
 
 /** The result of one handler run. */
@@ -154,7 +211,8 @@ function portOf(port: number | string, ports: readonly ContainerPort[]): number 
  */
 export async function runHandler(handler: Handler, target: HandlerTarget, timeoutMs: number): Promise<HandlerResult> {
   if (handler.exec) {
-    const argv = target.mapArgv(handler.exec.command);
+    const mapped = target.mapArgv(handler.exec.command);
+    const argv = target.chroot ? chrootArgv(target.chroot, mapped) : mapped;
     const result = await run('nsenter', ['-t', String(target.pid), '--net', '--mount', '--uts', '--', ...argv], {
       env: { ...target.env },
       timeoutMs,

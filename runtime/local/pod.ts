@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { CachedImage } from '../images/index.ts';
 import type { ManagedProcess } from '../process/index.ts';
-import { type HandlerTarget, LOCAL_DIR, runHandler, startContainer } from './container.ts';
+import { type HandlerTarget, type ImageRoot, LOCAL_DIR, runHandler, startContainer } from './container.ts';
 import { containerEnv, expand, MissingReferenceError, type ObjectStore, type PodFacts } from './env.ts';
-import { containerArgv, type ImageMapping, resolveImage } from './images.ts';
+import { applyVolumeOwnership, type ContainerIdentity, containerIdentity } from './identity.ts';
+import { containerArgv, type ImageMapping, mappedImage, resolveImage } from './images.ts';
 import { type BridgeNetwork, netnsPids, type PodNet } from './network.ts';
 import type { Container, ContainerPort, Handler, PodSpec, Probe } from './types.ts';
 import { containerMounts, type Mount, materializeVolumes } from './volumes.ts';
@@ -51,6 +53,10 @@ export interface ContainerStatus {
 interface ContainerRun {
   readonly spec: Container;
   readonly mapping: ImageMapping;
+  /** The image file system the container is chrooted into (absent for built-in images). */
+  readonly image: CachedImage | undefined;
+  /** Who it runs as (image USER under the securityContext); thrown at pod creation when runAsNonRoot is violated. */
+  readonly identity: ContainerIdentity | undefined;
   readonly init: boolean;
   env: Record<string, string>;
   state: 'waiting' | 'running' | 'terminated';
@@ -131,9 +137,26 @@ export class Pod {
   ) {
     const where = `pod ${namespace}/${name}`;
     // Unmappable images fail here, before anything starts.
-    const make = (spec: Container, init: boolean): ContainerRun => ({
+    const make = (spec: Container, init: boolean): ContainerRun => {
+      const at = `${where} container '${spec.name}'`;
+      const mapping = resolveImage(spec.image, at);
+      const image = mappedImage(mapping, at);
+      const identity = image
+        ? containerIdentity(image.recipe.config, image.rootfs, this.spec.securityContext, spec.securityContext, at)
+        : undefined;
+      return { ...this.#initialRun(spec, init), mapping, image, identity };
+    };
+    this.#containers = [
+      ...(spec.initContainers ?? []).map((c) => make(c, true)),
+      ...spec.containers.map((c) => make(c, false)),
+    ];
+    this.seq = host.nextSeq();
+    this.#dir = join(host.podsDir, `${name}-${this.seq}`);
+  }
+
+  #initialRun(spec: Container, init: boolean): Omit<ContainerRun, 'mapping' | 'image' | 'identity'> {
+    return {
       spec,
-      mapping: resolveImage(spec.image, `${where} container '${spec.name}'`),
       init,
       env: {},
       state: 'waiting',
@@ -144,13 +167,7 @@ export class Pod {
       proc: undefined,
       lastExit: undefined,
       stopping: undefined,
-    });
-    this.#containers = [
-      ...(spec.initContainers ?? []).map((c) => make(c, true)),
-      ...spec.containers.map((c) => make(c, false)),
-    ];
-    this.seq = host.nextSeq();
-    this.#dir = join(host.podsDir, `${name}-${this.seq}`);
+    };
   }
 
   get ip(): string | undefined {
@@ -239,6 +256,8 @@ export class Pod {
   async #run(): Promise<void> {
     const signal = this.#abort.signal;
     mkdirSync(join(this.#dir, 'tmp'), { recursive: true });
+    // /tmp of the containers: writable by any user with the sticky bit, as an image's /tmp is.
+    chmodSync(join(this.#dir, 'tmp'), 0o1777);
     this.net = await this.host.network.addPod(this.seq);
     if (signal.aborted) return;
     this.#event(`scheduled with IP ${this.net.ip} (netns ${this.net.netns})`);
@@ -257,6 +276,7 @@ export class Pod {
           where,
         );
         for (const c of this.#containers) c.env = this.#envOf(c, facts, where);
+        applyVolumeOwnership(this.spec, volumeDirs);
         this.#volumesRendered = true;
         break;
       } catch (error) {
@@ -298,13 +318,14 @@ export class Pod {
     const volumes = (this.spec.volumes ?? []).filter((v) => v.configMap || v.secret);
     if (volumes.length === 0) return 'no ConfigMap or Secret volume';
     try {
-      materializeVolumes(
+      const dirs = materializeVolumes(
         { ...this.spec, volumes },
         this.#facts(this.net.ip),
         this.host.store,
         { podDir: this.#dir, claimDir: (ns, claim) => this.host.claimDir(ns, claim) },
         `pod ${this.namespace}/${this.name}`,
       );
+      applyVolumeOwnership({ ...this.spec, volumes }, dirs);
       return undefined;
     } catch (error) {
       // A deleted (not optional) object: the kubelet keeps the last content it mounted.
@@ -315,6 +336,15 @@ export class Pod {
 
   #envOf(c: ContainerRun, facts: PodFacts, where: string): Record<string, string> {
     const vars = containerEnv(c.spec, facts, this.host.store, `${where} container '${c.spec.name}'`);
+    if (c.image) {
+      // The image's ENV, HOSTNAME, HOME of its user (containerd falls back to /), then the manifest's env.
+      return {
+        ...c.image.recipe.config.env,
+        HOSTNAME: this.name,
+        HOME: c.identity?.uid === 0 ? '/root' : '/',
+        ...vars,
+      };
+    }
     return {
       PATH: `${LOCAL_DIR}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
       HOME: '/root',
@@ -327,6 +357,7 @@ export class Pod {
     return (argv) =>
       containerArgv(
         c.mapping,
+        c.image?.recipe.config,
         argv.map((a) => expand(a, c.env)),
         [],
       );
@@ -345,7 +376,7 @@ export class Pod {
     mkdirSync(join(local, 'api'), { recursive: true });
     writeFileSync(join(local, 'namespace'), this.namespace);
     const mounts: Mount[] = [
-      { source: this.host.shimDir, target: `${LOCAL_DIR}/bin`, readOnly: true, file: false },
+      ...(c.image ? [] : [{ source: this.host.shimDir, target: `${LOCAL_DIR}/bin`, readOnly: true, file: false }]),
       ...(this.spec.automountServiceAccountToken === false
         ? []
         : [{ source: this.host.apiDir, target: `${LOCAL_DIR}/api`, readOnly: false, file: false }]),
@@ -364,6 +395,7 @@ export class Pod {
     ];
     const argv = containerArgv(
       c.mapping,
+      c.image?.recipe.config,
       c.spec.command?.map((a) => expand(a, c.env)),
       c.spec.args?.map((a) => expand(a, c.env)),
     );
@@ -381,6 +413,7 @@ export class Pod {
         tmpDir: join(this.#dir, 'tmp'),
         localDir: local,
         workingDir: c.spec.workingDir,
+        image: this.#imageRoot(c),
         preludeFile: join(this.#dir, `${c.spec.name}.start.sh`),
         logFile: join(this.host.logsDir, `${this.name}-${this.seq}-${c.spec.name}.log`),
         recordCreated: (paths) => this.host.recordCreated(paths),
@@ -419,6 +452,23 @@ export class Pod {
     }
   }
 
+  /** The container's root: the image rootfs under its own layer in the pod dir, as the container's identity. */
+  #imageRoot(c: ContainerRun): ImageRoot | undefined {
+    if (!c.image || !c.identity) return undefined;
+    const base = join(this.#dir, 'roots', c.spec.name);
+    return {
+      rootfs: c.image.rootfs,
+      root: join(base, 'root'),
+      upperDir: join(base, 'upper'),
+      overlayWorkDir: join(base, 'work'),
+      readOnly: c.identity.readOnlyRoot,
+      workingDir: c.spec.workingDir ?? c.image.recipe.config.workingDir,
+      uid: c.identity.uid,
+      gid: c.identity.gid,
+      groups: c.identity.groups,
+    };
+  }
+
   #target(c: ContainerRun): HandlerTarget {
     return {
       pid: c.proc?.pid ?? -1,
@@ -426,6 +476,7 @@ export class Pod {
       env: c.env,
       ports: c.spec.ports ?? [],
       mapArgv: this.#mapArgv(c),
+      chroot: this.#imageRoot(c),
     };
   }
 

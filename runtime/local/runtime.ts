@@ -241,7 +241,7 @@ export class LocalRuntime {
     // Copies, not symlinks, for programs of this repository: a container may mount a volume over the checkout's
     // parent (the auth Job mounts an emptyDir at /work), which would leave a symlink dangling.
     for (const mapping of IMAGE_TABLE) {
-      for (const [name, target] of Object.entries(mapping.programs)) {
+      for (const [name, target] of Object.entries(mapping.builtin?.programs ?? {})) {
         const shim = join(paths.shims, name);
         rmSync(shim, { force: true });
         if (target.startsWith('/usr/')) symlinkSync(target, shim);

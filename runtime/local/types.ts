@@ -81,8 +81,21 @@ export interface ContainerPort {
   readonly protocol?: string;
 }
 
+/** The securityContext fields the runtime enforces (pod level and container level). */
+export interface SecurityContext {
+  readonly runAsUser?: number;
+  readonly runAsGroup?: number;
+  readonly runAsNonRoot?: boolean;
+  readonly readOnlyRootFilesystem?: boolean;
+  /** Pod level only. */
+  readonly fsGroup?: number;
+  /** Pod level only. */
+  readonly supplementalGroups?: number[];
+}
+
 export interface Container {
   readonly name: string;
+  readonly securityContext?: SecurityContext;
   readonly image: string;
   readonly command?: string[];
   readonly args?: string[];
@@ -102,6 +115,7 @@ export interface Container {
 
 export interface PodSpec {
   readonly containers: Container[];
+  readonly securityContext?: SecurityContext;
   readonly initContainers?: Container[];
   readonly volumes?: Volume[];
   readonly restartPolicy?: 'Always' | 'OnFailure' | 'Never';

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Cluster } from 'ioredis';
+import { imageProgram } from '../images/programs.ts';
 import { pollUntil } from '../process/deadline.ts';
 import type { Launcher } from '../process/managed-process.ts';
 import type { ProcessRegistry } from '../process/registry.ts';
@@ -133,7 +134,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     }
     options.onProgress?.(`forming the cluster: ${shards} masters, ${replicasPerShard} replica(s) each`);
     const auth = options.password ? ['-a', options.password, '--no-auth-warning'] : [];
-    await run('redis-cli', [
+    await run(imageProgram('redis-cli'), [
       ...auth,
       '--cluster',
       'create',

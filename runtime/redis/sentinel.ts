@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { imageProgram } from '../images/programs.ts';
 import { pollUntil } from '../process/deadline.ts';
 import type { Launcher } from '../process/managed-process.ts';
 import type { ProcessRegistry } from '../process/registry.ts';
@@ -103,7 +104,7 @@ export async function startLocalSentinel(options: LocalSentinelOptions): Promise
         dir,
         port,
         configFile: file,
-        binary: 'redis-sentinel',
+        binary: imageProgram('redis-sentinel'),
         registry: options.registry,
         launcher: options.launcher,
         keepAlive: options.keepAlive,

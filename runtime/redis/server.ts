@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { imageProgram } from '../images/programs.ts';
 import { pollUntil } from '../process/deadline.ts';
 import { type Launcher, type ProcessHandle, startProcess } from '../process/managed-process.ts';
 import type { ProcessRegistry } from '../process/registry.ts';
@@ -18,7 +19,7 @@ export interface RedisServerOptions {
   readonly password?: string;
   /** Extra directives as `--name value` pairs, e.g. `{ 'cluster-enabled': 'yes' }`. */
   readonly config?: Readonly<Record<string, string>>;
-  /** @default 'redis-server' */
+  /** Host path of the program. @default the redis image's redis-server (runtime/images) */
   readonly binary?: string;
   /** A config file passed before the directives (redis-sentinel needs one it can rewrite). */
   readonly configFile?: string;
@@ -68,7 +69,7 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
   ];
   const launch = options.launcher ?? startProcess;
   const proc = await launch({
-    command: options.binary ?? 'redis-server',
+    command: options.binary ?? imageProgram('redis-server'),
     args,
     cwd: options.dir,
     logFile: join(options.dir, 'stdout.log'),

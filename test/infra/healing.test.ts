@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { imageProgram } from '../../runtime/images/index.ts';
 import { pollUntil } from '../../runtime/process/index.ts';
 import { harnessTempDir } from '../support/harness-root.ts';
 import { loopbackBlock, PodSim, type SimPod } from './support/pod-sim.ts';
@@ -200,7 +201,7 @@ describe('self-healing of a cluster member', () => {
     // A member that rejoined (or was met again by the others) in between stayed in the cluster as a ghost once its
     // pod was pruned: the scale-in test on the local runtime failed that way in 1 of about 10 runs.
     await run(
-      'redis-cli',
+      imageProgram('redis-cli'),
       ['--no-auth-warning', '--cluster', 'rebalance', `${master.ip}:${port}`, '--cluster-weight', `${masterId}=0`],
       {
         env: { ...process.env, REDISCLI_AUTH: sim.passwords.admin },

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { imageProgram } from '../../runtime/images/index.ts';
 import { pollUntil } from '../../runtime/process/index.ts';
 import { harnessTempDir } from '../support/harness-root.ts';
 import { loopbackBlock, PodSim, type SimPod } from './support/pod-sim.ts';
@@ -27,7 +28,7 @@ let pod: SimPod;
 /** One command through redis-cli as the admin user: unlike ioredis it does not wait for the load to finish. */
 async function cli(...args: string[]): Promise<string> {
   const { stdout } = await run(
-    'redis-cli',
+    imageProgram('redis-cli'),
     ['--no-auth-warning', '-a', sim.passwords.admin as string, '-h', pod.ip, '-p', String(port), ...args],
     { timeout: 5000 },
   ).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }));

@@ -2,6 +2,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type APP_DENIED_COMMANDS, DIRECTIVES, parseRedisConf } from '../../infra/index.ts';
+import { imageProgram } from '../../runtime/images/index.ts';
 import { pollUntil, startProcess } from '../../runtime/process/index.ts';
 import { harnessRegistry, harnessTempDir } from '../support/harness-root.ts';
 import { loopbackBlock, PodSim, type SimPod } from './support/pod-sim.ts';
@@ -33,6 +34,13 @@ afterAll(async () => {
 
 const errorOf = (reply: unknown) => (reply instanceof Error ? reply.message : String(reply));
 
+/**
+ * Directives Redis 8.0 still accepts at start-up (the member above started with them) but no longer has: CONFIG
+ * GET returns nothing and CONFIG SET says "Unknown option" (measured on 8.0.2). 8.0's new I/O threads always do
+ * reads, so `io-threads-do-reads` has no effect there.
+ */
+const NO_EFFECT_ON_8_0 = new Set(['io-threads-do-reads']);
+
 describe('rendered redis.conf on a real redis-server', () => {
   it('runs with the rendered values: memory, eviction, persistence, failover settings and user directives', async () => {
     const conf = parseRedisConf(memberConfig(objects)['redis.conf'] as string);
@@ -53,10 +61,11 @@ describe('rendered redis.conf on a real redis-server', () => {
     expect(await get('client-output-buffer-limit')).toMatch(/(slave|replica) \d+ \d+ 60/);
   });
 
-  it('every directive the construct accepts is known to redis-server 7.0', async () => {
+  it('every directive the construct accepts is known to redis-server 8.0', async () => {
     for (const name of Object.keys(DIRECTIVES)) {
       const reply = (await sim.call(pod, 'CONFIG', 'GET', name)) as string[];
-      expect(reply[0], name).toBe(name);
+      if (NO_EFFECT_ON_8_0.has(name)) expect(reply, name).toEqual([]);
+      else expect(reply[0], name).toBe(name);
     }
   });
 
@@ -146,12 +155,12 @@ describe('rendered redis.conf on a real redis-server', () => {
     // Earlier tests provoked denials on purpose; only the exporter's own count here.
     await sim.call(pod, 'ACL', 'LOG', 'RESET');
     const proc = await startProcess({
-      command: 'prometheus-redis-exporter',
+      command: imageProgram('redis_exporter'),
       args: [],
       env,
       logFile: join(root, 'exporter.log'),
       registry: harnessRegistry(),
-      marker: 'prometheus-redis-exporter',
+      marker: 'redis_exporter',
     });
     try {
       const text = await pollUntil(

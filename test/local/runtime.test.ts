@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { imageProgram } from '../../runtime/images/index.ts';
 import { run } from '../../runtime/local/exec.ts';
 import {
   addObject,
@@ -145,7 +146,7 @@ describe.runIf(process.getuid?.() === 0)('local runtime on hand-written manifest
           'netns',
           'exec',
           runtime.pod(pod).net!.netns,
-          'redis-cli',
+          imageProgram('redis-cli'),
           '-h',
           runtime.pod(to).ip!,
           '-a',
@@ -175,7 +176,7 @@ describe.runIf(process.getuid?.() === 0)('local runtime on hand-written manifest
           'netns',
           'exec',
           runtime.pod(pod).net!.netns,
-          'redis-cli',
+          imageProgram('redis-cli'),
           '-h',
           runtime.pod(to).ip!,
           '-p',
@@ -228,7 +229,7 @@ describe.runIf(process.getuid?.() === 0)('local runtime on hand-written manifest
       set.jobs.set('demo/reseed', job);
     };
     const inPod = (pod: string, ...argv: string[]) =>
-      run('nsenter', ['-t', String(runtime.pod(pod).containerPid()), '-m', ...argv]);
+      run('nsenter', ['-t', String(runtime.pod(pod).containerPid()), '-m', '-r', ...argv]);
     const actions = (result: { changes: Array<{ object: string; action: string }> }) =>
       Object.fromEntries(result.changes.map((c) => [c.object, c.action]));
 

@@ -1,6 +1,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { imageProgram } from '../../../runtime/images/index.ts';
 import { pollUntil, startProcess } from '../../../runtime/process/index.ts';
 import { harnessRegistry, harnessTempDir } from '../../support/harness-root.ts';
 import { loopbackBlock } from '../support/pod-sim.ts';
@@ -97,12 +98,12 @@ describe('RedisSentinel scripts against real redis-server and redis-sentinel pro
     env.REDIS_EXPORTER_WEB_LISTEN_ADDRESS = `${primary.ip}:${metricsPort}`;
     await sim.call(primary, 'ACL', 'LOG', 'RESET');
     const proc = await startProcess({
-      command: 'prometheus-redis-exporter',
+      command: imageProgram('redis_exporter'),
       args: [],
       env,
       logFile: join(root, 'exporter.log'),
       registry: harnessRegistry(),
-      marker: 'prometheus-redis-exporter',
+      marker: 'redis_exporter',
     });
     try {
       const text = await pollUntil(
