@@ -3,7 +3,7 @@ import type { RuntimeStatus } from '../runtime/local/index.ts';
 
 /** The status people read: one row per pod, then one line per Redis Cluster and per Job. */
 export function renderRuntimeStatus(status: RuntimeStatus): string {
-  const table = new Table({ head: ['pod', 'ip', 'phase', 'ready', 'role', 'restarts', 'ports'] });
+  const table = new Table({ head: ['pod', 'ip', 'phase', 'ready', 'role', 'redis', 'restarts', 'ports'] });
   for (const p of status.pods) {
     table.push([
       p.name,
@@ -11,6 +11,7 @@ export function renderRuntimeStatus(status: RuntimeStatus): string {
       p.phase,
       p.ready ? 'yes' : 'no',
       p.role ?? '',
+      p.redisVersion ?? '',
       String(p.restarts),
       p.ports.map((port) => (port.name ? `${port.name}:${port.port}` : String(port.port))).join(' '),
     ]);

@@ -65,14 +65,22 @@ const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
  * The official image's entrypoint, reproduced: a first argument that is an option or a `.conf` file runs
  * redis-server with it; started as root to run redis-server, it hands the files of its working dir to `redis` and
  * drops to that user (the official image uses gosu; Debian's util-linux has setpriv for the same job); a default
- * umask of 0022 becomes 0077.
- * @see https://github.com/docker-library/redis (8.0/debian/docker-entrypoint.sh)
+ * umask of 0022 becomes 0077. The official image compiles Redis with protected mode off (containers publish ports
+ * explicitly); Debian's build keeps it on, so without a config file this passes `--protected-mode no` first (later
+ * options still override it). With a config file, set `protected-mode` in it (the charts do).
+ * @see https://github.com/docker-library/redis (8.0/debian/docker-entrypoint.sh, Dockerfile)
  */
 const REDIS_ENTRYPOINT = `#!/bin/sh
 set -e
 case "$1" in
   -* | *.conf) set -- redis-server "$@" ;;
 esac
+if [ "$1" = redis-server ]; then
+  case "\${2:-}" in
+    *.conf) ;;
+    *) shift; set -- redis-server --protected-mode no "$@" ;;
+  esac
+fi
 if [ "$1" = redis-server ] && [ "$(id -u)" = 0 ]; then
   find . \\! -user redis -exec chown redis '{}' +
   exec setpriv --reuid=redis --regid=redis --init-groups "$0" "$@"

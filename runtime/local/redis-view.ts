@@ -10,6 +10,8 @@ export interface Credential {
 /** What one Redis process reports about itself. */
 export interface RedisView {
   readonly role: 'master' | 'replica' | 'sentinel';
+  /** `redis_version` of INFO (the image's Redis, e.g. 8.0.2). */
+  readonly version: string;
   readonly clusterEnabled: boolean;
   readonly clusterState?: string;
   readonly slotsAssigned?: number;
@@ -49,16 +51,18 @@ async function ask(ip: string, port: number, credential: Credential, timeoutMs: 
       throw Object.assign(new Error(lastError || (error as Error).message), { unreachable: !refused });
     }
     const info = parseInfo(String(await client.call('INFO')));
-    if (info.redis_mode === 'sentinel') return { role: 'sentinel', clusterEnabled: false, keys: 0 };
+    const version = info.redis_version ?? '';
+    if (info.redis_mode === 'sentinel') return { role: 'sentinel', version, clusterEnabled: false, keys: 0 };
     const keys = Object.entries(info)
       .filter(([k]) => /^db\d+$/.test(k))
       .reduce((sum, [, v]) => sum + Number(/keys=(\d+)/.exec(v)?.[1] ?? 0), 0);
     const role = info.role === 'slave' ? 'replica' : 'master';
-    if (info.cluster_enabled !== '1') return { role, clusterEnabled: false, keys };
+    if (info.cluster_enabled !== '1') return { role, version, clusterEnabled: false, keys };
     const cluster = parseInfo(String(await client.call('CLUSTER', 'INFO')));
     const lines = parseClusterNodes(String(await client.call('CLUSTER', 'NODES')));
     return {
       role,
+      version,
       clusterEnabled: true,
       clusterState: cluster.cluster_state,
       slotsAssigned: Number(cluster.cluster_slots_assigned ?? 0),

@@ -86,6 +86,8 @@ export interface PodReport {
   readonly ready: boolean;
   readonly restarts: number;
   readonly role: string | null;
+  /** The Redis version the pod's Redis reports (INFO redis_version), null when none answers. */
+  readonly redisVersion: string | null;
   readonly ports: ReadonlyArray<{ name?: string; port: number }>;
   readonly netns: string | null;
   readonly containers: ReturnType<Pod['containerStatuses']>;
@@ -809,6 +811,7 @@ export class LocalRuntime {
       ready: pod.ready,
       restarts: pod.restarts,
       role: views[i]?.role ?? null,
+      redisVersion: views[i]?.version ?? null,
       ports: pod.ports.map((p) => ({ name: p.name, port: p.containerPort })),
       netns: pod.net?.netns ?? null,
       containers: pod.containerStatuses(),
@@ -821,7 +824,7 @@ export class LocalRuntime {
       hostIp: this.network.hostIp,
       degraded: [
         'Services have no virtual IP: a Service name resolves to the addresses of its ready endpoints',
-        'no resource limits, no pid namespace, no image file system: containers run host programs (see the image table)',
+        'no resource limits, no pid namespace; containers run chrooted in image file systems built from Debian packages (runtime/images), the kubectl image is built in',
       ],
       notReproduced: this.#manifests.ignored,
       pods: reports,

@@ -80,6 +80,8 @@ describe('slotforge CLI', () => {
         phase: 'Running',
         ports: [{ name: 'redis', port: 6379 }],
       });
+      // `status --json` names each pod's Redis: the image's 8.0 line.
+      expect(kv0.redisVersion).toMatch(/^8\.0\.\d+$/);
       expect(kv0.ip).toMatch(/^10\.231\.\d+\.\d+$/);
 
       // A second up is refused while the first runs.

@@ -318,6 +318,8 @@ describe.runIf(process.getuid?.() === 0)('local runtime on hand-written manifest
     const status = await runtime.status();
     const kv0 = status.pods.find((p) => p.name === 'kv-0')!;
     expect(kv0).toMatchObject({ ip: runtime.pod('kv-0').ip, ready: true, role: 'master', phase: 'Running' });
+    // The Redis of the redis image, not the host's.
+    expect(kv0?.redisVersion).toMatch(/^8\.0\.\d+$/);
     expect(kv0.ports).toEqual([{ name: 'redis', port: 6379 }]);
     expect(status.prefix).toBe(runtime.prefix);
   });
