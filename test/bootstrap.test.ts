@@ -55,15 +55,16 @@ async function asNobody(cwd: string, env: Record<string, string>, ...command: st
   );
 }
 
-const fix =
-  'sudo apt-get update && sudo apt-get install -y --no-install-recommends redis-server redis-tools redis-sentinel prometheus prometheus-redis-exporter';
+// Redis, Sentinel and the exporter come from the images (runtime/images), not from Debian packages of the host: the
+// host needs mmdebstrap to build them.
+const fix = 'sudo apt-get update && sudo apt-get install -y --no-install-recommends mmdebstrap prometheus';
 
 describe.skipIf(!isRoot)('bootstrap without redis-server, not root', () => {
   it('bootstrap.sh names the exact command to run and exits 1', async () => {
     const { repo, env } = machineWithoutRedis();
     const result = await asNobody(repo, env, 'bash', 'scripts/bootstrap.sh');
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('slotforge: missing system packages: redis-server redis-tools redis-sentinel');
+    expect(result.stderr).toContain('slotforge: missing system packages: mmdebstrap prometheus');
     expect(result.stderr).toContain(fix);
   });
 
@@ -75,6 +76,29 @@ describe.skipIf(!isRoot)('bootstrap without redis-server, not root', () => {
     // It stopped there: nothing after the bootstrap (lint, vitest, the CLI) ran.
     expect(result.stdout + result.stderr).not.toMatch(
       /> slotforge@[\d.]+ lint|RUN\s+v\d|Synthesizing|manifests synthesized/,
+    );
+  });
+});
+
+describe.skipIf(!isRoot)('image build, not root', () => {
+  it('names the exact command that builds the missing images and exits 1', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'slotforge-images-'));
+    made.push(home);
+    chmodSync(home, 0o777);
+    const cache = join(home, 'cache');
+    const result = await asNobody(
+      process.cwd(),
+      { PATH: '/usr/bin:/bin', HOME: home, SLOTFORGE_IMAGE_CACHE: cache },
+      'node',
+      '--import',
+      'tsx',
+      'runtime/images/main.ts',
+      'build',
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('building redis, redis-exporter needs root');
+    expect(result.stderr).toContain(
+      `sudo env SLOTFORGE_IMAGE_CACHE='${cache}' node --import tsx runtime/images/main.ts build redis redis-exporter`,
     );
   });
 });

@@ -1,7 +1,10 @@
 import type { Launcher, ProcessHandle } from '../../runtime/process/index.ts';
 
-/** The image the container mode runs; matches the Redis version Debian ships (FACTS). */
-export const REDIS_IMAGE = process.env.REDIS_IMAGE ?? 'redis:7.0.15';
+/**
+ * The image the container mode runs: the official image of the Redis line the process mode runs (8.0, from the redis
+ * image rootfs, runtime/images). Pin it to the tag the image table names once that is verified.
+ */
+export const REDIS_IMAGE = process.env.REDIS_IMAGE ?? 'redis:8.0';
 
 /**
  * Fails fast, with a message that says what to do, when `REDIS_FIXTURE=container` is set and no Docker engine
