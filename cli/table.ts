@@ -1,7 +1,7 @@
 import Table from 'cli-table3';
 import type { RuntimeStatus } from '../runtime/local/index.ts';
 
-/** The status people read: one row per pod, then one line per Redis Cluster and per Job. */
+/** The status people read: one row per pod, then one line per Redis Cluster, per Job and per NetworkPolicy. */
 export function renderRuntimeStatus(status: RuntimeStatus): string {
   const table = new Table({ head: ['pod', 'ip', 'phase', 'ready', 'role', 'redis', 'restarts', 'ports'] });
   for (const p of status.pods) {
@@ -25,6 +25,10 @@ export function renderRuntimeStatus(status: RuntimeStatus): string {
   for (const j of status.jobs) lines.push(`Job ${j.name}: ${j.status}${j.failures ? ` (${j.failures} failures)` : ''}`);
   if (status.partitions.length > 0) {
     lines.push(`partitions: ${status.partitions.map((p) => `${p.a.join(',')} | ${p.b.join(',')}`).join('; ')}`);
+  }
+  for (const np of status.networkPolicies ?? []) {
+    const on = np.pods.length > 0 ? `on ${np.pods.length} pod(s): ${np.pods.join(' ')}` : 'selects no pod yet';
+    lines.push(`NetworkPolicy ${np.name} (${np.policyTypes.join(', ')}) enforced ${on}`);
   }
   return lines.join('\n');
 }

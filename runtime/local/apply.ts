@@ -41,7 +41,16 @@ export const APPLY_KINDS = [
   ['StatefulSet', 'statefulSets'],
   ['Deployment', 'deployments'],
   ['Job', 'jobs'],
+  ['Namespace', 'namespaces'],
+  ['NetworkPolicy', 'networkPolicies'],
 ] as const;
+
+/**
+ * Kinds `prune` keeps: NetworkPolicy is not in kubectl's default prune allowlist (staging/src/k8s.io/kubectl/pkg/util/
+ * prune/prune.go), so `kubectl apply --prune --all` leaves it in force; a Namespace is, but pruning one deletes
+ * everything in it, which the runtime does not reproduce.
+ */
+const KEPT_BY_PRUNE: ReadonlySet<string> = new Set(['Namespace', 'NetworkPolicy']);
 
 /** JSON with object keys sorted, so two objects that differ only in key order compare equal. */
 export function canonical(value: unknown): string {
@@ -126,7 +135,7 @@ export function planApply(live: ManifestSet, next: ManifestSet, options: ApplyOp
     }
     for (const key of before.keys()) {
       if (after.has(key)) continue;
-      changes.push({ object: `${kind}/${key}`, action: options.prune ? 'pruned' : 'kept' });
+      changes.push({ object: `${kind}/${key}`, action: options.prune && !KEPT_BY_PRUNE.has(kind) ? 'pruned' : 'kept' });
     }
   }
   return changes;

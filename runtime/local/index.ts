@@ -22,12 +22,22 @@ export {
   manifestFiles,
 } from './manifests.ts';
 export type { BlockRule } from './network.ts';
+export {
+  type AllowRule,
+  NAMESPACE_NAME_LABEL,
+  type PodFirewall,
+  type PolicyPod,
+  podFirewall,
+  validateNetworkPolicy,
+} from './network-policy.ts';
+export { renderFirewall } from './network-policy-nft.ts';
 export { RUNTIMES_DIR, sweepOrphans } from './orphans.ts';
 export type { Pod, PodPhase } from './pod.ts';
 export {
   type ClusterReport,
   LocalRuntime,
   type LocalRuntimeOptions,
+  type NetworkPolicyReport,
   type Partition,
   type PartitionOptions,
   type PodReport,

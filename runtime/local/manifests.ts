@@ -2,11 +2,14 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { LocalRuntimeError } from './errors.ts';
+import { validateNetworkPolicy } from './network-policy.ts';
 import type {
   ConfigMap,
   Deployment,
   Job,
   KubeObject,
+  Namespace,
+  NetworkPolicy,
   PersistentVolumeClaim,
   Secret,
   Service,
@@ -15,7 +18,6 @@ import type {
 
 /** Kinds that need no process and have no local effect; they are accepted silently. */
 const INERT_KINDS = new Set([
-  'Namespace',
   'ServiceAccount',
   'Role',
   'RoleBinding',
@@ -33,7 +35,11 @@ export interface ManifestSet {
   readonly deployments: Map<string, Deployment>;
   readonly jobs: Map<string, Job>;
   readonly claims: Map<string, PersistentVolumeClaim>;
-  /** Objects of kinds the runtime does not reproduce (NetworkPolicy, ServiceMonitor, ...), as `Kind/ns/name`. */
+  /** Keyed by name (cluster-scoped): their labels are what a NetworkPolicy's namespaceSelector sees. */
+  readonly namespaces: Map<string, Namespace>;
+  /** Enforced between pods (network-policy.ts). */
+  readonly networkPolicies: Map<string, NetworkPolicy>;
+  /** Objects of kinds the runtime does not reproduce (PodDisruptionBudget is inert; ServiceMonitor, ...), as `Kind/ns/name`. */
   readonly ignored: string[];
   readonly files: string[];
 }
@@ -76,6 +82,8 @@ export function loadManifests(path: string): ManifestSet {
     deployments: new Map(),
     jobs: new Map(),
     claims: new Map(),
+    namespaces: new Map(),
+    networkPolicies: new Map(),
     ignored: [],
     files: manifestFiles(path),
   };
@@ -125,6 +133,13 @@ export function addObject(set: ManifestSet, object: KubeObject, where: string): 
     case 'PersistentVolumeClaim':
       set.claims.set(key, object as PersistentVolumeClaim);
       break;
+    case 'Namespace':
+      set.namespaces.set(object.metadata.name, object as Namespace);
+      break;
+    case 'NetworkPolicy':
+      validateNetworkPolicy(object as NetworkPolicy, `${where}: NetworkPolicy ${key}`);
+      set.networkPolicies.set(key, object as NetworkPolicy);
+      break;
     default:
       if (!INERT_KINDS.has(object.kind)) set.ignored.push(`${object.kind}/${key}`);
   }
@@ -140,6 +155,8 @@ export function emptyManifestSet(): ManifestSet {
     deployments: new Map(),
     jobs: new Map(),
     claims: new Map(),
+    namespaces: new Map(),
+    networkPolicies: new Map(),
     ignored: [],
     files: [],
   };
@@ -155,6 +172,8 @@ export function cloneManifestSet(set: ManifestSet): ManifestSet {
     deployments: new Map(set.deployments),
     jobs: new Map(set.jobs),
     claims: new Map(set.claims),
+    namespaces: new Map(set.namespaces),
+    networkPolicies: new Map(set.networkPolicies),
     ignored: [...set.ignored],
     files: [...set.files],
   };

@@ -111,8 +111,7 @@ export class BridgeNetwork {
    */
   async setBlocked(net: PodNet, blocked: readonly BlockRule[]): Promise<void> {
     const table = `${this.prefix}part`;
-    await run('ip', ['netns', 'exec', net.netns, 'nft', 'delete', 'table', 'inet', table]);
-    if (blocked.length === 0) return;
+    if (blocked.length === 0) return replaceTable(net.netns, table, undefined);
     const input: string[] = [];
     const output: string[] = [];
     for (const rule of blocked) {
@@ -127,25 +126,51 @@ export class BridgeNetwork {
         output.push(`    ip daddr ${rule.address} meta l4proto { tcp, udp } th ${side} ${ports} drop`);
       }
     }
-    const script = [
-      `table inet ${table} {`,
-      '  chain input {',
-      '    type filter hook input priority 0; policy accept;',
-      ...input,
-      '  }',
-      '  chain output {',
-      '    type filter hook output priority 0; policy accept;',
-      ...output,
-      '  }',
-      '}',
-      '',
-    ].join('\n');
-    await runOk('ip', ['netns', 'exec', net.netns, 'nft', '-f', '-'], { input: script });
+    await replaceTable(
+      net.netns,
+      table,
+      [
+        `table inet ${table} {`,
+        '  chain input {',
+        '    type filter hook input priority 0; policy accept;',
+        ...input,
+        '  }',
+        '  chain output {',
+        '    type filter hook output priority 0; policy accept;',
+        ...output,
+        '  }',
+        '}',
+        '',
+      ].join('\n'),
+    );
+  }
+
+  /**
+   * Installs the NetworkPolicy table of the pod (`<prefix>netpol`, rendered by `renderFirewall`), or removes it with
+   * `undefined`; atomically, so a pod never runs without its rules while they change.
+   */
+  setPolicyTable(net: PodNet, script: string | undefined): Promise<void> {
+    return replaceTable(net.netns, this.policyTable, script);
+  }
+
+  /** The name of the nft table of the NetworkPolicy rules inside each pod namespace. */
+  get policyTable(): string {
+    return `${this.prefix}netpol`;
   }
 
   async teardown(): Promise<void> {
     await run('ip', ['link', 'del', this.bridge]);
   }
+}
+
+/**
+ * Replaces the nft table `inet <table>` of a namespace with `script` (which defines it), or deletes it, in one nft
+ * transaction: declaring the table first makes the delete succeed when there is none, and the kernel applies the
+ * whole file or nothing, so packets never see a state without rules.
+ */
+async function replaceTable(netns: string, table: string, script: string | undefined): Promise<void> {
+  const input = `table inet ${table}\ndelete table inet ${table}\n${script ?? ''}`;
+  await runOk('ip', ['netns', 'exec', netns, 'nft', '-f', '-'], { input });
 }
 
 /** Pids of every process inside a network namespace. */

@@ -29,6 +29,11 @@ export interface PodHost {
   nextSeq(): number;
   /** Called whenever an address, a readiness or a phase changes (DNS and Services follow). */
   changed(): void;
+  /**
+   * Called once the pod has its address, before any container starts; resolves when the network is ready for it (its
+   * NetworkPolicy rules, and its peers' rules that name it, are installed).
+   */
+  attached?(pod: Pod): Promise<void>;
   event(pod: string, message: string): void;
   recordCreated(paths: readonly string[]): void;
   /** Scales the kubelet's timers in tests that cannot wait 10 s for a back-off. @default 1 */
@@ -262,6 +267,7 @@ export class Pod {
     if (signal.aborted) return;
     this.#event(`scheduled with IP ${this.net.ip} (netns ${this.net.netns})`);
     this.host.changed();
+    await this.host.attached?.(this);
     const facts = this.#facts(this.net.ip);
     const where = `pod ${this.namespace}/${this.name}`;
     // Volumes and env wait for their ConfigMaps and Secrets, as a pod in ContainerCreating does.

@@ -18,6 +18,8 @@ import { claimHostDns, type HostDnsClaim } from './host-dns-claim.ts';
 import { IMAGE_TABLE } from './images.ts';
 import { cloneManifestSet, keyOf, type ManifestSet, namespaceOf } from './manifests.ts';
 import { type BlockRule, BridgeNetwork, freeSubnet } from './network.ts';
+import { NAMESPACE_NAME_LABEL, type PolicyPod, podFirewall, policyTypes, selectedPods } from './network-policy.ts';
+import { renderFirewall } from './network-policy-nft.ts';
 import { forgetRuntime, recordCreatedPaths, recordRuntime, sweepOrphans } from './orphans.ts';
 import { Pod, type PodHost } from './pod.ts';
 import { type Credential, type RedisView, RedisViewer } from './redis-view.ts';
@@ -107,6 +109,14 @@ export interface ClusterReport {
   readonly keys: number;
 }
 
+/** A NetworkPolicy the runtime enforces, and the pods it selects now. */
+export interface NetworkPolicyReport {
+  /** `namespace/name`. */
+  readonly name: string;
+  readonly policyTypes: ReadonlyArray<'Ingress' | 'Egress'>;
+  readonly pods: string[];
+}
+
 /** What `status --json` prints. */
 export interface RuntimeStatus {
   readonly stateDir: string;
@@ -120,6 +130,7 @@ export interface RuntimeStatus {
   readonly jobs: ReadonlyArray<{ name: string; status: string; failures: number }>;
   readonly clusters: ClusterReport[];
   readonly partitions: readonly Partition[];
+  readonly networkPolicies: readonly NetworkPolicyReport[];
 }
 
 /** The runtime's name prefix for a state dir: every namespace, link, rule and hosts block carries it. */
@@ -173,6 +184,8 @@ export class LocalRuntime {
   readonly #events: RuntimeEvent[] = [];
   readonly #partitions: Partition[] = [];
   readonly #applied = new Map<string, string>();
+  /** Per pod namespace, the NetworkPolicy table last installed ('' when none). */
+  readonly #policyApplied = new Map<string, string>();
   /** The live objects: the manifests started with, as every apply since changed them. */
   readonly #manifests: ManifestSet;
   readonly #viewer = new RedisViewer();
@@ -295,6 +308,7 @@ export class LocalRuntime {
       claimDir: (ns, claim) => join(this.paths.pvc, ns, claim),
       nextSeq: () => ++this.#seq,
       changed: () => this.#changed(),
+      attached: () => this.#applyPolicies(),
       event: (pod, message) => this.#event(`pod/${pod}`, message),
       recordCreated: (paths) => recordCreatedPaths(paths),
       timeScale: this.options.timeScale,
@@ -326,6 +340,7 @@ export class LocalRuntime {
       if (this.#stopped) return;
       this.#publishDns();
       void this.#applyPartitions();
+      void this.#applyPolicies();
     });
   }
 
@@ -585,6 +600,8 @@ export class LocalRuntime {
       if (kind === 'Job') this.#jobs.delete(key);
     }
     this.#changed();
+    // Policies are enforced when apply returns (a CNI lags a little behind the API server; tests need no poll).
+    await this.#applyPolicies();
     void this.#reconcile();
     return { changes };
   }
@@ -721,6 +738,72 @@ export class LocalRuntime {
     return this.#applying;
   }
 
+  #policyChain: Promise<void> = Promise.resolve();
+
+  /**
+   * Enforces the NetworkPolicies: recomputes the firewall of every pod that has an address (see network-policy.ts)
+   * and installs each table that changed, one atomic nft transaction per pod namespace, in parallel. Runs whenever a
+   * pod gets or loses an address, a label or a port (`changed`), after an apply, and before a new pod's containers
+   * start (`attached`), so a pod never runs unprotected and a new peer's first connection is not dropped. Serialized;
+   * resolves once the state of the call is enforced.
+   */
+  #applyPolicies(): Promise<void> {
+    this.#policyChain = this.#policyChain.then(async () => {
+      if (this.#stopped) return;
+      const started = performance.now();
+      const live = this.pods().filter((p) => p.net && p.phase !== 'Deleted');
+      const peers: PolicyPod[] = live.map((p) => ({
+        name: p.name,
+        namespace: p.namespace,
+        labels: p.labels,
+        ip: p.net!.ip,
+        ports: p.ports,
+      }));
+      const policies = [...this.#manifests.networkPolicies.values()];
+      const namespaceLabels = (ns: string) => ({
+        ...(this.#manifests.namespaces.get(ns)?.metadata.labels ?? {}),
+        [NAMESPACE_NAME_LABEL]: ns,
+      });
+      const seen = new Set<string>();
+      let updated = 0;
+      await Promise.all(
+        live.map(async (pod, i) => {
+          const net = pod.net!;
+          seen.add(net.netns);
+          const firewall = podFirewall(peers[i]!, policies, peers, namespaceLabels);
+          const script = renderFirewall(this.network.policyTable, firewall, this.network.hostIp) ?? '';
+          if ((this.#policyApplied.get(net.netns) ?? '') === script) return;
+          try {
+            await this.network.setPolicyTable(net, script || undefined);
+            this.#policyApplied.set(net.netns, script);
+            updated++;
+          } catch (error) {
+            // A pod whose namespace went away meanwhile needs no rules.
+            if (pod.net === net && !pod.terminating) {
+              this.#event(`pod/${pod.name}`, `could not apply NetworkPolicy rules: ${(error as Error).message}`);
+            }
+          }
+        }),
+      );
+      for (const netns of [...this.#policyApplied.keys()]) if (!seen.has(netns)) this.#policyApplied.delete(netns);
+      if (updated > 0) {
+        const ms = (performance.now() - started).toFixed(1);
+        this.#event('runtime', `NetworkPolicy rules updated in ${updated} pod(s) in ${ms} ms`);
+      }
+    });
+    return this.#policyChain;
+  }
+
+  /** The NetworkPolicies in force and the pods each selects now. */
+  networkPolicies(): NetworkPolicyReport[] {
+    const pods = this.pods().filter((p) => p.phase !== 'Deleted');
+    return [...this.#manifests.networkPolicies].map(([key, policy]) => ({
+      name: key,
+      policyTypes: policyTypes(policy),
+      pods: selectedPods(policy, pods).map((p) => p.name),
+    }));
+  }
+
   /**
    * The DNS records: a Service's names resolve to its ready endpoints (all selected pods with
    * publishNotReadyAddresses), and a pod behind a headless Service named by its subdomain gets
@@ -831,6 +914,7 @@ export class LocalRuntime {
       jobs: [...this.#jobs.values()].map((j) => ({ name: j.key, status: j.status, failures: j.failures })),
       clusters: groupClusters(pods, views),
       partitions: [...this.#partitions],
+      networkPolicies: this.networkPolicies(),
     };
   }
 

@@ -191,3 +191,39 @@ export interface Secret extends KubeObject {
   readonly stringData?: Record<string, string>;
   readonly type?: string;
 }
+
+/** A label selector: every `matchLabels` pair and every expression must hold; an empty selector selects everything. */
+export interface LabelSelector {
+  readonly matchLabels?: Readonly<Record<string, string>>;
+  readonly matchExpressions?: ReadonlyArray<{
+    readonly key: string;
+    readonly operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+    readonly values?: readonly string[];
+  }>;
+}
+
+export interface Namespace extends KubeObject {}
+
+/** One peer of a NetworkPolicy rule: pods (of namespaces) by selector, or an IP block. */
+export interface NetworkPolicyPeer {
+  readonly podSelector?: LabelSelector;
+  readonly namespaceSelector?: LabelSelector;
+  readonly ipBlock?: { readonly cidr: string; readonly except?: readonly string[] };
+}
+
+export interface NetworkPolicyPort {
+  /** @default 'TCP' */
+  readonly protocol?: string;
+  /** A number or a named container port; absent: every port of the protocol. */
+  readonly port?: number | string;
+  readonly endPort?: number;
+}
+
+export interface NetworkPolicy extends KubeObject {
+  readonly spec?: {
+    readonly podSelector?: LabelSelector;
+    readonly policyTypes?: ReadonlyArray<'Ingress' | 'Egress'>;
+    readonly ingress?: ReadonlyArray<{ readonly from?: NetworkPolicyPeer[]; readonly ports?: NetworkPolicyPort[] }>;
+    readonly egress?: ReadonlyArray<{ readonly to?: NetworkPolicyPeer[]; readonly ports?: NetworkPolicyPort[] }>;
+  };
+}
