@@ -11,7 +11,7 @@ import type { MemoryPlan } from './config/memory.ts';
 import type { RedisProfile, ResolvedPersistence } from './config/profiles.ts';
 import { check } from './errors.ts';
 import { EXPORTER_PORT } from './metrics/exporter.ts';
-import { prometheusRule, serviceMonitor } from './metrics/monitoring.ts';
+import { type MonitoringTarget, prometheusRule, serviceMonitor } from './metrics/monitoring.ts';
 import { dataClaimTemplate } from './persistence.ts';
 import { MEMBER_SCRIPTS, readScript } from './scripts.ts';
 import { CLUSTER_ACL_USERS, renderAclUsers, secretKeysOf } from './security/acl.ts';
@@ -52,6 +52,11 @@ export class RedisCluster extends Construct {
   readonly networkPolicy: k8s.KubeNetworkPolicy;
   readonly serviceMonitor?: ApiObject;
   readonly prometheusRule?: ApiObject;
+  /**
+   * What an {@link OperatorMonitoring} in another chart needs to scrape this cluster's exporters and alert on them;
+   * undefined without the exporter.
+   */
+  readonly monitoringTarget?: MonitoringTarget;
   /** Name of the mounted TLS Secret; undefined without TLS. */
   readonly tlsSecretName?: string;
   readonly certificate?: ApiObject;
@@ -271,6 +276,9 @@ export class RedisCluster extends Construct {
       serviceSelector: { ...this.labels, 'slotforge.io/service': 'client' },
       serviceName: name,
     };
+    if (exporterImage) {
+      this.monitoringTarget = { ...monitoring, namespace: Chart.of(this).namespace, deployment: 'cluster' };
+    }
     if (metrics.serviceMonitor) {
       check(
         exporterImage !== undefined,

@@ -10,7 +10,7 @@ import { parseMemoryQuantity } from '../config/quantity.ts';
 import type { DirectiveValue } from '../config/redis-conf.ts';
 import { check, InvalidPropError } from '../errors.ts';
 import { EXPORTER_PORT } from '../metrics/exporter.ts';
-import { prometheusRule, serviceMonitor } from '../metrics/monitoring.ts';
+import { type MonitoringTarget, prometheusRule, serviceMonitor } from '../metrics/monitoring.ts';
 import { dataClaimTemplate, type StorageOptions } from '../persistence.ts';
 import { RedisCluster } from '../redis-cluster.ts';
 import { renderAclUsers, secretKeysOf } from '../security/acl.ts';
@@ -190,6 +190,8 @@ export class RedisSentinel extends Construct {
   readonly networkPolicies: k8s.KubeNetworkPolicy[] = [];
   readonly serviceMonitor?: ApiObject;
   readonly prometheusRule?: ApiObject;
+  /** What an OperatorMonitoring in another chart needs to scrape the data pods; undefined without the exporter. */
+  readonly monitoringTarget?: MonitoringTarget;
 
   constructor(scope: Construct, id: string, props: RedisSentinelProps = {}) {
     super(scope, id);
@@ -534,6 +536,9 @@ export class RedisSentinel extends Construct {
       serviceSelector: { ...this.labels, 'slotforge.io/service': 'metrics' },
       serviceName: `${name}-metrics`,
     };
+    if (this.metricsService) {
+      this.monitoringTarget = { ...monitoring, namespace: Chart.of(this).namespace, deployment: 'sentinel' };
+    }
     if (metrics.serviceMonitor) this.serviceMonitor = serviceMonitor(this, 'ServiceMonitor', monitoring);
     if (metrics.prometheusRule) {
       // The Sentinel set of the slotforge alerts (dashboards/alerts.ts): RedisSentinelNoPrimary, no CLUSTER INFO ones.
