@@ -388,6 +388,8 @@ export class RedisSentinel extends Construct {
       baseName: name,
       labels: { ...this.labels, 'app.kubernetes.io/component': 'auth' },
       keys: [...secretKeysOf(SENTINEL_ACL_USERS), SENTINEL_ACCESS_KEY],
+      redisImage: this.image,
+      owner,
     });
 
     const headlessName = `${name}-headless`;
@@ -501,7 +503,12 @@ export class RedisSentinel extends Construct {
         new k8s.KubePodDisruptionBudget(this, budgetId, {
           metadata: { name: `${name}-${labels['app.kubernetes.io/component']}`, labels },
           // One at a time: the data pods keep a primary and a replica, the sentinels keep their majority.
-          spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: labels } },
+          // AlwaysAllow: a pod that is not Ready already serves nothing; it must not block node drains.
+          spec: {
+            maxUnavailable: k8s.IntOrString.fromNumber(1),
+            selector: { matchLabels: labels },
+            unhealthyPodEvictionPolicy: 'AlwaysAllow',
+          },
         }),
       );
     }
