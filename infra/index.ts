@@ -13,15 +13,22 @@ export { formatMemoryQuantity, parseMemoryQuantity } from './config/quantity.ts'
 export { type DirectiveValue, parseRedisConf, renderRedisConf, validateUserConfig } from './config/redis-conf.ts';
 export { InvalidPropError } from './errors.ts';
 export { DEFAULT_EXPORTER_IMAGE, EXPORTER_PORT, exporterContainer } from './metrics/exporter.ts';
-export { deploymentAlertRules, prometheusRule, serviceMonitor } from './metrics/monitoring.ts';
+export {
+  deploymentAlertRules,
+  type MonitoringTarget,
+  OperatorMonitoring,
+  type OperatorMonitoringProps,
+  prometheusRule,
+  serviceMonitor,
+} from './metrics/monitoring.ts';
 export { dataClaimTemplate, type StorageOptions } from './persistence.ts';
 export { memberProbes } from './probes.ts';
 export { RedisCluster } from './redis-cluster.ts';
 export { MEMBER_SCRIPTS, readScript, SCRIPTS_MOUNT_PATH } from './scripts.ts';
 export { type AclUser, APP_DENIED_COMMANDS, CLUSTER_ACL_USERS, renderAclUsers, secretKeysOf } from './security/acl.ts';
-export { AUTH_MOUNT_PATH, type AuthOptions, RedisAuth } from './security/auth.ts';
+export { AUTH_MOUNT_PATH, type AuthOptions, DEFAULT_KUBECTL_IMAGE, RedisAuth } from './security/auth.ts';
 export { type NetworkPolicyOptions, redisNetworkPolicy } from './security/network-policy.ts';
 export { containerSecurityContext, podSecurityContext } from './security/security-context.ts';
 export { certificate, TLS_MOUNT_PATH, type TlsOptions } from './security/tls.ts';
-export { addSentinelExample } from './sentinel/example.ts';
+export { addSentinelExample, SENTINEL_EXAMPLE_NAMESPACE } from './sentinel/example.ts';
 export { RedisSentinel, type RedisSentinelProps } from './sentinel/redis-sentinel.ts';

@@ -11,7 +11,7 @@ import type { MemoryPlan } from './config/memory.ts';
 import type { RedisProfile, ResolvedPersistence } from './config/profiles.ts';
 import { check } from './errors.ts';
 import { EXPORTER_PORT } from './metrics/exporter.ts';
-import { prometheusRule, serviceMonitor } from './metrics/monitoring.ts';
+import { type MonitoringTarget, prometheusRule, serviceMonitor } from './metrics/monitoring.ts';
 import { dataClaimTemplate } from './persistence.ts';
 import { MEMBER_SCRIPTS, readScript } from './scripts.ts';
 import { CLUSTER_ACL_USERS, renderAclUsers, secretKeysOf } from './security/acl.ts';
@@ -52,6 +52,11 @@ export class RedisCluster extends Construct {
   readonly networkPolicy: k8s.KubeNetworkPolicy;
   readonly serviceMonitor?: ApiObject;
   readonly prometheusRule?: ApiObject;
+  /**
+   * What an {@link OperatorMonitoring} in another chart needs to scrape this cluster's exporters and alert on them;
+   * undefined without the exporter.
+   */
+  readonly monitoringTarget?: MonitoringTarget;
   /** Name of the mounted TLS Secret; undefined without TLS. */
   readonly tlsSecretName?: string;
   readonly certificate?: ApiObject;
@@ -61,7 +66,7 @@ export class RedisCluster extends Construct {
     const resolved = resolveClusterProps(id, props);
     const { name, owner, profile, nodeTimeoutMs, userConfig, preferredEndpointType, clusterDomain } = resolved;
     const { memoryLimit, memoryRequest, cpuRequest, cpuLimit, storageSize, storageClassName } = resolved;
-    const { antiAffinity, grace, guardSeconds, scriptTimeouts, metrics, exporterImage } = resolved;
+    const { antiAffinity, grace, guardSeconds, scriptTimeouts, metrics, exporterImage, minReadySeconds } = resolved;
     this.clusterName = name;
     this.shards = resolved.shards;
     this.replicasPerShard = resolved.replicasPerShard;
@@ -110,6 +115,8 @@ export class RedisCluster extends Construct {
       baseName: name,
       labels: { ...this.labels, 'app.kubernetes.io/component': 'auth' },
       keys: secretKeysOf(CLUSTER_ACL_USERS),
+      redisImage: this.image,
+      owner,
     });
 
     const servicePorts: k8s.ServicePort[] = [
@@ -197,6 +204,9 @@ export class RedisCluster extends Construct {
             // cluster is, so OrderedReady would wait forever for member 0).
             podManagementPolicy: 'Parallel',
             updateStrategy: { type: 'RollingUpdate' },
+            // A rollout moves on only after the restarted member has been Ready (probe.sh: a replica linked and not
+            // syncing, a master serving its slots) for this long.
+            minReadySeconds,
             selector: { matchLabels: shardLabels },
             template: memberPodTemplate({
               image: this.image,
@@ -230,15 +240,26 @@ export class RedisCluster extends Construct {
       this.disruptionBudgets.push(
         new k8s.KubePodDisruptionBudget(this, `Budget${shard}`, {
           metadata: { name: shardName, labels: shardLabels },
-          spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: shardLabels } },
+          spec: {
+            maxUnavailable: k8s.IntOrString.fromNumber(1),
+            selector: { matchLabels: shardLabels },
+            // A member that is not Ready (crash-looping, stuck in a sync) may always be evicted: with the default
+            // (IfHealthyBudget) it would block every node drain of its shard while it already serves nothing.
+            unhealthyPodEvictionPolicy: 'AlwaysAllow',
+          },
         }),
       );
     }
 
     const retiring = this.retiringShards ? `-retire${this.retiringShards}` : '';
     this.topologyJob = topologyJob(this, 'Topology', {
-      name: `${name}-topology-${this.shards}x${shardSize}${retiring}`,
-      labels: { ...this.labels, 'app.kubernetes.io/component': 'topology' },
+      namePrefix: `${name}-topology`,
+      labels: {
+        ...this.labels,
+        'app.kubernetes.io/component': 'topology',
+        'slotforge.io/topology': `${this.shards}x${shardSize}${retiring}`,
+      },
+      annotations: { 'slotforge.io/config-hash': configHash },
       image: this.image,
       env: {
         ...topologyEnv,
@@ -271,6 +292,9 @@ export class RedisCluster extends Construct {
       serviceSelector: { ...this.labels, 'slotforge.io/service': 'client' },
       serviceName: name,
     };
+    if (exporterImage) {
+      this.monitoringTarget = { ...monitoring, namespace: Chart.of(this).namespace, deployment: 'cluster' };
+    }
     if (metrics.serviceMonitor) {
       check(
         exporterImage !== undefined,

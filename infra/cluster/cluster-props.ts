@@ -163,6 +163,13 @@ export interface RedisClusterProps {
   readonly emptyMasterGuardSeconds?: number;
   /** @default see {@link ScriptTimeoutOptions} */
   readonly scriptTimeouts?: ScriptTimeoutOptions;
+  /**
+   * StatefulSet `minReadySeconds`: a restarted member must stay Ready this long before a rollout moves on to the next
+   * one. Readiness already waits for a replica's full resync (probe.sh); this rides out a replica that reports in sync
+   * and then drops its link again (a sync that fails on its last step, an output-buffer limit).
+   * @default 10
+   */
+  readonly minReadySeconds?: number;
 }
 
 export const NAME_PATTERN = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -335,6 +342,8 @@ export function resolveClusterProps(
     'must be an integer from 60 to 86400',
     scriptTimeouts.rebalanceSeconds,
   );
+  const minReadySeconds = props.minReadySeconds ?? 10;
+  check(isInt(minReadySeconds, 0, 600), owner, 'minReadySeconds', 'must be an integer from 0 to 600', minReadySeconds);
   const preferredEndpointType = props.preferredEndpointType ?? 'ip';
   check(
     ['ip', 'hostname'].includes(preferredEndpointType),
@@ -379,6 +388,7 @@ export function resolveClusterProps(
     grace,
     guardSeconds,
     scriptTimeouts,
+    minReadySeconds,
     preferredEndpointType,
     clusterDomain,
     metrics,

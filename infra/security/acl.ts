@@ -30,8 +30,11 @@ const APP_RULES = [
   ...APP_DENIED_COMMANDS.map((command) => `-${command}`),
 ].join(' ');
 
-/** Probe user: liveness and readiness need PING and CLUSTER INFO, nothing that reads a key. */
-const PROBE_RULES = 'resetkeys resetchannels -@all +ping +cluster|info +cluster|myid +info';
+/**
+ * Probe user: liveness needs PING; readiness INFO replication (a replica's link and sync state) and CLUSTER NODES (a
+ * master's own slots and which masters it reaches). Nothing that reads a key or a config value.
+ */
+const PROBE_RULES = 'resetkeys resetchannels -@all +ping +cluster|info +cluster|myid +cluster|nodes +info';
 
 /**
  * Exporter user: what redis_exporter reads without key checks (1.45; 1.69, the image's, also reads LATENCY

@@ -10,7 +10,7 @@ import { parseMemoryQuantity } from '../config/quantity.ts';
 import type { DirectiveValue } from '../config/redis-conf.ts';
 import { check, InvalidPropError } from '../errors.ts';
 import { EXPORTER_PORT } from '../metrics/exporter.ts';
-import { prometheusRule, serviceMonitor } from '../metrics/monitoring.ts';
+import { type MonitoringTarget, prometheusRule, serviceMonitor } from '../metrics/monitoring.ts';
 import { dataClaimTemplate, type StorageOptions } from '../persistence.ts';
 import { RedisCluster } from '../redis-cluster.ts';
 import { renderAclUsers, secretKeysOf } from '../security/acl.ts';
@@ -190,6 +190,8 @@ export class RedisSentinel extends Construct {
   readonly networkPolicies: k8s.KubeNetworkPolicy[] = [];
   readonly serviceMonitor?: ApiObject;
   readonly prometheusRule?: ApiObject;
+  /** What an OperatorMonitoring in another chart needs to scrape the data pods; undefined without the exporter. */
+  readonly monitoringTarget?: MonitoringTarget;
 
   constructor(scope: Construct, id: string, props: RedisSentinelProps = {}) {
     super(scope, id);
@@ -386,6 +388,8 @@ export class RedisSentinel extends Construct {
       baseName: name,
       labels: { ...this.labels, 'app.kubernetes.io/component': 'auth' },
       keys: [...secretKeysOf(SENTINEL_ACL_USERS), SENTINEL_ACCESS_KEY],
+      redisImage: this.image,
+      owner,
     });
 
     const headlessName = `${name}-headless`;
@@ -499,7 +503,12 @@ export class RedisSentinel extends Construct {
         new k8s.KubePodDisruptionBudget(this, budgetId, {
           metadata: { name: `${name}-${labels['app.kubernetes.io/component']}`, labels },
           // One at a time: the data pods keep a primary and a replica, the sentinels keep their majority.
-          spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: labels } },
+          // AlwaysAllow: a pod that is not Ready already serves nothing; it must not block node drains.
+          spec: {
+            maxUnavailable: k8s.IntOrString.fromNumber(1),
+            selector: { matchLabels: labels },
+            unhealthyPodEvictionPolicy: 'AlwaysAllow',
+          },
         }),
       );
     }
@@ -534,6 +543,9 @@ export class RedisSentinel extends Construct {
       serviceSelector: { ...this.labels, 'slotforge.io/service': 'metrics' },
       serviceName: `${name}-metrics`,
     };
+    if (this.metricsService) {
+      this.monitoringTarget = { ...monitoring, namespace: Chart.of(this).namespace, deployment: 'sentinel' };
+    }
     if (metrics.serviceMonitor) this.serviceMonitor = serviceMonitor(this, 'ServiceMonitor', monitoring);
     if (metrics.prometheusRule) {
       // The Sentinel set of the slotforge alerts (dashboards/alerts.ts): RedisSentinelNoPrimary, no CLUSTER INFO ones.

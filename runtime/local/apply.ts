@@ -116,7 +116,7 @@ export function planApply(live: ManifestSet, next: ManifestSet, options: ApplyOp
       if (kind === 'Job' && canonical((previous as StatefulSet).spec) !== canonical((object as StatefulSet).spec)) {
         throw new LocalRuntimeError(
           'E_MANIFEST',
-          `apply: Job ${key}: spec is immutable and the new manifests change it (a Job of that name already ran); give the new run a new name (the chart's topology Job carries its topology in its name) or delete the Job first`,
+          `apply: Job ${key}: spec is immutable and the new manifests change it (a Job of that name already ran); give the new run a new name (the chart's Jobs carry a hash of their pod template in their name) or delete the Job first`,
         );
       }
       if (kind === 'StatefulSet') {

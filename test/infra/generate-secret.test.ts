@@ -1,64 +1,114 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DEFAULT_KUBECTL_IMAGE, InvalidPropError } from '../../infra/index.ts';
 import { harnessTempDir } from '../support/harness-root.ts';
-import { synthCluster } from './support/synth.ts';
+import { type Manifest, objectsOfKind, synthCluster } from './support/synth.ts';
+import { validateObject } from './support/validate.ts';
 
 const run = promisify(execFile);
 const root = harnessTempDir('infra-secret');
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-// kubectl is the one tool here we cannot run for real (no API server): a stub records the calls and keeps the
-// created Secret's files, so the test checks what the script hands to kubectl.
-const KUBECTL_STUB = `#!/bin/sh
-echo "$*" >> "$STUB_STATE/calls"
-case "$1 $2" in
-"get secret") [ -e "$STUB_STATE/created" ] ;;
-"create secret")
-  shift 4
-  for arg in "$@"; do
-    spec=\${arg#--from-file=}
-    cp "\${spec#*=}" "$STUB_STATE/key-\${spec%%=*}"
-  done
-  : > "$STUB_STATE/created"
-  ;;
-esac
-`;
+const authJob = (objects: Manifest[]) =>
+  objectsOfKind(objects, 'Job').find((o) => o.metadata.labels['app.kubernetes.io/component'] === 'auth');
 
-describe('auth Secret generator Job', () => {
-  it('creates one random password per key once, and leaves an existing Secret alone', async () => {
+/** Runs the Job's init container script (the Redis image's sh) with the Job's env, the volumes as directories. */
+async function render(objects: Manifest[], current: Record<string, string>, dir: string) {
+  const job = authJob(objects);
+  const init = job?.spec.template.spec.initContainers[0];
+  const script = objects.find((o) => o.kind === 'ConfigMap' && o.data?.['generate-secret.sh'])?.data[
+    'generate-secret.sh'
+  ];
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '' };
+  for (const e of init.env) if (e.value !== undefined) env[e.name] = e.value;
+  env.POD_NAMESPACE = 'ns';
+  for (const d of ['current', 'work']) mkdirSync(join(dir, d), { recursive: true });
+  for (const [key, value] of Object.entries(current)) writeFileSync(join(dir, 'current', key), value);
+  writeFileSync(join(dir, 'generate-secret.sh'), script);
+  const { stderr } = await run('sh', [join(dir, 'generate-secret.sh')], {
+    env: { ...env, SLOTFORGE_CURRENT_DIR: join(dir, 'current'), SLOTFORGE_WORK_DIR: join(dir, 'work') },
+  });
+  const file = join(dir, 'work', 'secret.json');
+  const secret = JSON.parse(readFileSync(file, 'utf8')) as Manifest;
+  const values = Object.fromEntries(
+    Object.entries(secret.data as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]),
+  );
+  return { secret, values, log: stderr, mode: statSync(file).mode & 0o777, files: readdirSync(join(dir, 'work')) };
+}
+
+describe('auth Job: an init container renders the Secret, kubectl (no shell) applies it server-side', () => {
+  it('renders a valid Secret with one fresh random password per key, readable by its owner only', async () => {
     const objects = synthCluster();
-    const job = objects.find((o) => o.kind === 'Job' && String(o.metadata.name).endsWith('-auth-generator'));
-    const script = objects.find((o) => o.kind === 'ConfigMap' && o.data?.['generate-secret.sh'])?.data[
-      'generate-secret.sh'
-    ];
-    const container = job?.spec.template.spec.containers[0];
-    const env: Record<string, string> = {};
-    for (const e of container.env) env[e.name] = e.value;
-    const bin = join(root, 'bin');
-    const state = join(root, 'state');
-    const work = join(root, 'work');
-    for (const d of [bin, state, work]) mkdirSync(d, { recursive: true });
-    writeFileSync(join(bin, 'kubectl'), KUBECTL_STUB);
-    chmodSync(join(bin, 'kubectl'), 0o755);
-    writeFileSync(join(root, 'generate-secret.sh'), script);
-    const runEnv = { ...env, SLOTFORGE_WORK_DIR: work, STUB_STATE: state, PATH: `${bin}:${process.env.PATH}` };
+    const { secret, values, log, mode, files } = await render(objects, {}, join(root, 'fresh'));
+    validateObject(secret);
+    expect(secret.metadata).toMatchObject({ name: 'rc-auth', namespace: 'ns' });
+    expect(secret.metadata.labels['app.kubernetes.io/instance']).toBe('rc');
+    expect(Object.keys(values).sort()).toEqual(['admin', 'app', 'exporter', 'probe', 'replication']);
+    for (const value of Object.values(values)) expect(value).toMatch(/^[0-9a-f]{64}$/);
+    expect(new Set(Object.values(values)).size).toBe(5);
+    expect(mode).toBe(0o600);
+    expect(files).toEqual(['secret.json']);
+    // The one clear log line, without a value in it.
+    expect(log).toMatch(/secret rc-auth: kept no key, generated admin app probe exporter replication/);
+    for (const value of Object.values(values)) expect(log).not.toContain(value);
+  });
 
-    const first = await run('sh', [join(root, 'generate-secret.sh')], { env: runEnv });
-    expect(first.stdout).toContain(`secret ${env.SLOTFORGE_SECRET} created`);
-    const keys = String(env.SLOTFORGE_SECRET_KEYS).split(' ');
-    expect(keys.sort()).toEqual(['admin', 'app', 'exporter', 'probe', 'replication']);
-    const values = keys.map((k) => readFileSync(join(state, `key-${k}`), 'utf8'));
-    for (const value of values) expect(value).toMatch(/^[0-9a-f]{64}$/);
-    expect(new Set(values).size).toBe(keys.length);
-    expect(readdirSync(work)).toEqual([]);
+  it('keeps every value the Secret already has and generates only the missing keys (idempotent re-runs)', async () => {
+    const objects = synthCluster();
+    const current = { admin: 'a'.repeat(64), app: 'b'.repeat(64), probe: 'c'.repeat(64) };
+    const { values, log } = await render(objects, current, join(root, 'partial'));
+    expect(values).toMatchObject(current);
+    expect(values.exporter).toMatch(/^[0-9a-f]{64}$/);
+    expect(log).toContain('kept admin app probe, generated exporter replication');
+    const again = await render(objects, values as Record<string, string>, join(root, 'again'));
+    expect(again.values).toEqual(values);
+  });
 
-    const second = await run('sh', [join(root, 'generate-secret.sh')], { env: runEnv });
-    expect(second.stdout).toContain('exists; leaving it as it is');
-    const calls = readFileSync(join(state, 'calls'), 'utf8').trim().split('\n');
-    expect(calls.filter((c) => c.startsWith('create'))).toHaveLength(1);
-    expect(existsSync(join(state, 'created'))).toBe(true);
+  it('runs kubectl from registry.k8s.io with arguments only, bounded by activeDeadlineSeconds', () => {
+    const job = authJob(synthCluster({ auth: { jobDeadlineSeconds: 120 } }));
+    expect(job?.metadata.name).toMatch(/^rc-auth-gen-[0-9a-f]{8}$/);
+    expect(job?.spec.activeDeadlineSeconds).toBe(120);
+    expect(authJob(synthCluster())?.spec.activeDeadlineSeconds).toBe(300);
+    const [apply] = job?.spec.template.spec.containers ?? [];
+    expect(DEFAULT_KUBECTL_IMAGE).toBe('registry.k8s.io/kubectl:v1.34.3');
+    expect(apply.image).toBe(DEFAULT_KUBECTL_IMAGE);
+    expect(apply.command).toBeUndefined();
+    expect(apply.args).toEqual(['apply', '--server-side', '--field-manager=slotforge-auth', '-f', '/work/secret.json']);
+    expect(JSON.stringify(apply)).not.toMatch(/"sh"|"-c"/);
+    expect(JSON.stringify(job)).not.toContain('bitnami');
+    const [init] = job?.spec.template.spec.initContainers ?? [];
+    expect(init.image).toBe('redis:7.0.15');
+    expect(init.command).toEqual(['sh', '/opt/slotforge/generate-secret.sh']);
+    const current = job?.spec.template.spec.volumes.find((v: Manifest) => v.name === 'current');
+    expect(current.secret).toMatchObject({ secretName: 'rc-auth', optional: true });
+    expect(() => synthCluster({ auth: { jobDeadlineSeconds: 5 } })).toThrow(
+      "RedisCluster 'rc': auth.jobDeadlineSeconds must be an integer from 30 to 3600 (got 5)",
+    );
+  });
+
+  it('its Role reaches only its own Secret, by name, for every verb it uses', () => {
+    const objects = synthCluster();
+    const [role] = objectsOfKind(objects, 'Role');
+    expect(role?.rules).toEqual([
+      { apiGroups: [''], resources: ['secrets'], resourceNames: ['rc-auth'], verbs: ['get', 'patch', 'create'] },
+    ]);
+  });
+
+  it('existingSecret: no Job, ServiceAccount or Role, and every pod mounts the named Secret', () => {
+    const objects = synthCluster({ auth: { existingSecret: 'my-redis-passwords' } });
+    for (const kind of ['Job', 'Role', 'RoleBinding', 'ServiceAccount']) {
+      expect(
+        objectsOfKind(objects, kind).filter((o) => o.metadata.labels['app.kubernetes.io/component'] === 'auth'),
+      ).toEqual([]);
+    }
+    const secretVolumes = objects
+      .filter((o) => o.spec?.template?.spec?.volumes)
+      .flatMap((o) => o.spec.template.spec.volumes.filter((v: Manifest) => v.name === 'auth'));
+    expect(secretVolumes.length).toBeGreaterThan(0);
+    for (const v of secretVolumes) expect(v.secret.secretName).toBe('my-redis-passwords');
+    expect(() => synthCluster({ auth: { existingSecret: 'Not_A_Name' } })).toThrow(InvalidPropError);
   });
 });

@@ -66,14 +66,32 @@ describe.runIf(process.getuid?.() === 0)('scaling the default RedisCluster chart
 
   let main: ManifestSet;
   let base: ManifestSet;
+  /** `namespace/name` of every topology Job synthesized so far -> its `slotforge.io/topology` label. */
+  const topologyOf = new Map<string, string>();
+  const remember = (set: ManifestSet): ManifestSet => {
+    for (const [key, job] of set.jobs) {
+      const topology = job.metadata.labels?.['slotforge.io/topology'];
+      if (topology) topologyOf.set(key, topology);
+    }
+    return set;
+  };
   const manifests = (shards: number, retiring = 0): ManifestSet =>
-    swapped(
-      main,
-      base,
-      loadManifests(synthMain(mkdtempSync(join(dir, `synth-${shards}-${retiring}-`)), shards, retiring)),
+    remember(
+      swapped(
+        main,
+        base,
+        loadManifests(synthMain(mkdtempSync(join(dir, `synth-${shards}-${retiring}-`)), shards, retiring)),
+      ),
     );
   const members = () => runtime.pods().filter((p) => isMember(p.name));
-  const jobStatus = async (name: string) => (await runtime.status()).jobs.find((j) => j.name === name)?.status;
+  /** The topology Job of a topology, found by its label: its name is `redis-topology-<hash of its pod template>`. */
+  const topologyJob = (topology: string) => {
+    const keys = [...topologyOf].filter(([, t]) => t === topology).map(([key]) => key);
+    expect(keys).toHaveLength(1);
+    return keys[0] as string;
+  };
+  const jobStatus = async (topology: string) =>
+    (await runtime.status()).jobs.find((j) => j.name === topologyJob(topology))?.status;
 
   /** Every key read back through a new client seeded by DNS names (as an application restarted now would be). */
   async function readAll(): Promise<number> {
@@ -109,16 +127,20 @@ describe.runIf(process.getuid?.() === 0)('scaling the default RedisCluster chart
       },
     );
 
+  /** The changes of an apply, topology Jobs named by their topology label (`Job/slotforge/topology=4x2`). */
   const summary = (result: ApplyResult) =>
     result.changes
       .filter((c) => c.action !== 'unchanged')
-      .map((c) => `${c.object} ${c.action}`)
+      .map((c) => {
+        const topology = topologyOf.get(c.object.replace(/^Job\//, ''));
+        return `${topology ? `Job/slotforge/topology=${topology}` : c.object} ${c.action}`;
+      })
       .sort();
 
   beforeAll(async () => {
     dir = harnessTempDir('chart-scaling');
     const dist = await synthDefaultCharts(mkdtempSync(join(dir, 'main-')));
-    main = loadManifests(dist);
+    main = remember(loadManifests(dist));
     base = loadManifests(synthMain(mkdtempSync(join(dir, 'synth-3-')), 3));
     // The test's chart IS main.ts's: a drift of main.ts's RedisCluster fails here, not silently below.
     expect(notIn(base, main)).toEqual([]);
@@ -151,11 +173,11 @@ describe.runIf(process.getuid?.() === 0)('scaling the default RedisCluster chart
     const result = await runtime.apply(manifests(4));
     // The first topology Job is not in the new set: kept, as kubectl apply keeps it.
     expect(summary(result)).toEqual([
-      'Job/slotforge/redis-topology-3x2 kept',
-      'Job/slotforge/redis-topology-4x2 created',
+      'Job/slotforge/topology=3x2 kept',
+      'Job/slotforge/topology=4x2 created',
       'StatefulSet/slotforge/redis-shard-3 created',
     ]);
-    await pollUntil(async () => (await jobStatus('slotforge/redis-topology-4x2')) === 'Complete', {
+    await pollUntil(async () => (await jobStatus('4x2')) === 'Complete', {
       description: 'the 4x2 topology Job to complete',
       timeoutMs: 90_000,
     }).catch((error: Error) => {
@@ -166,7 +188,7 @@ describe.runIf(process.getuid?.() === 0)('scaling the default RedisCluster chart
     const ms = Date.now() - t0;
     // Where the time goes: the Job's pod starts at once; bootstrap waits for the new members, then rebalance moves
     // 4096 slots one by one (the Job's own log has the detail).
-    const jobPods = runtime.pods().filter((p) => p.name.startsWith('redis-topology-4x2-'));
+    const jobPods = runtime.pods().filter((p) => p.name.startsWith(`${topologyJob('4x2').split('/')[1]}-`));
     console.log(
       `scale out: topology Job complete ${jobDoneMs} ms after the apply (${jobPods.length} pod run(s), ${jobPods.map((p) => p.restarts).join(',')} restarts)`,
     );
@@ -190,11 +212,11 @@ describe.runIf(process.getuid?.() === 0)('scaling the default RedisCluster chart
     const t0 = Date.now();
     const first = await runtime.apply(manifests(3, 1));
     expect(summary(first)).toEqual([
-      'Job/slotforge/redis-topology-3x2 kept',
-      'Job/slotforge/redis-topology-3x2-retire1 created',
-      'Job/slotforge/redis-topology-4x2 kept',
+      'Job/slotforge/topology=3x2 kept',
+      'Job/slotforge/topology=3x2-retire1 created',
+      'Job/slotforge/topology=4x2 kept',
     ]);
-    await pollUntil(async () => (await jobStatus('slotforge/redis-topology-3x2-retire1')) === 'Complete', {
+    await pollUntil(async () => (await jobStatus('3x2-retire1')) === 'Complete', {
       description: 'the retiring topology Job to complete',
       timeoutMs: 90_000,
     }).catch((error: Error) => {
@@ -207,8 +229,8 @@ describe.runIf(process.getuid?.() === 0)('scaling the default RedisCluster chart
     expect(runtime.manifests.statefulSets.has('slotforge/redis-shard-3')).toBe(true);
     const pruned = await runtime.apply(manifests(3), { prune: true });
     expect(summary(pruned)).toEqual([
-      'Job/slotforge/redis-topology-3x2-retire1 pruned',
-      'Job/slotforge/redis-topology-4x2 pruned',
+      'Job/slotforge/topology=3x2-retire1 pruned',
+      'Job/slotforge/topology=4x2 pruned',
       'StatefulSet/slotforge/redis-shard-3 pruned',
     ]);
     await pollUntil(() => !runtime.pods().some((p) => p.name.startsWith('redis-shard-3-')), {
