@@ -14,7 +14,7 @@ export interface PartitionMasterOptions {
 /** Cut a master off from every other pod (or only its cluster bus), hold it, then heal. */
 export function partitionMaster(options: PartitionMasterOptions): Fault {
   return {
-    async inject(target) {
+    async inject(target, ctx) {
       if (!target.partition) throw new UnsupportedFaultError(target.name, 'partition');
       const pods = await target.pods();
       const master = pickMaster(pods);
@@ -24,6 +24,7 @@ export function partitionMaster(options: PartitionMasterOptions): Fault {
           ? options.holdMs
           : (await target.nodeTimeoutMs()) + options.holdBeyondNodeTimeoutMs;
       await target.partition([master.name], others, { busOnly: options.busOnly ?? false });
+      ctx?.mark('fault:start', `partitioned ${master.name}`);
       await new Promise((resolve) => setTimeout(resolve, holdMs));
       return {
         pods: [master.name],
@@ -31,8 +32,9 @@ export function partitionMaster(options: PartitionMasterOptions): Fault {
         description: `partitioned ${options.busOnly ? 'the cluster bus of ' : ''}master ${master.name} for ${holdMs} ms`,
       };
     },
-    async heal(target) {
+    async heal(target, ctx) {
       await target.heal?.();
+      ctx?.mark('fault:end', 'healed');
     },
   };
 }

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { Cluster } from 'ioredis';
+import { watchClientSlots } from '../observe/client-slots.ts';
 import { connectData } from './connect.ts';
 import { type Workload, withTimeout } from './workload.ts';
 
@@ -27,6 +29,8 @@ export function acknowledgedWrites(options: AcknowledgedWritesOptions = {}): Wor
     name: 'acknowledged-writes',
     async run({ connection, recorder, signal, operationTimeoutMs }) {
       const client = connectData(connection);
+      // When this client routes the affected slots to the new master: a phase of the failover timeline.
+      const unwatch = client instanceof Cluster ? watchClientSlots(client, recorder) : () => {};
       let n = 0;
       const max = options.maxOperations ?? 1_000_000;
       const writer = async () => {
@@ -52,6 +56,7 @@ export function acknowledgedWrites(options: AcknowledgedWritesOptions = {}): Wor
       try {
         await Promise.all(Array.from({ length: options.concurrency ?? 8 }, writer));
       } finally {
+        unwatch();
         client.disconnect();
       }
     },

@@ -12,6 +12,7 @@ import {
   SCENARIOS,
   type ScenarioResult,
 } from '../../chaos/index.ts';
+import { timelineLines } from '../../chaos/observe/failover-timeline.ts';
 import { defaultClusterManifests, sentinelExampleManifests } from '../../chaos/targets/default-deployment.ts';
 import { localTarget } from '../../chaos/targets/local.ts';
 import { localSentinelTarget } from '../../chaos/targets/local-sentinel.ts';
@@ -164,6 +165,12 @@ export function resultLines(r: ScenarioResult): string[] {
   return [
     `${r.ok ? 'PASS' : 'FAIL'} ${r.scenario}: lost ${r.lostAcknowledgedWrites} (inherent ${r.inherentLoss}), recovery ${recovery}, failed ops ${r.failedOperations}/${r.operations}, node timeout ${r.nodeTimeoutMs} ms`,
     ...r.verdicts.map((v) => `     ${v.ok ? 'ok  ' : 'FAIL'} ${v.checker}: ${v.summary}`),
+    ...(r.failover
+      ? [
+          `     failover of ${r.failover.pod}: ${r.failover.failedOver ? 'replica promoted' : 'NO failover (no replica promoted)'}, first acknowledged write ${r.failover.beyondNodeTimeoutMs === null ? 'not seen' : `${Math.round(r.failover.beyondNodeTimeoutMs)} ms beyond the node timeout`}`,
+          ...timelineLines(r.failover).map((l) => `       ${l}`),
+        ]
+      : []),
     ...r.topErrors.map((e) => `     ${String(e.count).padStart(6)} x ${e.kind}: ${e.error}`),
   ];
 }
