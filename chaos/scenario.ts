@@ -16,7 +16,8 @@ export interface FaultEffect {
  * force (the runner's `fault:inject` comes before the target was asked anything) and `fault:end` when it lifts it.
  */
 export interface FaultContext {
-  mark(name: 'fault:start' | 'fault:end', detail?: string): void;
+  /** `fault:start`, `fault:applied` (a fault applied in steps is complete), `fault:end`, or a fault's own marker. */
+  mark(name: string, detail?: string): void;
 }
 
 /** A fault: `inject` breaks something; `heal` (idempotent) undoes what a person or controller would. */

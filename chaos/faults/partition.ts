@@ -23,8 +23,11 @@ export function partitionMaster(options: PartitionMasterOptions): Fault {
         options.holdBeyondNodeTimeoutMs === undefined
           ? options.holdMs
           : (await target.nodeTimeoutMs()) + options.holdBeyondNodeTimeoutMs;
+      // The runtime applies the rules pod by pod (the partitioned pod's own first): the partition is in force from
+      // about the start of the call; `fault:applied` says when the last rule was in place.
+      ctx?.mark('fault:start', `partitioning ${master.name}`);
       await target.partition([master.name], others, { busOnly: options.busOnly ?? false });
-      ctx?.mark('fault:start', `partitioned ${master.name}`);
+      ctx?.mark('fault:applied', `partitioned ${master.name}`);
       await new Promise((resolve) => setTimeout(resolve, holdMs));
       return {
         pods: [master.name],

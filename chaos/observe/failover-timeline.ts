@@ -44,6 +44,7 @@ export function failoverTimeline(
   // target was even asked which master to hit).
   const injectAt = history.events.find((e) => e.name === 'fault:inject')?.at;
   const faultAt = history.events.find((e) => e.name === 'fault:start')?.at ?? injectAt;
+  const appliedAt = history.events.find((e) => e.name === 'fault:applied')?.at;
   const pod = effect.pods[0];
   if (faultAt === undefined || pod === undefined) return undefined;
   const after = history.events.filter((e) => e.at >= faultAt);
@@ -67,7 +68,7 @@ export function failoverTimeline(
     {
       phase: 'fault injected',
       atMs: 0,
-      detail: `${effect.description}${injectAt === undefined ? '' : ` (in force ${Math.round(faultAt - injectAt)} ms after the runner's mark)`}`,
+      detail: `${effect.description}${injectAt === undefined ? '' : ` (in force ${Math.round(faultAt - injectAt)} ms after the runner's mark${appliedAt === undefined ? '' : `, complete ${Math.round(appliedAt - faultAt)} ms later`})`}`,
     },
     event('first pfail', first('node:pfail', subjectIsFaulted)),
     event('fail agreed', first('node:fail', subjectIsFaulted)),

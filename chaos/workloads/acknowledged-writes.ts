@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster } from 'ioredis';
 import { watchClientSlots } from '../observe/client-slots.ts';
-import { connectData } from './connect.ts';
+import { connectData, refreshingOnFailure } from './connect.ts';
 import { type Workload, withTimeout } from './workload.ts';
 
 /** Options of {@link acknowledgedWrites}. */
@@ -38,17 +38,19 @@ export function acknowledgedWrites(options: AcknowledgedWritesOptions = {}): Wor
           const key = `${prefix}:${n++}`;
           const value = `${key}:${Date.now()}`;
           const replicas = await recorder.invoke('write', { key, value }, async () => {
-            const replies = await withTimeout(
-              client
-                .pipeline()
-                .set(key, value)
-                .call('WAIT', options.waitReplicas ?? 1, options.waitTimeoutMs ?? 100)
-                .exec(),
-              operationTimeoutMs,
-            );
-            const [set, wait] = replies ?? [];
-            if (set?.[0]) throw set[0];
-            return wait?.[0] ? 0 : Number(wait?.[1] ?? 0);
+            return refreshingOnFailure(client, async () => {
+              const replies = await withTimeout(
+                client
+                  .pipeline()
+                  .set(key, value)
+                  .call('WAIT', options.waitReplicas ?? 1, options.waitTimeoutMs ?? 100)
+                  .exec(),
+                operationTimeoutMs,
+              );
+              const [set, wait] = replies ?? [];
+              if (set?.[0]) throw set[0];
+              return wait?.[0] ? 0 : Number(wait?.[1] ?? 0);
+            });
           });
           if (replicas !== undefined) written.push({ key, value });
         }

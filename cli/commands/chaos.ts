@@ -79,6 +79,7 @@ async function runOnHarness(names: readonly string[], { onProgress, onResult }: 
 async function runOnLocal(
   names: readonly string[],
   manifests: string | undefined,
+  namespace: string | undefined,
   { onProgress, onResult }: Hooks,
 ): Promise<ScenarioResult[]> {
   if (process.getuid?.() !== 0) {
@@ -103,7 +104,11 @@ async function runOnLocal(
       });
       const target = sentinel
         ? localSentinelTarget({ runtime })
-        : localTarget({ runtime, ...(manifests ? {} : { manifestsFor: defaultClusterManifests }) });
+        : localTarget({
+            runtime,
+            ...(namespace ? { namespace } : {}),
+            ...(manifests ? {} : { manifestsFor: defaultClusterManifests }),
+          });
       await target.waitHealthy(180_000);
       results.push(onResult(await runScenario(scenario, target, { onProgress })));
     } catch (error) {
@@ -196,7 +201,10 @@ export function registerChaos(program: Command): void {
       'for --target kubernetes: kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)',
     )
     .option('--context <name>', 'for --target kubernetes: kubeconfig context (default: the current one)')
-    .option('--namespace <ns>', 'for --target kubernetes: namespace of the RedisCluster (default: slotforge)')
+    .option(
+      '--namespace <ns>',
+      'namespace of the RedisCluster (default: slotforge); for --target local, of the --manifests given',
+    )
     .option(
       '--seeds <list>',
       'for --target kubernetes: host:port,... the workloads connect to (default: pod DNS names)',
@@ -246,7 +254,7 @@ export function registerChaos(program: Command): void {
         };
         const results =
           flags.target === 'local'
-            ? await runOnLocal(selected, flags.manifests, hooks)
+            ? await runOnLocal(selected, flags.manifests, flags.namespace, hooks)
             : flags.target === 'kubernetes'
               ? await runOnKubernetes(selected, flags, hooks)
               : await runOnHarness(selected, hooks);
