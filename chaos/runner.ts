@@ -1,8 +1,10 @@
 import { pollUntil } from '../runtime/process/index.ts';
-import { measureRecovery } from './checkers/recovery.ts';
+import { measureRecovery, type RecoveryFigures } from './checkers/recovery.ts';
 import type { Verdict } from './checkers/verdict.ts';
 import { type History, HistoryRecorder, type Operation } from './history.ts';
-import type { FaultEffect, Scenario } from './scenario.ts';
+import { type FailoverTimeline, failoverTimeline } from './observe/failover-timeline.ts';
+import { observeNodes } from './observe/node-observer.ts';
+import type { FaultContext, FaultEffect, Scenario } from './scenario.ts';
 import { keySlot } from './slots.ts';
 import type { ChaosTarget } from './target.ts';
 import type { WorkloadContext } from './workloads/workload.ts';
@@ -33,12 +35,19 @@ export interface ScenarioResult {
   readonly inherentLoss: number;
   readonly recoveryMs: number | null;
   readonly steadyMs: number | null;
+  /** The last failed or slow affected write recovery is counted from (ms after the fault). */
+  readonly recoveryAfter?: RecoveryFigures['lastBad'];
   readonly failedOperations: number;
   readonly operations: number;
   readonly nodeTimeoutMs: number;
   /** The most frequent failures, by workload operation kind and error, most frequent first (at most 5). */
   readonly topErrors: ReadonlyArray<{ kind: string; error: string; count: number }>;
   readonly fault: FaultEffect;
+  /**
+   * For a fault on one master's slots: when each failover phase happened (pfail, fail, election, promotion, client
+   * slot map, first acknowledged write), from the node observer and the history.
+   */
+  readonly failover?: FailoverTimeline;
   readonly verdicts: Verdict[];
   readonly history: History;
 }
@@ -80,6 +89,11 @@ export async function runScenario(
     operationTimeoutMs: options.operationTimeoutMs ?? 2000,
   };
   const workloads = scenario.workloads();
+  // Every member's CLUSTER NODES / INFO, polled from the host through the whole run: the failover timeline.
+  const observable = await target.observable?.().catch(() => undefined);
+  const stopObserving = observable
+    ? observeNodes(observable.members, observable, recorder, abort.signal)
+    : async () => {};
   say(`${scenario.name}: workloads ${workloads.map((w) => w.name).join(', ')} running`);
   const done = new Set<string>();
   const running = Promise.all(
@@ -99,16 +113,17 @@ export async function runScenario(
       timeoutMs: WORKLOAD_STOP_MS,
       intervalMs: 100,
     }).then(() => running);
+  const faultCtx: FaultContext = { mark: (name, detail) => recorder.mark(name, detail) };
   let effect: FaultEffect = { pods: [], affectedSlots: [], description: 'not injected' };
   try {
     await delay(options.warmupMs ?? 2000);
     recorder.mark('fault:inject', scenario.name);
     say(`${scenario.name}: injecting`);
-    effect = await scenario.fault.inject(target);
+    effect = await scenario.fault.inject(target, faultCtx);
     say(`${scenario.name}: injected: ${effect.description}`);
     if (scenario.faultDurationMs) await delay(scenario.faultDurationMs);
     recorder.mark('fault:heal');
-    await scenario.fault.heal(target);
+    await scenario.fault.heal(target, faultCtx);
     await pollUntil(
       async () => {
         await target.waitHealthy(5000);
@@ -123,6 +138,7 @@ export async function runScenario(
     abort.abort();
     say(`${scenario.name}: stopping the workloads`);
     await stopped();
+    await stopObserving();
     await scenario.fault.heal(target).catch(() => undefined);
   }
   say(`${scenario.name}: verifying what was acknowledged`);
@@ -135,6 +151,7 @@ export async function runScenario(
   const verdicts = scenario.check(history, { nodeTimeoutMs, effect });
   const recovery = measureRecovery(history);
   const lost = verdicts.find((v) => v.checker === 'lost-acknowledged-writes')?.evidence;
+  const failover = effect.affectedSlots.length > 0 ? failoverTimeline(history, effect, nodeTimeoutMs) : undefined;
   return {
     scenario: scenario.name,
     target: target.name,
@@ -143,11 +160,13 @@ export async function runScenario(
     inherentLoss: Number(lost?.inherentLoss ?? 0),
     recoveryMs: recovery.recoveryMs,
     steadyMs: recovery.steadyMs,
+    ...(recovery.lastBad ? { recoveryAfter: recovery.lastBad } : {}),
     failedOperations: history.operations.filter((op) => op.kind !== 'verify' && op.outcome !== 'ok').length,
     operations: history.operations.filter((op) => op.kind !== 'verify').length,
     nodeTimeoutMs,
     topErrors: topErrors(history),
     fault: effect,
+    ...(failover ? { failover } : {}),
     verdicts,
     history,
   };

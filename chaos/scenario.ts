@@ -11,10 +11,19 @@ export interface FaultEffect {
   readonly description: string;
 }
 
+/**
+ * What the runner lends a fault: a marker on the history's clock. A fault marks `fault:start` once the fault is in
+ * force (the runner's `fault:inject` comes before the target was asked anything) and `fault:end` when it lifts it.
+ */
+export interface FaultContext {
+  /** `fault:start`, `fault:applied` (a fault applied in steps is complete), `fault:end`, or a fault's own marker. */
+  mark(name: string, detail?: string): void;
+}
+
 /** A fault: `inject` breaks something; `heal` (idempotent) undoes what a person or controller would. */
 export interface Fault {
-  inject(target: ChaosTarget): Promise<FaultEffect>;
-  heal(target: ChaosTarget): Promise<void>;
+  inject(target: ChaosTarget, ctx?: FaultContext): Promise<FaultEffect>;
+  heal(target: ChaosTarget, ctx?: FaultContext): Promise<void>;
 }
 
 /** What checkers are given besides the history. */

@@ -9,6 +9,13 @@ export interface PodInfo {
   readonly masterOf?: string;
 }
 
+/** A cluster member the node observer polls from the host (the failover timeline). */
+export interface ObservedMember {
+  readonly pod: string;
+  readonly host: string;
+  readonly port: number;
+}
+
 /** How workloads reach the deployment. */
 export interface TargetConnection {
   readonly kind: 'cluster' | 'sentinel';
@@ -47,6 +54,11 @@ export interface ChaosTarget {
   reshard?(slots: number): Promise<void>;
   /** Changes the number of shards, moving slots onto new shards or draining removed ones first. Optional. */
   scale?(shards: number): Promise<void>;
+  /**
+   * The members and the admin credentials the node observer polls CLUSTER NODES / INFO with. Optional: a target
+   * without it runs scenarios with no failover timeline.
+   */
+  observable?(): Promise<{ members: ObservedMember[]; username?: string; password?: string }>;
   /** Polls until the deployment is healthy again (cluster_state ok everywhere, replicas linked). */
   waitHealthy(timeoutMs: number): Promise<void>;
 }

@@ -7,7 +7,7 @@ export interface RecoveryOptions {
   readonly maxRecoveryMs: number;
   /** An ok operation slower than this counts as degraded (a client that retries hides outages in latency). @default 1000 */
   readonly slowMs?: number;
-  /** @default 'fault:inject' */
+  /** @default 'fault:start' (the fault in force) when the fault marked it, else 'fault:inject' (the runner's mark) */
   readonly faultEvent?: string;
   /** Only operations marked `affected` count. @default true */
   readonly affectedOnly?: boolean;
@@ -22,6 +22,8 @@ export interface RecoveryFigures {
   /** Fault to the first 500 ms bucket with at least 80% of the pre-fault throughput. */
   readonly steadyMs: number | null;
   readonly failedOperations: number;
+  /** The operation recovery is counted from: the last failed or slow one (ms after the fault), for reading a failure. */
+  readonly lastBad?: { kind: string; key?: string; startMs: number; endMs: number; outcome: string; error?: string };
 }
 
 const BUCKET_MS = 500;
@@ -32,7 +34,8 @@ export function measureRecovery(
   history: History,
   options: Omit<RecoveryOptions, 'maxRecoveryMs'> = {},
 ): RecoveryFigures {
-  const faultAt = history.events.find((e) => e.name === (options.faultEvent ?? 'fault:inject'))?.at;
+  const named = (name: string) => history.events.find((e) => e.name === name)?.at;
+  const faultAt = options.faultEvent ? named(options.faultEvent) : (named('fault:start') ?? named('fault:inject'));
   const kinds = new Set(options.kinds ?? ['write']);
   const slowMs = options.slowMs ?? 1000;
   const ops = history.operations.filter(
@@ -51,6 +54,19 @@ export function measureRecovery(
         ? lastBad.end
         : minOf(after.filter((op) => op.outcome === 'ok' && op.start >= lastBad.start).map((op) => op.end));
     recoveryMs = Number.isFinite(recoveredAt) ? recoveredAt - faultAt : null;
+    return {
+      recoveryMs,
+      steadyMs: steadyAfter(ops, faultAt),
+      failedOperations,
+      lastBad: {
+        kind: lastBad.kind,
+        ...(lastBad.key === undefined ? {} : { key: lastBad.key }),
+        startMs: Math.round(lastBad.start - faultAt),
+        endMs: Math.round(lastBad.end - faultAt),
+        outcome: lastBad.outcome,
+        ...(lastBad.error === undefined ? {} : { error: lastBad.error }),
+      },
+    };
   }
   return { recoveryMs, steadyMs: steadyAfter(ops, faultAt), failedOperations };
 }

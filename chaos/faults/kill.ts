@@ -4,9 +4,10 @@ import type { ChaosTarget } from '../target.ts';
 /** SIGKILL the first master serving slots; operations on its slots are the affected ones. */
 export function killMaster(): Fault {
   return {
-    async inject(target) {
+    async inject(target, ctx) {
       const master = pickMaster(await target.pods());
       await target.kill(master.name);
+      ctx?.mark('fault:start', `SIGKILL ${master.name}`);
       return { pods: [master.name], affectedSlots: master.slots, description: `SIGKILL master ${master.name}` };
     },
     heal: async () => {},
@@ -50,14 +51,16 @@ export function killShard(): Fault {
 export function pauseMaster(pauseMs: (target: ChaosTarget) => Promise<number>): Fault {
   let paused: string | undefined;
   return {
-    async inject(target): Promise<FaultEffect> {
+    async inject(target, ctx): Promise<FaultEffect> {
       const master = pickMaster(await target.pods());
       // Asked before the pause: the paused master may be the one a target would ask.
       const ms = await pauseMs(target);
       await target.pause(master.name);
+      ctx?.mark('fault:start', `SIGSTOP ${master.name}`);
       paused = master.name;
       await new Promise((resolve) => setTimeout(resolve, ms));
       await target.resume(master.name);
+      ctx?.mark('fault:end', `SIGCONT ${master.name}`);
       paused = undefined;
       return {
         pods: [master.name],

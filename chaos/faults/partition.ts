@@ -14,7 +14,7 @@ export interface PartitionMasterOptions {
 /** Cut a master off from every other pod (or only its cluster bus), hold it, then heal. */
 export function partitionMaster(options: PartitionMasterOptions): Fault {
   return {
-    async inject(target) {
+    async inject(target, ctx) {
       if (!target.partition) throw new UnsupportedFaultError(target.name, 'partition');
       const pods = await target.pods();
       const master = pickMaster(pods);
@@ -23,7 +23,11 @@ export function partitionMaster(options: PartitionMasterOptions): Fault {
         options.holdBeyondNodeTimeoutMs === undefined
           ? options.holdMs
           : (await target.nodeTimeoutMs()) + options.holdBeyondNodeTimeoutMs;
+      // The runtime applies the rules pod by pod (the partitioned pod's own first): the partition is in force from
+      // about the start of the call; `fault:applied` says when the last rule was in place.
+      ctx?.mark('fault:start', `partitioning ${master.name}`);
       await target.partition([master.name], others, { busOnly: options.busOnly ?? false });
+      ctx?.mark('fault:applied', `partitioned ${master.name}`);
       await new Promise((resolve) => setTimeout(resolve, holdMs));
       return {
         pods: [master.name],
@@ -31,8 +35,9 @@ export function partitionMaster(options: PartitionMasterOptions): Fault {
         description: `partitioned ${options.busOnly ? 'the cluster bus of ' : ''}master ${master.name} for ${holdMs} ms`,
       };
     },
-    async heal(target) {
+    async heal(target, ctx) {
       await target.heal?.();
+      ctx?.mark('fault:end', 'healed');
     },
   };
 }

@@ -59,6 +59,10 @@ export function harnessTarget(cluster: LocalCluster, replicasPerShard = 1): Chao
         }),
       );
     },
+    observable: async () => ({
+      members: cluster.nodes.map((n, i) => ({ pod: `redis-${i}`, host: n.host, port: n.port })),
+      ...(cluster.password ? { password: cluster.password } : {}),
+    }),
     kill: async (pod) => {
       const i = index(pod);
       const node = cluster.nodes[i];

@@ -111,6 +111,10 @@ export function localTarget(options: LocalTargetOptions): ChaosTarget {
       const byIp = new Map(members().flatMap((p) => (p.ip ? [[p.ip, p.name] as const] : [])));
       return podInfosFromClusterNodes(await clusterNodesText(), byIp);
     },
+    observable: async () => ({
+      members: members().flatMap((p) => (p.ip ? [{ pod: p.name, host: p.ip, port: REDIS_PORT }] : [])),
+      password: password('admin'),
+    }),
     ...podVerbs(runtime),
     partition: async (pods, from, partitionOptions) => {
       // The cluster bus is the client port + 10000 (Redis Cluster specification).

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { connectData } from './connect.ts';
+import { Cluster } from 'ioredis';
+import { watchClientSlots } from '../observe/client-slots.ts';
+import { connectData, refreshingOnFailure } from './connect.ts';
 import { type Workload, withTimeout } from './workload.ts';
 
 /** Options of {@link acknowledgedWrites}. */
@@ -27,6 +29,8 @@ export function acknowledgedWrites(options: AcknowledgedWritesOptions = {}): Wor
     name: 'acknowledged-writes',
     async run({ connection, recorder, signal, operationTimeoutMs }) {
       const client = connectData(connection);
+      // When this client routes the affected slots to the new master: a phase of the failover timeline.
+      const unwatch = client instanceof Cluster ? watchClientSlots(client, recorder) : () => {};
       let n = 0;
       const max = options.maxOperations ?? 1_000_000;
       const writer = async () => {
@@ -34,17 +38,19 @@ export function acknowledgedWrites(options: AcknowledgedWritesOptions = {}): Wor
           const key = `${prefix}:${n++}`;
           const value = `${key}:${Date.now()}`;
           const replicas = await recorder.invoke('write', { key, value }, async () => {
-            const replies = await withTimeout(
-              client
-                .pipeline()
-                .set(key, value)
-                .call('WAIT', options.waitReplicas ?? 1, options.waitTimeoutMs ?? 100)
-                .exec(),
-              operationTimeoutMs,
-            );
-            const [set, wait] = replies ?? [];
-            if (set?.[0]) throw set[0];
-            return wait?.[0] ? 0 : Number(wait?.[1] ?? 0);
+            return refreshingOnFailure(client, async () => {
+              const replies = await withTimeout(
+                client
+                  .pipeline()
+                  .set(key, value)
+                  .call('WAIT', options.waitReplicas ?? 1, options.waitTimeoutMs ?? 100)
+                  .exec(),
+                operationTimeoutMs,
+              );
+              const [set, wait] = replies ?? [];
+              if (set?.[0]) throw set[0];
+              return wait?.[0] ? 0 : Number(wait?.[1] ?? 0);
+            });
           });
           if (replicas !== undefined) written.push({ key, value });
         }
@@ -52,6 +58,7 @@ export function acknowledgedWrites(options: AcknowledgedWritesOptions = {}): Wor
       try {
         await Promise.all(Array.from({ length: options.concurrency ?? 8 }, writer));
       } finally {
+        unwatch();
         client.disconnect();
       }
     },

@@ -26,7 +26,9 @@ export function connectData(connection: TargetConnection, options: { autoPipelin
   const client = new Cluster([...connection.seeds], {
     redisOptions: { ...auth, maxRetriesPerRequest: 1 },
     slotsRefreshInterval: 1000,
-    slotsRefreshTimeout: 1000,
+    // A refresh tries the nodes in random order and waits this long for each: a paused or cut-off node asked first
+    // must not hold the new slot map back for a whole second (a healthy node answers CLUSTER SLOTS in milliseconds).
+    slotsRefreshTimeout: 300,
     retryDelayOnClusterDown: 100,
     retryDelayOnFailover: 100,
     maxRedirections: 6,
@@ -37,4 +39,23 @@ export function connectData(connection: TargetConnection, options: { autoPipelin
   });
   client.on('error', () => {});
   return client;
+}
+
+/** Failures after which a cluster client's slot map may be stale: a failover, a moved slot, a node gone silent. */
+const STALE_MAP = /CLUSTERDOWN|TRYAGAIN|MOVED|timed out|ECONNRE|Connection is closed|max retries/i;
+
+/**
+ * Runs `command`; when it fails in a way that says the slot map may be stale, asks a Cluster client for a new one
+ * at once (ioredis coalesces concurrent refreshes) instead of waiting for the next periodic refresh, then rethrows.
+ * What a client that follows a failover quickly does (issue 15: the slot map refreshed on failure, not on a timer).
+ */
+export async function refreshingOnFailure<T>(client: Cluster | Redis, command: () => Promise<T>): Promise<T> {
+  try {
+    return await command();
+  } catch (error) {
+    if (client instanceof Cluster && STALE_MAP.test(String((error as Error)?.message ?? error))) {
+      client.refreshSlotsCache();
+    }
+    throw error;
+  }
 }

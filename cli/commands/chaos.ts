@@ -12,6 +12,7 @@ import {
   SCENARIOS,
   type ScenarioResult,
 } from '../../chaos/index.ts';
+import { timelineLines } from '../../chaos/observe/failover-timeline.ts';
 import { defaultClusterManifests, sentinelExampleManifests } from '../../chaos/targets/default-deployment.ts';
 import { localTarget } from '../../chaos/targets/local.ts';
 import { localSentinelTarget } from '../../chaos/targets/local-sentinel.ts';
@@ -78,6 +79,7 @@ async function runOnHarness(names: readonly string[], { onProgress, onResult }: 
 async function runOnLocal(
   names: readonly string[],
   manifests: string | undefined,
+  namespace: string | undefined,
   { onProgress, onResult }: Hooks,
 ): Promise<ScenarioResult[]> {
   if (process.getuid?.() !== 0) {
@@ -102,7 +104,11 @@ async function runOnLocal(
       });
       const target = sentinel
         ? localSentinelTarget({ runtime })
-        : localTarget({ runtime, ...(manifests ? {} : { manifestsFor: defaultClusterManifests }) });
+        : localTarget({
+            runtime,
+            ...(namespace ? { namespace } : {}),
+            ...(manifests ? {} : { manifestsFor: defaultClusterManifests }),
+          });
       await target.waitHealthy(180_000);
       results.push(onResult(await runScenario(scenario, target, { onProgress })));
     } catch (error) {
@@ -164,6 +170,12 @@ export function resultLines(r: ScenarioResult): string[] {
   return [
     `${r.ok ? 'PASS' : 'FAIL'} ${r.scenario}: lost ${r.lostAcknowledgedWrites} (inherent ${r.inherentLoss}), recovery ${recovery}, failed ops ${r.failedOperations}/${r.operations}, node timeout ${r.nodeTimeoutMs} ms`,
     ...r.verdicts.map((v) => `     ${v.ok ? 'ok  ' : 'FAIL'} ${v.checker}: ${v.summary}`),
+    ...(r.failover
+      ? [
+          `     failover of ${r.failover.pod}: ${r.failover.failedOver ? 'replica promoted' : 'NO failover (no replica promoted)'}, first acknowledged write ${r.failover.beyondNodeTimeoutMs === null ? 'not seen' : `${Math.round(r.failover.beyondNodeTimeoutMs)} ms beyond the node timeout`}`,
+          ...timelineLines(r.failover).map((l) => `       ${l}`),
+        ]
+      : []),
     ...r.topErrors.map((e) => `     ${String(e.count).padStart(6)} x ${e.kind}: ${e.error}`),
   ];
 }
@@ -189,7 +201,10 @@ export function registerChaos(program: Command): void {
       'for --target kubernetes: kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)',
     )
     .option('--context <name>', 'for --target kubernetes: kubeconfig context (default: the current one)')
-    .option('--namespace <ns>', 'for --target kubernetes: namespace of the RedisCluster (default: slotforge)')
+    .option(
+      '--namespace <ns>',
+      'namespace of the RedisCluster (default: slotforge); for --target local, of the --manifests given',
+    )
     .option(
       '--seeds <list>',
       'for --target kubernetes: host:port,... the workloads connect to (default: pod DNS names)',
@@ -239,7 +254,7 @@ export function registerChaos(program: Command): void {
         };
         const results =
           flags.target === 'local'
-            ? await runOnLocal(selected, flags.manifests, hooks)
+            ? await runOnLocal(selected, flags.manifests, flags.namespace, hooks)
             : flags.target === 'kubernetes'
               ? await runOnKubernetes(selected, flags, hooks)
               : await runOnHarness(selected, hooks);
