@@ -35,8 +35,9 @@ const REDIS_PROGRAMS = {
  */
 export const IMAGE_TABLE: readonly ImageMapping[] = [
   {
-    pattern: /^(docker\.io\/)?(library\/)?redis:7\.0(\.\d+)?(-[a-z0-9.]+)?(@sha256:[0-9a-f]+)?$/,
-    image: 'redis:7.0.x',
+    // 8.0 is the deployed line (image-references.ts); until the image rootfs lands, both run the host's 7.0.15.
+    pattern: /^(docker\.io\/)?(library\/)?redis:(7|8)\.0(\.\d+)?(-[a-z0-9.]+)?(@sha256:[0-9a-f]+)?$/,
+    image: 'redis:7.0.x, redis:8.0.x',
     entrypoint: ['redis-server'],
     programs: REDIS_PROGRAMS,
   },
