@@ -37,3 +37,12 @@ export function rootfsLauncher(rootfs: string, program = '/usr/bin/redis-server'
   const [loader, ...prefix] = rootfsArgv(rootfs, program);
   return (options) => startProcess({ ...options, command: loader as string, args: [...prefix, ...options.args] });
 }
+
+/**
+ * The Redis 7.0 line an upgrade starts from: the host's Debian 12 redis-server 7.0.15 (`/usr/bin/redis-server`, by
+ * absolute path so a PATH that leads to 8.0 does not change it). The one place tests still run it; swap it for a
+ * bookworm image rootfs (`rootfsLauncher`) when the image cache has one.
+ */
+export function redis70Launcher(): Launcher {
+  return (options) => startProcess({ ...options, command: '/usr/bin/redis-server' });
+}
