@@ -155,7 +155,8 @@ rewrite_nodes_conf() {
     case ",$_flags," in
     *,myself,*)
       _new=$(self_ip)
-      _port=$REDIS_PORT
+      # With TLS, 7.2+ writes port 0 here and the port as the tls-port aux field (kept by addr_suffix).
+      [ "$_port" = 0 ] || _port=$REDIS_PORT
       _cport=$REDIS_BUS_PORT
       ;;
     *) [ -n "$_host" ] && _new=$(resolve "$_host") ;;

@@ -18,6 +18,8 @@ const fixture = (name: string) =>
     .filter((l) => l !== '' && !l.startsWith('#'));
 const NODES_CONF = fixture('redis-8.0.2-nodes.conf');
 const CLUSTER_NODES = fixture('redis-8.0.2-cluster-nodes.txt');
+// With TLS (port 0, tls-port, tls-cluster yes) 8.0 writes port 0 in the address and the port as the tls-port field.
+const TLS_NODES_CONF = fixture('redis-8.0.2-tls-nodes.conf');
 const HOST = /^redis-shard-\d-0\.redis-headless\.slotforge\.svc\.cluster\.local$/;
 
 const root = harnessTempDir('nodes-conf');
@@ -79,6 +81,27 @@ describe('lib.sh on Redis 8.0 node addresses', () => {
     NODES_CONF.filter((l) => !l.startsWith('vars')).forEach((l, i) => {
       expect(conf[i]?.[2]).toBe(byId.get(l.split(' ')[0]));
     });
+  });
+
+  it('reads TLS nodes.conf lines (port 0, tls-port aux field) and rewrites them keeping the TLS port', async () => {
+    const nodeLines = TLS_NODES_CONF.filter((l) => !l.startsWith('vars'));
+    const rows = await parsed(nodeLines);
+    expect(rows.map(([ip, port]) => `${ip}:${port}`)).toEqual(['127.0.0.1:0', '127.0.0.1:0', '127.0.0.1:0']);
+    expect(rows.map(([, , host]) => host).filter(Boolean)).toEqual([
+      'redis-shard-0-0.redis-headless.slotforge.svc.cluster.local',
+    ]);
+    for (const [, , , suffix] of rows) expect(suffix).toMatch(/,tls-port=2760\d,shard-id=[0-9a-f]{40}$/);
+    const dir = join(root, 'tls');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'nodes.conf');
+    writeFileSync(file, `${TLS_NODES_CONF.join('\n')}\n`);
+    await sh('rewrite_nodes_conf "$1"', { POD_IP: '127.0.0.9', REDIS_PORT: '6379' }, [file]);
+    const me = readFileSync(file, 'utf8')
+      .split('\n')
+      .find((l) => l.includes('myself')) as string;
+    expect(me.split(' ')[1]).toMatch(
+      /^127\.0\.0\.9:0@16379,redis-shard-0-0\.redis-headless\.slotforge\.svc\.cluster\.local,tls-port=27601,shard-id=[0-9a-f]{40}$/,
+    );
   });
 
   it('serves_shard finds a shard master by its hostname in both formats', async () => {
