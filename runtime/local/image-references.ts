@@ -88,14 +88,18 @@ export const VERIFIED_IMAGE_REFERENCES: readonly VerifiedImageReference[] = [
       evidence:
         'newest tag v1.88.0 (16db88a0c2981c365aeca0973c43dd7d6a560f64, 2026-07-23); master cd5941f1 of 2026-08-05. ' +
         '.github/workflows/release.yml pushes each v* tag as oliver006/redis_exporter:<tag>, ghcr.io and quay.io ' +
-        '(docker/metadata-action, scratch image, USER 59000, ENTRYPOINT /redis_exporter).',
+        '(docker/metadata-action, scratch image, USER 59000, ENTRYPOINT /redis_exporter). The settings the construct ' +
+        'passes (REDIS_ADDR, REDIS_USER, REDIS_PASSWORD, REDIS_EXPORTER_WEB_LISTEN_ADDRESS, REDIS_EXPORTER_TLS_*) and ' +
+        '/health exist in v1.88.0 (main.go, exporter/exporter.go).',
     },
     local: {
       debianPackage: 'prometheus-redis-exporter 1.69.0-1 (trixie)',
       sameLine: true,
       note:
         'same program and flags, 19 minor releases older than v1.88.0; the upstream image is a static binary on ' +
-        'scratch (no shell), the recipe a Debian minbase. The host (Debian 12) ships 1.45.0.',
+        'scratch (no shell), the recipe a Debian minbase. The host (Debian 12) ships 1.45.0. v1.88.0 also sends ' +
+        'LATENCY HISTOGRAM and COMMANDLOG LEN, which the exporter ACL user (infra/security/acl.ts) does not grant: ' +
+        'expect NOPERM for those two (read from the source, not run).',
     },
   },
 ];
