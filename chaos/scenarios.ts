@@ -10,6 +10,7 @@ import type { Verdict } from './checkers/verdict.ts';
 import { killMaster, killReplica, killShard, pauseMaster } from './faults/kill.ts';
 import { partitionMaster } from './faults/partition.ts';
 import { fullRestart, rollingRestart } from './faults/restart.ts';
+import { deleteAllSentinels } from './faults/sentinels.ts';
 import { reshard, scale, scaleTo } from './faults/topology.ts';
 import type { History } from './history.ts';
 import type { CheckContext, Scenario } from './scenario.ts';
@@ -171,6 +172,17 @@ export const SCENARIOS: readonly Scenario[] = [
     name: 'sentinel-kill-primary',
     deployment: 'sentinel',
     description: 'Sentinel: SIGKILL the primary under write load; clients find the primary through the sentinels again',
+    fault: killMaster(),
+    workloads: writesAndCounters,
+    check: sentinelFailoverVerdicts,
+  },
+  {
+    name: 'sentinel-delete-all-sentinels',
+    deployment: 'sentinel',
+    description:
+      'Sentinel: delete every sentinel at once, twice (they return from their rewritten state files and agree on the ' +
+      'primary), then SIGKILL the primary under write load: the returned sentinels reach a quorum and fail over',
+    prepare: deleteAllSentinels(2),
     fault: killMaster(),
     workloads: writesAndCounters,
     check: sentinelFailoverVerdicts,

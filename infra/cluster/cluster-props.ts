@@ -1,3 +1,4 @@
+import { REDIS_8_0_IMAGE } from '../../runtime/local/image-references.ts';
 import { EVICTION_POLICIES, type EvictionPolicy } from '../config/directives.ts';
 import { planMemory } from '../config/memory.ts';
 import { type PersistenceOptions, PROFILES, type RedisProfile, resolvePersistence } from '../config/profiles.ts';
@@ -10,8 +11,11 @@ import type { AuthOptions } from '../security/auth.ts';
 import type { NetworkPolicyOptions } from '../security/network-policy.ts';
 import type { TlsOptions } from '../security/tls.ts';
 
-/** The Redis image our machines' redis-server matches (Debian 12 ships 7.0.15). */
-export const DEFAULT_REDIS_IMAGE = 'redis:7.0.15';
+/**
+ * The newest official `redis:8.0.*` tag: the 8.0 line is the one the local runtime runs (Debian trixie's 8.0.2 with
+ * security backports). runtime/local/image-references.ts records where the tag was checked and what it lacks.
+ */
+export const DEFAULT_REDIS_IMAGE = REDIS_8_0_IMAGE;
 
 /** Container resources of a member's redis container. */
 export interface MemberResources {
@@ -39,7 +43,7 @@ export interface MemberResources {
 export interface MetricsOptions {
   /** @default true */
   readonly exporter?: boolean;
-  /** @default 'oliver006/redis_exporter:v1.45.0' */
+  /** @default 'oliver006/redis_exporter:v1.88.0' (DEFAULT_EXPORTER_IMAGE) */
   readonly exporterImage?: string;
   /** A Prometheus Operator ServiceMonitor. @default false */
   readonly serviceMonitor?: boolean;
@@ -99,7 +103,7 @@ export interface RedisClusterProps {
    * @default 'store'
    */
   readonly profile?: RedisProfile;
-  /** @default 'redis:7.0.15' */
+  /** @default 'redis:8.0.6' (DEFAULT_REDIS_IMAGE) */
   readonly image?: string;
   /** @default from the profile */
   readonly persistence?: PersistenceOptions;

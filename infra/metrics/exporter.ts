@@ -1,10 +1,14 @@
 import { k8s } from 'cdk8s-plus-27';
+import { REDIS_EXPORTER_IMAGE } from '../../runtime/local/image-references.ts';
 import { containerSecurityContext, EXPORTER_UID } from '../security/security-context.ts';
 
 /** The exporter port Prometheus scrapes. */
 export const EXPORTER_PORT = 9121;
-/** Matches Debian 12's prometheus-redis-exporter, which the local runtime runs in its place. */
-export const DEFAULT_EXPORTER_IMAGE = 'oliver006/redis_exporter:v1.45.0';
+/**
+ * The newest upstream release, checked on its publisher's record (runtime/local/image-references.ts says where and
+ * how close the local runtime's Debian exporter comes).
+ */
+export const DEFAULT_EXPORTER_IMAGE = REDIS_EXPORTER_IMAGE;
 
 export interface ExporterOptions {
   readonly image: string;

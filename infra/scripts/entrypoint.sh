@@ -13,49 +13,7 @@ set -eu
 NODES_CONF="$DATA_DIR/nodes.conf"
 PERSISTENCE=${SLOTFORGE_PERSISTENCE:-aof}
 
-# Rewrites the address of every node line of nodes.conf (Redis 7 format: id ip:port@cport,hostname flags ...).
-rewrite_nodes_conf() {
-  _file=$1
-  _tmp="$_file.slotforge-tmp"
-  : >"$_tmp"
-  while IFS= read -r _line || [ -n "$_line" ]; do
-    case "$_line" in vars* | '')
-      printf '%s\n' "$_line" >>"$_tmp"
-      continue
-      ;;
-    esac
-    set -f
-    # shellcheck disable=SC2086
-    set -- $_line
-    set +f
-    _id=$1
-    _addr=$2
-    _flags=$3
-    shift 3
-    _host=$(addr_host "$_addr")
-    _old=$(addr_ip "$_addr")
-    _port=$(addr_port "$_addr")
-    _cport=${_addr%%,*}
-    _cport=${_cport#*@}
-    _new=''
-    case ",$_flags," in
-    *,myself,*)
-      _new=$(self_ip)
-      _port=$REDIS_PORT
-      _cport=$REDIS_BUS_PORT
-      ;;
-    *) [ -n "$_host" ] && _new=$(resolve "$_host") ;;
-    esac
-    if [ -n "$_new" ] && [ "$_new" != "$_old" ]; then
-      log "nodes.conf: node $_id ($_host) moved from '$_old' to '$_new'"
-      _addr="$_new:$_port@$_cport${_host:+,$_host}"
-    fi
-    printf '%s %s %s %s\n' "$_id" "$_addr" "$_flags" "$*" >>"$_tmp"
-  done <"$_file"
-  mv "$_tmp" "$_file"
-}
-
-# data_survived, hash_of and render_users are in lib.sh (shared with the RedisSentinel entrypoint).
+# rewrite_nodes_conf (the nodes.conf repair), data_survived, hash_of and render_users are in lib.sh.
 
 # Empty master guard: I was a master owning slots, I have replicas, and my data did not survive.
 needs_guard() {

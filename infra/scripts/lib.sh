@@ -97,7 +97,10 @@ line_has_slots() {
   [ "$#" -gt 8 ]
 }
 
-# ip and port of a CLUSTER NODES address field ip:port@cport[,hostname].
+# Parts of a node address field. CLUSTER NODES prints `ip:port@cport[,hostname]`; nodes.conf of Redis 7.2+ writes
+# `ip:port@cport,[hostname],tls-port=N,shard-id=ID[,...]`: the hostname slot is always there (empty when unset) and aux
+# fields `key=value` follow. A hostname never holds `=` or `,` (Redis accepts letters, digits, '-' and '.').
+# ip and port of an address field.
 addr_ip() {
   _a=${1%%,*}
   _a=${_a%@*}
@@ -108,13 +111,63 @@ addr_port() {
   _a=${_a%@*}
   printf '%s' "${_a##*:}"
 }
-# The hostname is the first aux field only: 7.2+ nodes.conf lines go on with `,tls-port=...,shard-id=...`.
+# The hostname of an address field; empty when it has none.
 addr_host() {
-  case "$1" in *,*)
-    _h=${1#*,}
-    printf '%s' "${_h%%,*}"
-    ;;
-  esac
+  case "$1" in *,*) ;; *) return 0 ;; esac
+  _ah=${1#*,}
+  _ah=${_ah%%,*}
+  case "$_ah" in *=*) return 0 ;; esac
+  printf '%s' "$_ah"
+}
+# Everything after ip:port@cport (`,hostname,tls-port=...,shard-id=...` or empty), kept verbatim when an address is
+# rewritten, so a repair changes only what moved (an older parser kept the hostname alone and lost shard-id).
+addr_suffix() {
+  case "$1" in *,*) printf ',%s' "${1#*,}" ;; esac
+}
+
+# Rewrites, before redis-server reads it, the address of every node line of nodes.conf (`id ip:port@cport,hostname[,aux]
+# flags ...`): the `myself` line gets POD_IP, any other line with a hostname the address it resolves to now. Only
+# ip:port@cport changes; the hostname and the 7.2+ aux fields (tls-port, shard-id) stay as Redis wrote them.
+rewrite_nodes_conf() {
+  _file=$1
+  _tmp="$_file.slotforge-tmp"
+  : >"$_tmp"
+  while IFS= read -r _line || [ -n "$_line" ]; do
+    case "$_line" in vars* | '')
+      printf '%s\n' "$_line" >>"$_tmp"
+      continue
+      ;;
+    esac
+    set -f
+    # shellcheck disable=SC2086
+    set -- $_line
+    set +f
+    _id=$1
+    _addr=$2
+    _flags=$3
+    shift 3
+    _host=$(addr_host "$_addr")
+    _old=$(addr_ip "$_addr")
+    _port=$(addr_port "$_addr")
+    _cport=${_addr%%,*}
+    _cport=${_cport#*@}
+    _new=''
+    case ",$_flags," in
+    *,myself,*)
+      _new=$(self_ip)
+      # With TLS, 7.2+ writes port 0 here and the port as the tls-port aux field (kept by addr_suffix).
+      [ "$_port" = 0 ] || _port=$REDIS_PORT
+      _cport=$REDIS_BUS_PORT
+      ;;
+    *) [ -n "$_host" ] && _new=$(resolve "$_host") ;;
+    esac
+    if [ -n "$_new" ] && [ "$_new" != "$_old" ]; then
+      log "nodes.conf: node $_id ($_host) moved from '$_old' to '$_new'"
+      _addr="$_new:$_port@$_cport$(addr_suffix "$_addr")"
+    fi
+    printf '%s %s %s %s\n' "$_id" "$_addr" "$_flags" "$*" >>"$_tmp"
+  done <"$_file"
+  mv "$_tmp" "$_file"
 }
 
 # True when the CLUSTER NODES line $1 is a master that owns slots and whose hostname is a pod of shard $2: a shard's

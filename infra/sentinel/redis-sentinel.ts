@@ -77,7 +77,7 @@ export interface RedisSentinelProps {
    * @default 'store'
    */
   readonly profile?: RedisProfile;
-  /** @default 'redis:7.0.15' (also runs redis-sentinel) */
+  /** @default 'redis:8.0.6' (DEFAULT_REDIS_IMAGE; also runs redis-sentinel) */
   readonly image?: string;
   /** @default from the profile */
   readonly persistence?: PersistenceOptions;

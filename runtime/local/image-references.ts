@@ -1,0 +1,116 @@
+/**
+ * The image references slotforge deploys, each checked against the upstream record that publishes its tag. This is
+ * data, not code: the runtime's image table (images.ts) and the infra defaults read it, and
+ * test/runtime/image-references.test.ts fails when a synthesized chart names an image that is not listed here, or a
+ * `bitnami` image (Bitnami removed its versioned tags from docker.io in 2025, bitnami/containers#83267).
+ *
+ * To add or bump a reference: read the upstream file at its newest commit, write the tag, the file, the commit and the
+ * date you read it, and how close the local runtime's recipe is.
+ */
+
+/** Where a tag was checked and what was seen there. */
+export interface UpstreamCheck {
+  /** The upstream record, as a URL a reviewer can open. */
+  readonly source: string;
+  /** Commit of that repository that was read (git show COMMIT:FILE). */
+  readonly commit: string;
+  /** Date the commit was read, ISO `YYYY-MM-DD`. */
+  readonly checkedOn: string;
+  /** What the record says about this tag, in one or two sentences. */
+  readonly evidence: string;
+}
+
+/** How near the local runtime's recipe (Debian packages on trixie) comes to the deployed image. */
+export interface LocalCloseness {
+  /** Debian package and version the recipe installs, e.g. `redis-server 5:8.0.2-3+deb13u3 (trixie-security)`. */
+  readonly debianPackage: string;
+  /** Same upstream line (major.minor for Redis; same program for the exporter)? */
+  readonly sameLine: boolean;
+  /** What differs, in words. */
+  readonly note: string;
+}
+
+/** One verified image reference. */
+export interface VerifiedImageReference {
+  /** The exact reference manifests carry, e.g. `redis:8.0.6`. */
+  readonly reference: string;
+  /** Is the line still receiving releases upstream on `checkedOn`? A `false` here is a finding to act on. */
+  readonly lineMaintained: boolean;
+  readonly upstream: UpstreamCheck;
+  readonly local: LocalCloseness;
+}
+
+/** Date the references below were read upstream. */
+export const IMAGE_REFERENCES_CHECKED_ON = '2026-12-04';
+
+/**
+ * The deployed Redis image: the newest official `redis:8.0.*` tag (project decision: one Redis line, 8.0). The 8.0
+ * line was dropped from library/redis on 2026-05-07, so 8.0.6 is the last tag of the line and it misses the
+ * upstream security releases of 2026-05-05, 2026-07-24 and 2026-08-18, which Debian's 8.0.2-3+deb13u3 backports.
+ */
+export const REDIS_8_0_IMAGE = 'redis:8.0.6';
+
+/** The deployed exporter image: the newest oliver006/redis_exporter release tag. */
+export const REDIS_EXPORTER_IMAGE = 'oliver006/redis_exporter:v1.88.0';
+
+/** Every image reference slotforge's charts may carry, checked upstream. */
+export const VERIFIED_IMAGE_REFERENCES: readonly VerifiedImageReference[] = [
+  {
+    reference: REDIS_8_0_IMAGE,
+    lineMaintained: false,
+    upstream: {
+      source:
+        'https://github.com/docker-library/official-images/blob/32dbe4eb08739ff48023b8e0d5620c2bd5146ca3/library/redis',
+      commit: '32dbe4eb08739ff48023b8e0d5620c2bd5146ca3',
+      checkedOn: IMAGE_REFERENCES_CHECKED_ON,
+      evidence:
+        'library/redis at 32dbe4eb (2026-08-18, newest commit of the file; repository HEAD 37079fb3 of 2026-08-21) lists ' +
+        'no 8.0 tag. The last commit listing the 8.0 line is 04625369 (2026-05-05): "Tags: 8.0.6, 8.0, 8.0.6-bookworm, ' +
+        '8.0-bookworm", GitCommit 7f2385183921bba168de2f0444cf455637c044e3, GitFetch refs/tags/v8.0.6; 165262a5 ' +
+        '(2026-05-07, #21400) removed it. Published tags stay pullable on Docker Hub but receive no rebuilds.',
+    },
+    local: {
+      debianPackage: 'redis-server 5:8.0.2-3+deb13u3 (trixie-security)',
+      sameLine: true,
+      note:
+        'same 8.0 line; Debian backports the security fixes through upstream 8.2.9 (2026-08-18, changelog.Debian.gz of ' +
+        '+deb13u3), which the official 8.0.6 image does not have. Maintained lines on the same date: 8.2.9 ' +
+        '(bookworm), 8.4.6, 8.6.6, 8.8.2, 8.10.1 (trixie).',
+    },
+  },
+  {
+    reference: REDIS_EXPORTER_IMAGE,
+    lineMaintained: true,
+    upstream: {
+      source: 'https://github.com/oliver006/redis_exporter/releases/tag/v1.88.0',
+      commit: 'cd5941f16199f1f1fa9c12b3bf24b509875c955a',
+      checkedOn: IMAGE_REFERENCES_CHECKED_ON,
+      evidence:
+        'newest tag v1.88.0 (16db88a0c2981c365aeca0973c43dd7d6a560f64, 2026-07-23); master cd5941f1 of 2026-08-05. ' +
+        '.github/workflows/release.yml pushes each v* tag as oliver006/redis_exporter:<tag>, ghcr.io and quay.io ' +
+        '(docker/metadata-action, scratch image, USER 59000, ENTRYPOINT /redis_exporter). The settings the construct ' +
+        'passes (REDIS_ADDR, REDIS_USER, REDIS_PASSWORD, REDIS_EXPORTER_WEB_LISTEN_ADDRESS, REDIS_EXPORTER_TLS_*) and ' +
+        '/health exist in v1.88.0 (main.go, exporter/exporter.go).',
+    },
+    local: {
+      debianPackage: 'prometheus-redis-exporter 1.69.0-1 (trixie)',
+      sameLine: true,
+      note:
+        'same program and flags, 19 minor releases older than v1.88.0; the upstream image is a static binary on ' +
+        'scratch (no shell), the recipe a Debian minbase. The host (Debian 12) ships 1.45.0. v1.88.0 also sends ' +
+        'LATENCY HISTOGRAM and COMMANDLOG LEN, which the exporter ACL user (infra/security/acl.ts) does not grant: ' +
+        'expect NOPERM for those two (read from the source, not run).',
+    },
+  },
+];
+
+/** The verified entry for `image`, or undefined. Only an exact reference counts: a tag is what was checked. */
+export function verifiedReference(image: string): VerifiedImageReference | undefined {
+  const bare = image.replace(/^docker\.io\/(library\/)?/, '');
+  return VERIFIED_IMAGE_REFERENCES.find((r) => r.reference === bare);
+}
+
+/** True for any image of Bitnami's Docker Hub namespaces (`bitnami/*`, `bitnamilegacy/*`, with or without docker.io). */
+export function isBitnamiImage(image: string): boolean {
+  return /^(docker\.io\/)?bitnami(legacy|secure)?\//.test(image);
+}
