@@ -58,7 +58,19 @@ describe.runIf(process.getuid?.() === 0)('containers run chrooted in their image
     deployment(set, 'curler', [shell('main', REDIS, 'echo starting; curl -fsS http://example.invalid/ready; exit 1')]);
     // The image's own configuration: no command, so ENTRYPOINT docker-entrypoint.sh + CMD redis-server, started as
     // the image's root and dropped to redis (999) by the entrypoint, in WORKDIR /data.
-    deployment(set, 'plain', [{ name: 'redis', image: REDIS, args: ['--port', '6379', '--save', ''] }]);
+    // Beside it the exporter with its image's ENTRYPOINT /redis_exporter and USER 59000.
+    deployment(set, 'plain', [
+      { name: 'redis', image: REDIS, args: ['--port', '6379', '--save', ''] },
+      {
+        name: 'exporter',
+        image: EXPORTER,
+        env: [
+          { name: 'REDIS_ADDR', value: 'redis://127.0.0.1:6379' },
+          { name: 'REDIS_EXPORTER_WEB_LISTEN_ADDRESS', value: ':9121' },
+        ],
+        ports: [{ name: 'metrics', containerPort: 9121 }],
+      },
+    ]);
     // The manifest's securityContext over the image's user, a read-only root, fsGroup on an emptyDir, and an exec
     // readiness probe that only passes inside the image (this host is not Debian trixie).
     deployment(
@@ -132,10 +144,21 @@ describe.runIf(process.getuid?.() === 0)('containers run chrooted in their image
     } finally {
       client.disconnect();
     }
-    const pid = pod.containerPid()!;
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const status = readFileSync(`/proc/${pod.containerPid('redis')}/status`, 'utf8');
     expect(status).toMatch(/^Uid:\s+999\s+999\s+999\s+999$/m);
     expect(status).toMatch(/^Gid:\s+999\s+999\s+999\s+999$/m);
+    // The exporter, chrooted in its scratch-like image, scrapes the Redis beside it.
+    const metrics = await pollUntil(
+      async () => {
+        const text = await fetch(`http://${pod.ip}:9121/metrics`)
+          .then((res) => res.text())
+          .catch(() => '');
+        return /^redis_up 1$/m.test(text) && text;
+      },
+      { description: 'the exporter to report redis_up 1', timeoutMs: 20_000 },
+    );
+    expect(metrics).toMatch(/^redis_instance_info\{.*redis_version="8\.0\.\d+".*\} 1$/m);
+    expect(readFileSync(`/proc/${pod.containerPid('exporter')}/status`, 'utf8')).toMatch(/^Uid:\s+59000\s/m);
   });
 
   it('honours runAsUser, runAsGroup, fsGroup and readOnlyRootFilesystem; exec probes run inside the image', async () => {
