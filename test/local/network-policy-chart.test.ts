@@ -139,6 +139,9 @@ describe.runIf(process.getuid?.() === 0)('NetworkPolicy of the default chart, en
     const started = Date.now();
     runtime = await LocalRuntime.start({
       stateDir,
+      // Every check runs in pods (their hosts file) or by address: no wait for the host's names of `slotforge`,
+      // which other runtimes of the machine may hold.
+      hostDns: false,
       manifests: manifestsWith(undefined),
       onEvent: (e) => {
         const m = /NetworkPolicy rules updated in (\d+) pod\(s\) in ([\d.]+) ms/.exec(e.message);
