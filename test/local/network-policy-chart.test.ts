@@ -223,20 +223,21 @@ describe.runIf(process.getuid?.() === 0)('NetworkPolicy of the default chart, en
   }, 180_000);
 
   /** Waits for attempts of the stranger that all began after now: admitted (any reply) or dropped (all time out). */
-  async function expectStranger(admitted: boolean): Promise<void> {
-    const target = `${MEMBER_HOST}:6379`;
-    const seen = probes('np-stranger', target).length;
+  /** Waits for attempts of `app` to `target` that all began after now: admitted (a reply) or dropped (time outs). */
+  async function expectFresh(app: string, target: string, admitted: boolean): Promise<void> {
+    const seen = probes(app, target).length;
     await pollUntil(
       () => {
         // The first fresh attempt may have been in flight before the change.
-        const fresh = probes('np-stranger', target).slice(seen + 1);
+        const fresh = probes(app, target).slice(seen + 1);
         if (admitted) return fresh.some(reached);
         if (fresh.length < 2 || !fresh.every((r) => r.rc === 124)) throw new Error(JSON.stringify(fresh));
         return true;
       },
-      { description: `the stranger to be ${admitted ? 'admitted' : 'dropped'}`, timeoutMs: 30_000, intervalMs: 250 },
+      { description: `${app} -> ${target} to be ${admitted ? 'admitted' : 'dropped'}`, timeoutMs: 30_000 },
     );
   }
+  const expectStranger = (admitted: boolean) => expectFresh('np-stranger', `${MEMBER_HOST}:6379`, admitted);
   const allowStranger = 'NetworkPolicy/slotforge/allow-stranger';
 
   it('enforces a policy applied beside the chart, and its change, when apply returns', async () => {
@@ -265,4 +266,25 @@ describe.runIf(process.getuid?.() === 0)('NetworkPolicy of the default chart, en
     await expectStranger(false);
     expect((await runtime.status()).networkPolicies.map((p) => p.name)).toEqual(['slotforge/redis']);
   }, 120_000);
+
+  it('enforces Egress on the source pod: a default-deny egress stops what the member admits', async () => {
+    const scrape = `${MEMBER_HOST}:9121`;
+    await expectFresh('np-scraper', scrape, true);
+    const denyEgress: NetworkPolicy = {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'deny-egress', namespace: 'monitoring' },
+      spec: { podSelector: {}, policyTypes: ['Egress'] },
+    };
+    const set = manifestsWith(undefined);
+    addObject(set, denyEgress, 'test policy');
+    await runtime.apply(set);
+    await expectFresh('np-scraper', scrape, false);
+    const status = await runtime.status();
+    expect(status.networkPolicies).toContainEqual({
+      name: 'monitoring/deny-egress',
+      policyTypes: ['Egress'],
+      pods: [status.pods.find((p) => p.name.startsWith('np-scraper-'))!.name],
+    });
+  }, 90_000);
 });
