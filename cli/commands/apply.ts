@@ -9,6 +9,8 @@ export interface ApplyCommandOptions {
   readonly manifests: string;
   /** Delete what the manifests no longer list (kubectl apply --prune). @default false */
   readonly prune: boolean;
+  /** With prune, the kinds to prune (`networking.k8s.io/v1/NetworkPolicy`), as kubectl's --prune-allowlist. */
+  readonly pruneAllowlist?: readonly string[];
   readonly json: boolean;
 }
 
@@ -24,6 +26,7 @@ export async function apply(options: ApplyCommandOptions): Promise<ApplyResult> 
     verb: 'apply',
     manifests: resolve(options.manifests),
     prune: options.prune,
+    ...(options.pruneAllowlist ? { pruneAllowlist: options.pruneAllowlist } : {}),
   });
   if (options.json) {
     console.log(JSON.stringify(result, null, 2));
@@ -34,7 +37,8 @@ export async function apply(options: ApplyCommandOptions): Promise<ApplyResult> 
   }
   const kept = result.changes.filter((c) => c.action === 'kept');
   if (kept.length > 0) {
-    console.log(`kept (not in the manifests; --prune deletes them): ${kept.map((c) => c.object).join(', ')}`);
+    const why = options.prune ? 'outside the prune allowlist' : '--prune deletes them';
+    console.log(`kept (not in the manifests; ${why}): ${kept.map((c) => c.object).join(', ')}`);
   }
   return result;
 }
@@ -51,8 +55,12 @@ export function registerApply(program: Command, stateDir: () => string): void {
       'delete the objects the manifests no longer list, with their pods (kubectl apply --prune)',
       false,
     )
+    .option(
+      '--prune-allowlist <group/version/Kind...>',
+      'with --prune, prune these kinds instead of the default ones (networking.k8s.io/v1/NetworkPolicy is not a default)',
+    )
     .option('--json', 'print the changes as JSON', false)
-    .action(async (flags: { manifests: string; prune: boolean; json: boolean }) => {
+    .action(async (flags: { manifests: string; prune: boolean; pruneAllowlist?: string[]; json: boolean }) => {
       await apply({ stateDir: stateDir(), ...flags });
     });
 }

@@ -13,6 +13,13 @@ export interface ApplyOptions {
    * @default false
    */
   readonly prune?: boolean;
+  /**
+   * With `prune`, the kinds to prune instead of the default ones, as `group/version/Kind` (`core/v1/ConfigMap`,
+   * `networking.k8s.io/v1/NetworkPolicy`), like `kubectl apply --prune --prune-allowlist`: the way to prune a
+   * NetworkPolicy, which the default list keeps.
+   * @default the kinds of kubectl's default allowlist the runtime runs
+   */
+  readonly pruneAllowlist?: readonly string[];
 }
 
 /** What apply did to one object, in `kubectl apply`'s words (`kept`: absent from the new set and not pruned). */
@@ -51,6 +58,43 @@ export const APPLY_KINDS = [
  * everything in it, which the runtime does not reproduce.
  */
 const KEPT_BY_PRUNE: ReadonlySet<string> = new Set(['Namespace', 'NetworkPolicy']);
+
+/** The `--prune-allowlist` entries the runtime can prune (not Namespace: see {@link KEPT_BY_PRUNE}). */
+const PRUNABLE: Readonly<Record<string, string>> = {
+  'core/v1/ConfigMap': 'ConfigMap',
+  'core/v1/Secret': 'Secret',
+  'core/v1/PersistentVolumeClaim': 'PersistentVolumeClaim',
+  'core/v1/Service': 'Service',
+  'apps/v1/StatefulSet': 'StatefulSet',
+  'apps/v1/Deployment': 'Deployment',
+  'batch/v1/Job': 'Job',
+  'networking.k8s.io/v1/NetworkPolicy': 'NetworkPolicy',
+};
+
+/** The kinds an apply with `options` prunes (none without `prune`); refuses an allowlist entry it cannot prune. */
+function prunedKinds(options: ApplyOptions): ReadonlySet<string> {
+  if (options.pruneAllowlist === undefined) {
+    return new Set(options.prune ? APPLY_KINDS.map(([kind]) => kind).filter((k) => !KEPT_BY_PRUNE.has(k)) : []);
+  }
+  if (!options.prune) {
+    throw new LocalRuntimeError(
+      'E_CONTROL',
+      'apply: pruneAllowlist needs prune (kubectl: --prune-allowlist needs --prune)',
+    );
+  }
+  return new Set(
+    options.pruneAllowlist.map((entry) => {
+      const kind = PRUNABLE[entry];
+      if (!kind) {
+        throw new LocalRuntimeError(
+          'E_CONTROL',
+          `apply: pruneAllowlist: '${entry}' is not a kind the runtime prunes; use group/version/Kind, one of ${Object.keys(PRUNABLE).join(', ')}`,
+        );
+      }
+      return kind;
+    }),
+  );
+}
 
 /** JSON with object keys sorted, so two objects that differ only in key order compare equal. */
 export function canonical(value: unknown): string {
@@ -99,6 +143,7 @@ function describeChange(kind: string, before: KubeObject, after: KubeObject): st
  */
 export function planApply(live: ManifestSet, next: ManifestSet, options: ApplyOptions = {}): ApplyChange[] {
   const changes: ApplyChange[] = [];
+  const pruned = prunedKinds(options);
   for (const [kind, field] of APPLY_KINDS) {
     const before = live[field] as Map<string, KubeObject>;
     const after = next[field] as Map<string, KubeObject>;
@@ -135,7 +180,7 @@ export function planApply(live: ManifestSet, next: ManifestSet, options: ApplyOp
     }
     for (const key of before.keys()) {
       if (after.has(key)) continue;
-      changes.push({ object: `${kind}/${key}`, action: options.prune && !KEPT_BY_PRUNE.has(kind) ? 'pruned' : 'kept' });
+      changes.push({ object: `${kind}/${key}`, action: pruned.has(kind) ? 'pruned' : 'kept' });
     }
   }
   return changes;

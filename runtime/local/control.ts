@@ -13,7 +13,12 @@ export type ControlRequest =
   | { readonly verb: 'delete'; readonly pod: string; readonly graceMs?: number }
   | { readonly verb: 'partition'; readonly pods: string[]; readonly from: string[]; readonly ports?: number[] }
   /** `manifests`: a path the supervisor reads (absolute, or relative to its working dir). */
-  | { readonly verb: 'apply'; readonly manifests: string; readonly prune?: boolean }
+  | {
+      readonly verb: 'apply';
+      readonly manifests: string;
+      readonly prune?: boolean;
+      readonly pruneAllowlist?: readonly string[];
+    }
   | { readonly verb: 'heal' }
   | { readonly verb: 'lookup'; readonly name: string };
 
@@ -40,6 +45,7 @@ async function handle(runtime: LocalRuntime, request: ControlRequest): Promise<u
     case 'apply':
       return runtime.apply(loadManifests(request.manifests), {
         prune: request.prune ?? false,
+        ...(request.pruneAllowlist ? { pruneAllowlist: request.pruneAllowlist } : {}),
       }) satisfies Promise<ApplyResult>;
     case 'heal':
       await runtime.heal();

@@ -61,6 +61,9 @@ export function run(command: string, args: readonly string[], options: RunOption
       killGroup();
       resolve({ code, signal, stdout, stderr, timedOut });
     });
+    // A command that exits before reading its input (`ip netns exec` of a namespace that just went away) closes the
+    // pipe: EPIPE is its failure to report through the exit code, not an unhandled error that ends the process.
+    child.stdin?.on('error', () => {});
     if (options.input !== undefined) child.stdin?.end(options.input);
   });
 }

@@ -751,7 +751,7 @@ export class LocalRuntime {
     this.#policyChain = this.#policyChain.then(async () => {
       if (this.#stopped) return;
       const started = performance.now();
-      const live = this.pods().filter((p) => p.net && p.phase !== 'Deleted');
+      const live = this.pods().filter((p) => p.net && hasNetwork(p));
       const peers: PolicyPod[] = live.map((p) => ({
         name: p.name,
         namespace: p.namespace,
@@ -796,7 +796,7 @@ export class LocalRuntime {
 
   /** The NetworkPolicies in force and the pods each selects now. */
   networkPolicies(): NetworkPolicyReport[] {
-    const pods = this.pods().filter((p) => p.phase !== 'Deleted');
+    const pods = this.pods().filter(hasNetwork);
     return [...this.#manifests.networkPolicies].map(([key, policy]) => ({
       name: key,
       policyTypes: policyTypes(policy),
@@ -954,6 +954,14 @@ export class LocalRuntime {
     }
     this.#claim?.release();
   }
+}
+
+/**
+ * A pod that holds its network namespace and address: a completed or failed pod released them (as the kubelet
+ * releases a finished pod's sandbox), so policies neither protect nor admit it.
+ */
+function hasNetwork(pod: Pod): boolean {
+  return pod.phase !== 'Deleted' && pod.phase !== 'Succeeded' && pod.phase !== 'Failed';
 }
 
 /** Groups the Redis Cluster members by the node ids they know, and sums up each cluster's state and coverage. */

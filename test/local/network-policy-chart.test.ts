@@ -139,6 +139,9 @@ describe.runIf(process.getuid?.() === 0)('NetworkPolicy of the default chart, en
     const started = Date.now();
     runtime = await LocalRuntime.start({
       stateDir,
+      // Every check runs in pods (their hosts file) or by address: no wait for the host's names of `slotforge`,
+      // which other runtimes of the machine may hold.
+      hostDns: false,
       manifests: manifestsWith(undefined),
       onEvent: (e) => {
         const m = /NetworkPolicy rules updated in (\d+) pod\(s\) in ([\d.]+) ms/.exec(e.message);
@@ -219,33 +222,69 @@ describe.runIf(process.getuid?.() === 0)('NetworkPolicy of the default chart, en
     );
   }, 180_000);
 
-  it('enforces a policy applied beside the chart, and its change, when apply returns', async () => {
-    const target = `${MEMBER_HOST}:6379`;
-    let result = await runtime.apply(manifestsWith(extraPolicy(true)));
-    expect(result.changes).toContainEqual({ object: 'NetworkPolicy/slotforge/allow-stranger', action: 'created' });
-    // Union of the chart's policy and this one: the stranger is admitted on the named port `redis`.
-    let seen = probes('np-stranger', target).length;
+  /** Waits for attempts of the stranger that all began after now: admitted (any reply) or dropped (all time out). */
+  /** Waits for attempts of `app` to `target` that all began after now: admitted (a reply) or dropped (time outs). */
+  async function expectFresh(app: string, target: string, admitted: boolean): Promise<void> {
+    const seen = probes(app, target).length;
     await pollUntil(
       () => {
-        return probes('np-stranger', target).slice(seen).some(reached);
-      },
-      { description: 'the stranger to be admitted', timeoutMs: 30_000, intervalMs: 250 },
-    );
-    result = await runtime.apply(manifestsWith(extraPolicy(false)));
-    expect(result.changes).toContainEqual({
-      object: 'NetworkPolicy/slotforge/allow-stranger',
-      action: 'configured',
-      detail: 'spec',
-    });
-    seen = probes('np-stranger', target).length;
-    await pollUntil(
-      () => {
-        const fresh = probes('np-stranger', target).slice(seen);
-        // Attempts that started after the apply returned: the first may have been in flight before.
-        if (fresh.length < 3 || !fresh.slice(1).every((r) => r.rc === 124)) throw new Error(JSON.stringify(fresh));
+        // The first fresh attempt may have been in flight before the change.
+        const fresh = probes(app, target).slice(seen + 1);
+        if (admitted) return fresh.some(reached);
+        if (fresh.length < 2 || !fresh.every((r) => r.rc === 124)) throw new Error(JSON.stringify(fresh));
         return true;
       },
-      { description: 'the stranger to be dropped again', timeoutMs: 30_000, intervalMs: 250 },
+      { description: `${app} -> ${target} to be ${admitted ? 'admitted' : 'dropped'}`, timeoutMs: 30_000 },
     );
+  }
+  const expectStranger = (admitted: boolean) => expectFresh('np-stranger', `${MEMBER_HOST}:6379`, admitted);
+  const allowStranger = 'NetworkPolicy/slotforge/allow-stranger';
+
+  it('enforces a policy applied beside the chart, and its change, when apply returns', async () => {
+    let result = await runtime.apply(manifestsWith(extraPolicy(true)));
+    expect(result.changes).toContainEqual({ object: allowStranger, action: 'created' });
+    // Union of the chart's policy and this one: the stranger is admitted on the named port `redis`.
+    await expectStranger(true);
+    result = await runtime.apply(manifestsWith(extraPolicy(false)));
+    expect(result.changes).toContainEqual({ object: allowStranger, action: 'configured', detail: 'spec' });
+    await expectStranger(false);
+  }, 90_000);
+
+  it('keeps a policy dropped from the manifests on --prune, and prunes it with the NetworkPolicy allowlist', async () => {
+    await runtime.apply(manifestsWith(extraPolicy(true)));
+    await expectStranger(true);
+    // kubectl's default prune allowlist has no NetworkPolicy: the policy stays in force.
+    let result = await runtime.apply(manifestsWith(undefined), { prune: true });
+    expect(result.changes).toContainEqual({ object: allowStranger, action: 'kept' });
+    expect(result.changes).toContainEqual({ object: 'NetworkPolicy/slotforge/redis', action: 'unchanged' });
+    await expectStranger(true);
+    result = await runtime.apply(manifestsWith(undefined), {
+      prune: true,
+      pruneAllowlist: ['networking.k8s.io/v1/NetworkPolicy'],
+    });
+    expect(result.changes).toContainEqual({ object: allowStranger, action: 'pruned' });
+    await expectStranger(false);
+    expect((await runtime.status()).networkPolicies.map((p) => p.name)).toEqual(['slotforge/redis']);
+  }, 120_000);
+
+  it('enforces Egress on the source pod: a default-deny egress stops what the member admits', async () => {
+    const scrape = `${MEMBER_HOST}:9121`;
+    await expectFresh('np-scraper', scrape, true);
+    const denyEgress: NetworkPolicy = {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'deny-egress', namespace: 'monitoring' },
+      spec: { podSelector: {}, policyTypes: ['Egress'] },
+    };
+    const set = manifestsWith(undefined);
+    addObject(set, denyEgress, 'test policy');
+    await runtime.apply(set);
+    await expectFresh('np-scraper', scrape, false);
+    const status = await runtime.status();
+    expect(status.networkPolicies).toContainEqual({
+      name: 'monitoring/deny-egress',
+      policyTypes: ['Egress'],
+      pods: [status.pods.find((p) => p.name.startsWith('np-scraper-'))!.name],
+    });
   }, 90_000);
 });

@@ -198,4 +198,19 @@ describe('NetworkPolicy admission (what the API server refuses)', () => {
       { object: 'NetworkPolicy/shop/p', action: 'kept' },
     ]);
   });
+
+  it('prunes only the kinds of a prune allowlist, and refuses an entry it cannot prune', () => {
+    const live = emptyManifestSet();
+    addObject(live, policy({ podSelector: {} }), 'a');
+    addObject(live, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'shop' } }, 'b');
+    const allowlist = ['networking.k8s.io/v1/NetworkPolicy'];
+    expect(planApply(live, emptyManifestSet(), { prune: true, pruneAllowlist: allowlist })).toEqual([
+      { object: 'ConfigMap/shop/c', action: 'kept' },
+      { object: 'NetworkPolicy/shop/p', action: 'pruned' },
+    ]);
+    expect(() => planApply(live, emptyManifestSet(), { pruneAllowlist: allowlist })).toThrow(/needs prune/);
+    expect(() => planApply(live, emptyManifestSet(), { prune: true, pruneAllowlist: ['v1/Namespace'] })).toThrow(
+      /'v1\/Namespace' is not a kind the runtime prunes; use group\/version\/Kind, one of core\/v1\/ConfigMap/,
+    );
+  });
 });
