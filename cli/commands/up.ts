@@ -1,8 +1,11 @@
 import ora from 'ora';
 import {
+  admitOrThrow,
   cleanupLocal,
   LocalRuntimeError,
   liveSupervisor,
+  loadManifests,
+  parseAssumeCrds,
   type RuntimeStatus,
   startSupervisor,
   statePaths,
@@ -48,6 +51,11 @@ export async function up(options: UpOptions): Promise<RuntimeStatus> {
       `a local runtime is already up in ${paths.root} (supervisor pid ${running}); run 'slotforge down' first`,
     );
   }
+  // What the API server would refuse fails first, in kubectl's words, before anything is cleaned or started.
+  admitOrThrow(
+    loadManifests(options.manifests),
+    options.assumeCrds ?? parseAssumeCrds(process.env.SLOTFORGE_ASSUME_CRDS),
+  );
   // Leftovers of a runtime that died (namespaces, links, hosts block, mount points): gone before anything starts.
   await cleanupLocal(options.stateDir);
   const spinner = ora({ text: `starting the local runtime for ${options.manifests}`, isSilent: options.json }).start();

@@ -32,6 +32,7 @@ export type { BlockRule } from './network.ts';
 export { RUNTIMES_DIR, sweepOrphans } from './orphans.ts';
 export type { Pod, PodPhase } from './pod.ts';
 export {
+  admitOrThrow,
   type ClusterReport,
   LocalRuntime,
   type LocalRuntimeOptions,

@@ -582,10 +582,13 @@ export class LocalRuntime {
       ? await this.#applyAdmitted(withoutRefused(manifests, refusals, live), options)
       : { changes: [] };
     if (refusals.length > 0) {
+      // kubectl prints no line for an object it failed to apply: only its error.
+      const refused = new Set(refusals.map((r) => r.object));
+      const applied = result.changes.filter((c) => !refused.has(c.object));
       throw new AdmissionError(
         `apply: ${refusals.map((r) => `${r.object.split('/')[0]} ${r.object.split('/').slice(1).join('/')}: ${r.summary}`).join('; ')}\n${refusals.map((r) => r.message).join('\n')}`,
         refusals,
-        result.changes,
+        applied,
       );
     }
     return result;
