@@ -52,7 +52,7 @@ export async function up(options: UpOptions): Promise<RuntimeStatus> {
     );
   }
   // What the API server would refuse fails first, in kubectl's words, before anything is cleaned or started.
-  admitOrThrow(
+  await admitOrThrow(
     loadManifests(options.manifests),
     options.assumeCrds ?? parseAssumeCrds(process.env.SLOTFORGE_ASSUME_CRDS),
   );

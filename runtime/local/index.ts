@@ -1,6 +1,7 @@
 export {
   type AdmissionOptions,
   admit,
+  loadSchemas,
   MAX_DATA_BYTES,
   parseAssumeCrds,
   type Refusal,

@@ -10,7 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { admit, parseAssumeCrds, withoutRefused } from './admission/index.ts';
+import { admit, loadSchemas, parseAssumeCrds, withoutRefused } from './admission/index.ts';
 import { acceptedNotEnforced } from './admission/status.ts';
 import { APPLY_KINDS, type ApplyOptions, type ApplyResult, planApply, templateRevision } from './apply.ts';
 import { HostHostsBlock, type HostRecord, podNames, renderPodHosts, serviceNames, writeInPlace } from './dns.ts';
@@ -56,7 +56,8 @@ export interface LocalRuntimeOptions {
 }
 
 /** Refuses, before anything starts, a set an API server would refuse any object of (see runtime/local/admission). */
-export function admitOrThrow(manifests: ManifestSet, assumeCrds: readonly string[]): void {
+export async function admitOrThrow(manifests: ManifestSet, assumeCrds: readonly string[]): Promise<void> {
+  await loadSchemas();
   const refusals = admit(manifests, undefined, { assumeCrds });
   if (refusals.length === 0) return;
   throw new AdmissionError(
@@ -238,7 +239,7 @@ export class LocalRuntime {
 
   /** Creates the network and starts every controller; returns at once (pods start in the background). */
   static async start(options: LocalRuntimeOptions): Promise<LocalRuntime> {
-    admitOrThrow(options.manifests, assumedCrds(options));
+    await admitOrThrow(options.manifests, assumedCrds(options));
     if (process.getuid?.() !== 0) {
       throw new LocalRuntimeError(
         'E_NOT_ROOT',
@@ -576,6 +577,7 @@ export class LocalRuntime {
     const live = this.#manifests;
     // As kubectl apply: the objects the API server admits are applied, the refused ones reported (exit 1).
     const assumeCrds = [...assumedCrds(this.options), ...(options.assumeCrds ?? [])];
+    await loadSchemas();
     const refusals = admit(manifests, live, { assumeCrds });
     const rest = refusals.length === 0 || options.onRefusal === 'apply-rest';
     const result = rest

@@ -39,7 +39,7 @@ export async function startSupervisor(options: SupervisorOptions): Promise<{ pid
   }
   // Admission here too, so `up` names every refused object in kubectl's words before anything starts.
   const assumeCrds = options.assumeCrds ?? parseAssumeCrds(process.env.SLOTFORGE_ASSUME_CRDS);
-  admitOrThrow(loadManifests(options.manifests), assumeCrds);
+  await admitOrThrow(loadManifests(options.manifests), assumeCrds);
   mkdirSync(paths.root, { recursive: true });
   const script = fileURLToPath(new URL('./supervisor.ts', import.meta.url));
   const fd = openSync(paths.supervisorLog, 'a');

@@ -1,5 +1,3 @@
-import * as models from '@kubernetes/client-node';
-
 /** One field of a model, as @kubernetes/client-node describes it (generated from the Kubernetes OpenAPI spec). */
 interface Attribute {
   readonly baseName: string;
@@ -8,7 +6,24 @@ interface Attribute {
 
 type Model = { readonly attributeTypeMap?: readonly Attribute[] };
 
-const registry = models as unknown as Record<string, Model | undefined>;
+let loaded: Record<string, Model | undefined> | undefined;
+
+/**
+ * Loads the models of @kubernetes/client-node once (about 1 s, several under load): on first use, so CLI commands
+ * that admit nothing (status, kill, ...) never pay it. Admission needs it loaded first.
+ */
+export async function loadSchemas(): Promise<void> {
+  // The generated models alone, not the client with its HTTP stack and auth plugins: half the load time.
+  loaded ??= (await import('@kubernetes/client-node/dist/gen/models/all.js')) as unknown as Record<
+    string,
+    Model | undefined
+  >;
+}
+
+function registry(): Record<string, Model | undefined> {
+  if (!loaded) throw new Error('admission: call loadSchemas() before checking objects against their schemas');
+  return loaded;
+}
 
 /** The model class named by an apiVersion's version and a kind: `apps/v1` + `Deployment` -> `V1Deployment`. */
 export function modelName(apiVersion: string, kind: string): string {
@@ -18,7 +33,7 @@ export function modelName(apiVersion: string, kind: string): string {
 
 /** True when @kubernetes/client-node has a schema for the kind at that version. */
 export function hasSchema(apiVersion: string, kind: string): boolean {
-  return registry[modelName(apiVersion, kind)]?.attributeTypeMap !== undefined;
+  return registry()[modelName(apiVersion, kind)]?.attributeTypeMap !== undefined;
 }
 
 function walk(value: unknown, type: string, path: string, out: string[]): void {
@@ -37,7 +52,7 @@ function walk(value: unknown, type: string, path: string, out: string[]): void {
     }
     return;
   }
-  const attributes = registry[type]?.attributeTypeMap;
+  const attributes = registry()[type]?.attributeTypeMap;
   // Primitives, IntOrString, quantities, `any` and free-form objects have no fields to check.
   if (!attributes || typeof value !== 'object' || Array.isArray(value)) return;
   const known = new Map(attributes.map((a) => [a.baseName, a.type]));
@@ -57,7 +72,7 @@ function walk(value: unknown, type: string, path: string, out: string[]): void {
 export function unknownFields(object: { apiVersion: string; kind: string }): string[] {
   const out: string[] = [];
   const type = modelName(object.apiVersion, object.kind);
-  if (!registry[type]?.attributeTypeMap) return out;
+  if (!registry()[type]?.attributeTypeMap) return out;
   walk(object, type, '', out);
   return out;
 }

@@ -11,6 +11,7 @@ import { hasSchema, unknownFields } from './fields.ts';
 import { immutableProblem } from './immutable.ts';
 import { nameProblem, namespaceProblem } from './names.ts';
 
+export { loadSchemas } from './fields.ts';
 export { parseQuantity } from './immutable.ts';
 
 /** Options of admission. */

@@ -28,7 +28,8 @@ const policy = (): RbacPolicy => {
   }
 };
 
-const { admitSecret } = await import('../admission/index.ts');
+const { admitSecret, loadSchemas } = await import('../admission/index.ts');
+await loadSchemas();
 const result = runKubectl(args, {
   namespace: context.namespace,
   serviceAccount: context.serviceAccount,

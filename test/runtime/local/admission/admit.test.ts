@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { admit } from '../../../../runtime/local/admission/index.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { admit, loadSchemas } from '../../../../runtime/local/admission/index.ts';
 import { addObject, emptyManifestSet, type ManifestSet } from '../../../../runtime/local/index.ts';
 
 function set(...objects: object[]): ManifestSet {
@@ -45,6 +45,8 @@ const job = (image: string, name = 'seed') => ({
 });
 
 describe('admission (what an API server refuses)', () => {
+  beforeAll(loadSchemas);
+
   it('refuses a kind whose CRD is not installed, in kubectl words; a CRD object or --assume-crds installs it', () => {
     expect(messages(set(rule))).toEqual([
       'error: resource mapping not found for name: "alerts" namespace: "ns" from "dist/app.yaml": no matches for kind "PrometheusRule" in version "monitoring.coreos.com/v1"\nensure CRDs are installed first',

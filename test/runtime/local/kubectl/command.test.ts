@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { admitSecret } from '../../../../runtime/local/admission/index.ts';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { admitSecret, loadSchemas } from '../../../../runtime/local/admission/index.ts';
 import { type KubectlContext, runKubectl } from '../../../../runtime/local/kubectl/command.ts';
 import { rbacPolicy } from '../../../../runtime/local/kubectl/rbac.ts';
 import { readSecret } from '../../../../runtime/local/kubectl/secret-store.ts';
@@ -48,6 +48,8 @@ describe("the runtime's kubectl (no shell; RBAC as the API server authorizes it)
     admit: admitSecret,
   });
   const kubectl = (...args: string[]) => runKubectl(args, ctx());
+
+  beforeAll(loadSchemas);
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'kubectl-'));
