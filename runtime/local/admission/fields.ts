@@ -76,3 +76,46 @@ export function unknownFields(object: { apiVersion: string; kind: string }): str
   walk(object, type, '', out);
   return out;
 }
+
+/** The part of a CRD's structural `openAPIV3Schema` that decides which fields exist. */
+export interface StructuralSchema {
+  readonly properties?: Readonly<Record<string, StructuralSchema>>;
+  readonly items?: StructuralSchema;
+  readonly additionalProperties?: StructuralSchema | boolean;
+  readonly 'x-kubernetes-preserve-unknown-fields'?: boolean;
+  readonly 'x-kubernetes-embedded-resource'?: boolean;
+  readonly 'x-kubernetes-int-or-string'?: boolean;
+}
+
+function walkSchema(value: unknown, schema: StructuralSchema, path: string, out: string[]): void {
+  if (value === null || typeof value !== 'object' || schema['x-kubernetes-preserve-unknown-fields']) return;
+  if (Array.isArray(value)) {
+    if (schema.items) for (const [i, item] of value.entries()) walkSchema(item, schema.items, `${path}[${i}]`, out);
+    return;
+  }
+  for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+    const child = path ? `${path}.${key}` : key;
+    const known = schema.properties?.[key];
+    const extra = schema.additionalProperties;
+    if (known) walkSchema(item, known, child, out);
+    else if (extra === true) continue;
+    else if (extra) walkSchema(item, extra, child, out);
+    // An embedded resource keeps its apiVersion, kind and metadata even where the schema does not list them.
+    else if (!(schema['x-kubernetes-embedded-resource'] && ['apiVersion', 'kind', 'metadata'].includes(key))) {
+      out.push(child);
+    }
+  }
+}
+
+/**
+ * The fields of a custom resource its CRD's structural schema does not have (the API server prunes them, and
+ * strict field validation refuses them); `apiVersion`, `kind` and `metadata` are checked as for every object.
+ * @see https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#field-pruning
+ */
+export function unknownCustomFields(object: Record<string, unknown>, schema: StructuralSchema): string[] {
+  const out: string[] = [];
+  const { apiVersion: _v, kind: _k, metadata, ...rest } = object;
+  if (metadata !== undefined) walk(metadata, 'V1ObjectMeta', 'metadata', out);
+  walkSchema(rest, { ...schema, properties: { ...schema.properties } }, '', out);
+  return out;
+}

@@ -7,7 +7,7 @@
 import type { ManifestSet } from '../manifests.ts';
 import type { KubeObject, Secret } from '../types.ts';
 import { BUILTIN_KINDS, CLUSTER_SCOPED, groupOf } from './builtin.ts';
-import { hasSchema, unknownFields } from './fields.ts';
+import { hasSchema, type StructuralSchema, unknownCustomFields, unknownFields } from './fields.ts';
 import { immutableProblem } from './immutable.ts';
 import { nameProblem, namespaceProblem } from './names.ts';
 
@@ -42,18 +42,26 @@ export const MAX_ANNOTATION_BYTES = 256 * 1024;
 /** How a served kind is known. */
 export type Served = 'builtin' | 'crd' | 'assumed';
 
-/** The kinds the CRD objects of `objects` install, as `group/version/Kind` (served versions only). */
-export function crdKinds(objects: Iterable<KubeObject>): Set<string> {
-  const kinds = new Set<string>();
+/**
+ * The kinds the CRD objects of `objects` install, as `group/version/Kind` (served versions only), with each
+ * version's `openAPIV3Schema` when it has one.
+ */
+export function crdKinds(objects: Iterable<KubeObject>): Map<string, StructuralSchema | undefined> {
+  const kinds = new Map<string, StructuralSchema | undefined>();
   for (const object of objects) {
     if (object.kind !== 'CustomResourceDefinition') continue;
     const spec = (
       object as {
-        spec?: { group?: string; names?: { kind?: string }; versions?: Array<{ name: string; served?: boolean }> };
+        spec?: {
+          group?: string;
+          names?: { kind?: string };
+          versions?: Array<{ name: string; served?: boolean; schema?: { openAPIV3Schema?: StructuralSchema } }>;
+        };
       }
     ).spec;
     for (const version of spec?.versions ?? []) {
-      if (version.served !== false) kinds.add(`${spec?.group}/${version.name}/${spec?.names?.kind}`);
+      if (version.served === false) continue;
+      kinds.set(`${spec?.group}/${version.name}/${spec?.names?.kind}`, version.schema?.openAPIV3Schema);
     }
   }
   return kinds;
@@ -63,7 +71,7 @@ export function crdKinds(objects: Iterable<KubeObject>): Set<string> {
 export function served(
   apiVersion: string,
   kind: string,
-  crds: ReadonlySet<string>,
+  crds: ReadonlyMap<string, StructuralSchema | undefined>,
   options: AdmissionOptions,
 ): Served | undefined {
   const group = groupOf(apiVersion);
@@ -87,7 +95,7 @@ function dataBytes(object: KubeObject): number {
 /** What the API server refuses in `object` alone (kind served, name, fields, size); undefined when admitted. */
 export function objectProblem(
   object: KubeObject,
-  crds: ReadonlySet<string>,
+  crds: ReadonlyMap<string, StructuralSchema | undefined>,
   options: AdmissionOptions,
   file: string,
   existing: KubeObject | undefined,
@@ -110,8 +118,11 @@ export function objectProblem(
   const bad =
     nameProblem(object.kind, name) ?? (CLUSTER_SCOPED.has(object.kind) ? undefined : namespaceProblem(namespace));
   if (bad) return invalid(bad);
-  if (how === 'builtin') {
-    const unknown = unknownFields(object);
+  const schema = how === 'crd' ? crds.get(`${object.apiVersion}/${object.kind}`) : undefined;
+  if (how === 'builtin' || schema) {
+    const unknown = schema
+      ? unknownCustomFields(object as unknown as Record<string, unknown>, schema)
+      : unknownFields(object);
     if (unknown.length > 0) {
       const version = object.apiVersion.slice(object.apiVersion.lastIndexOf('/') + 1);
       const why = unknown.map((f) => `unknown field "${f}"`).join(', ');
@@ -209,7 +220,7 @@ export function parseAssumeCrds(value: string | undefined): string[] {
 
 /** Admission of one Secret the runtime's kubectl writes (no CRDs involved). */
 export function admitSecret(object: Secret, existing: Secret | undefined) {
-  const problem = objectProblem(object, new Set(), {}, '', existing);
+  const problem = objectProblem(object, new Map(), {}, '', existing);
   if (!problem) return undefined;
   // kubectl's own prefix is added by the caller; keep the API server's part.
   const message = problem.message.replace(/^Error from server \((\w+)\): error when (creating|patching) "": /, '');

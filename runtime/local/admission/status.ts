@@ -29,7 +29,9 @@ export function acceptedNotEnforced(
       how === 'builtin'
         ? 'schema: strict fields (Kubernetes API)'
         : how === 'crd'
-          ? 'CRD installed; its openAPIV3Schema is not checked'
+          ? crds.get(`${object.apiVersion}/${object.kind}`)
+            ? 'schema: strict fields (its CRD)'
+            : 'CRD installed without a schema; not validated'
           : 'CRD assumed (--assume-crds); not validated';
     out.push({ object: id, validated });
   }

@@ -59,6 +59,31 @@ describe('admission (what an API server refuses)', () => {
     );
   });
 
+  it("refuses fields a custom resource's CRD schema does not have (the API server would prune them)", () => {
+    const openAPIV3Schema = {
+      type: 'object',
+      properties: {
+        spec: {
+          type: 'object',
+          properties: {
+            groups: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' } } } },
+            free: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+          },
+        },
+      },
+    };
+    const withSchema = {
+      ...crd,
+      spec: { ...crd.spec, versions: [{ ...crd.spec.versions[0], schema: { openAPIV3Schema } }] },
+    };
+    const good = { ...rule, spec: { groups: [{ name: 'a' }], free: { anything: 1 } } };
+    expect(messages(set(good, withSchema))).toEqual([]);
+    const bad = { ...rule, spec: { groups: [{ name: 'a', rulez: [] }], extra: true } };
+    expect(messages(set(bad, withSchema))).toEqual([
+      'Error from server (BadRequest): error when creating "dist/app.yaml": PrometheusRule in version "v1" cannot be handled as a PrometheusRule: strict decoding error: unknown field "spec.groups[0].rulez", unknown field "spec.extra"',
+    ]);
+  });
+
   it('refuses unknown fields of built-in kinds (strict field validation), naming each path', () => {
     expect(messages(set(deployment({ foo: 1 })))).toEqual([
       'Error from server (BadRequest): error when creating "dist/app.yaml": Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.foo"',
