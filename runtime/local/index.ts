@@ -1,3 +1,4 @@
+export { admitOrThrow } from './admission/gate.ts';
 export {
   type AdmissionOptions,
   admit,
@@ -33,7 +34,6 @@ export type { BlockRule } from './network.ts';
 export { RUNTIMES_DIR, sweepOrphans } from './orphans.ts';
 export type { Pod, PodPhase } from './pod.ts';
 export {
-  admitOrThrow,
   type ClusterReport,
   LocalRuntime,
   type LocalRuntimeOptions,

@@ -10,16 +10,15 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { admit, loadSchemas, parseAssumeCrds, withoutRefused } from './admission/index.ts';
+import { admitApply, admitOrThrow, applyRefused, assumedCrds } from './admission/gate.ts';
 import { acceptedNotEnforced } from './admission/status.ts';
 import { APPLY_KINDS, type ApplyOptions, type ApplyResult, planApply, templateRevision } from './apply.ts';
 import { HostHostsBlock, type HostRecord, podNames, renderPodHosts, serviceNames, writeInPlace } from './dns.ts';
 import type { ObjectStore } from './env.ts';
-import { AdmissionError, LocalRuntimeError } from './errors.ts';
+import { LocalRuntimeError } from './errors.ts';
 import { claimHostDns, type HostDnsClaim } from './host-dns-claim.ts';
 import { shimPrograms } from './images.ts';
-import { writePolicy } from './kubectl/rbac.ts';
-import { storeManifestSecret } from './kubectl/secret-store.ts';
+import { publishApplied } from './kubectl/publish.ts';
 import { cloneManifestSet, keyOf, type ManifestSet, namespaceOf } from './manifests.ts';
 import { type BlockRule, BridgeNetwork, freeSubnet } from './network.ts';
 import { forgetRuntime, recordCreatedPaths, recordRuntime, sweepOrphans } from './orphans.ts';
@@ -53,22 +52,6 @@ export interface LocalRuntimeOptions {
    * @default $SLOTFORGE_ASSUME_CRDS (comma-separated) or none
    */
   readonly assumeCrds?: readonly string[];
-}
-
-/** Refuses, before anything starts, a set an API server would refuse any object of (see runtime/local/admission). */
-export async function admitOrThrow(manifests: ManifestSet, assumeCrds: readonly string[]): Promise<void> {
-  await loadSchemas();
-  const refusals = admit(manifests, undefined, { assumeCrds });
-  if (refusals.length === 0) return;
-  throw new AdmissionError(
-    `the API server would refuse ${refusals.length} object(s):\n${refusals.map((r) => r.message).join('\n')}`,
-    refusals,
-  );
-}
-
-/** The assumed CRD groups of options or $SLOTFORGE_ASSUME_CRDS. */
-function assumedCrds(options: { assumeCrds?: readonly string[] }): readonly string[] {
-  return options.assumeCrds ?? parseAssumeCrds(process.env.SLOTFORGE_ASSUME_CRDS);
 }
 
 /** One line of the runtime's event log. */
@@ -282,8 +265,7 @@ export class LocalRuntime {
       if (target.startsWith('/usr/')) symlinkSync(target, shim);
       else copyFileSync(target, shim);
     }
-    for (const secret of this.#manifests.secrets.values()) storeManifestSecret(paths.api, secret);
-    writePolicy(paths.api, this.#manifests.others.values());
+    publishApplied(paths.api, this.#manifests);
     writeFileSync(paths.hostsFile, renderPodHosts([]));
     writeFileSync(
       paths.resolvFile,
@@ -577,22 +559,10 @@ export class LocalRuntime {
     const live = this.#manifests;
     // As kubectl apply: the objects the API server admits are applied, the refused ones reported (exit 1).
     const assumeCrds = [...assumedCrds(this.options), ...(options.assumeCrds ?? [])];
-    await loadSchemas();
-    const refusals = admit(manifests, live, { assumeCrds });
+    const { refusals, admitted } = await admitApply(live, manifests, assumeCrds);
     const rest = refusals.length === 0 || options.onRefusal === 'apply-rest';
-    const result = rest
-      ? await this.#applyAdmitted(withoutRefused(manifests, refusals, live), options)
-      : { changes: [] };
-    if (refusals.length > 0) {
-      // kubectl prints no line for an object it failed to apply: only its error.
-      const refused = new Set(refusals.map((r) => r.object));
-      const applied = result.changes.filter((c) => !refused.has(c.object));
-      throw new AdmissionError(
-        `apply: ${refusals.map((r) => `${r.object.split('/')[0]} ${r.object.split('/').slice(1).join('/')}: ${r.summary}`).join('; ')}\n${refusals.map((r) => r.message).join('\n')}`,
-        refusals,
-        applied,
-      );
-    }
+    const result = rest ? await this.#applyAdmitted(admitted, options) : { changes: [] };
+    if (refusals.length > 0) throw applyRefused(refusals, result.changes);
     return result;
   }
 
@@ -618,12 +588,7 @@ export class LocalRuntime {
     for (const entry of manifests.ignored) if (!live.ignored.includes(entry)) live.ignored.push(entry);
     for (const [id, object] of manifests.others) live.others.set(id, object);
     for (const [id, file] of manifests.sources) live.sources.set(id, file);
-    for (const change of changes) {
-      const secret =
-        change.object.startsWith('Secret/') && (change.action === 'created' || change.action === 'configured');
-      if (secret) storeManifestSecret(this.paths.api, live.secrets.get(change.object.slice('Secret/'.length))!);
-    }
-    writePolicy(this.paths.api, live.others.values());
+    publishApplied(this.paths.api, live, changes);
     live.files.push(...manifests.files.filter((f) => !live.files.includes(f)));
 
     for (const change of changes) {

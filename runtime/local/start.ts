@@ -3,12 +3,13 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:f
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isAlive, pollUntil } from '../process/index.ts';
+import { admitOrThrow } from './admission/gate.ts';
 import { parseAssumeCrds } from './admission/index.ts';
 import { liveSupervisor } from './cleanup.ts';
 import { control } from './control.ts';
 import { LocalRuntimeError } from './errors.ts';
 import { loadManifests } from './manifests.ts';
-import { admitOrThrow, type RuntimeStatus } from './runtime.ts';
+import type { RuntimeStatus } from './runtime.ts';
 import { statePaths } from './state.ts';
 
 /** Options of {@link startSupervisor}. */
