@@ -1,26 +1,64 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
 /** One field of a model, as @kubernetes/client-node describes it (generated from the Kubernetes OpenAPI spec). */
 interface Attribute {
   readonly baseName: string;
   readonly type: string;
 }
 
-type Model = { readonly attributeTypeMap?: readonly Attribute[] };
+/** Every model's fields and their types: `{ V1DeploymentSpec: { replicas: 'number', template: 'V1PodTemplateSpec' } }`. */
+type Fields = Record<string, Readonly<Record<string, string>> | undefined>;
 
-let loaded: Record<string, Model | undefined> | undefined;
+let loaded: Fields | undefined;
 
-/**
- * Loads the models of @kubernetes/client-node once (about 1 s, several under load): on first use, so CLI commands
- * that admit nothing (status, kill, ...) never pay it. Admission needs it loaded first.
- */
-export async function loadSchemas(): Promise<void> {
-  // The generated models alone, not the client with its HTTP stack and auth plugins: half the load time.
-  loaded ??= (await import('@kubernetes/client-node/dist/gen/models/all.js')) as unknown as Record<
-    string,
-    Model | undefined
-  >;
+/** Where the compact field table is cached, per @kubernetes/client-node version. */
+function cacheFile(): string {
+  const pkg = fileURLToPath(import.meta.resolve('@kubernetes/client-node/package.json'));
+  const version = (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
+  const base = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
+  return join(base, 'slotforge', `kubernetes-fields-${version}.json`);
 }
 
-function registry(): Record<string, Model | undefined> {
+/**
+ * Loads the field table of every Kubernetes model once, on first use (so CLI commands that admit nothing never pay
+ * for it). Built from the models of @kubernetes/client-node (717 modules: about 1 s, several on a loaded machine)
+ * and cached as one 100 KB JSON file per client-node version, which later processes (every kubectl container, the
+ * supervisor) read in milliseconds. Admission needs it loaded first.
+ */
+export async function loadSchemas(): Promise<void> {
+  if (loaded) return;
+  const file = cacheFile();
+  try {
+    loaded = JSON.parse(readFileSync(file, 'utf8')) as Fields;
+    return;
+  } catch {
+    // not cached yet (or unreadable): build it
+  }
+  // The generated models alone, not the client with its HTTP stack and auth plugins: half the load time.
+  const models = (await import('@kubernetes/client-node/dist/gen/models/all.js')) as unknown as Record<
+    string,
+    { attributeTypeMap?: readonly Attribute[] } | undefined
+  >;
+  const fields: Fields = {};
+  for (const [name, model] of Object.entries(models)) {
+    const attributes = model?.attributeTypeMap;
+    if (Array.isArray(attributes)) fields[name] = Object.fromEntries(attributes.map((a) => [a.baseName, a.type]));
+  }
+  loaded = fields;
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    const temp = `${file}.${process.pid}.tmp`;
+    writeFileSync(temp, JSON.stringify(fields));
+    renameSync(temp, file);
+  } catch {
+    // a read-only cache only costs the next process the same second
+  }
+}
+
+function registry(): Fields {
   if (!loaded) throw new Error('admission: call loadSchemas() before checking objects against their schemas');
   return loaded;
 }
@@ -33,7 +71,7 @@ export function modelName(apiVersion: string, kind: string): string {
 
 /** True when @kubernetes/client-node has a schema for the kind at that version. */
 export function hasSchema(apiVersion: string, kind: string): boolean {
-  return registry()[modelName(apiVersion, kind)]?.attributeTypeMap !== undefined;
+  return registry()[modelName(apiVersion, kind)] !== undefined;
 }
 
 function walk(value: unknown, type: string, path: string, out: string[]): void {
@@ -52,13 +90,12 @@ function walk(value: unknown, type: string, path: string, out: string[]): void {
     }
     return;
   }
-  const attributes = registry()[type]?.attributeTypeMap;
+  const known = registry()[type];
   // Primitives, IntOrString, quantities, `any` and free-form objects have no fields to check.
-  if (!attributes || typeof value !== 'object' || Array.isArray(value)) return;
-  const known = new Map(attributes.map((a) => [a.baseName, a.type]));
+  if (!known || typeof value !== 'object' || Array.isArray(value)) return;
   for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
     const child = path ? `${path}.${key}` : key;
-    const fieldType = known.get(key);
+    const fieldType = Object.hasOwn(known, key) ? known[key] : undefined;
     if (fieldType === undefined) out.push(child);
     else walk(item, fieldType, child, out);
   }
@@ -72,7 +109,7 @@ function walk(value: unknown, type: string, path: string, out: string[]): void {
 export function unknownFields(object: { apiVersion: string; kind: string }): string[] {
   const out: string[] = [];
   const type = modelName(object.apiVersion, object.kind);
-  if (!registry()[type]?.attributeTypeMap) return out;
+  if (!registry()[type]) return out;
   walk(object, type, '', out);
   return out;
 }
