@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { realpathSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ManagedProcess, startProcess } from '../../process/index.ts';
@@ -21,7 +21,8 @@ export interface KubectlLaunchContext {
 
 /**
  * The host path of a path as the container sees it: inside the deepest volume mounted over it, or the container's
- * /tmp. The image has nothing else (it holds only kubectl), so any other path does not exist.
+ * /tmp. The image has nothing else (it holds only kubectl), so any other path does not exist, nor does a path whose
+ * symlinks lead out of its volume.
  */
 export function resolveContainerPath(path: string, context: KubectlLaunchContext): string {
   const absolute = normalize(isAbsolute(path) ? path : join(context.workingDir ?? '/', path));
@@ -29,8 +30,17 @@ export function resolveContainerPath(path: string, context: KubectlLaunchContext
     (a, b) => b.target.length - a.target.length,
   );
   for (const m of mounts) {
-    if (absolute === m.target) return m.source;
-    if (absolute.startsWith(`${m.target}/`)) return join(m.source, absolute.slice(m.target.length + 1));
+    if (absolute !== m.target && !absolute.startsWith(`${m.target}/`)) continue;
+    const host = join(m.source, absolute.slice(m.target.length + 1));
+    // A symlink in a volume resolves inside the container on Kubernetes; here it must not reach the host's files.
+    try {
+      const real = realpathSync(host);
+      const root = realpathSync(m.source);
+      if (real !== root && !real.startsWith(`${root}/`)) break;
+    } catch {
+      // does not exist: the read fails with kubectl's own error
+    }
+    return host;
   }
   return join('/nonexistent-in-kubectl-image', absolute);
 }

@@ -1,9 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { admitSecret, loadSchemas } from '../../../../runtime/local/admission/index.ts';
 import { type KubectlContext, runKubectl } from '../../../../runtime/local/kubectl/command.ts';
+import { resolveContainerPath } from '../../../../runtime/local/kubectl/launch.ts';
 import { rbacPolicy } from '../../../../runtime/local/kubectl/rbac.ts';
 import { readSecret } from '../../../../runtime/local/kubectl/secret-store.ts';
 import type { KubeObject } from '../../../../runtime/local/types.ts';
@@ -143,5 +144,33 @@ describe("the runtime's kubectl (no shell; RBAC as the API server authorizes it)
     expect(kubectl('apply', '--server-side', '-f', '/work/big.json').stderr).toBe(
       'Error from server (Invalid): error when creating "/work/big.json": The Secret "auth" is invalid: data: Too long: must have at most 1048576 bytes\n',
     );
+  });
+});
+
+describe('paths of a kubectl container', () => {
+  it('reads only inside the volumes at their mount paths, never through a symlink out of a volume', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kubectl-paths-'));
+    try {
+      const volume = join(dir, 'volume');
+      mkdirSync(volume);
+      writeFileSync(join(volume, 'secret.json'), '{}');
+      writeFileSync(join(dir, 'host-file'), 'host');
+      symlinkSync(join(dir, 'host-file'), join(volume, 'escape'));
+      const context = {
+        namespace: NS,
+        serviceAccount: 'sa',
+        api: null,
+        mounts: [{ source: volume, target: '/work' }],
+        tmpDir: join(dir, 'tmp'),
+      };
+      expect(resolveContainerPath('/work/secret.json', context)).toBe(join(volume, 'secret.json'));
+      expect(resolveContainerPath('secret.json', { ...context, workingDir: '/work' })).toBe(
+        join(volume, 'secret.json'),
+      );
+      expect(resolveContainerPath('/work/../etc/passwd', context)).toBe('/nonexistent-in-kubectl-image/etc/passwd');
+      expect(resolveContainerPath('/work/escape', context)).toBe('/nonexistent-in-kubectl-image/work/escape');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
