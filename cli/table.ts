@@ -23,6 +23,8 @@ export function renderRuntimeStatus(status: RuntimeStatus): string {
     );
   }
   for (const j of status.jobs) lines.push(`Job ${j.name}: ${j.status}${j.failures ? ` (${j.failures} failures)` : ''}`);
+  // Older supervisors (before admission) report no such list.
+  for (const a of status.acceptedNotEnforced ?? []) lines.push(`accepted, not enforced: ${a.object} (${a.validated})`);
   if (status.partitions.length > 0) {
     lines.push(`partitions: ${status.partitions.map((p) => `${p.a.join(',')} | ${p.b.join(',')}`).join('; ')}`);
   }

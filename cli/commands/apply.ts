@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { type ApplyResult, control, manifestFiles, statePaths } from '../../runtime/local/index.ts';
+import { type ApplyResult, control, manifestFiles, parseAssumeCrds, statePaths } from '../../runtime/local/index.ts';
 
 /** Options of `slotforge apply`. */
 export interface ApplyCommandOptions {
@@ -12,6 +12,8 @@ export interface ApplyCommandOptions {
   /** With prune, the kinds to prune (`networking.k8s.io/v1/NetworkPolicy`), as kubectl's --prune-allowlist. */
   readonly pruneAllowlist?: readonly string[];
   readonly json: boolean;
+  /** API groups whose CRDs stand installed for this apply (`--assume-crds`). @default none */
+  readonly assumeCrds?: readonly string[];
 }
 
 /**
@@ -27,11 +29,15 @@ export async function apply(options: ApplyCommandOptions): Promise<ApplyResult> 
     manifests: resolve(options.manifests),
     prune: options.prune,
     ...(options.pruneAllowlist ? { pruneAllowlist: options.pruneAllowlist } : {}),
+    assumeCrds: options.assumeCrds,
   });
+  // As kubectl apply: the admitted objects were applied; each refused one is an error and the exit code is 1.
+  if (result.refused?.length) process.exitCode = 1;
   if (options.json) {
     console.log(JSON.stringify(result, null, 2));
     return result;
   }
+  for (const refused of result.refused ?? []) console.error(refused.message);
   for (const change of result.changes.filter((c) => c.action !== 'kept')) {
     console.log(`${change.object} ${change.action}${change.detail ? ` (${change.detail})` : ''}`);
   }
@@ -60,7 +66,19 @@ export function registerApply(program: Command, stateDir: () => string): void {
       'with --prune, prune these kinds instead of the default ones (networking.k8s.io/v1/NetworkPolicy is not a default)',
     )
     .option('--json', 'print the changes as JSON', false)
-    .action(async (flags: { manifests: string; prune: boolean; pruneAllowlist?: string[]; json: boolean }) => {
-      await apply({ stateDir: stateDir(), ...flags });
-    });
+    .option(
+      '--assume-crds <groups>',
+      'comma-separated API groups whose CRDs count as installed (an operator installs them), e.g. monitoring.coreos.com',
+    )
+    .action(
+      async (flags: {
+        manifests: string;
+        prune: boolean;
+        pruneAllowlist?: string[];
+        json: boolean;
+        assumeCrds?: string;
+      }) => {
+        await apply({ stateDir: stateDir(), ...flags, assumeCrds: parseAssumeCrds(flags.assumeCrds) });
+      },
+    );
 }

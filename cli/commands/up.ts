@@ -1,8 +1,11 @@
 import ora from 'ora';
 import {
+  admitOrThrow,
   cleanupLocal,
   LocalRuntimeError,
   liveSupervisor,
+  loadManifests,
+  parseAssumeCrds,
   type RuntimeStatus,
   startSupervisor,
   statePaths,
@@ -20,6 +23,8 @@ export interface UpOptions {
   readonly timeoutMs?: number;
   /** Print no status table (`start` prints one after its demo). @default false */
   readonly quiet?: boolean;
+  /** API groups whose CRDs stand installed (`--assume-crds`). @default $SLOTFORGE_ASSUME_CRDS or none */
+  readonly assumeCrds?: readonly string[];
 }
 
 /** Parses a CLI integer option, naming the option and the rule when it is wrong. */
@@ -46,12 +51,17 @@ export async function up(options: UpOptions): Promise<RuntimeStatus> {
       `a local runtime is already up in ${paths.root} (supervisor pid ${running}); run 'slotforge down' first`,
     );
   }
+  // What the API server would refuse fails first, in kubectl's words, before anything is cleaned or started.
+  await admitOrThrow(
+    loadManifests(options.manifests),
+    options.assumeCrds ?? parseAssumeCrds(process.env.SLOTFORGE_ASSUME_CRDS),
+  );
   // Leftovers of a runtime that died (namespaces, links, hosts block, mount points): gone before anything starts.
   await cleanupLocal(options.stateDir);
   const spinner = ora({ text: `starting the local runtime for ${options.manifests}`, isSilent: options.json }).start();
   let status: RuntimeStatus;
   try {
-    await startSupervisor({ stateDir: options.stateDir, manifests: options.manifests });
+    await startSupervisor({ stateDir: options.stateDir, manifests: options.manifests, assumeCrds: options.assumeCrds });
     status = await waitHealthy(options.stateDir, {
       timeoutMs: options.timeoutMs,
       onProgress: (line) => {

@@ -1,7 +1,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import type { ApplyResult } from './apply.ts';
-import { LocalRuntimeError } from './errors.ts';
+import { AdmissionError, LocalRuntimeError } from './errors.ts';
 import { loadManifests } from './manifests.ts';
 import type { LocalRuntime } from './runtime.ts';
 
@@ -18,6 +18,7 @@ export type ControlRequest =
       readonly manifests: string;
       readonly prune?: boolean;
       readonly pruneAllowlist?: readonly string[];
+      readonly assumeCrds?: readonly string[];
     }
   | { readonly verb: 'heal' }
   | { readonly verb: 'lookup'; readonly name: string };
@@ -43,10 +44,18 @@ async function handle(runtime: LocalRuntime, request: ControlRequest): Promise<u
       await runtime.partition(request.pods, request.from, request.ports ? { ports: request.ports } : {});
       return { partitions: (await runtime.status()).partitions };
     case 'apply':
-      return runtime.apply(loadManifests(request.manifests), {
-        prune: request.prune ?? false,
-        ...(request.pruneAllowlist ? { pruneAllowlist: request.pruneAllowlist } : {}),
-      }) satisfies Promise<ApplyResult>;
+      // Refused objects come back with what was applied, as kubectl reports both; the CLI exits 1 for them.
+      return runtime
+        .apply(loadManifests(request.manifests), {
+          prune: request.prune ?? false,
+          ...(request.pruneAllowlist ? { pruneAllowlist: request.pruneAllowlist } : {}),
+          assumeCrds: request.assumeCrds,
+          onRefusal: 'apply-rest',
+        })
+        .catch((error: unknown) => {
+          if (!(error instanceof AdmissionError)) throw error;
+          return { changes: [...error.applied], refused: error.refusals } satisfies ApplyResult;
+        }) satisfies Promise<ApplyResult>;
     case 'heal':
       await runtime.heal();
       return { partitions: [] };

@@ -41,6 +41,13 @@ export interface ManifestSet {
   readonly networkPolicies: Map<string, NetworkPolicy>;
   /** Objects of kinds the runtime does not reproduce (PodDisruptionBudget is inert; ServiceMonitor, ...), as `Kind/ns/name`. */
   readonly ignored: string[];
+  /**
+   * Objects of every other kind (RBAC, CustomResourceDefinitions, PodDisruptionBudgets, custom resources, ...) by
+   * `Kind/ns/name`: what admission checks, the runtime's kubectl authorizes with, and `status` lists.
+   */
+  readonly others: Map<string, KubeObject>;
+  /** The file each object came from, by `Kind/ns/name` (kubectl names it in its errors). */
+  readonly sources: Map<string, string>;
   readonly files: string[];
 }
 
@@ -85,6 +92,8 @@ export function loadManifests(path: string): ManifestSet {
     namespaces: new Map(),
     networkPolicies: new Map(),
     ignored: [],
+    others: new Map(),
+    sources: new Map(),
     files: manifestFiles(path),
   };
   for (const file of set.files) {
@@ -96,14 +105,14 @@ export function loadManifests(path: string): ManifestSet {
       }
       const object = doc.toJS() as KubeObject | null;
       if (object === null) return;
-      addObject(set, object, `${file} document ${index}`);
+      addObject(set, object, `${file} document ${index}`, file);
     });
   }
   return set;
 }
 
 /** Adds one object; exported for tests that build manifests in memory. */
-export function addObject(set: ManifestSet, object: KubeObject, where: string): void {
+export function addObject(set: ManifestSet, object: KubeObject, where: string, file = where): void {
   if (typeof object !== 'object' || typeof object.kind !== 'string') {
     throw new LocalRuntimeError('E_MANIFEST', `${where}: kind must be a string (got ${JSON.stringify(object?.kind)})`);
   }
@@ -111,6 +120,7 @@ export function addObject(set: ManifestSet, object: KubeObject, where: string): 
     throw new LocalRuntimeError('E_MANIFEST', `${where}: ${object.kind} has no metadata.name`);
   }
   const key = keyOf(object);
+  set.sources.set(`${object.kind}/${key}`, file);
   switch (object.kind) {
     case 'ConfigMap':
       set.configMaps.set(key, object as ConfigMap);
@@ -141,6 +151,7 @@ export function addObject(set: ManifestSet, object: KubeObject, where: string): 
       set.networkPolicies.set(key, object as NetworkPolicy);
       break;
     default:
+      set.others.set(`${object.kind}/${key}`, object);
       if (!INERT_KINDS.has(object.kind)) set.ignored.push(`${object.kind}/${key}`);
   }
 }
@@ -158,6 +169,8 @@ export function emptyManifestSet(): ManifestSet {
     namespaces: new Map(),
     networkPolicies: new Map(),
     ignored: [],
+    others: new Map(),
+    sources: new Map(),
     files: [],
   };
 }
@@ -175,6 +188,8 @@ export function cloneManifestSet(set: ManifestSet): ManifestSet {
     namespaces: new Map(set.namespaces),
     networkPolicies: new Map(set.networkPolicies),
     ignored: [...set.ignored],
+    others: new Map(set.others),
+    sources: new Map(set.sources),
     files: [...set.files],
   };
 }

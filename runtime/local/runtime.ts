@@ -1,21 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  appendFileSync,
-  copyFileSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { admitApply, admitOrThrow, applyRefused, assumedCrds } from './admission/gate.ts';
+import { acceptedNotEnforced } from './admission/status.ts';
 import { APPLY_KINDS, type ApplyOptions, type ApplyResult, planApply, templateRevision } from './apply.ts';
 import { HostHostsBlock, type HostRecord, podNames, renderPodHosts, serviceNames, writeInPlace } from './dns.ts';
 import type { ObjectStore } from './env.ts';
 import { LocalRuntimeError } from './errors.ts';
 import { claimHostDns, type HostDnsClaim } from './host-dns-claim.ts';
-import { IMAGE_TABLE } from './images.ts';
+import { publishApplied } from './kubectl/publish.ts';
 import { cloneManifestSet, keyOf, type ManifestSet, namespaceOf } from './manifests.ts';
 import { type BlockRule, BridgeNetwork, freeSubnet } from './network.ts';
 import { NAMESPACE_NAME_LABEL, type PolicyPod, podFirewall, policyTypes, selectedPods } from './network-policy.ts';
@@ -45,6 +38,12 @@ export interface LocalRuntimeOptions {
   readonly onEvent?: (event: RuntimeEvent) => void;
   /** Scales the kubelet's and the Job controller's back-off timers (tests). @default 1 */
   readonly timeScale?: number;
+  /**
+   * API groups whose CustomResourceDefinitions stand installed (an operator's: `monitoring.coreos.com`), so their
+   * kinds are admitted without a CRD object (`--assume-crds`).
+   * @default $SLOTFORGE_ASSUME_CRDS (comma-separated) or none
+   */
+  readonly assumeCrds?: readonly string[];
 }
 
 /** One line of the runtime's event log. */
@@ -126,6 +125,12 @@ export interface RuntimeStatus {
   readonly hostIp: string;
   readonly degraded: readonly string[];
   readonly notReproduced: readonly string[];
+  /**
+   * Objects admitted (kind served, schema-validated where a schema exists) that nothing in the runtime executes or
+   * enforces: a PodDisruptionBudget, a ServiceMonitor when its CRD is installed, ... As `Kind/ns/name`, with how it
+   * was validated.
+   */
+  readonly acceptedNotEnforced: ReadonlyArray<{ readonly object: string; readonly validated: string }>;
   readonly pods: PodReport[];
   readonly jobs: ReadonlyArray<{ name: string; status: string; failures: number }>;
   readonly clusters: ClusterReport[];
@@ -209,16 +214,20 @@ export class LocalRuntime {
     this.#manifests = cloneManifestSet(options.manifests);
     this.store = {
       configMap: (ns, name) => this.#manifests.configMaps.get(`${ns}/${name}`)?.data,
+      // The object store: Secrets of the manifests are stored there at start and apply, next to the ones the
+      // runtime's kubectl writes, so the last writer wins as on an API server.
       secret: (ns, name) => {
+        const stored = readStoredSecret(join(this.paths.api, ns, 'secrets', name));
+        if (stored) return stored;
         const secret = this.#manifests.secrets.get(`${ns}/${name}`);
-        if (secret) return { ...decode(secret.data), ...secret.stringData };
-        return readStoredSecret(join(this.paths.api, ns, 'secrets', name));
+        return secret ? { ...decode(secret.data), ...secret.stringData } : undefined;
       },
     };
   }
 
   /** Creates the network and starts every controller; returns at once (pods start in the background). */
   static async start(options: LocalRuntimeOptions): Promise<LocalRuntime> {
+    await admitOrThrow(options.manifests, assumedCrds(options));
     if (process.getuid?.() !== 0) {
       throw new LocalRuntimeError(
         'E_NOT_ROOT',
@@ -252,17 +261,7 @@ export class LocalRuntime {
     const { paths } = this;
     for (const dir of [paths.root, paths.pods, paths.pvc, paths.shims, paths.logs, paths.api])
       mkdirSync(dir, { recursive: true });
-    // The image table's programs, on every container's PATH under their image names.
-    // Copies, not symlinks, for programs of this repository: a container may mount a volume over the checkout's
-    // parent (the auth Job mounts an emptyDir at /work), which would leave a symlink dangling.
-    for (const mapping of IMAGE_TABLE) {
-      for (const [name, target] of Object.entries(mapping.builtin?.programs ?? {})) {
-        const shim = join(paths.shims, name);
-        rmSync(shim, { force: true });
-        if (target.startsWith('/usr/')) symlinkSync(target, shim);
-        else copyFileSync(target, shim);
-      }
-    }
+    publishApplied(paths.api, this.#manifests);
     writeFileSync(paths.hostsFile, renderPodHosts([]));
     writeFileSync(
       paths.resolvFile,
@@ -556,6 +555,17 @@ export class LocalRuntime {
   async apply(manifests: ManifestSet, options: ApplyOptions = {}): Promise<ApplyResult> {
     if (this.#stopped) throw new LocalRuntimeError('E_NOT_UP', 'apply: the runtime is stopped');
     const live = this.#manifests;
+    // As kubectl apply: the objects the API server admits are applied, the refused ones reported (exit 1).
+    const assumeCrds = [...assumedCrds(this.options), ...(options.assumeCrds ?? [])];
+    const { refusals, admitted } = await admitApply(live, manifests, assumeCrds);
+    const rest = refusals.length === 0 || options.onRefusal === 'apply-rest';
+    const result = rest ? await this.#applyAdmitted(admitted, options) : { changes: [] };
+    if (refusals.length > 0) throw applyRefused(refusals, result.changes);
+    return result;
+  }
+
+  async #applyAdmitted(manifests: ManifestSet, options: ApplyOptions): Promise<ApplyResult> {
+    const live = this.#manifests;
     const changes = planApply(live, manifests, options);
     const actionOf = new Map(changes.map((c) => [c.object, c]));
     const act = (kind: string, key: string) => actionOf.get(`${kind}/${key}`)?.action;
@@ -574,6 +584,9 @@ export class LocalRuntime {
       for (const key of [...before.keys()]) if (act(kind, key) === 'pruned') before.delete(key);
     }
     for (const entry of manifests.ignored) if (!live.ignored.includes(entry)) live.ignored.push(entry);
+    for (const [id, object] of manifests.others) live.others.set(id, object);
+    for (const [id, file] of manifests.sources) live.sources.set(id, file);
+    publishApplied(this.paths.api, live, changes);
     live.files.push(...manifests.files.filter((f) => !live.files.includes(f)));
 
     for (const change of changes) {
@@ -910,6 +923,7 @@ export class LocalRuntime {
         'no resource limits, no pid namespace; containers run chrooted in image file systems built from Debian packages (runtime/images), the kubectl image is built in',
       ],
       notReproduced: this.#manifests.ignored,
+      acceptedNotEnforced: acceptedNotEnforced(this.#manifests, assumedCrds(this.options)),
       pods: reports,
       jobs: [...this.#jobs.values()].map((j) => ({ name: j.key, status: j.status, failures: j.failures })),
       clusters: groupClusters(pods, views),

@@ -132,7 +132,11 @@ export interface PodTemplate {
 }
 
 export interface PersistentVolumeClaim extends KubeObject {
-  readonly spec?: { resources?: { requests?: { storage?: string } }; accessModes?: string[] };
+  readonly spec?: {
+    resources?: { requests?: { storage?: string } };
+    accessModes?: string[];
+    storageClassName?: string;
+  };
 }
 
 export interface StatefulSet extends KubeObject {
@@ -157,6 +161,7 @@ export interface Deployment extends KubeObject {
 export interface Job extends KubeObject {
   readonly spec: {
     readonly template: PodTemplate;
+    readonly selector?: { matchLabels?: Record<string, string> };
     readonly backoffLimit?: number;
     readonly completions?: number;
     readonly parallelism?: number;
@@ -190,6 +195,7 @@ export interface Secret extends KubeObject {
   readonly data?: Record<string, string>;
   readonly stringData?: Record<string, string>;
   readonly type?: string;
+  readonly immutable?: boolean;
 }
 
 /** A label selector: every `matchLabels` pair and every expression must hold; an empty selector selects everything. */
