@@ -480,6 +480,20 @@ export class GetOrSet {
       });
       if (o.graceMs > 0 || o.swrMs > 0) this.#remember(full, entry);
     } catch (error) {
+      if (isSlotforgeError(error, 'E_CODEC')) {
+        // The loader returned something no codec can store (a function, a Symbol): refuse it rather than hand back a
+        // value that the next call cannot see (issue 16). Nothing was written.
+        this.#ctx.metrics.error('E_LOADER');
+        throw new SlotforgeError(
+          'E_LOADER',
+          `loader of '${full}' returned a value that cannot be cached: ${error.message}`,
+          {
+            key: full,
+            received: value,
+            cause: error,
+          },
+        );
+      }
       // The caller still gets the value: a cache that cannot write must not fail the read.
       this.#countError(error);
       this.#ctx.events.emit('cache:error', { key: full, error: error as Error });

@@ -89,6 +89,8 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'string') text = `'${value}'`;
   else if (typeof value === 'bigint') text = `${value}n`;
   else if (typeof value === 'function') text = 'a function';
+  // JSON.stringify renders NaN and Infinity as null and a Symbol as nothing: name the value itself.
+  else if (typeof value === 'number' || typeof value === 'symbol') text = String(value);
   else if (value === undefined) text = 'undefined';
   else {
     try {
