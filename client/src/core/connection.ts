@@ -31,6 +31,7 @@ import { defaultIdempotent } from './idempotency.ts';
 import { type ConnectionOptions, type ResolvedConnectionOptions, resolveConnectionOptions } from './options.ts';
 import { classifyFailure, toSlotforgeError, withRetry } from './retry.ts';
 import { keySlot } from './slot.ts';
+import { startSlotRefresh } from './slot-refresh.ts';
 import { type StreamHolder, WriteCoalescer } from './write-coalescer.ts';
 
 /**
@@ -104,6 +105,8 @@ class IoredisCommands implements RedisCommands {
   #holders: readonly StreamHolder[] | undefined;
   /** Attempt deadlines of the hot path's commands (GET), without a timer per command. */
   readonly #watchdog: AttemptWatchdog;
+  /** Stops the periodic slot-map refreshes (main and durable cluster clients); run by close(). */
+  readonly #stopRefresh: (() => void)[] = [];
 
   constructor(options: ResolvedConnectionOptions, deps: Deps) {
     this.#options = options;
@@ -114,7 +117,15 @@ class IoredisCommands implements RedisCommands {
     this.#client = this.#create();
     this.#coalescer = options.coalesceWrites ? new WriteCoalescer(() => this.#streamHolders()) : null;
     this.#watchdog = new AttemptWatchdog(options.attemptTimeoutMs);
+    this.#refreshPeriodically(this.#client);
     this.#wire();
+  }
+
+  #refreshPeriodically(client: Client): () => void {
+    if (!(client instanceof Cluster)) return () => {};
+    const stop = startSlotRefresh(client, this.#options.slotsRefreshIntervalMs);
+    this.#stopRefresh.push(stop);
+    return stop;
   }
 
   #streamHolders(): readonly StreamHolder[] {
@@ -154,8 +165,9 @@ class IoredisCommands implements RedisCommands {
       return new Cluster(
         target.nodes.map((n) => ({ host: n.host, port: n.port })),
         {
-          // FACTS: refresh the slot map every second (a blackholed master is otherwise used for > 15 s).
-          slotsRefreshInterval: this.#options.slotsRefreshIntervalMs,
+          // FACTS: refresh the slot map every second (a blackholed master is otherwise used for > 15 s). Our own timer
+          // (slot-refresh.ts), not ioredis': its timer re-arms after close() and the process never exits (issue 16).
+          slotsRefreshInterval: 0,
           slotsRefreshTimeout: this.#options.slotsRefreshTimeoutMs,
           // 0 = ioredis does not retry CLUSTERDOWN itself: our loop does, with backoff, a slot-map refresh per
           // attempt and the operation's deadline, and the caller gets E_CLUSTER_DOWN (not a bare timeout) if it lasts.
@@ -360,6 +372,7 @@ class IoredisCommands implements RedisCommands {
           ? client.duplicate()
           : client.duplicate({ connectionName: `${this.#options.connectionName}:durable` });
       this.#durable.on('error', (error: Error) => this.#events.emit('error', error));
+      this.#refreshPeriodically(this.#durable);
     }
     return this.#durable;
   }
@@ -591,6 +604,8 @@ class IoredisCommands implements RedisCommands {
       client = this.#client.duplicate({ connectionName: `${this.#options.connectionName}:sub` });
     }
     const subscriber = new SubscriberHandle(client, client instanceof Cluster);
+    // A sharded subscriber follows the slot map (resubscribes on the new owner after a failover).
+    subscriber.onClosed(this.#refreshPeriodically(client));
     this.#track(subscriber);
     return subscriber;
   }
@@ -646,6 +661,7 @@ class IoredisCommands implements RedisCommands {
     if (this.#closed) return;
     this.#closed = true;
     this.#watchdog.stop();
+    for (const stop of this.#stopRefresh.splice(0)) stop();
     await Promise.allSettled([...this.#opened].map((r) => r.close()));
     this.#opened.clear();
     if (this.#durable) await quit(this.#durable, this.#options.connectTimeoutMs, this.#deps.clock);

@@ -266,7 +266,7 @@ export function resolveConnectionOptions(options: ConnectionOptions = {}): Resol
     slotsRefreshIntervalMs: durationOption(
       'slotsRefreshIntervalMs',
       options.slotsRefreshIntervalMs ?? CONNECTION_DEFAULTS.slotsRefreshIntervalMs,
-      100,
+      10,
     ),
     slotsRefreshTimeoutMs: durationOption(
       'slotsRefreshTimeoutMs',
