@@ -10,6 +10,7 @@ import { EventEmitter } from 'node:events';
 import { Cluster, Command, Redis, type RedisOptions } from 'ioredis';
 import { AttemptWatchdog } from './attempt-watchdog.ts';
 import { runBatch } from './batch.ts';
+import { CircuitBreaker } from './breaker.ts';
 import type {
   BatchCommand,
   BatchResult,
@@ -25,7 +26,7 @@ import type {
   Subscriber,
 } from './commands.ts';
 import { NodeConnectionHandle, quit, SubscriberHandle } from './connection-handles.ts';
-import { type Deps, type DepsOptions, resolveDeps } from './deps.ts';
+import { type Deps, type DepsOptions, raceClock, resolveDeps } from './deps.ts';
 import { SlotforgeError } from './errors.ts';
 import { defaultIdempotent } from './idempotency.ts';
 import { type ConnectionOptions, type ResolvedConnectionOptions, resolveConnectionOptions } from './options.ts';
@@ -105,6 +106,8 @@ class IoredisCommands implements RedisCommands {
   #holders: readonly StreamHolder[] | undefined;
   /** Attempt deadlines of the hot path's commands (GET), without a timer per command. */
   readonly #watchdog: AttemptWatchdog;
+  /** Null when turned off. Fed with every attempt's outcome (#retry). */
+  readonly breaker: CircuitBreaker | null;
   /** Stops the periodic slot-map refreshes (main and durable cluster clients); run by close(). */
   readonly #stopRefresh: (() => void)[] = [];
 
@@ -118,8 +121,24 @@ class IoredisCommands implements RedisCommands {
     this.#coalescer = options.coalesceWrites ? new WriteCoalescer(() => this.#streamHolders()) : null;
     this.#watchdog = new AttemptWatchdog(options.attemptTimeoutMs);
     this.#refreshPeriodically(this.#client);
+    this.breaker = options.circuitBreaker && this.#createBreaker(options.circuitBreaker);
     this.#wire();
   }
+
+  #createBreaker(options: NonNullable<ResolvedConnectionOptions['circuitBreaker']>): CircuitBreaker {
+    const clock = this.#deps.clock;
+    const probe = () =>
+      raceClock(this.#client.call('PING'), this.#options.attemptTimeoutMs, clock, () => {
+        throw new Error(`Command timed out (breaker probe PING took over ${this.#options.attemptTimeoutMs} ms)`);
+      });
+    return new CircuitBreaker(options, clock, probe, (state, cause) => this.#events.emit('breaker', state, cause));
+  }
+
+  /** Passes a reply through, telling the breaker Redis answered (the fast path's success handler). */
+  readonly #answered = <T>(reply: T): T => {
+    this.breaker?.success();
+    return reply;
+  };
 
   #refreshPeriodically(client: Client): () => void {
     if (!(client instanceof Cluster)) return () => {};
@@ -255,6 +274,8 @@ class IoredisCommands implements RedisCommands {
       return Promise.reject(new SlotforgeError('E_CLOSED', `${command} called after close()`, { command, key }));
     }
     const timeoutMs = options?.timeoutMs ?? this.commandTimeoutMs;
+    const failFast = options?.failFast === true && this.breaker !== null;
+    if (failFast && this.breaker?.state !== 'closed') return Promise.reject(this.breaker?.openError(command, key));
     // Fast path (the hot path of every cache hit): on a ready connection ioredis' commandTimeout already bounds the
     // first attempt (it is armed in sendCommand, queued or not), so it runs without our timer and async loop; a
     // failure continues in the loop with the time left. Only when the deadline leaves room for several attempts.
@@ -267,19 +288,21 @@ class IoredisCommands implements RedisCommands {
       } catch (error) {
         sent = Promise.reject(error);
       }
-      return sent.catch((error: unknown) => {
+      return sent.then(this.#answered, (error: unknown) => {
+        this.breaker?.failure(error);
+        if (failFast && this.breaker?.state !== 'closed') throw this.breaker?.openError(command, key);
         const kind = classifyFailure(error);
         if (kind === 'fatal' || (kind === 'ambiguous' && !idempotent))
           throw toSlotforgeError(error, { command, key, timeoutMs }, 1);
         this.#onRetry(error);
-        return this.#loop(command, key, idempotent, timeoutMs, attempt, {
+        return this.#loop(command, key, idempotent, timeoutMs, attempt, failFast, {
           startedAt,
           priorAttempts: 1,
           priorError: error,
         });
       });
     }
-    return this.#loop(command, key, idempotent, timeoutMs, attempt, {});
+    return this.#loop(command, key, idempotent, timeoutMs, attempt, failFast, {});
   }
 
   #loop<T>(
@@ -288,9 +311,21 @@ class IoredisCommands implements RedisCommands {
     idempotent: boolean,
     timeoutMs: number,
     attempt: () => Promise<T>,
+    failFast: boolean,
     prior: { startedAt?: number; priorAttempts?: number; priorError?: unknown },
   ): Promise<T> {
-    return withRetry(attempt, {
+    const breaker = this.breaker;
+    // Every attempt feeds the breaker; a failFast call stops (E_CIRCUIT_OPEN, not retried) once it is open.
+    const observed = breaker
+      ? () => {
+          if (failFast && breaker.state !== 'closed') return Promise.reject(breaker.openError(command, key));
+          return attempt().then(this.#answered, (error: unknown) => {
+            breaker.failure(error);
+            throw failFast && breaker.state !== 'closed' ? breaker.openError(command, key) : error;
+          });
+        }
+      : attempt;
+    return withRetry(observed, {
       ...prior,
       command,
       key,
@@ -468,7 +503,10 @@ class IoredisCommands implements RedisCommands {
         return pipeline.exec();
       },
       idempotent: (command) => this.#idempotent(command, options),
-      onRetry: (error) => this.#onRetry(error),
+      onRetry: (error) => {
+        this.breaker?.failure(error);
+        this.#onRetry(error);
+      },
       closed: () => this.#closed,
       attemptTimeoutMs: this.#options.attemptTimeoutMs * 2,
       retryBaseDelayMs: this.#options.retryBaseDelayMs,
@@ -662,6 +700,7 @@ class IoredisCommands implements RedisCommands {
     this.#closed = true;
     this.#watchdog.stop();
     for (const stop of this.#stopRefresh.splice(0)) stop();
+    this.breaker?.stop();
     await Promise.allSettled([...this.#opened].map((r) => r.close()));
     this.#opened.clear();
     if (this.#durable) await quit(this.#durable, this.#options.connectTimeoutMs, this.#deps.clock);

@@ -27,7 +27,9 @@ export type ErrorCode =
   /** A bounded queue (write-behind) is full. */
   | 'E_QUEUE_FULL'
   /** A pub/sub message failed to decode or validate. */
-  | 'E_MESSAGE';
+  | 'E_MESSAGE'
+  /** The call was not sent: the circuit breaker is open (Redis did not answer several attempts in a row). */
+  | 'E_CIRCUIT_OPEN';
 
 /** The facts an error can carry; only the ones that apply are set. */
 export interface ErrorFacts {

@@ -1,3 +1,4 @@
+import { CIRCUIT_BREAKER_DEFAULTS, type CircuitBreakerOptions } from './breaker.ts';
 import { booleanOption, durationOption, integerOption, invalidOption, stringOption } from './validate.ts';
 
 /**
@@ -65,6 +66,13 @@ export interface ConnectionOptions {
    * @default true
    */
   readonly coalesceWrites?: boolean;
+  /**
+   * Circuit breaker: after `failureThreshold` consecutive attempts Redis did not answer, the cache stops waiting on
+   * it (getOrSet serves grace or the loader at once, get fails with E_CIRCUIT_OPEN) and a background PING probes it
+   * every `openMs`; the first answer closes it. `false` turns it off. See core/breaker.ts.
+   * @default { failureThreshold: 3, openMs: 1000 }
+   */
+  readonly circuitBreaker?: false | CircuitBreakerOptions;
 }
 
 /** One defaults constant for the connection layer. */
@@ -110,6 +118,8 @@ export interface ResolvedConnectionOptions {
   readonly slotsRefreshTimeoutMs: number;
   readonly connectionName: string;
   readonly coalesceWrites: boolean;
+  /** Null when turned off. */
+  readonly circuitBreaker: Required<CircuitBreakerOptions> | null;
 }
 
 function parseHostPort(text: string, option: string): HostPort {
@@ -275,6 +285,7 @@ export function resolveConnectionOptions(options: ConnectionOptions = {}): Resol
     ),
     connectionName: stringOption('connectionName', options.connectionName ?? CONNECTION_DEFAULTS.connectionName),
     coalesceWrites: booleanOption('coalesceWrites', options.coalesceWrites ?? CONNECTION_DEFAULTS.coalesceWrites),
+    circuitBreaker: resolveBreaker(options.circuitBreaker),
   };
   if (resolved.retryMaxDelayMs < resolved.retryBaseDelayMs) {
     throw invalidOption(
@@ -284,4 +295,18 @@ export function resolveConnectionOptions(options: ConnectionOptions = {}): Resol
     );
   }
   return resolved;
+}
+
+function resolveBreaker(value: ConnectionOptions['circuitBreaker']): Required<CircuitBreakerOptions> | null {
+  if (value === false) return null;
+  if (value !== undefined && (typeof value !== 'object' || value === null))
+    throw invalidOption('circuitBreaker', 'false or { failureThreshold, openMs }', value);
+  return {
+    failureThreshold: integerOption(
+      'circuitBreaker.failureThreshold',
+      value?.failureThreshold ?? CIRCUIT_BREAKER_DEFAULTS.failureThreshold,
+      1,
+    ),
+    openMs: durationOption('circuitBreaker.openMs', value?.openMs ?? CIRCUIT_BREAKER_DEFAULTS.openMs, 10),
+  };
 }
