@@ -27,7 +27,7 @@ import type {
 } from './commands.ts';
 import { NodeConnectionHandle, quit, SubscriberHandle } from './connection-handles.ts';
 import { type Deps, type DepsOptions, raceClock, resolveDeps } from './deps.ts';
-import { SlotforgeError } from './errors.ts';
+import { isSlotforgeError, SlotforgeError } from './errors.ts';
 import { defaultIdempotent } from './idempotency.ts';
 import { type ConnectionOptions, type ResolvedConnectionOptions, resolveConnectionOptions } from './options.ts';
 import { classifyFailure, toSlotforgeError, withRetry } from './retry.ts';
@@ -108,6 +108,8 @@ class IoredisCommands implements RedisCommands {
   readonly #watchdog: AttemptWatchdog;
   /** Null when turned off. Fed with every attempt's outcome (#retry). */
   readonly breaker: CircuitBreaker | null;
+  /** Sentinel mode: ioredis' last "All sentinels are unreachable" error since the connection was last ready. */
+  #sentinelError: Error | undefined;
   /** Stops the periodic slot-map refreshes (main and durable cluster clients); run by close(). */
   readonly #stopRefresh: (() => void)[] = [];
 
@@ -209,6 +211,7 @@ class IoredisCommands implements RedisCommands {
         sentinels: target.sentinels.map((s) => ({ host: s.host, port: s.port })),
         name: target.masterName,
         sentinelPassword: target.sentinelPassword,
+        sentinelUsername: target.sentinelUsername,
         sentinelRetryStrategy: (times: number) => Math.min(100 * times, 1000),
         failoverDetector: true,
       } as RedisOptions);
@@ -219,12 +222,16 @@ class IoredisCommands implements RedisCommands {
   #wire(): void {
     const client = this.#client;
     client.on('ready', () => {
+      this.#sentinelError = undefined;
       if (this.#connected) this.#events.emit('reconnect');
       this.#connected = true;
       this.#events.emit('ready');
       this.#checkTopology();
     });
-    client.on('error', (error: Error) => this.#events.emit('error', error));
+    client.on('error', (error: Error) => {
+      if (this.mode === 'sentinel' && SENTINELS_UNREACHABLE.test(error.message)) this.#sentinelError = error;
+      this.#events.emit('error', error);
+    });
     if (client instanceof Cluster) {
       client.on('node error', (error: Error, node: string) => this.#events.emit('error', error, node));
       client.on('-node', (_redis: Redis, node: string) => {
@@ -325,7 +332,7 @@ class IoredisCommands implements RedisCommands {
           });
         }
       : attempt;
-    return withRetry(observed, {
+    const retried = withRetry(observed, {
       ...prior,
       command,
       key,
@@ -340,6 +347,29 @@ class IoredisCommands implements RedisCommands {
       random: this.#deps.random,
       onRetry: (error) => this.#onRetry(error),
     });
+    return this.mode === 'sentinel' ? retried.catch((error: unknown) => this.#explain(error)) : retried;
+  }
+
+  /**
+   * Through Sentinel, a command that times out while no sentinel answers (wrong sentinel password: NOAUTH from each)
+   * says nothing by itself; the reason is in ioredis' "All sentinels are unreachable ... Last error: ..." error
+   * event. Put it in the error the caller gets (E_CONNECTION, that event's error as cause).
+   */
+  #explain(error: unknown): never {
+    const sentinelError = this.#sentinelError;
+    if (!sentinelError || !isSlotforgeError(error) || (error.code !== 'E_TIMEOUT' && error.code !== 'E_CONNECTION'))
+      throw error;
+    throw new SlotforgeError(
+      'E_CONNECTION',
+      `${error.command ?? 'command'}${error.key ? ` '${error.key}'` : ''} failed: ${sentinelReason(sentinelError)}`,
+      {
+        key: error.key,
+        command: error.command,
+        timeoutMs: error.timeoutMs,
+        attempts: error.attempts,
+        cause: sentinelError,
+      },
+    );
   }
 
   #onRetry(error: unknown): void {
@@ -606,6 +636,7 @@ class IoredisCommands implements RedisCommands {
         sentinels: target.sentinels.map((s) => ({ host: s.host, port: s.port })),
         name: target.masterName,
         sentinelPassword: target.sentinelPassword,
+        sentinelUsername: target.sentinelUsername,
       } as RedisOptions;
     }
     if (target.mode === 'cluster') {
@@ -681,10 +712,14 @@ class IoredisCommands implements RedisCommands {
     await new Promise<void>((resolve, reject) => {
       const timer = this.#deps.clock.setTimeout(() => {
         client.off('ready', onReady);
+        const sentinelError = client === this.#client ? this.#sentinelError : undefined;
+        const why = sentinelError ? `: ${sentinelReason(sentinelError)}` : '';
         reject(
-          new SlotforgeError('E_CONNECTION', `Redis was not ready within ${timeoutMs} ms (status ${client.status})`, {
-            timeoutMs,
-          }),
+          new SlotforgeError(
+            'E_CONNECTION',
+            `Redis was not ready within ${timeoutMs} ms (status ${client.status})${why}`,
+            { timeoutMs, ...(sentinelError ? { cause: sentinelError } : {}) },
+          ),
         );
       }, timeoutMs);
       const onReady = () => {
@@ -706,6 +741,15 @@ class IoredisCommands implements RedisCommands {
     if (this.#durable) await quit(this.#durable, this.#options.connectTimeoutMs, this.#deps.clock);
     await quit(this.#client, this.#options.connectTimeoutMs, this.#deps.clock);
   }
+}
+
+/** ioredis' error when no sentinel gave the primary's address. */
+const SENTINELS_UNREACHABLE = /All sentinels are unreachable/;
+
+/** "all sentinels unreachable: <the last sentinel's error>" from ioredis' error. */
+function sentinelReason(error: Error): string {
+  const last = /Last error: (.*)$/.exec(error.message)?.[1];
+  return `all sentinels unreachable: ${last ?? error.message}`;
 }
 
 function nodeRef(id: string): NodeRef {
