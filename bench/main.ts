@@ -411,7 +411,8 @@ async function memoryRows(m: MemoryInputs): Promise<Row[]> {
   const find = async (suffix: string): Promise<string> => {
     const found: string[] = [];
     for await (const page of client.commands.scan(`*${suffix}`)) found.push(...page);
-    if (found.length !== 1) throw new Error(`expected one key ending with ${suffix}, found ${found.join(', ') || 'none'}`);
+    if (found.length !== 1)
+      throw new Error(`expected one key ending with ${suffix}, found ${found.join(', ') || 'none'}`);
     return found[0] as string;
   };
   const ttl = 3_600_000;
@@ -454,7 +455,12 @@ async function memoryRows(m: MemoryInputs): Promise<Row[]> {
   }
   const { counter, log, gcra, rlf } = m.limiters;
   for (let i = 0; i < LIMITED_REQUESTS; i++) {
-    await Promise.all([counter.consume('mem-id'), log.consume('mem-id'), gcra.consume('mem-id'), rlf.consume('mem-id', 1)]);
+    await Promise.all([
+      counter.consume('mem-id'),
+      log.consume('mem-id'),
+      gcra.consume('mem-id'),
+      rlf.consume('mem-id', 1),
+    ]);
   }
   const rlfBytes = await usage(await find('rlf:mem-id'));
   const limited = (algorithm: string, ourBytes: number, note: string) =>
@@ -466,8 +472,16 @@ async function memoryRows(m: MemoryInputs): Promise<Row[]> {
       note,
     });
   rows.push(
-    limited('sliding window', await usage(counter.keyOf('mem-id')), 'one string idx:previous:current, whatever the limit'),
-    limited('sliding log', await usage(log.keyOf('mem-id')), 'one ZSET member per admitted request: grows with the limit'),
+    limited(
+      'sliding window',
+      await usage(counter.keyOf('mem-id')),
+      'one string idx:previous:current, whatever the limit',
+    ),
+    limited(
+      'sliding log',
+      await usage(log.keyOf('mem-id')),
+      'one ZSET member per admitted request: grows with the limit',
+    ),
     limited('gcra', await usage(gcra.keyOf('mem-id')), 'one timestamp'),
   );
   return rows;
