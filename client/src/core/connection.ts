@@ -401,7 +401,7 @@ class IoredisCommands implements RedisCommands {
     const idempotent = options.idempotent ?? !(options.nx || options.xx);
     const waitReplicas = options.waitReplicas ?? 0;
     if (waitReplicas <= 0) {
-      const reply = await this.#retry('SET', key, idempotent, options, () => this.#client.call('SET', args));
+      const reply = await this.#retry('SET', key, idempotent, options, () => this.#send('set', args, false));
       return reply === 'OK';
     }
     const waitTimeoutMs = options.waitTimeoutMs ?? 1000;
@@ -493,8 +493,16 @@ class IoredisCommands implements RedisCommands {
   async call(command: string, args: readonly RedisArg[], options?: CallOptions): Promise<unknown> {
     const key = args[0] === undefined ? undefined : String(args[0]);
     return this.#retry(command.toUpperCase(), key, this.#idempotent(command, options), options, () =>
-      options?.buffers ? this.#client.callBuffer(command, [...args]) : this.#client.call(command, [...args]),
+      this.#send(command, [...args], options?.buffers === true),
     );
+  }
+
+  /**
+   * Sends one command whose attempt deadline is kept by the shared watchdog (WatchedCommand): ioredis' `call` arms a
+   * commandTimeout timer per command, a cost that grows with the machine's load (bench rows of SET and scripts).
+   */
+  #send(name: string, args: RedisArg[], buffers: boolean): Promise<unknown> {
+    return this.#client.sendCommand(new WatchedCommand(this.#watchdog, name, args, buffers)) as Promise<unknown>;
   }
 
   async eval(
@@ -504,20 +512,17 @@ class IoredisCommands implements RedisCommands {
     options?: CallOptions,
   ): Promise<unknown> {
     const idempotent = options?.idempotent ?? script.idempotent;
-    const send = (cmd: 'EVALSHA' | 'EVAL', body: string) => {
-      const all = [body, keys.length, ...keys, ...args];
-      return options?.buffers ? this.#client.callBuffer(cmd, all) : this.#client.call(cmd, all);
-    };
-    return this.#retry(`EVAL ${script.name}`, keys[0], idempotent, options, async () => {
-      try {
-        return await send('EVALSHA', script.sha);
-      } catch (error) {
+    const buffers = options?.buffers === true;
+    const send = (cmd: 'evalsha' | 'eval', body: string) =>
+      this.#send(cmd, [body, keys.length, ...keys, ...args], buffers);
+    return this.#retry(`EVAL ${script.name}`, keys[0], idempotent, options, () =>
+      send('evalsha', script.sha).catch((error: unknown) => {
         // NOSCRIPT: the node never saw it (new master after a failover, SCRIPT FLUSH). EVAL loads and runs it; the
         // EVALSHA did not run, so this is not a double execution.
-        if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return send('EVAL', script.lua);
+        if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return send('eval', script.lua);
         throw error;
-      }
-    });
+      }),
+    );
   }
 
   async batch(commands: readonly BatchCommand[], options?: CallOptions): Promise<BatchResult[]> {
