@@ -532,9 +532,16 @@ class IoredisCommands implements RedisCommands {
     return runBatch(commands, options, timeoutMs, {
       nodeOf: (key) => this.#nodeIdOfKey(key),
       exec: (group, buffers) => {
+        const coalescer = this.#coalescer;
+        if (coalescer) {
+          // The group's commands leave in one write per node (corked until the end of this tick), as a pipeline
+          // would, without ioredis' Pipeline (its promise bookkeeping and a slot check per command) and with the
+          // attempt deadline kept by the watchdog (WatchedCommand) instead of a timer per command (issue 16 bench).
+          coalescer.hold(true);
+          return Promise.all(group.map((c) => this.#send(c.command, [...c.args], buffers).then(replyOk, replyError)));
+        }
+        // Watched commands here too: ioredis arms commandTimeout for every command of a pipeline otherwise.
         const pipeline = this.#client.pipeline() as unknown as Pipeline;
-        // Watched commands: their attempt deadline is kept by the shared watchdog, not a timer per command (ioredis
-        // arms commandTimeout for every command of a pipeline: 100 timers for a 100-key batch; bench, issue 16).
         for (const c of group)
           pipeline.sendCommand(new WatchedCommand(this.#watchdog, c.command, [...c.args], buffers));
         return pipeline.exec();
@@ -748,6 +755,15 @@ class IoredisCommands implements RedisCommands {
     if (this.#durable) await quit(this.#durable, this.#options.connectTimeoutMs, this.#deps.clock);
     await quit(this.#client, this.#options.connectTimeoutMs, this.#deps.clock);
   }
+}
+
+/** A batch reply in ioredis' pipeline shape. */
+function replyOk(value: unknown): [null, unknown] {
+  return [null, value];
+}
+
+function replyError(error: Error): [Error, undefined] {
+  return [error, undefined];
 }
 
 /** ioredis' error when no sentinel gave the primary's address. */
