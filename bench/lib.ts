@@ -3,21 +3,29 @@
  * they are unit tested (test/bench/lib.test.ts).
  */
 
-/** Command-line options of `npm run bench [-- --json FILE] [--quick]`. */
+/** Command-line options of `npm run bench [-- --json FILE] [--quick] [--rounds N]`. */
 export interface BenchArgs {
   /** Where to write the rows as JSON. */
   readonly json: string | undefined;
   /** Shorter rounds (smoke run). */
   readonly quick: boolean;
+  /** Paired rounds per row (more rounds: a steadier median on a noisy machine); undefined = the default. */
+  readonly rounds?: number;
 }
 
-/** Parses `--json FILE`, `--json=FILE` and `--quick`; throws on anything else, naming the argument. */
+/** Parses `--json FILE`, `--json=FILE`, `--quick` and `--rounds N`; throws on anything else, naming the argument. */
 export function parseArgs(argv: readonly string[]): BenchArgs {
   let json: string | undefined;
   let quick = false;
+  let rounds: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    if (arg === '--json') {
+    if (arg === '--rounds' || arg.startsWith('--rounds=')) {
+      const text = arg === '--rounds' ? argv[++i] : arg.slice('--rounds='.length);
+      rounds = Number(text);
+      if (!Number.isInteger(rounds) || rounds < 1 || rounds > 1000)
+        throw new Error(`option --rounds must be an integer between 1 and 1000 (got ${text ?? 'nothing'})`);
+    } else if (arg === '--json') {
       const file = argv[i + 1];
       if (file === undefined || file.startsWith('--')) throw new Error('option --json must be followed by a file path');
       json = file;
@@ -28,10 +36,10 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     } else if (arg === '--quick') {
       quick = true;
     } else {
-      throw new Error(`unknown argument '${arg}' (expected --json FILE or --quick)`);
+      throw new Error(`unknown argument '${arg}' (expected --json FILE, --quick or --rounds N)`);
     }
   }
-  return { json, quick };
+  return rounds === undefined ? { json, quick } : { json, quick, rounds };
 }
 
 /** Bounds of one measurement: it stops at whichever comes first. */
@@ -103,6 +111,35 @@ export interface Row {
   readonly met?: boolean;
   readonly errors: { readonly ours: number; readonly peer: number };
   readonly note?: string;
+  /**
+   * 'bytes' for memory rows: `ours`/`peerOps` are bytes (MEMORY USAGE), the ratio is ours / peer and LOWER is better
+   * (`met` = ratio <= target). Absent: throughput rows (ops/s, higher is better).
+   */
+  readonly unit?: 'bytes';
+}
+
+/** A memory row: bytes Redis holds for the same thing stored by us and by the peer; lower is better. */
+export function memoryRow(input: {
+  readonly name: string;
+  readonly peer: string;
+  readonly ours: number;
+  readonly peerBytes: number;
+  readonly target?: number;
+  readonly note?: string;
+}): Row {
+  const ratio = Math.round((input.ours / input.peerBytes) * 1000) / 1000;
+  return {
+    name: input.name,
+    ours: input.ours,
+    peer: input.peer,
+    peerOps: input.peerBytes,
+    ratio,
+    concurrency: 1,
+    ...(input.target === undefined ? {} : { target: input.target, met: ratio <= input.target }),
+    errors: { ours: 0, peer: 0 },
+    ...(input.note === undefined ? {} : { note: input.note }),
+    unit: 'bytes',
+  };
 }
 
 /** The median of a non-empty list (mean of the two middle values for an even count). */
@@ -153,13 +190,15 @@ export function toRow(input: {
 
 /** Table cells of a row, for the screen. */
 export function formatRow(row: Row): string[] {
-  const verdict = row.target === undefined ? '' : `${row.met ? 'met' : 'MISSED'} (>= ${row.target}x)`;
+  const bound = row.unit === 'bytes' ? '<=' : '>=';
+  const verdict = row.target === undefined ? '' : `${row.met ? 'met' : 'MISSED'} (${bound} ${row.target}x)`;
+  const amount = (n: number) => (row.unit === 'bytes' ? `${n} B` : formatOps(n));
   return [
     row.name,
-    String(row.concurrency),
-    formatOps(row.ours),
+    row.unit === 'bytes' ? '-' : String(row.concurrency),
+    amount(row.ours),
     row.peer,
-    formatOps(row.peerOps),
+    amount(row.peerOps),
     `${row.ratio.toFixed(2)}x`,
     verdict,
   ];

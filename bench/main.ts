@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json FILE] [--quick]`: our client against named peers, measured in the SAME run on the SAME
+ * `npm run bench [-- --json FILE] [--quick] [--rounds N]`: our client against named peers, measured in the SAME run on the SAME
  * local Redis Cluster (3 masters x 1 replica, started here and stopped at the end). Prints a table and writes the
  * rows (`name`, `ours`, `peer`, `peerOps`, `ratio`, ...) to FILE. Not a timed test: figures depend on the machine.
  *
@@ -11,7 +11,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import KeyvRedis, { createCluster, Keyv } from '@keyv/redis';
-import { createBatch, createClient, createRateLimiter, keySlot, type SlotforgeClient } from '@slotforge/client';
+import {
+  createBatch,
+  createClient,
+  createRateLimiter,
+  keySlot,
+  type RateLimiter,
+  type SlotforgeClient,
+} from '@slotforge/client';
 import { BentoCache, bentostore } from 'bentocache';
 import { redisDriver } from 'bentocache/drivers/redis';
 import { Cacheable } from 'cacheable';
@@ -19,12 +26,12 @@ import Table from 'cli-table3';
 import ora from 'ora';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { type LocalCluster, startLocalCluster } from '../runtime/redis/index.ts';
-import { type Bounds, formatRow, type Measurement, measure, parseArgs, type Row, toRow } from './lib.ts';
+import { type Bounds, formatRow, type Measurement, measure, memoryRow, parseArgs, type Row, toRow } from './lib.ts';
 
 const args = parseArgs(process.argv.slice(2));
 /** Per round: whichever comes first. A full run is about 12 rows x (14 rounds x maxMs + warm-up) plus setup (3 min). */
 const BOUNDS: Bounds = args.quick ? { maxOps: 20_000, maxMs: 200 } : { maxOps: 200_000, maxMs: 500 };
-const ROUNDS = args.quick ? 2 : 7;
+const ROUNDS = args.rounds ?? (args.quick ? 2 : 7);
 /**
  * Warm-up per side before the rounds, long enough for V8 to optimize both code paths. With 500 calls and 5 rounds the
  * first row (hit, concurrency 1) read 0.93-0.95x in three runs; with 5000 calls and 7 rounds, 0.98x in two.
@@ -33,6 +40,15 @@ const WARM_UP: Bounds = args.quick ? { maxOps: 500, maxMs: 300 } : { maxOps: 5_0
 /** Distinct keys read round robin by every getOrSet row. */
 const HOT_KEYS = 1_000;
 const VALUE = { id: 42, name: 'Ada Lovelace', email: 'ada@example.com', roles: ['admin', 'dev'], score: 97.5 };
+/** A value whose JSON text is exactly 100 bytes, for the memory rows (issue 16). */
+const VALUE_100 = (() => {
+  const base = { id: 42, name: 'Ada Lovelace', email: 'ada@example.com', note: '' };
+  const value = { ...base, note: 'x'.repeat(100 - JSON.stringify(base).length) };
+  if (JSON.stringify(value).length !== 100) throw new Error('VALUE_100 is not 100 bytes of JSON');
+  return value;
+})();
+/** Requests admitted per id before the limited-key memory rows are read. */
+const LIMITED_REQUESTS = 100;
 const spinner = ora({ stream: process.stderr, isEnabled: Boolean(process.stderr.isTTY) });
 
 function progress(message: string): void {
@@ -192,6 +208,12 @@ async function main(): Promise<void> {
       algorithm: 'gcra',
     });
     const sliding = client.use(createRateLimiter, { name: 'bench-sw', limit: 1_000_000, windowMs: 60_000 });
+    const slidingLog = client.use(createRateLimiter, {
+      name: 'bench-sl',
+      limit: 1_000_000,
+      windowMs: 60_000,
+      algorithm: 'sliding-log',
+    });
     const ids = Array.from({ length: 2_000 }, (_, i) => `user-${i}`);
     let idSeq = 0;
     const nextId = () => ids[idSeq++ % ids.length] as string;
@@ -292,7 +314,15 @@ async function main(): Promise<void> {
         ours: () => sliding.consume(nextId()),
         theirs: () => rlf.consume(nextId(), 1),
         target: 1.0,
-        note: `exact sliding log (ZSET: ZREMRANGEBYSCORE, ZCARD, ZADD, PEXPIRE) vs a fixed window counter; ${coalesced}`,
+        note: `two-window counter (the default: GET + SET PX of one short string) vs a fixed window counter; ${coalesced}`,
+      },
+      {
+        name: 'rate limit consume, sliding log',
+        peer: 'rate-limiter-flexible RateLimiterRedis',
+        concurrency: 64,
+        ours: () => slidingLog.consume(nextId()),
+        theirs: () => rlf.consume(nextId(), 1),
+        note: `exact sliding log (algorithm 'sliding-log': ZREMRANGEBYSCORE, ZCARD, ZADD, PEXPIRE; one member per admitted request) vs a fixed window counter; ${coalesced}`,
       },
       {
         name: '100-key batch get (per node)',
@@ -315,9 +345,21 @@ async function main(): Promise<void> {
     ];
     const rows: Row[] = [];
     for (const [i, c] of cases.entries()) rows.push(await runCase(c, i + 1, cases.length));
+    progress('memory rows (MEMORY USAGE)');
+    rows.push(
+      ...(await memoryRows({
+        client,
+        raw,
+        bento,
+        cacheable,
+        limiters: { counter: sliding, log: slidingLog, gcra, rlf },
+      })),
+    );
     spinner.stop();
 
-    const table = new Table({ head: ['case', 'conc.', 'ours ops/s', 'peer', 'peer ops/s', 'ratio', 'target'] });
+    const table = new Table({
+      head: ['case', 'conc.', 'ours ops/s (or bytes)', 'peer', 'peer ops/s (or bytes)', 'ratio', 'target'],
+    });
     for (const row of rows) table.push(formatRow(row));
     console.log(table.toString());
     for (const row of rows) if (row.note) console.log(`- ${row.name} vs ${row.peer}: ${row.note}`);
@@ -337,6 +379,112 @@ async function main(): Promise<void> {
     process.off('SIGTERM', onSignal);
     await stopAll();
   }
+}
+
+/** What the memory rows read. */
+interface MemoryInputs {
+  readonly client: SlotforgeClient;
+  readonly raw: ReturnType<LocalCluster['connect']>;
+  readonly bento: BentoCache<{ redis: ReturnType<typeof bentostore> }>;
+  readonly cacheable: Cacheable | undefined;
+  readonly limiters: {
+    readonly counter: RateLimiter;
+    readonly log: RateLimiter;
+    readonly gcra: RateLimiter;
+    readonly rlf: RateLimiterRedis;
+  };
+}
+
+/**
+ * Bytes Redis holds per stored thing (`MEMORY USAGE key SAMPLES 0` on the master owning the key): a cached entry of a
+ * 100-byte JSON value (ours vs the raw JSON under a key of the same length and TTL, vs bentocache and cacheable), and
+ * a rate-limited id after LIMITED_REQUESTS admitted requests. Ratio = ours / peer: lower is better.
+ */
+async function memoryRows(m: MemoryInputs): Promise<Row[]> {
+  const { client, raw } = m;
+  const usage = async (key: string): Promise<number> => {
+    const node = client.commands.masters().find((n) => client.commands.groupByNode([key]).has(n.id));
+    if (!node) throw new Error(`no master serves ${key}`);
+    return Number(await client.commands.callNode(node, 'MEMORY', ['USAGE', key, 'SAMPLES', '0']));
+  };
+  /** The one key whose name ends with `suffix` (peers choose their own prefixes). */
+  const find = async (suffix: string): Promise<string> => {
+    const found: string[] = [];
+    for await (const page of client.commands.scan(`*${suffix}`)) found.push(...page);
+    if (found.length !== 1)
+      throw new Error(`expected one key ending with ${suffix}, found ${found.join(', ') || 'none'}`);
+    return found[0] as string;
+  };
+  const ttl = 3_600_000;
+  // Same key length as ours (`bench:mem:e1`), same TTL.
+  await client.set('mem:e1', VALUE_100, { ttlMs: ttl });
+  await raw.set('rawmm:mem:e1', JSON.stringify(VALUE_100), 'PX', ttl);
+  await m.bento.set({ key: 'bento-mem:e1', value: VALUE_100, ttl: '1h' });
+  const ours = await usage('bench:mem:e1');
+  const rawBytes = await usage('rawmm:mem:e1');
+  const bentoKey = await find('bento-mem:e1');
+  const rows: Row[] = [
+    memoryRow({
+      name: 'memory per entry (100-byte JSON)',
+      peer: 'raw SET of the JSON (same key length, TTL)',
+      ours,
+      peerBytes: rawBytes,
+      target: 1.15,
+      note: `ours: 24-byte entry header (kind, freshUntil, staleUntil, tags length) + tagged JSON; key bench:mem:e1 vs rawmm:mem:e1`,
+    }),
+    memoryRow({
+      name: 'memory per entry (100-byte JSON)',
+      peer: 'bentocache 1.6 (L2 redis)',
+      ours,
+      peerBytes: await usage(bentoKey),
+      note: `bentocache key ${bentoKey} (its JSON wrapper holds the value and its logical expiration)`,
+    }),
+  ];
+  if (m.cacheable) {
+    await m.cacheable.set('cach-mem:e1', VALUE_100, '1h');
+    const key = await find('cach-mem:e1');
+    rows.push(
+      memoryRow({
+        name: 'memory per entry (100-byte JSON)',
+        peer: 'cacheable 2.5 + @keyv/redis',
+        ours,
+        peerBytes: await usage(key),
+        note: `cacheable key ${key} (Keyv's JSON wrapper with the value and expires)`,
+      }),
+    );
+  }
+  const { counter, log, gcra, rlf } = m.limiters;
+  for (let i = 0; i < LIMITED_REQUESTS; i++) {
+    await Promise.all([
+      counter.consume('mem-id'),
+      log.consume('mem-id'),
+      gcra.consume('mem-id'),
+      rlf.consume('mem-id', 1),
+    ]);
+  }
+  const rlfBytes = await usage(await find('rlf:mem-id'));
+  const limited = (algorithm: string, ourBytes: number, note: string) =>
+    memoryRow({
+      name: `memory per limited key (${LIMITED_REQUESTS} requests), ${algorithm}`,
+      peer: 'rate-limiter-flexible RateLimiterRedis',
+      ours: ourBytes,
+      peerBytes: rlfBytes,
+      note,
+    });
+  rows.push(
+    limited(
+      'sliding window',
+      await usage(counter.keyOf('mem-id')),
+      'one string idx:previous:current, whatever the limit',
+    ),
+    limited(
+      'sliding log',
+      await usage(log.keyOf('mem-id')),
+      'one ZSET member per admitted request: grows with the limit',
+    ),
+    limited('gcra', await usage(gcra.keyOf('mem-id')), 'one timestamp'),
+  );
+  return rows;
 }
 
 main().catch((error: unknown) => {

@@ -104,6 +104,29 @@ const errorsRow: PanelSpec[] = [
   },
 ];
 
+/** Circuit breaker and pub/sub de-duplication (issue 16, issue 15). */
+const resilienceRow: PanelSpec[] = [
+  {
+    kind: 'timeseries',
+    title: 'Circuit breaker',
+    description:
+      'Breaker state per job (0 closed, 1 half-open: probing, 2 open: the cache does not wait on Redis), state changes and calls answered without Redis (from the loader, a stale copy, or an immediate E_CIRCUIT_OPEN).',
+    queries: [
+      { expr: `max by (job) (${C.breakerState}{${J}})`, legend: 'state {{job}}' },
+      { expr: `sum by (${L.state}) (${rate(C.breakerTransitions)})`, legend: 'entered {{state}}' },
+      { expr: `sum by (${L.outcome}) (${rate(C.breakerShortCircuits)})`, legend: 'short-circuited {{outcome}}' },
+    ],
+  },
+  {
+    kind: 'timeseries',
+    title: 'Pub/sub copies dropped',
+    description:
+      'Second copies of pub/sub messages dropped by the subscribers (same publisher and sequence number), e.g. after a partition heals.',
+    unit: 'ops',
+    queries: [{ expr: `sum by (${L.reason}) (${rate(C.pubsubDropped)})`, legend: '{{reason}}' }],
+  },
+];
+
 /** The client view: what applications using the slotforge client see. */
 export const clientView: DashboardSpec = {
   uid: 'slotforge-client',
@@ -115,5 +138,6 @@ export const clientView: DashboardSpec = {
     { title: 'Cache', panels: cacheRow },
     { title: 'Loaders', panels: loaderRow },
     { title: 'Errors and limits', panels: errorsRow },
+    { title: 'Resilience', panels: resilienceRow },
   ],
 };

@@ -62,6 +62,13 @@ export class SlotforgeClient {
     commands.on('reconnect', (node) => events.emit('connection:reconnect', node ? { node } : {}));
     commands.on('ready', () => events.emit('connection:ready', { mode: commands.mode }));
     commands.on('topology', (masters) => events.emit('topology:change', { masters: masters.map((m) => m.id) }));
+    commands.on('breaker', (state, cause) => {
+      metrics.breaker(state);
+      events.emit(state === 'closed' ? 'breaker:close' : state === 'open' ? 'breaker:open' : 'breaker:probe', {
+        state,
+        ...(cause instanceof Error ? { cause } : {}),
+      });
+    });
     this.options = resolved;
     this.context = { commands, keys, envelope, deps, metrics, events };
     if (options.nearCache) {
@@ -112,6 +119,12 @@ export class SlotforgeClient {
   /** Reads a fresh value; `undefined` when missing or expired (a stored null, '', 0 or false is returned as such). */
   async get<T = unknown>(key: string): Promise<T | undefined> {
     const full = this.context.keys.key(key);
+    const breaker = this.context.commands.breaker;
+    if (breaker && breaker.state !== 'closed') {
+      // Redis has not answered lately: fail now instead of waiting a whole deadline (see core/breaker.ts).
+      this.context.metrics.breakerShortCircuit('error');
+      return this.#guard(Promise.reject(breaker.openError('GET', full)));
+    }
     const { entry, source } = await this.#guard(this.store.read<T>(full));
     if (!entry || entry.negative || entry.freshUntil <= this.context.deps.clock.now()) {
       this.context.metrics.miss();

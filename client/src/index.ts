@@ -27,6 +27,7 @@ export { createClient, SlotforgeClient, type WriteOptions } from './client.ts';
 export type { Codec } from './codecs/codec.ts';
 export {
   CODECS,
+  COMPACT_ENTRY_ENVELOPE_VERSION,
   ENTRY_ENVELOPE_VERSION,
   ENVELOPE_MAGIC,
   ENVELOPE_VERSION,

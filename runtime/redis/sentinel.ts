@@ -24,6 +24,8 @@ export interface LocalSentinelOptions {
   /** @default 10000 */
   readonly failoverTimeoutMs?: number;
   readonly password?: string;
+  /** The sentinels' own password (`requirepass` and `sentinel sentinel-pass`); none when absent. */
+  readonly sentinelPassword?: string;
   readonly registry?: ProcessRegistry;
   /** How each process is started. @default a local child process */
   readonly launcher?: Launcher;
@@ -96,6 +98,9 @@ export async function startLocalSentinel(options: LocalSentinelOptions): Promise
           `sentinel failover-timeout ${masterName} ${options.failoverTimeoutMs ?? 10_000}`,
           `sentinel parallel-syncs ${masterName} 1`,
           ...(options.password ? [`sentinel auth-pass ${masterName} ${options.password}`] : []),
+          ...(options.sentinelPassword
+            ? [`requirepass ${options.sentinelPassword}`, `sentinel sentinel-pass ${options.sentinelPassword}`]
+            : []),
           '',
         ].join('\n'),
         { mode: 0o600 },
@@ -105,6 +110,7 @@ export async function startLocalSentinel(options: LocalSentinelOptions): Promise
         port,
         configFile: file,
         binary: imageProgram('redis-sentinel'),
+        password: options.sentinelPassword,
         registry: options.registry,
         launcher: options.launcher,
         keepAlive: options.keepAlive,
@@ -121,7 +127,12 @@ export async function startLocalSentinel(options: LocalSentinelOptions): Promise
       sentinels,
       sentinelAddresses: () => sentinels.map((s) => ({ host: s.host, port: s.port })),
       connect: () =>
-        new Redis({ sentinels: deployment.sentinelAddresses(), name: masterName, password: options.password }),
+        new Redis({
+          sentinels: deployment.sentinelAddresses(),
+          name: masterName,
+          password: options.password,
+          sentinelPassword: options.sentinelPassword,
+        }),
       currentPrimary: async () => {
         for (const s of sentinels.filter((x) => x.process.running)) {
           try {

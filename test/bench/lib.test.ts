@@ -1,11 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { formatOps, formatRow, measure, median, parseArgs, toRow } from '../../bench/lib.ts';
+import { formatOps, formatRow, measure, median, memoryRow, parseArgs, toRow } from '../../bench/lib.ts';
 
 describe('bench arguments', () => {
   it('reads --json FILE, --json=FILE and --quick', () => {
     expect(parseArgs([])).toEqual({ json: undefined, quick: false });
     expect(parseArgs(['--json', 'out.json'])).toEqual({ json: 'out.json', quick: false });
     expect(parseArgs(['--json=rows.json', '--quick'])).toEqual({ json: 'rows.json', quick: true });
+  });
+
+  it('reads --rounds N (a noisy run can be repeated with more rounds) and refuses a bad count', () => {
+    expect(parseArgs(['--rounds', '15'])).toEqual({ json: undefined, quick: false, rounds: 15 });
+    expect(parseArgs(['--rounds=3', '--quick'])).toEqual({ json: undefined, quick: true, rounds: 3 });
+    expect(() => parseArgs(['--rounds', '0'])).toThrow('option --rounds must be an integer between 1 and 1000 (got 0)');
+    expect(() => parseArgs(['--rounds'])).toThrow('(got nothing)');
+  });
+
+  it('builds memory rows: bytes, ratio ours/peer, lower is better', () => {
+    const row = memoryRow({ name: 'memory', peer: 'raw SET', ours: 185, peerBytes: 168, target: 1.15 });
+    expect(row).toMatchObject({ ratio: 1.101, met: true, unit: 'bytes' });
+    expect(formatRow(row)).toEqual(['memory', '-', '185 B', 'raw SET', '168 B', '1.10x', 'met (<= 1.15x)']);
+    expect(memoryRow({ name: 'm', peer: 'p', ours: 200, peerBytes: 168, target: 1.15 }).met).toBe(false);
   });
 
   it('rejects a missing file and unknown arguments, naming them', () => {

@@ -64,7 +64,7 @@ interface Resolved {
   readonly lock: { readonly ttlMs: number; readonly waitMs: number } | undefined;
   readonly timeoutMs: number | undefined;
   /** `{ timeoutMs }` for the command layer, built once. */
-  readonly call: { readonly timeoutMs: number } | undefined;
+  readonly call: { readonly timeoutMs?: number; readonly failFast: true };
   readonly softTimeoutMs: number;
   readonly loaderTimeoutMs: number;
   readonly waitReplicas: number | undefined;
@@ -167,7 +167,8 @@ export class GetOrSet {
               ),
             },
       timeoutMs,
-      call: timeoutMs === undefined ? undefined : { timeoutMs },
+      // failFast: while the circuit breaker is open the read gives up at once and the loader answers.
+      call: timeoutMs === undefined ? { failFast: true } : { timeoutMs, failFast: true },
       softTimeoutMs: durationOption('softTimeoutMs', options.softTimeoutMs ?? GET_OR_SET_DEFAULTS.softTimeoutMs, 1),
       loaderTimeoutMs: durationOption(
         'loaderTimeoutMs',
@@ -234,6 +235,8 @@ export class GetOrSet {
         return Promise.resolve(entry.value);
       }
     }
+    const breaker = this.#ctx.commands.breaker;
+    if (breaker && breaker.state !== 'closed') return this.#shortCircuit(full, loader, o);
     // Errors are counted once per flight where they arise, not once per waiting caller.
     // The read is not coalesced (a hit costs one GET and nothing else); the LOAD is, in #load: concurrent callers
     // that miss join the load in flight. Their GETs were sent before the winner's SET on the same connection, so
@@ -395,6 +398,22 @@ export class GetOrSet {
     return this.#load(full, () => this.#runLoader(full, loader, o)).promise;
   }
 
+  /**
+   * The circuit breaker is open: Redis is not asked at all. The last value this process saw within grace/SWR, else
+   * the loader's value, uncached (single flight still applies: an outage must not stampede the source).
+   */
+  #shortCircuit<T>(full: string, loader: Loader<T>, o: Resolved): Promise<T> {
+    const fallback = o.graceMs > 0 || o.swrMs > 0 ? this.#fallback.get(full, this.#ctx.deps.clock.now()) : undefined;
+    if (fallback) {
+      this.#ctx.metrics.breakerShortCircuit('stale');
+      this.#ctx.metrics.stale('redis-error');
+      this.#ctx.events.emit('cache:stale', { key: full, reason: 'redis-error' });
+      return Promise.resolve((fallback.value as Entry<T>).value);
+    }
+    this.#ctx.metrics.breakerShortCircuit('loader');
+    return this.#load(full, () => this.#runLoader(full, loader, o)).promise;
+  }
+
   #soft<R>(reading: Promise<R>, ms: number): Promise<R | 'soft-timeout'> {
     return raceClock(reading, ms, this.#ctx.deps.clock, () => 'soft-timeout' as const);
   }
@@ -480,6 +499,20 @@ export class GetOrSet {
       });
       if (o.graceMs > 0 || o.swrMs > 0) this.#remember(full, entry);
     } catch (error) {
+      if (isSlotforgeError(error, 'E_CODEC')) {
+        // The loader returned something no codec can store (a function, a Symbol): refuse it rather than hand back a
+        // value that the next call cannot see (issue 16). Nothing was written.
+        this.#ctx.metrics.error('E_LOADER');
+        throw new SlotforgeError(
+          'E_LOADER',
+          `loader of '${full}' returned a value that cannot be cached: ${error.message}`,
+          {
+            key: full,
+            received: value,
+            cause: error,
+          },
+        );
+      }
       // The caller still gets the value: a cache that cannot write must not fail the read.
       this.#countError(error);
       this.#ctx.events.emit('cache:error', { key: full, error: error as Error });

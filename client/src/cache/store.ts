@@ -1,6 +1,6 @@
 import type { BatchCommand } from '../core/commands.ts';
 import type { CoreContext } from '../core/context.ts';
-import { durationOption } from '../core/validate.ts';
+import { durationOption, invalidOption } from '../core/validate.ts';
 import type { NearCache } from '../near/near-cache.ts';
 import { decodeEntry, type Entry, encodeEntry, entryBytes } from './entry.ts';
 import { Tags, type TagsOptions } from './tags.ts';
@@ -184,6 +184,15 @@ export class CacheStore {
 
   /** Writes an entry; Redis expires it when it can no longer be served (PX = ttl + stale). */
   async write(full: string, write: WriteEntry): Promise<Entry> {
+    if (write.value === undefined && !write.negative) {
+      // A stored undefined would read back as a miss for the whole TTL; the documented way to cache "not found" is a
+      // loader returning undefined with negativeTtlMs.
+      throw invalidOption(
+        'value',
+        `a value other than undefined for '${full}' (undefined means "not found": use delete(), or a loader returning undefined with negativeTtlMs)`,
+        undefined,
+      );
+    }
     const now = this.#ctx.deps.clock.now();
     const entry = this.entry(write, now);
     const bytes = encodeEntry(this.#ctx.envelope, entry, full);

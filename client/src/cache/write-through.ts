@@ -1,6 +1,6 @@
 import type { CoreContext } from '../core/context.ts';
 import { SlotforgeError } from '../core/errors.ts';
-import { durationOption, functionOption } from '../core/validate.ts';
+import { durationOption, functionOption, invalidOption } from '../core/validate.ts';
 import type { GetOrSet } from './get-or-set.ts';
 import type { CacheStore } from './store.ts';
 
@@ -40,6 +40,8 @@ export class WriteThrough<T> {
 
   async set(key: string, value: T): Promise<void> {
     const full = this.#ctx.keys.key(key);
+    // Refused before the source is written (the cache would refuse it after): undefined is "not found".
+    if (value === undefined) throw invalidOption('value', 'a value other than undefined (use delete())', value);
     await this.#options.write(key, value);
     try {
       this.#ctx.getOrSet.forget([full]);

@@ -20,6 +20,10 @@ export const ENVELOPE_MAGIC = 0xf5;
 export const ENVELOPE_VERSION = 1;
 /** Envelope format version of a cache entry (binary metadata header, then the value; see cache/entry.ts). */
 export const ENTRY_ENVELOPE_VERSION = 2;
+/** Envelope format version of a cache entry with the compact 16-byte header (written since issue 16; cache/entry.ts). */
+export const COMPACT_ENTRY_ENVELOPE_VERSION = 4;
+/** Envelope format version of a pub/sub message with a message id (see pubsub/message.ts). */
+export const MESSAGE_ENVELOPE_VERSION = 3;
 /** Header length in bytes. */
 export const ENVELOPE_HEADER_BYTES = 3;
 
@@ -161,9 +165,11 @@ export class Envelope {
     if (bytes[1] !== ENVELOPE_VERSION) {
       throw new SlotforgeError(
         'E_CODEC',
-        bytes[1] === ENTRY_ENVELOPE_VERSION
-          ? `value${where} is a cache entry (envelope version ${ENTRY_ENVELOPE_VERSION}): read it with the cache API (get, getOrSet)`
-          : `value${where} has envelope version ${bytes[1]}; this client reads versions ${ENVELOPE_VERSION} and ${ENTRY_ENVELOPE_VERSION}`,
+        bytes[1] === ENTRY_ENVELOPE_VERSION || bytes[1] === COMPACT_ENTRY_ENVELOPE_VERSION
+          ? `value${where} is a cache entry (envelope version ${bytes[1]}): read it with the cache API (get, getOrSet)`
+          : bytes[1] === MESSAGE_ENVELOPE_VERSION
+            ? `value${where} is a pub/sub message (envelope version ${MESSAGE_ENVELOPE_VERSION}): read it with the pub/sub API`
+            : `value${where} has envelope version ${bytes[1]}; this client reads versions ${ENVELOPE_VERSION} and ${ENTRY_ENVELOPE_VERSION}`,
         { key, received: bytes[1] },
       );
     }

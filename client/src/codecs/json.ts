@@ -16,6 +16,18 @@ function isPlainObject(value: object): boolean {
   return proto === Object.prototype || proto === null;
 }
 
+/**
+ * Functions and Symbols have no data to store: plain JSON drops them silently (a function stored as `{}`, read back as
+ * `undefined` for the whole TTL), so both codecs refuse them, naming where they were found.
+ */
+export function unstorable(value: unknown, property?: string): Error {
+  const what = typeof value === 'function' ? 'a function' : String(value);
+  const where = property === undefined ? 'the value' : `property '${property}'`;
+  return new Error(
+    `${where} is ${what}; only data can be stored (JSON values, Date, BigInt, Map, Set, byte arrays, undefined inside objects), not functions or Symbols`,
+  );
+}
+
 function replacer(this: Record<string, unknown>, key: string, value: unknown): unknown {
   // `this[key]` is the raw value; `value` has already been through toJSON (a Date is a string by now).
   const raw = this[key];
@@ -46,6 +58,9 @@ function replacer(this: Record<string, unknown>, key: string, value: unknown): u
       for (const [k, v] of Object.entries(raw)) escaped[ESCAPED_KEY.test(k) ? `$${k}` : k] = v;
       return escaped;
     }
+    case 'function':
+    case 'symbol':
+      throw unstorable(raw, key);
     default:
       return value;
   }
@@ -121,6 +136,7 @@ function restoreUndefined(value: unknown): unknown {
 
 /** Encodes to the tagged JSON text. */
 export function stringifyTagged(value: unknown): string {
+  if (typeof value === 'function' || typeof value === 'symbol') throw unstorable(value);
   return JSON.stringify({ r: value }, replacer);
 }
 

@@ -1,5 +1,6 @@
 import { addExtension, Packr } from 'msgpackr';
 import type { Codec } from './codec.ts';
+import { unstorable } from './json.ts';
 
 /**
  * MessagePack via msgpackr: smaller and faster than JSON for large values; Date, BigInt, Set and undefined are native.
@@ -22,16 +23,17 @@ addExtension({
 
 const packr = new Packr({ useRecords: false, moreTypes: true, int64AsType: 'bigint', mapsAsObjects: true });
 
-function box(value: unknown): unknown {
+function box(value: unknown, property?: string): unknown {
+  if (typeof value === 'function' || typeof value === 'symbol') throw unstorable(value, property);
   if (typeof value !== 'object' || value === null) return value;
   if (value instanceof Map) return new BoxedMap([...value].map(([k, v]) => [box(k), box(v)]));
-  if (Array.isArray(value)) return value.map(box);
-  if (value instanceof Set) return new Set([...value].map(box));
+  if (Array.isArray(value)) return value.map((v, i) => box(v, String(i)));
+  if (value instanceof Set) return new Set([...value].map((v) => box(v)));
   if (value instanceof Date || ArrayBuffer.isView(value)) return value;
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return value;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = box(v);
+  for (const [k, v] of Object.entries(value)) out[k] = box(v, k);
   return out;
 }
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { BreakerState, BreakerView } from './breaker.ts';
 import type { SlotforgeError } from './errors.ts';
 
 /**
@@ -24,6 +25,11 @@ export interface CallOptions {
   readonly idempotent?: boolean;
   /** Return bulk replies as Buffers. @default false */
   readonly buffers?: boolean;
+  /**
+   * Fail with E_CIRCUIT_OPEN instead of waiting while the circuit breaker is open, also when it opens during this
+   * call's retries (cache reads: the loader can answer instead). @default false
+   */
+  readonly failFast?: boolean;
 }
 
 /** A Lua script with its SHA1, sent with EVALSHA and re-sent with EVAL after NOSCRIPT (failover, SCRIPT FLUSH). */
@@ -105,6 +111,8 @@ export interface ConnectionEvents {
   /** The set of masters changed (cluster slot map refresh with new masters, sentinel failover). */
   topology: (masters: NodeRef[]) => void;
   error: (error: Error, node?: string) => void;
+  /** The circuit breaker changed state; `cause` is the last failure (undefined when it closed). */
+  breaker: (state: BreakerState, cause: unknown) => void;
 }
 
 /** The command interface. */
@@ -112,6 +120,8 @@ export interface RedisCommands {
   readonly mode: DeploymentMode;
   /** Default deadline of a call. */
   readonly commandTimeoutMs: number;
+  /** The circuit breaker (core/breaker.ts); null or absent when turned off. */
+  readonly breaker?: BreakerView | null;
 
   /** GET as a Buffer (null when missing). */
   get(key: string, options?: CallOptions): Promise<Buffer | null>;

@@ -7,9 +7,10 @@ import { lookup } from 'node:dns';
  * @see https://github.com/redis/ioredis#cluster for the options tuned here.
  */
 import { EventEmitter } from 'node:events';
-import { Cluster, Command, Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Command, type Pipeline, Redis, type RedisOptions } from 'ioredis';
 import { AttemptWatchdog } from './attempt-watchdog.ts';
 import { runBatch } from './batch.ts';
+import { CircuitBreaker } from './breaker.ts';
 import type {
   BatchCommand,
   BatchResult,
@@ -25,12 +26,13 @@ import type {
   Subscriber,
 } from './commands.ts';
 import { NodeConnectionHandle, quit, SubscriberHandle } from './connection-handles.ts';
-import { type Deps, type DepsOptions, resolveDeps } from './deps.ts';
-import { SlotforgeError } from './errors.ts';
+import { type Deps, type DepsOptions, raceClock, resolveDeps } from './deps.ts';
+import { isSlotforgeError, SlotforgeError } from './errors.ts';
 import { defaultIdempotent } from './idempotency.ts';
 import { type ConnectionOptions, type ResolvedConnectionOptions, resolveConnectionOptions } from './options.ts';
 import { classifyFailure, toSlotforgeError, withRetry } from './retry.ts';
 import { keySlot } from './slot.ts';
+import { startSlotRefresh } from './slot-refresh.ts';
 import { type StreamHolder, WriteCoalescer } from './write-coalescer.ts';
 
 /**
@@ -55,6 +57,8 @@ type Client = Redis | Cluster;
 
 /** Reply as Buffers (getBuffer). */
 const BUFFER_REPLY = { replyEncoding: null } as const;
+/** Reply as strings (call). */
+const STRING_REPLY = { replyEncoding: 'utf8' } as const;
 
 /**
  * A command whose attempt deadline is kept by the AttemptWatchdog instead of a timer of its own. ioredis calls
@@ -65,8 +69,8 @@ class WatchedCommand extends Command {
   readonly #watchdog: AttemptWatchdog;
   #ticket = -1;
 
-  constructor(watchdog: AttemptWatchdog, name: string, args: (string | Buffer | number)[]) {
-    super(name, args, BUFFER_REPLY);
+  constructor(watchdog: AttemptWatchdog, name: string, args: RedisArg[], buffers = true) {
+    super(name, args as (string | Buffer | number)[], buffers ? BUFFER_REPLY : STRING_REPLY);
     this.#watchdog = watchdog;
   }
 
@@ -104,6 +108,12 @@ class IoredisCommands implements RedisCommands {
   #holders: readonly StreamHolder[] | undefined;
   /** Attempt deadlines of the hot path's commands (GET), without a timer per command. */
   readonly #watchdog: AttemptWatchdog;
+  /** Null when turned off. Fed with every attempt's outcome (#retry). */
+  readonly breaker: CircuitBreaker | null;
+  /** Sentinel mode: ioredis' last "All sentinels are unreachable" error since the connection was last ready. */
+  #sentinelError: Error | undefined;
+  /** Stops the periodic slot-map refreshes (main and durable cluster clients); run by close(). */
+  readonly #stopRefresh: (() => void)[] = [];
 
   constructor(options: ResolvedConnectionOptions, deps: Deps) {
     this.#options = options;
@@ -114,7 +124,31 @@ class IoredisCommands implements RedisCommands {
     this.#client = this.#create();
     this.#coalescer = options.coalesceWrites ? new WriteCoalescer(() => this.#streamHolders()) : null;
     this.#watchdog = new AttemptWatchdog(options.attemptTimeoutMs);
+    this.#refreshPeriodically(this.#client);
+    this.breaker = options.circuitBreaker && this.#createBreaker(options.circuitBreaker);
     this.#wire();
+  }
+
+  #createBreaker(options: NonNullable<ResolvedConnectionOptions['circuitBreaker']>): CircuitBreaker {
+    const clock = this.#deps.clock;
+    const probe = () =>
+      raceClock(this.#client.call('PING'), this.#options.attemptTimeoutMs, clock, () => {
+        throw new Error(`Command timed out (breaker probe PING took over ${this.#options.attemptTimeoutMs} ms)`);
+      });
+    return new CircuitBreaker(options, clock, probe, (state, cause) => this.#events.emit('breaker', state, cause));
+  }
+
+  /** Passes a reply through, telling the breaker Redis answered (the fast path's success handler). */
+  readonly #answered = <T>(reply: T): T => {
+    this.breaker?.success();
+    return reply;
+  };
+
+  #refreshPeriodically(client: Client): () => void {
+    if (!(client instanceof Cluster)) return () => {};
+    const stop = startSlotRefresh(client, this.#options.slotsRefreshIntervalMs);
+    this.#stopRefresh.push(stop);
+    return stop;
   }
 
   #streamHolders(): readonly StreamHolder[] {
@@ -154,8 +188,9 @@ class IoredisCommands implements RedisCommands {
       return new Cluster(
         target.nodes.map((n) => ({ host: n.host, port: n.port })),
         {
-          // FACTS: refresh the slot map every second (a blackholed master is otherwise used for > 15 s).
-          slotsRefreshInterval: this.#options.slotsRefreshIntervalMs,
+          // FACTS: refresh the slot map every second (a blackholed master is otherwise used for > 15 s). Our own timer
+          // (slot-refresh.ts), not ioredis': its timer re-arms after close() and the process never exits (issue 16).
+          slotsRefreshInterval: 0,
           slotsRefreshTimeout: this.#options.slotsRefreshTimeoutMs,
           // 0 = ioredis does not retry CLUSTERDOWN itself: our loop does, with backoff, a slot-map refresh per
           // attempt and the operation's deadline, and the caller gets E_CLUSTER_DOWN (not a bare timeout) if it lasts.
@@ -178,6 +213,7 @@ class IoredisCommands implements RedisCommands {
         sentinels: target.sentinels.map((s) => ({ host: s.host, port: s.port })),
         name: target.masterName,
         sentinelPassword: target.sentinelPassword,
+        sentinelUsername: target.sentinelUsername,
         sentinelRetryStrategy: (times: number) => Math.min(100 * times, 1000),
         failoverDetector: true,
       } as RedisOptions);
@@ -188,12 +224,16 @@ class IoredisCommands implements RedisCommands {
   #wire(): void {
     const client = this.#client;
     client.on('ready', () => {
+      this.#sentinelError = undefined;
       if (this.#connected) this.#events.emit('reconnect');
       this.#connected = true;
       this.#events.emit('ready');
       this.#checkTopology();
     });
-    client.on('error', (error: Error) => this.#events.emit('error', error));
+    client.on('error', (error: Error) => {
+      if (this.mode === 'sentinel' && SENTINELS_UNREACHABLE.test(error.message)) this.#sentinelError = error;
+      this.#events.emit('error', error);
+    });
     if (client instanceof Cluster) {
       client.on('node error', (error: Error, node: string) => this.#events.emit('error', error, node));
       client.on('-node', (_redis: Redis, node: string) => {
@@ -243,6 +283,8 @@ class IoredisCommands implements RedisCommands {
       return Promise.reject(new SlotforgeError('E_CLOSED', `${command} called after close()`, { command, key }));
     }
     const timeoutMs = options?.timeoutMs ?? this.commandTimeoutMs;
+    const failFast = options?.failFast === true && this.breaker !== null;
+    if (failFast && this.breaker?.state !== 'closed') return Promise.reject(this.breaker?.openError(command, key));
     // Fast path (the hot path of every cache hit): on a ready connection ioredis' commandTimeout already bounds the
     // first attempt (it is armed in sendCommand, queued or not), so it runs without our timer and async loop; a
     // failure continues in the loop with the time left. Only when the deadline leaves room for several attempts.
@@ -255,19 +297,21 @@ class IoredisCommands implements RedisCommands {
       } catch (error) {
         sent = Promise.reject(error);
       }
-      return sent.catch((error: unknown) => {
+      return sent.then(this.#answered, (error: unknown) => {
+        this.breaker?.failure(error);
+        if (failFast && this.breaker?.state !== 'closed') throw this.breaker?.openError(command, key);
         const kind = classifyFailure(error);
         if (kind === 'fatal' || (kind === 'ambiguous' && !idempotent))
           throw toSlotforgeError(error, { command, key, timeoutMs }, 1);
         this.#onRetry(error);
-        return this.#loop(command, key, idempotent, timeoutMs, attempt, {
+        return this.#loop(command, key, idempotent, timeoutMs, attempt, failFast, {
           startedAt,
           priorAttempts: 1,
           priorError: error,
         });
       });
     }
-    return this.#loop(command, key, idempotent, timeoutMs, attempt, {});
+    return this.#loop(command, key, idempotent, timeoutMs, attempt, failFast, {});
   }
 
   #loop<T>(
@@ -276,9 +320,21 @@ class IoredisCommands implements RedisCommands {
     idempotent: boolean,
     timeoutMs: number,
     attempt: () => Promise<T>,
+    failFast: boolean,
     prior: { startedAt?: number; priorAttempts?: number; priorError?: unknown },
   ): Promise<T> {
-    return withRetry(attempt, {
+    const breaker = this.breaker;
+    // Every attempt feeds the breaker; a failFast call stops (E_CIRCUIT_OPEN, not retried) once it is open.
+    const observed = breaker
+      ? () => {
+          if (failFast && breaker.state !== 'closed') return Promise.reject(breaker.openError(command, key));
+          return attempt().then(this.#answered, (error: unknown) => {
+            breaker.failure(error);
+            throw failFast && breaker.state !== 'closed' ? breaker.openError(command, key) : error;
+          });
+        }
+      : attempt;
+    const retried = withRetry(observed, {
       ...prior,
       command,
       key,
@@ -293,6 +349,29 @@ class IoredisCommands implements RedisCommands {
       random: this.#deps.random,
       onRetry: (error) => this.#onRetry(error),
     });
+    return this.mode === 'sentinel' ? retried.catch((error: unknown) => this.#explain(error)) : retried;
+  }
+
+  /**
+   * Through Sentinel, a command that times out while no sentinel answers (wrong sentinel password: NOAUTH from each)
+   * says nothing by itself; the reason is in ioredis' "All sentinels are unreachable ... Last error: ..." error
+   * event. Put it in the error the caller gets (E_CONNECTION, that event's error as cause).
+   */
+  #explain(error: unknown): never {
+    const sentinelError = this.#sentinelError;
+    if (!sentinelError || !isSlotforgeError(error) || (error.code !== 'E_TIMEOUT' && error.code !== 'E_CONNECTION'))
+      throw error;
+    throw new SlotforgeError(
+      'E_CONNECTION',
+      `${error.command ?? 'command'}${error.key ? ` '${error.key}'` : ''} failed: ${sentinelReason(sentinelError)}`,
+      {
+        key: error.key,
+        command: error.command,
+        timeoutMs: error.timeoutMs,
+        attempts: error.attempts,
+        cause: sentinelError,
+      },
+    );
   }
 
   #onRetry(error: unknown): void {
@@ -322,7 +401,7 @@ class IoredisCommands implements RedisCommands {
     const idempotent = options.idempotent ?? !(options.nx || options.xx);
     const waitReplicas = options.waitReplicas ?? 0;
     if (waitReplicas <= 0) {
-      const reply = await this.#retry('SET', key, idempotent, options, () => this.#client.call('SET', args));
+      const reply = await this.#retry('SET', key, idempotent, options, () => this.#send('set', args, false));
       return reply === 'OK';
     }
     const waitTimeoutMs = options.waitTimeoutMs ?? 1000;
@@ -360,6 +439,7 @@ class IoredisCommands implements RedisCommands {
           ? client.duplicate()
           : client.duplicate({ connectionName: `${this.#options.connectionName}:durable` });
       this.#durable.on('error', (error: Error) => this.#events.emit('error', error));
+      this.#refreshPeriodically(this.#durable);
     }
     return this.#durable;
   }
@@ -413,8 +493,16 @@ class IoredisCommands implements RedisCommands {
   async call(command: string, args: readonly RedisArg[], options?: CallOptions): Promise<unknown> {
     const key = args[0] === undefined ? undefined : String(args[0]);
     return this.#retry(command.toUpperCase(), key, this.#idempotent(command, options), options, () =>
-      options?.buffers ? this.#client.callBuffer(command, [...args]) : this.#client.call(command, [...args]),
+      this.#send(command, [...args], options?.buffers === true),
     );
+  }
+
+  /**
+   * Sends one command whose attempt deadline is kept by the shared watchdog (WatchedCommand): ioredis' `call` arms a
+   * commandTimeout timer per command, a cost that grows with the machine's load (bench rows of SET and scripts).
+   */
+  #send(name: string, args: RedisArg[], buffers: boolean): Promise<unknown> {
+    return this.#client.sendCommand(new WatchedCommand(this.#watchdog, name, args, buffers)) as Promise<unknown>;
   }
 
   async eval(
@@ -424,20 +512,17 @@ class IoredisCommands implements RedisCommands {
     options?: CallOptions,
   ): Promise<unknown> {
     const idempotent = options?.idempotent ?? script.idempotent;
-    const send = (cmd: 'EVALSHA' | 'EVAL', body: string) => {
-      const all = [body, keys.length, ...keys, ...args];
-      return options?.buffers ? this.#client.callBuffer(cmd, all) : this.#client.call(cmd, all);
-    };
-    return this.#retry(`EVAL ${script.name}`, keys[0], idempotent, options, async () => {
-      try {
-        return await send('EVALSHA', script.sha);
-      } catch (error) {
+    const buffers = options?.buffers === true;
+    const send = (cmd: 'evalsha' | 'eval', body: string) =>
+      this.#send(cmd, [body, keys.length, ...keys, ...args], buffers);
+    return this.#retry(`EVAL ${script.name}`, keys[0], idempotent, options, () =>
+      send('evalsha', script.sha).catch((error: unknown) => {
         // NOSCRIPT: the node never saw it (new master after a failover, SCRIPT FLUSH). EVAL loads and runs it; the
         // EVALSHA did not run, so this is not a double execution.
-        if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return send('EVAL', script.lua);
+        if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return send('eval', script.lua);
         throw error;
-      }
-    });
+      }),
+    );
   }
 
   async batch(commands: readonly BatchCommand[], options?: CallOptions): Promise<BatchResult[]> {
@@ -447,15 +532,25 @@ class IoredisCommands implements RedisCommands {
     return runBatch(commands, options, timeoutMs, {
       nodeOf: (key) => this.#nodeIdOfKey(key),
       exec: (group, buffers) => {
-        const pipeline = this.#client.pipeline();
-        for (const c of group) {
-          if (buffers) pipeline.callBuffer(c.command, [...c.args]);
-          else pipeline.call(c.command, [...c.args]);
+        const coalescer = this.#coalescer;
+        if (coalescer) {
+          // The group's commands leave in one write per node (corked until the end of this tick), as a pipeline
+          // would, without ioredis' Pipeline (its promise bookkeeping and a slot check per command) and with the
+          // attempt deadline kept by the watchdog (WatchedCommand) instead of a timer per command (issue 16 bench).
+          coalescer.hold(true);
+          return Promise.all(group.map((c) => this.#send(c.command, [...c.args], buffers).then(replyOk, replyError)));
         }
+        // Watched commands here too: ioredis arms commandTimeout for every command of a pipeline otherwise.
+        const pipeline = this.#client.pipeline() as unknown as Pipeline;
+        for (const c of group)
+          pipeline.sendCommand(new WatchedCommand(this.#watchdog, c.command, [...c.args], buffers));
         return pipeline.exec();
       },
       idempotent: (command) => this.#idempotent(command, options),
-      onRetry: (error) => this.#onRetry(error),
+      onRetry: (error) => {
+        this.breaker?.failure(error);
+        this.#onRetry(error);
+      },
       closed: () => this.#closed,
       attemptTimeoutMs: this.#options.attemptTimeoutMs * 2,
       retryBaseDelayMs: this.#options.retryBaseDelayMs,
@@ -555,6 +650,7 @@ class IoredisCommands implements RedisCommands {
         sentinels: target.sentinels.map((s) => ({ host: s.host, port: s.port })),
         name: target.masterName,
         sentinelPassword: target.sentinelPassword,
+        sentinelUsername: target.sentinelUsername,
       } as RedisOptions;
     }
     if (target.mode === 'cluster') {
@@ -591,6 +687,8 @@ class IoredisCommands implements RedisCommands {
       client = this.#client.duplicate({ connectionName: `${this.#options.connectionName}:sub` });
     }
     const subscriber = new SubscriberHandle(client, client instanceof Cluster);
+    // A sharded subscriber follows the slot map (resubscribes on the new owner after a failover).
+    subscriber.onClosed(this.#refreshPeriodically(client));
     this.#track(subscriber);
     return subscriber;
   }
@@ -628,10 +726,14 @@ class IoredisCommands implements RedisCommands {
     await new Promise<void>((resolve, reject) => {
       const timer = this.#deps.clock.setTimeout(() => {
         client.off('ready', onReady);
+        const sentinelError = client === this.#client ? this.#sentinelError : undefined;
+        const why = sentinelError ? `: ${sentinelReason(sentinelError)}` : '';
         reject(
-          new SlotforgeError('E_CONNECTION', `Redis was not ready within ${timeoutMs} ms (status ${client.status})`, {
-            timeoutMs,
-          }),
+          new SlotforgeError(
+            'E_CONNECTION',
+            `Redis was not ready within ${timeoutMs} ms (status ${client.status})${why}`,
+            { timeoutMs, ...(sentinelError ? { cause: sentinelError } : {}) },
+          ),
         );
       }, timeoutMs);
       const onReady = () => {
@@ -646,11 +748,31 @@ class IoredisCommands implements RedisCommands {
     if (this.#closed) return;
     this.#closed = true;
     this.#watchdog.stop();
+    for (const stop of this.#stopRefresh.splice(0)) stop();
+    this.breaker?.stop();
     await Promise.allSettled([...this.#opened].map((r) => r.close()));
     this.#opened.clear();
     if (this.#durable) await quit(this.#durable, this.#options.connectTimeoutMs, this.#deps.clock);
     await quit(this.#client, this.#options.connectTimeoutMs, this.#deps.clock);
   }
+}
+
+/** A batch reply in ioredis' pipeline shape. */
+function replyOk(value: unknown): [null, unknown] {
+  return [null, value];
+}
+
+function replyError(error: Error): [Error, undefined] {
+  return [error, undefined];
+}
+
+/** ioredis' error when no sentinel gave the primary's address. */
+const SENTINELS_UNREACHABLE = /All sentinels are unreachable/;
+
+/** "all sentinels unreachable: <the last sentinel's error>" from ioredis' error. */
+function sentinelReason(error: Error): string {
+  const last = /Last error: (.*)$/.exec(error.message)?.[1];
+  return `all sentinels unreachable: ${last ?? error.message}`;
 }
 
 function nodeRef(id: string): NodeRef {

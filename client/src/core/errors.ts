@@ -27,7 +27,9 @@ export type ErrorCode =
   /** A bounded queue (write-behind) is full. */
   | 'E_QUEUE_FULL'
   /** A pub/sub message failed to decode or validate. */
-  | 'E_MESSAGE';
+  | 'E_MESSAGE'
+  /** The call was not sent: the circuit breaker is open (Redis did not answer several attempts in a row). */
+  | 'E_CIRCUIT_OPEN';
 
 /** The facts an error can carry; only the ones that apply are set. */
 export interface ErrorFacts {
@@ -89,6 +91,8 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'string') text = `'${value}'`;
   else if (typeof value === 'bigint') text = `${value}n`;
   else if (typeof value === 'function') text = 'a function';
+  // JSON.stringify renders NaN and Infinity as null and a Symbol as nothing: name the value itself.
+  else if (typeof value === 'number' || typeof value === 'symbol') text = String(value);
   else if (value === undefined) text = 'undefined';
   else {
     try {

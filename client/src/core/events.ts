@@ -28,6 +28,12 @@ export interface ClientEvents {
   'writebehind:dropped': { keys: string[]; reason: 'close-timeout' };
   'warm:progress': { done: number; total: number; failed: number };
   'warm:done': { done: number; failed: number; durationMs: number };
+  /** The circuit breaker opened (Redis did not answer `failureThreshold` attempts in a row); `cause` is the last. */
+  'breaker:open': { state: 'open'; cause?: Error };
+  /** The breaker's background probe (PING) is running. */
+  'breaker:probe': { state: 'half-open'; cause?: Error };
+  /** Redis answered: the breaker closed. */
+  'breaker:close': { state: 'closed' };
   [event: `${string}:${string}`]: unknown;
 }
 

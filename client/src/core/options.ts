@@ -1,3 +1,4 @@
+import { CIRCUIT_BREAKER_DEFAULTS, type CircuitBreakerOptions } from './breaker.ts';
 import { booleanOption, durationOption, integerOption, invalidOption, stringOption } from './validate.ts';
 
 /**
@@ -16,7 +17,11 @@ export interface HostPort {
 export interface ConnectionOptions {
   /**
    * `redis://[user:password@]host:port[/db]`, `rediss://...` (TLS),
-   * `redis+cluster://host:port,host:port` (seed nodes), `redis+sentinel://host:port,host:port/masterName`.
+   * `redis+cluster://[user:password@]host:port,host:port` (seed nodes),
+   * `redis+sentinel://[user:password@]host:port,host:port/masterName[/db][?sentinelPassword=...&sentinelUsername=...]`.
+   * In every form the user info is the data nodes' credentials (the Redis ACL user); a Sentinel URL carries the
+   * sentinels' own credentials as the query parameters `sentinelPassword`/`sentinelUsername` (ioredis' option names),
+   * or takes them from `sentinel: { password, username }` given next to `url`. Percent-encode reserved characters.
    */
   readonly url?: string;
   /** Standalone host. @default '127.0.0.1' when nothing else is given */
@@ -25,11 +30,16 @@ export interface ConnectionOptions {
   readonly port?: number;
   /** Cluster seed nodes: any reachable ones; the rest is discovered from CLUSTER SLOTS. */
   readonly cluster?: { readonly nodes: readonly HostPort[] };
-  /** Sentinel addresses and the master name they monitor. */
+  /**
+   * Sentinel addresses and the master name they monitor, and the sentinels' own credentials (`requirepass` /
+   * ACL user of the sentinels, distinct from the data nodes' `username`/`password`). With a `redis+sentinel://` url,
+   * give only `password`/`username` here (the url names the sentinels and the master).
+   */
   readonly sentinel?: {
-    readonly sentinels: readonly HostPort[];
-    readonly masterName: string;
+    readonly sentinels?: readonly HostPort[];
+    readonly masterName?: string;
     readonly password?: string;
+    readonly username?: string;
   };
   readonly username?: string;
   readonly password?: string;
@@ -39,8 +49,11 @@ export interface ConnectionOptions {
   readonly tls?: boolean;
   /**
    * Deadline of every operation, retries included. It must cover a failover: with cluster-node-timeout T a failover
-   * takes about T + 1.5 s, so the default covers T up to about 6 s; raise it for Redis' default T of 15 s.
-   * @default 8000
+   * takes about T + 1.5 s, so the default covers T up to about 6 s; raise it for Redis' default T of 15 s. Through
+   * Sentinel, a failover takes `downAfterMs` + 1.2 to 2.4 s (measured: switch-master 6.2 to 7.4 s after the primary
+   * stopped with the RedisSentinel chart's default downAfterMs of 5000) plus the client's reconnect, so the Sentinel
+   * default is 12000: downAfterMs + 7 s. Raise it to `downAfterMs + 7000` when you raise downAfterMs.
+   * @default 8000 (cluster, standalone), 12000 (sentinel: SENTINEL_COMMAND_TIMEOUT_MS)
    */
   readonly commandTimeoutMs?: number;
   /** Deadline of one attempt (ioredis `commandTimeout`); a timed-out attempt refreshes the slot map. @default 1000 */
@@ -65,7 +78,21 @@ export interface ConnectionOptions {
    * @default true
    */
   readonly coalesceWrites?: boolean;
+  /**
+   * Circuit breaker: after `failureThreshold` consecutive attempts Redis did not answer, the cache stops waiting on
+   * it (getOrSet serves grace or the loader at once, get fails with E_CIRCUIT_OPEN) and a background PING probes it
+   * every `openMs`; the first answer closes it. `false` turns it off. See core/breaker.ts.
+   * @default { failureThreshold: 3, openMs: 1000 }
+   */
+  readonly circuitBreaker?: false | CircuitBreakerOptions;
 }
+
+/**
+ * Default deadline through Sentinel: the RedisSentinel chart's default `downAfterMs` (5000) + the time from there to
+ * `+switch-master` measured at 1.2 to 2.4 s + the client's reconnect and one retry, with a margin of about 1.5x
+ * (docs/sentinel-setup.md "Failover timings").
+ */
+export const SENTINEL_COMMAND_TIMEOUT_MS = 12_000;
 
 /** One defaults constant for the connection layer. */
 export const CONNECTION_DEFAULTS = {
@@ -92,6 +119,7 @@ export type Target =
       readonly sentinels: readonly HostPort[];
       readonly masterName: string;
       readonly sentinelPassword: string | undefined;
+      readonly sentinelUsername: string | undefined;
     };
 
 /** Connection options after validation and defaults. */
@@ -110,6 +138,8 @@ export interface ResolvedConnectionOptions {
   readonly slotsRefreshTimeoutMs: number;
   readonly connectionName: string;
   readonly coalesceWrites: boolean;
+  /** Null when turned off. */
+  readonly circuitBreaker: Required<CircuitBreakerOptions> | null;
 }
 
 function parseHostPort(text: string, option: string): HostPort {
@@ -133,17 +163,18 @@ function validateHostPort(value: unknown, option: string): HostPort {
 /** Parses a connection URL (see ConnectionOptions.url). */
 export function parseRedisUrl(url: string): Partial<ConnectionOptions> & { target: Target } {
   const match =
-    /^(redis|rediss|redis\+cluster|rediss\+cluster|redis\+sentinel|rediss\+sentinel):\/\/(?:([^@/]*)@)?([^/?#]*)(?:\/([^?#]*))?$/.exec(
+    /^(redis|rediss|redis\+cluster|rediss\+cluster|redis\+sentinel|rediss\+sentinel):\/\/(?:([^@/]*)@)?([^/?#]*)(?:\/([^?#]*))?(?:\?([^#]*))?$/.exec(
       url,
     );
   if (!match) {
     throw invalidOption(
       'url',
       'redis://[user:password@]host:port[/db], redis+cluster://host:port,... or redis+sentinel://host:port,.../masterName',
-      url,
+      redactUrl(url),
     );
   }
-  const [, scheme = 'redis', auth, hosts = '', path = ''] = match;
+  const [, scheme = 'redis', auth, hosts = '', path = '', query = ''] = match;
+  const params = parseQuery(query, scheme.endsWith('+sentinel') ? SENTINEL_URL_PARAMS : [], url);
   const tls = scheme.startsWith('rediss');
   let username: string | undefined;
   let password: string | undefined;
@@ -170,34 +201,76 @@ export function parseRedisUrl(url: string): Partial<ConnectionOptions> & { targe
     return { ...base, target: { mode: 'cluster', nodes: addresses } };
   }
   if (scheme.endsWith('+sentinel')) {
-    if (addresses.length === 0 || path === '') {
-      throw invalidOption('url', 'a sentinel URL with sentinel addresses and /masterName', url);
+    const [masterName = '', dbText, ...extra] = path.split('/');
+    if (addresses.length === 0 || masterName === '' || extra.length > 0) {
+      throw invalidOption('url', 'a sentinel URL with sentinel addresses and /masterName[/db]', redactUrl(url));
     }
     return {
       ...base,
+      ...(dbText === undefined || dbText === '' ? {} : { db: parseDb(dbText, url) }),
       target: {
         mode: 'sentinel',
         sentinels: addresses,
-        masterName: decodeURIComponent(path),
-        sentinelPassword: undefined,
+        masterName: decodeURIComponent(masterName),
+        sentinelPassword: params.get('sentinelPassword'),
+        sentinelUsername: params.get('sentinelUsername'),
       },
     };
   }
   if (addresses.length > 1) throw invalidOption('url', 'one host (use redis+cluster:// for several)', url);
-  const db = path === '' ? undefined : Number(path);
-  if (db !== undefined && (!Number.isInteger(db) || db < 0))
-    throw invalidOption('url', 'a database number >= 0 after /', url);
+  const db = path === '' ? undefined : parseDb(path, url);
   return { ...base, ...(db === undefined ? {} : { db }), target: { mode: 'standalone', ...first } };
+}
+
+/** Query parameters a Sentinel URL accepts (the sentinels' own credentials, named like ioredis' options). */
+const SENTINEL_URL_PARAMS = ['sentinelPassword', 'sentinelUsername'] as const;
+
+function parseQuery(query: string, allowed: readonly string[], url: string): Map<string, string> {
+  const params = new Map<string, string>();
+  if (query === '') return params;
+  for (const [name, value] of new URLSearchParams(query)) {
+    if (!allowed.includes(name)) {
+      const rule = allowed.length === 0 ? 'no query parameters' : `query parameters among ${allowed.join(', ')}`;
+      throw invalidOption('url', `${rule} (unknown '${name}')`, redactUrl(url));
+    }
+    params.set(name, value);
+  }
+  return params;
+}
+
+function parseDb(text: string, url: string): number {
+  const db = Number(text);
+  if (!Number.isInteger(db) || db < 0 || text === '')
+    throw invalidOption('url', 'a database number >= 0 after /', redactUrl(url));
+  return db;
+}
+
+/** The url with its passwords replaced by '***', for error messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/:]*):[^@/]*@/, '//$1:***@').replace(/([?&]sentinelPassword=)[^&#]*/g, '$1***');
 }
 
 /** Validates connection options and applies CONNECTION_DEFAULTS. */
 export function resolveConnectionOptions(options: ConnectionOptions = {}): ResolvedConnectionOptions {
   if (typeof options !== 'object' || options === null) throw invalidOption('options', 'an object', options);
-  const given = [options.url, options.cluster, options.sentinel, options.host ?? options.port].filter(
-    (v) => v !== undefined,
-  );
+  // `sentinel: { password, username }` next to a url only adds the sentinels' credentials: not a second way in.
+  const sentinelCredentialsOnly =
+    options.url !== undefined &&
+    options.sentinel !== undefined &&
+    options.sentinel.sentinels === undefined &&
+    options.sentinel.masterName === undefined;
+  const given = [
+    options.url,
+    options.cluster,
+    sentinelCredentialsOnly ? undefined : options.sentinel,
+    options.host ?? options.port,
+  ].filter((v) => v !== undefined);
   if (given.length > 1) {
-    throw invalidOption('url/host/cluster/sentinel', 'exactly one way to reach Redis', given.length);
+    throw invalidOption(
+      'url/host/cluster/sentinel',
+      'exactly one way to reach Redis (with a url, sentinel may hold only { password, username })',
+      given.length,
+    );
   }
   let target: Target;
   let fromUrl: Partial<ConnectionOptions> = {};
@@ -205,13 +278,22 @@ export function resolveConnectionOptions(options: ConnectionOptions = {}): Resol
     const parsed = parseRedisUrl(stringOption('url', options.url));
     target = parsed.target;
     fromUrl = parsed;
+    if (options.sentinel !== undefined) {
+      if (target.mode !== 'sentinel')
+        throw invalidOption('sentinel', 'absent unless url is a redis+sentinel:// url', options.sentinel);
+      target = {
+        ...target,
+        sentinelPassword: optionalString('sentinel.password', options.sentinel.password) ?? target.sentinelPassword,
+        sentinelUsername: optionalString('sentinel.username', options.sentinel.username) ?? target.sentinelUsername,
+      };
+    }
   } else if (options.cluster !== undefined) {
     const nodes = options.cluster.nodes;
     if (!Array.isArray(nodes) || nodes.length === 0)
       throw invalidOption('cluster.nodes', 'a non-empty array of { host, port }', nodes);
     target = { mode: 'cluster', nodes: nodes.map((n, i) => validateHostPort(n, `cluster.nodes[${i}]`)) };
   } else if (options.sentinel !== undefined) {
-    const { sentinels, masterName, password } = options.sentinel;
+    const { sentinels, masterName, password, username } = options.sentinel;
     if (!Array.isArray(sentinels) || sentinels.length === 0) {
       throw invalidOption('sentinel.sentinels', 'a non-empty array of { host, port }', sentinels);
     }
@@ -219,7 +301,8 @@ export function resolveConnectionOptions(options: ConnectionOptions = {}): Resol
       mode: 'sentinel',
       sentinels: sentinels.map((n, i) => validateHostPort(n, `sentinel.sentinels[${i}]`)),
       masterName: stringOption('sentinel.masterName', masterName),
-      sentinelPassword: password,
+      sentinelPassword: optionalString('sentinel.password', password),
+      sentinelUsername: optionalString('sentinel.username', username),
     };
   } else {
     const host = options.host ?? CONNECTION_DEFAULTS.host;
@@ -240,7 +323,8 @@ export function resolveConnectionOptions(options: ConnectionOptions = {}): Resol
     tls: options.tls ?? fromUrl.tls ?? false,
     commandTimeoutMs: durationOption(
       'commandTimeoutMs',
-      options.commandTimeoutMs ?? CONNECTION_DEFAULTS.commandTimeoutMs,
+      options.commandTimeoutMs ??
+        (target.mode === 'sentinel' ? SENTINEL_COMMAND_TIMEOUT_MS : CONNECTION_DEFAULTS.commandTimeoutMs),
       1,
     ),
     attemptTimeoutMs: durationOption(
@@ -266,7 +350,7 @@ export function resolveConnectionOptions(options: ConnectionOptions = {}): Resol
     slotsRefreshIntervalMs: durationOption(
       'slotsRefreshIntervalMs',
       options.slotsRefreshIntervalMs ?? CONNECTION_DEFAULTS.slotsRefreshIntervalMs,
-      100,
+      10,
     ),
     slotsRefreshTimeoutMs: durationOption(
       'slotsRefreshTimeoutMs',
@@ -275,6 +359,7 @@ export function resolveConnectionOptions(options: ConnectionOptions = {}): Resol
     ),
     connectionName: stringOption('connectionName', options.connectionName ?? CONNECTION_DEFAULTS.connectionName),
     coalesceWrites: booleanOption('coalesceWrites', options.coalesceWrites ?? CONNECTION_DEFAULTS.coalesceWrites),
+    circuitBreaker: resolveBreaker(options.circuitBreaker),
   };
   if (resolved.retryMaxDelayMs < resolved.retryBaseDelayMs) {
     throw invalidOption(
@@ -284,4 +369,22 @@ export function resolveConnectionOptions(options: ConnectionOptions = {}): Resol
     );
   }
   return resolved;
+}
+
+function resolveBreaker(value: ConnectionOptions['circuitBreaker']): Required<CircuitBreakerOptions> | null {
+  if (value === false) return null;
+  if (value !== undefined && (typeof value !== 'object' || value === null))
+    throw invalidOption('circuitBreaker', 'false or { failureThreshold, openMs }', value);
+  return {
+    failureThreshold: integerOption(
+      'circuitBreaker.failureThreshold',
+      value?.failureThreshold ?? CIRCUIT_BREAKER_DEFAULTS.failureThreshold,
+      1,
+    ),
+    openMs: durationOption('circuitBreaker.openMs', value?.openMs ?? CIRCUIT_BREAKER_DEFAULTS.openMs, 10),
+  };
+}
+
+function optionalString(option: string, value: unknown): string | undefined {
+  return value === undefined ? undefined : stringOption(option, value);
 }

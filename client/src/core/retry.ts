@@ -24,6 +24,8 @@ const NOT_EXECUTED = [
   /^LOADING/,
   /^MASTERDOWN/,
   /^READONLY/,
+  // min-replicas-to-write refused the write (replicas lagging, e.g. right after a failover): it did not run.
+  /^NOREPLICAS/,
   /^BUSY /,
   /Too many Cluster redirections/i,
   /Cluster isn't ready/i,

@@ -52,13 +52,14 @@ export class WriteCoalescer {
 
   /**
    * Called before a command is sent. With nothing in flight the command is written at once and nothing is scheduled;
-   * otherwise every socket is corked until the end of the tick, so this tick's commands go out together.
+   * otherwise every socket is corked until the end of the tick, so this tick's commands go out together. `always`
+   * corks even with nothing in flight (a batch about to send many commands in this tick).
    */
-  hold(): void {
+  hold(always = false): void {
     if (this.#corked) return;
     const holders = this.#holders();
-    let inFlight = false;
-    for (let i = 0; i < holders.length; i++) {
+    let inFlight = always;
+    for (let i = 0; i < holders.length && !inFlight; i++) {
       if (((holders[i] as StreamHolder).commandQueue?.length ?? 0) > 0) {
         inFlight = true;
         break;

@@ -14,6 +14,11 @@ export interface Metrics {
   rateLimit(limiter: string, allowed: boolean): void;
   nearInvalidation(source: 'tracking' | 'bus' | 'local' | 'flush', count?: number): void;
   writeBehindQueue(size: number): void;
+  pubsubDropped(reason: 'duplicate' | 'too-old'): void;
+  /** The breaker entered `state`. */
+  breaker(state: 'closed' | 'half-open' | 'open'): void;
+  /** A call was answered without Redis while the breaker was open. */
+  breakerShortCircuit(outcome: 'loader' | 'stale' | 'error'): void;
 }
 
 /** Records nothing: used when no Registry is injected. */
@@ -27,7 +32,13 @@ export const noopMetrics: Metrics = {
   rateLimit() {},
   nearInvalidation() {},
   writeBehindQueue() {},
+  pubsubDropped() {},
+  breaker() {},
+  breakerShortCircuit() {},
 };
+
+/** Breaker states as the gauge's values. */
+const BREAKER_GAUGE = { closed: 0, 'half-open': 1, open: 2 } as const;
 
 type PromClient = typeof import('prom-client');
 
@@ -59,14 +70,26 @@ export function createMetrics(registry: Registry | undefined): Metrics {
       buckets: [...LOADER_BUCKETS_SECONDS],
       registers: [registry],
     });
-  const queue =
-    (registry.getSingleMetric(METRIC_NAMES.writeBehindQueue) as Gauge | undefined) ??
-    new prom.Gauge({
-      name: METRIC_NAMES.writeBehindQueue,
-      help: 'Write-behind entries waiting',
-      registers: [registry],
-    });
+  const gauge = (name: string, help: string): Gauge =>
+    (registry.getSingleMetric(name) as Gauge | undefined) ?? new prom.Gauge({ name, help, registers: [registry] });
+  const queue = gauge(METRIC_NAMES.writeBehindQueue, 'Write-behind entries waiting');
+  const dropped = counter(METRIC_NAMES.pubsubDropped, 'Pub/sub messages dropped by the de-duplication window', [
+    'reason',
+  ]);
+  const transitions = counter(METRIC_NAMES.breakerTransitions, 'Circuit breaker transitions by state entered', [
+    'state',
+  ]);
+  const shortCircuits = counter(METRIC_NAMES.breakerShortCircuits, 'Calls answered without Redis (breaker open)', [
+    'outcome',
+  ]);
+  const breakerState = gauge(METRIC_NAMES.breakerState, 'Circuit breaker state: 0 closed, 1 half-open, 2 open');
   return {
+    pubsubDropped: (reason) => dropped.inc({ reason }),
+    breaker: (state) => {
+      breakerState.set(BREAKER_GAUGE[state]);
+      transitions.inc({ state });
+    },
+    breakerShortCircuit: (outcome) => shortCircuits.inc({ outcome }),
     hit: (tier) => hits.inc({ tier }),
     miss: () => misses.inc(),
     stale: (reason) => stale.inc({ reason }),

@@ -21,6 +21,14 @@ export const METRIC_NAMES = {
   nearInvalidations: 'slotforge_near_cache_invalidations_total',
   /** Gauge of entries waiting in the write-behind queue. */
   writeBehindQueue: 'slotforge_write_behind_queue_size',
+  /** Counter of pub/sub messages dropped by the subscriber's de-duplication window, labels: reason ('duplicate' | 'too-old'). */
+  pubsubDropped: 'slotforge_pubsub_dropped_total',
+  /** Gauge of the circuit breaker's state: 0 closed, 1 half-open, 2 open. */
+  breakerState: 'slotforge_breaker_state',
+  /** Counter of breaker transitions, labels: state (the state entered: 'open' | 'half-open' | 'closed'). */
+  breakerTransitions: 'slotforge_breaker_transitions_total',
+  /** Counter of calls answered without Redis while the breaker was open (loader or grace), labels: outcome ('loader' | 'stale' | 'error'). */
+  breakerShortCircuits: 'slotforge_breaker_short_circuits_total',
 } as const;
 
 /** The label names used above. */
@@ -33,6 +41,7 @@ export const METRIC_LABELS = {
   limiter: 'limiter',
   decision: 'decision',
   source: 'source',
+  state: 'state',
 } as const;
 
 /** Loader duration buckets: 0.1 ms to about 3.3 s (prom-client's default starts at 5 ms, too coarse for Redis). */

@@ -1,7 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import type { Subscriber } from '../core/commands.ts';
 import type { CoreContext } from '../core/context.ts';
 import { isSlotforgeError, SlotforgeError } from '../core/errors.ts';
-import { functionOption, invalidOption, stringOption } from '../core/validate.ts';
+import { booleanOption, functionOption, integerOption, invalidOption, stringOption } from '../core/validate.ts';
+import { DedupWindow } from './dedup-window.ts';
+import { decodeMessage, encodeMessage, hasMessageId, PUBLISHER_ID_BYTES } from './message.ts';
 
 /** What pub/sub needs from the core. */
 export type PubSubDeps = Pick<CoreContext, 'commands' | 'keys' | 'envelope' | 'metrics' | 'events' | 'deps'>;
@@ -23,6 +26,36 @@ export interface ChannelOptions<T> {
    * @default true on a cluster, false elsewhere
    */
   readonly sharded?: boolean;
+}
+
+/** Options of a PubSub (`client.use(createPubSub, options)`). */
+export interface PubSubOptions {
+  /**
+   * Publish with a message id (publisher id + sequence number, envelope version 3) so subscribers drop a second copy
+   * of one message. Subscribers of this version read both formats; an older subscriber reports version 3 messages as
+   * malformed, so upgrade subscribers before publishers (or set false until they are).
+   * @default true
+   */
+  readonly messageIds?: boolean;
+  /**
+   * Sequence numbers remembered per (channel, publisher) to recognise a second copy: a message this far behind the
+   * newest one seen is dropped as a replay. 0 turns de-duplication off. Costs `dedupWindow / 8` bytes per pair.
+   * @default 4096
+   */
+  readonly dedupWindow?: number;
+  /** (channel, publisher) pairs remembered; the least recently heard from is forgotten first. @default 1024 */
+  readonly dedupMaxPublishers?: number;
+}
+
+/** Defaults of PubSubOptions. */
+export const PUBSUB_DEFAULTS = { messageIds: true, dedupWindow: 4096, dedupMaxPublishers: 1024 } as const;
+
+/** Payload of `pubsub:duplicate`. */
+export interface DroppedMessage {
+  readonly channel: string;
+  readonly publisher: string;
+  readonly seq: number;
+  readonly reason: 'duplicate' | 'too-old';
 }
 
 /** A handler of a channel's messages. Its errors (sync or async) are isolated and reported as `pubsub:error`. */
@@ -53,6 +86,8 @@ interface ChannelState {
   readonly decode: (bytes: Buffer) => unknown;
   readonly handlers: Set<MessageHandler<unknown>>;
   subscribed: Promise<void> | undefined;
+  /** Last sequence number this publisher used on the channel. */
+  seq: number;
 }
 
 /**
@@ -69,9 +104,27 @@ export class PubSub {
   #classic: Subscriber | undefined;
   #sharded: Subscriber | undefined;
   #closed = false;
+  /** This publisher's id in message ids (null: messageIds off). */
+  readonly #publisher: Buffer | null;
+  /** Null: de-duplication off. */
+  readonly #window: DedupWindow | null;
 
-  constructor(ctx: PubSubDeps) {
+  constructor(ctx: PubSubDeps, options: PubSubOptions = {}) {
     this.#ctx = ctx;
+    const messageIds = booleanOption('messageIds', options.messageIds ?? PUBSUB_DEFAULTS.messageIds);
+    const size = integerOption('dedupWindow', options.dedupWindow ?? PUBSUB_DEFAULTS.dedupWindow, 0, 1 << 20);
+    const pairs = integerOption(
+      'dedupMaxPublishers',
+      options.dedupMaxPublishers ?? PUBSUB_DEFAULTS.dedupMaxPublishers,
+      1,
+    );
+    this.#publisher = messageIds ? randomBytes(PUBLISHER_ID_BYTES) : null;
+    this.#window = size === 0 ? null : new DedupWindow(size, pairs);
+  }
+
+  /** (channel, publisher) pairs in the de-duplication window now (bounded by dedupMaxPublishers). */
+  get dedupTracked(): number {
+    return this.#window?.tracked ?? 0;
   }
 
   /** Subscriber connections opened so far (0, 1 or 2: classic and sharded), whatever the number of handlers. */
@@ -95,13 +148,14 @@ export class PubSub {
       decode: (bytes) => this.#decode(bytes, redisChannel),
       handlers: new Set(),
       subscribed: undefined,
+      seq: 0,
     };
     this.#channels.set(redisChannel, state);
     return {
       name,
       redisChannel,
       sharded,
-      publish: (message) => this.#publish(redisChannel, sharded, message),
+      publish: (message) => this.#publish(redisChannel, state, message),
       subscribe: async (handler) => {
         functionOption('handler', handler);
         // Each channel object validates for its own handlers: two views of one channel may differ in type.
@@ -125,10 +179,12 @@ export class PubSub {
     };
   }
 
-  async #publish(redisChannel: string, sharded: boolean, message: unknown): Promise<number> {
+  async #publish(redisChannel: string, state: ChannelState, message: unknown): Promise<number> {
     if (this.#closed) throw new SlotforgeError('E_CLOSED', `publish to '${redisChannel}' after close()`);
-    const bytes = this.#ctx.envelope.encode(message, redisChannel);
-    const reply = await this.#ctx.commands.call(sharded ? 'SPUBLISH' : 'PUBLISH', [redisChannel, bytes]);
+    const bytes = this.#publisher
+      ? encodeMessage(this.#ctx.envelope, message, redisChannel, this.#publisher, ++state.seq)
+      : this.#ctx.envelope.encode(message, redisChannel);
+    const reply = await this.#ctx.commands.call(state.sharded ? 'SPUBLISH' : 'PUBLISH', [redisChannel, bytes]);
     return Number(reply);
   }
 
@@ -173,12 +229,43 @@ export class PubSub {
     const state = this.#channels.get(channel);
     if (!state || state.handlers.size === 0) return;
     let value: unknown;
+    if (hasMessageId(message)) {
+      this.#dispatchWithId(channel, state, message);
+      return;
+    }
     try {
       value = state.decode(message);
     } catch (cause) {
       this.#malformed(channel, 'decode', cause);
       return;
     }
+    this.#deliver(channel, state, value);
+  }
+
+  /** A message with an id: dropped when the window has seen it, else decoded and delivered. */
+  #dispatchWithId(channel: string, state: ChannelState, message: Buffer): void {
+    let decoded: ReturnType<typeof decodeMessage>;
+    try {
+      decoded = decodeMessage(this.#ctx.envelope, message, channel);
+    } catch (cause) {
+      this.#malformed(channel, 'decode', cause);
+      return;
+    }
+    const verdict = this.#window?.check(channel, decoded.publisher, decoded.seq) ?? 'new';
+    if (verdict !== 'new') {
+      this.#ctx.metrics.pubsubDropped(verdict);
+      this.#ctx.events.emit('pubsub:duplicate', {
+        channel: this.#ctx.keys.strip(channel),
+        publisher: decoded.publisher,
+        seq: decoded.seq,
+        reason: verdict,
+      } satisfies DroppedMessage);
+      return;
+    }
+    this.#deliver(channel, state, decoded.value);
+  }
+
+  #deliver(channel: string, state: ChannelState, value: unknown): void {
     for (const handler of state.handlers) {
       try {
         const result = handler(value, this.#ctx.keys.strip(channel));
@@ -252,6 +339,6 @@ function toValidator<T>(validator: MessageValidator<T> | undefined): (value: unk
 }
 
 /** Factory for `client.use(createPubSub, {})`. */
-export function createPubSub(context: PubSubDeps, _options: Record<string, never> = {}): PubSub {
-  return new PubSub(context);
+export function createPubSub(context: PubSubDeps, options: PubSubOptions = {}): PubSub {
+  return new PubSub(context, options);
 }

@@ -8,4 +8,8 @@ export {
   type RateLimiterOptions,
   type RateLimitResult,
 } from './rate-limiter.ts';
-export { GCRA as GCRA_SCRIPT, SLIDING_WINDOW as SLIDING_WINDOW_SCRIPT } from './scripts.ts';
+export {
+  GCRA as GCRA_SCRIPT,
+  SLIDING_LOG as SLIDING_LOG_SCRIPT,
+  SLIDING_WINDOW_COUNTER as SLIDING_WINDOW_SCRIPT,
+} from './scripts.ts';

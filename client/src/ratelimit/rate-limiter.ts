@@ -9,13 +9,13 @@ import {
   keyArgument,
   stringOption,
 } from '../core/validate.ts';
-import { GCRA, SLIDING_WINDOW } from './scripts.ts';
+import { GCRA, SLIDING_LOG, SLIDING_WINDOW_COUNTER } from './scripts.ts';
 
 /** What a rate limiter needs from the core. */
 export type RateLimiterDeps = Pick<CoreContext, 'commands' | 'keys' | 'metrics'>;
 
 /** Rate-limit algorithms. */
-export type RateLimitAlgorithm = 'sliding-window' | 'gcra';
+export type RateLimitAlgorithm = 'sliding-window' | 'sliding-log' | 'gcra';
 
 /** Options of a rate limiter. */
 export interface RateLimiterOptions {
@@ -29,7 +29,9 @@ export interface RateLimiterOptions {
   /** The window (sliding window) or period (GCRA) in ms. */
   readonly windowMs: number;
   /**
-   * 'sliding-window': exact, a sorted set of admitted requests per id (memory O(limit) per id).
+   * 'sliding-window': the two-window counter estimate (previous window weighted by its overlap + current window):
+   * one short string per id, O(1) memory and work; accurate when traffic is not wildly uneven (see scripts.ts).
+   * 'sliding-log': exact, a sorted set of admitted requests per id (memory and work O(limit) per id).
    * 'gcra': smooth, one timestamp per id (memory O(1)); a burst of `limit` then one request per windowMs/limit.
    * @default 'sliding-window'
    */
@@ -83,7 +85,11 @@ export class RateLimiter {
     if (/[{}]/.test(this.name)) throw invalidOption('name', 'a string without { or }', this.name);
     this.limit = integerOption('limit', options.limit, 1, 1_000_000);
     this.windowMs = durationOption('windowMs', options.windowMs, 1);
-    this.algorithm = enumOption('algorithm', options.algorithm ?? 'sliding-window', ['sliding-window', 'gcra']);
+    this.algorithm = enumOption('algorithm', options.algorithm ?? 'sliding-window', [
+      'sliding-window',
+      'sliding-log',
+      'gcra',
+    ]);
     this.#ctx = ctx;
     this.#prefix = ctx.keys.key(`${RATE_LIMIT_KEY_PART}:${this.name}:`);
   }
@@ -108,9 +114,14 @@ export class RateLimiter {
     let reply: number[];
     try {
       reply = (
-        this.algorithm === 'gcra'
-          ? await this.#ctx.commands.eval(GCRA, [key], [this.limit, this.windowMs, cost], call)
-          : await this.#ctx.commands.eval(SLIDING_WINDOW, [key], [this.limit, this.windowMs, cost, this.#nonce()], call)
+        this.algorithm === 'sliding-log'
+          ? await this.#ctx.commands.eval(SLIDING_LOG, [key], [this.limit, this.windowMs, cost, this.#nonce()], call)
+          : await this.#ctx.commands.eval(
+              this.algorithm === 'gcra' ? GCRA : SLIDING_WINDOW_COUNTER,
+              [key],
+              [this.limit, this.windowMs, cost],
+              call,
+            )
       ) as number[];
     } catch (error) {
       if (isSlotforgeError(error)) this.#ctx.metrics.error(error.code);

@@ -1,5 +1,12 @@
 import { defineScript } from '../core/commands.ts';
 
+/** Every script's first lines: server time in ms (fractional) and ARGV[1..3] = limit, window (or period) ms, cost. */
+const PRELUDE = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])`;
+
 /**
  * The rate-limit scripts. Both read the clock with `redis.call('TIME')` (server time: clients with skewed clocks
  * agree), touch ONE key (cluster-safe: no CROSSSLOT whatever the id), run atomically in one round trip, and count
@@ -11,17 +18,59 @@ import { defineScript } from '../core/commands.ts';
  */
 
 /**
- * Sliding window log: a sorted set of admitted requests scored by server time (ms, fractional).
+ * Sliding window counter (the default): two fixed windows aligned on multiples of `window` (server time), the
+ * previous one weighted by the part of it still inside the sliding window: `estimate = previous * (1 - f) + current`
+ * where f is how far into the current window we are. O(1) memory and work per id, one string `idx:previous:current`
+ * that expires at the end of the next window. An estimate: it assumes the previous window's requests were evenly
+ * spread (Cloudflare measured 0.003 % of requests wrongly admitted or rejected over 400 million); `retryAfterMs` can
+ * reach up to two windows, and a burst of `limit` is admitted at any moment.
+ * KEYS[1] the counter; ARGV[1] limit; ARGV[2] window ms; ARGV[3] cost.
+ * @see https://blog.cloudflare.com/counting-things-a-lot-of-different-things/
+ */
+export const SLIDING_WINDOW_COUNTER = defineScript(
+  'slotforge-ratelimit-sliding-counter',
+  `${PRELUDE}
+local idx = math.floor(now / window)
+local f = (now - idx * window) / window
+local prev, cur = 0, 0
+local v = redis.call('GET', KEYS[1])
+if v then
+  local s, p, c = string.match(v, '^(%d+):(%d+):(%d+)$')
+  s = tonumber(s)
+  if s == idx then prev = tonumber(p) cur = tonumber(c)
+  elseif s == idx - 1 then prev = tonumber(c) end
+end
+local estimate = prev * (1 - f) + cur
+local allowed, retry = 0, 0
+if estimate + cost <= limit + 1e-9 then
+  cur = cur + cost
+  estimate = estimate + cost
+  allowed = 1
+  redis.call('SET', KEYS[1], string.format('%d:%d:%d', idx, prev, cur), 'PX', math.max(1, math.ceil((idx + 2) * window - now)))
+else
+  local room = limit - cur - cost
+  if room >= 0 and prev > 0 then
+    retry = math.ceil((1 - room / prev - f) * window)
+  else
+    local g = 0
+    if cur > 0 then g = math.max(0, 1 - (limit - cost) / cur) end
+    retry = math.ceil((1 - f + g) * window)
+  end
+  retry = math.max(1, retry)
+end
+local reset = 0
+if cur > 0 then reset = math.ceil((2 - f) * window) elseif prev > 0 then reset = math.ceil((1 - f) * window) end
+return { allowed, math.max(0, math.floor(limit - estimate + 1e-9)), reset, retry }`,
+);
+
+/**
+ * Sliding window log (`algorithm: 'sliding-log'`): exact, a sorted set of admitted requests scored by server time (ms, fractional).
  * KEYS[1] the window; ARGV[1] limit; ARGV[2] window ms; ARGV[3] cost; ARGV[4] a unique member prefix.
  * @see https://redis.io/docs/latest/develop/use-cases/rate-limiter/ (sliding window log)
  */
-export const SLIDING_WINDOW = defineScript(
+export const SLIDING_LOG = defineScript(
   'slotforge-ratelimit-sliding-window',
-  `local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
+  `${PRELUDE}
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.3f', now - window))
 local count = redis.call('ZCARD', KEYS[1])
 local allowed = 0
@@ -56,11 +105,8 @@ return { allowed, limit - count, reset, retry }`,
  */
 export const GCRA = defineScript(
   'slotforge-ratelimit-gcra',
-  `local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local limit = tonumber(ARGV[1])
-local period = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
+  `${PRELUDE}
+local period = window
 local interval = period / limit
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
 if tat < now then tat = now end

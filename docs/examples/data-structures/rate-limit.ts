@@ -4,8 +4,14 @@ import { type ConnectionOptions, createClient, createRateLimiter } from '@slotfo
 export async function run(connection: ConnectionOptions) {
   const client = createClient({ ...connection, namespace: 'example-ratelimit' });
   try {
-    // 5 login attempts per minute per IP, exact (sliding window log, one ZSET per IP).
-    const logins = client.use(createRateLimiter, { name: 'login', limit: 5, windowMs: 60_000 });
+    // 5 login attempts per minute per IP, exact (sliding window log, one ZSET per IP: fine for a small limit).
+    const logins = client.use(createRateLimiter, {
+      name: 'login',
+      limit: 5,
+      windowMs: 60_000,
+      algorithm: 'sliding-log',
+    });
+    // The default 'sliding-window' is the two-window counter: one short string per id whatever the limit.
     // 100 requests per second per API key, smooth (GCRA, one timestamp per key).
     const api = client.use(createRateLimiter, { name: 'api', limit: 100, windowMs: 1_000, algorithm: 'gcra' });
 

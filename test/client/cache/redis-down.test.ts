@@ -6,9 +6,16 @@ import { useStandalone } from '../../support/fixtures.ts';
 /** Stops its own server (distinct configuration), so no other file sees it down. */
 const redis = useStandalone({ config: { hz: '11' } });
 
-it('keeps serving when Redis is down: stale within grace, else the loader; plain reads fail by their deadline', async () => {
+it('keeps serving when Redis is down: stale within grace, else the loader; plain reads fail by their deadline (breaker off)', async () => {
   const registry = new Registry();
-  const client = createClient({ port: redis().port, namespace: 'down', commandTimeoutMs: 1500, deps: { registry } });
+  // Without the circuit breaker (circuit-breaker.test.ts covers it): each call waits for Redis up to its deadline.
+  const client = createClient({
+    port: redis().port,
+    namespace: 'down',
+    commandTimeoutMs: 1500,
+    circuitBreaker: false,
+    deps: { registry },
+  });
   try {
     const options = { ttlMs: 60_000, graceMs: 60_000, softTimeoutMs: 200 };
     expect(await client.getOrSet('known', () => 'cached', options)).toBe('cached');

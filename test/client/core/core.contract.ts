@@ -107,7 +107,7 @@ export default function coreContract(fixture: ContractFixture): void {
       fixture.mode === 'cluster'
         ? `redis+cluster://${auth}${c.cluster?.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`
         : fixture.mode === 'sentinel'
-          ? `redis+sentinel://${auth}${c.sentinel?.sentinels.map((n) => `${n.host}:${n.port}`).join(',')}/${c.sentinel?.masterName}`
+          ? `redis+sentinel://${auth}${c.sentinel?.sentinels?.map((n) => `${n.host}:${n.port}`).join(',')}/${c.sentinel?.masterName}`
           : `redis://${auth}${c.host}:${c.port}`;
     const viaOptions = fixture.client();
     const viaUrl = createClient({ url, namespace: viaOptions.options.namespace });

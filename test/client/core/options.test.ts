@@ -39,6 +39,54 @@ describe('connection options', () => {
     });
   });
 
+  it('reads both credentials from a Sentinel URL: user info for the data nodes, sentinelPassword/Username for the sentinels', () => {
+    expect(
+      parseRedisUrl(
+        'redis+sentinel://app:d%40ta@s1:26379,s2:26379/sessions/3?sentinelPassword=s%26p&sentinelUsername=sa',
+      ),
+    ).toEqual({
+      tls: false,
+      username: 'app',
+      password: 'd@ta',
+      db: 3,
+      target: {
+        mode: 'sentinel',
+        sentinels: ['s1', 's2'].map((host) => ({ host, port: 26379 })),
+        masterName: 'sessions',
+        sentinelPassword: 's&p',
+        sentinelUsername: 'sa',
+      },
+    });
+    // sentinel.password next to the url overrides the url's.
+    const combined = resolveConnectionOptions({
+      url: 'redis+sentinel://s1:26379/m?sentinelPassword=old',
+      sentinel: { password: 'new' },
+    });
+    expect(combined.target).toMatchObject({ mode: 'sentinel', sentinelPassword: 'new', masterName: 'm' });
+    expect(combined.commandTimeoutMs).toBe(12_000);
+  });
+
+  it('refuses unknown URL parameters and never prints a password in the error', () => {
+    const error = (() => {
+      try {
+        resolveConnectionOptions({
+          url: 'redis+sentinel://:secret1@s1:26379/m?sentinelPassword=secret2&sentinel_pw=x',
+        });
+      } catch (e) {
+        return e as Error;
+      }
+      return undefined;
+    })();
+    expect(error?.message).toContain(
+      "query parameters among sentinelPassword, sentinelUsername (unknown 'sentinel_pw')",
+    );
+    expect(error?.message).not.toMatch(/secret/);
+    expect(() => resolveConnectionOptions({ url: 'redis://h:1?x=1' })).toThrow(/no query parameters \(unknown 'x'\)/);
+    expect(() => resolveConnectionOptions({ url: 'redis://h:1', sentinel: { password: 'p' } })).toThrow(
+      /option sentinel must be absent unless url is a redis\+sentinel:\/\/ url/,
+    );
+  });
+
   it('names the option, the rule and the value on bad input', () => {
     const cases: [object, string][] = [
       [{ port: 70000 }, 'option port must be an integer between 1 and 65535 (got 70000)'],
@@ -48,7 +96,7 @@ describe('connection options', () => {
       [{ cluster: { nodes: [{ host: 'a', port: 1 }] }, db: 3 }, 'option db must be 0 on a cluster'],
       [
         { url: 'redis://a:1', host: 'b' },
-        'option url/host/cluster/sentinel must be exactly one way to reach Redis (got 2)',
+        'option url/host/cluster/sentinel must be exactly one way to reach Redis (with a url, sentinel may hold only { password, username }) (got 2)',
       ],
       [
         { sentinel: { sentinels: [{ host: 'a', port: 1 }], masterName: '' } },

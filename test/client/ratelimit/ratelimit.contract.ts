@@ -15,10 +15,15 @@ async function decisions(registry: Registry, labels: Record<string, string>): Pr
 
 /** Rate limiting: sliding window and GCRA, the same on standalone, cluster and sentinel. */
 export default function rateLimitContract(fixture: ContractFixture): void {
-  it('sliding window: admits `limit` requests, then rejects with retryAfterMs, counting decisions by limiter', async () => {
+  it('sliding log: admits `limit` requests, then rejects with retryAfterMs, counting decisions by limiter', async () => {
     const registry = new Registry();
     const client = fixture.client({ deps: { registry } });
-    const limiter = client.use(createRateLimiter, { name: 'api', limit: 3, windowMs: 60_000 });
+    const limiter = client.use(createRateLimiter, {
+      name: 'api',
+      limit: 3,
+      windowMs: 60_000,
+      algorithm: 'sliding-log',
+    });
     const results = [];
     for (let i = 0; i < 5; i++) results.push(await limiter.consume('user-1'));
     expect(results.map((r) => r.allowed)).toEqual([true, true, true, false, false]);
@@ -34,7 +39,44 @@ export default function rateLimitContract(fixture: ContractFixture): void {
     expect((await limiter.consume('user-1')).remaining).toBe(2);
   });
 
-  for (const algorithm of ['sliding-window', 'gcra'] as const) {
+  it('sliding window (counter, the default): weighs the previous window by its overlap; one short string per id', async () => {
+    const client = fixture.client();
+    const windowMs = 2_000;
+    const limiter = client.use(createRateLimiter, { name: 'counter', limit: 10, windowMs });
+    const log = client.use(createRateLimiter, { name: 'log', limit: 10, windowMs, algorithm: 'sliding-log' });
+    // Start right after a window boundary (windows are aligned on multiples of windowMs, server time).
+    const serverNow = () => client.commands.time();
+    const phase = async () => (await serverNow()) % windowMs;
+    for (let p = await phase(); p > 200; p = await phase()) {
+      await new Promise((r) => setTimeout(r, Math.max(1, windowMs - p)));
+    }
+    const firstWindow = Math.floor((await serverNow()) / windowMs);
+    const first = [];
+    for (let i = 0; i < 11; i++) first.push(await limiter.consume('u'));
+    expect(first.map((r) => r.allowed)).toEqual([...Array(10).fill(true), false]);
+    expect(first[9]?.remaining).toBe(0);
+    // Rejected with 10 in the current window: retry when the next window has started and enough of this one left.
+    expect(first[10]?.retryAfterMs).toBeGreaterThan(windowMs * 0.85);
+    expect(first[10]?.retryAfterMs).toBeLessThanOrEqual(windowMs * 1.1 + 1);
+    for (let i = 0; i < 10; i++) await log.consume('u');
+    const counterBytes = Number(await client.commands.call('MEMORY', ['USAGE', limiter.keyOf('u')]));
+    const logBytes = Number(await client.commands.call('MEMORY', ['USAGE', log.keyOf('u')]));
+    // Beyond the key name: under 100 bytes whatever the limit; the log grows with every admitted request.
+    expect(counterBytes - limiter.keyOf('u').length).toBeLessThan(100);
+    expect(logBytes).toBeGreaterThan(counterBytes + 10 * 10);
+    // Half-way through the next window the previous one still counts for half: about 5 more are admitted, not 10.
+    for (let t = await serverNow(); ; t = await serverNow()) {
+      const p = t % windowMs;
+      if (Math.floor(t / windowMs) === firstWindow + 1 && p >= windowMs / 2 && p <= windowMs * 0.6) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    let admitted = 0;
+    while ((await limiter.consume('u')).allowed) admitted++;
+    expect(admitted).toBeGreaterThanOrEqual(4);
+    expect(admitted).toBeLessThanOrEqual(6);
+  }, 20_000);
+
+  for (const algorithm of ['sliding-window', 'sliding-log', 'gcra'] as const) {
     it(`${algorithm}: only ADMITTED requests count, so a client that keeps retrying gets in again (seed regression)`, async () => {
       const client = fixture.client();
       const limiter = client.use(createRateLimiter, { name: 'retry', limit: 2, windowMs: 600, algorithm });
@@ -52,12 +94,13 @@ export default function rateLimitContract(fixture: ContractFixture): void {
         }
         denied++;
         expect(result.retryAfterMs).toBeGreaterThan(0);
-        expect(result.retryAfterMs).toBeLessThanOrEqual(600);
+        // The counter's estimate may ask to wait into the next window (up to two windows).
+        expect(result.retryAfterMs).toBeLessThanOrEqual(algorithm === 'sliding-window' ? 1200 : 600);
         await new Promise((r) => setTimeout(r, 20));
       }
       expect(denied).toBeGreaterThan(5);
       expect(admittedAt).toBeDefined();
-      expect((admittedAt as number) - first).toBeLessThan(1_500);
+      expect((admittedAt as number) - first).toBeLessThan(algorithm === 'sliding-window' ? 2_000 : 1_500);
     });
   }
 
@@ -69,7 +112,7 @@ export default function rateLimitContract(fixture: ContractFixture): void {
     behind.advance(-3_600_000);
     const a = fixture.client({ namespace, deps: { clock: ahead } });
     const b = fixture.client({ namespace, deps: { clock: behind } });
-    for (const algorithm of ['sliding-window', 'gcra'] as const) {
+    for (const algorithm of ['sliding-window', 'sliding-log', 'gcra'] as const) {
       const la = a.use(createRateLimiter, { name: `skew-${algorithm}`, limit: 4, windowMs: 60_000, algorithm });
       const lb = b.use(createRateLimiter, { name: `skew-${algorithm}`, limit: 4, windowMs: 60_000, algorithm });
       const outcomes = [];
@@ -79,7 +122,7 @@ export default function rateLimitContract(fixture: ContractFixture): void {
       expect(outcomes.filter(Boolean).length).toBe(4);
       const denied = await la.consume('shared');
       expect(denied.allowed).toBe(false);
-      expect(denied.retryAfterMs).toBeLessThanOrEqual(60_000);
+      expect(denied.retryAfterMs).toBeLessThanOrEqual(algorithm === 'sliding-window' ? 120_000 : 60_000);
     }
   });
 
@@ -103,7 +146,7 @@ export default function rateLimitContract(fixture: ContractFixture): void {
 
   it('is atomic under concurrency: 60 concurrent requests, exactly `limit` admitted', async () => {
     const client = fixture.client();
-    for (const algorithm of ['sliding-window', 'gcra'] as const) {
+    for (const algorithm of ['sliding-window', 'sliding-log', 'gcra'] as const) {
       const limiter = client.use(createRateLimiter, {
         name: `race-${algorithm}`,
         limit: 10,
@@ -122,7 +165,7 @@ export default function rateLimitContract(fixture: ContractFixture): void {
     );
     expect(() =>
       client.use(createRateLimiter, { name: 'x', limit: 1, windowMs: 1000, algorithm: 'fixed' as 'gcra' }),
-    ).toThrow("option algorithm must be one of 'sliding-window', 'gcra' (got 'fixed')");
+    ).toThrow("option algorithm must be one of 'sliding-window', 'sliding-log', 'gcra' (got 'fixed')");
     const limiter = client.use(createRateLimiter, { name: 'x', limit: 2, windowMs: 1000 });
     const error = await limiter.consume('id', { cost: 3 }).catch((e: unknown) => e);
     expect(isSlotforgeError(error, 'E_INVALID_OPTION') && error.option).toBe('cost');
