@@ -5,9 +5,11 @@ import {
   checkLostWrites,
   checkPubSubDelivery,
   checkRecovery,
+  checkSlotsClosed,
 } from './checkers/index.ts';
 import type { Verdict } from './checkers/verdict.ts';
 import { killMaster, killReplica, killShard, pauseMaster } from './faults/kill.ts';
+import { killDuringMigration } from './faults/migration.ts';
 import { partitionMaster } from './faults/partition.ts';
 import { fullRestart, rollingRestart } from './faults/restart.ts';
 import { reshard, scale, scaleTo } from './faults/topology.ts';
@@ -17,6 +19,8 @@ import {
   EVERYSEC_LOSS_WINDOW_MS,
   FULL_RESTART_HEALTHY_MS,
   KILL_MASTER_RECOVERY_MARGIN_MS,
+  MIGRATION_DRILL_SLOTS,
+  OPEN_SLOTS_CLOSED_WITHIN_MS,
   PAUSE_BEYOND_NODE_TIMEOUT_MS,
   PLANNED_ERROR_BUDGET,
   RESHARD_SLOTS,
@@ -24,6 +28,7 @@ import {
   SENTINEL_PARTITION_BEYOND_DOWN_AFTER_MS,
 } from './thresholds.ts';
 import { acknowledgedWrites } from './workloads/acknowledged-writes.ts';
+import { type BulkKeys, bulkKeys } from './workloads/bulk-keys.ts';
 import { clientTraffic } from './workloads/client-traffic.ts';
 import { counters } from './workloads/counters.ts';
 import { pubsubDelivery } from './workloads/pubsub-delivery.ts';
@@ -188,6 +193,8 @@ export const SCENARIOS: readonly Scenario[] = [
       checkCoverage(history, WORKLOAD_KINDS),
     ],
   },
+  killDuringMigrationScenario('source'),
+  killDuringMigrationScenario('target'),
 ];
 
 /** Lost writes + counter bounds + recovery within down-after + the Sentinel failover margin. */
@@ -199,6 +206,36 @@ function sentinelFailoverVerdicts(history: History, ctx: CheckContext): Verdict[
     checkPubSubDelivery(history),
     checkCoverage(history, WORKLOAD_KINDS),
   ];
+}
+
+/**
+ * Kill the source or the target master while a reshard moves keys (issue 15 item 4): nothing acknowledged lost (the
+ * bulk keys included), counters in bounds, and the open slots closed by the platform within a bound.
+ */
+function killDuringMigrationScenario(side: 'source' | 'target'): Scenario {
+  // The fault waits until this run's bulk keys are written, so the reshard has keys to move.
+  let bulk: BulkKeys | undefined;
+  return {
+    name: side === 'source' ? 'kill-during-migration' : 'kill-during-migration-target',
+    description: `SIGKILL the ${side} master of a slot migration mid-reshard: open slots close without a person, nothing lost`,
+    fault: killDuringMigration({
+      side,
+      slots: MIGRATION_DRILL_SLOTS,
+      before: () => bulk?.ready ?? Promise.resolve(),
+      closeWithinMs: OPEN_SLOTS_CLOSED_WITHIN_MS,
+    }),
+    workloads: () => {
+      bulk = bulkKeys();
+      return [...writesAndCounters(), bulk];
+    },
+    check: (history) => [
+      checkLostWrites(history, { kinds: ['write', 'client-write', 'bulk-write'] }),
+      checkCounterBounds(history),
+      checkSlotsClosed(history, OPEN_SLOTS_CLOSED_WITHIN_MS),
+      checkPubSubDelivery(history),
+      checkCoverage(history, WORKLOAD_KINDS),
+    ],
+  };
 }
 
 /** Looks scenarios up by name; an unknown name is an error that lists the known ones. */

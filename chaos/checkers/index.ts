@@ -4,4 +4,5 @@ export { checkErrorBudget } from './error-budget.ts';
 export { checkLostWrites, type LostWritesOptions } from './lost-writes.ts';
 export { checkPubSubDelivery, type PubSubFigures } from './pubsub.ts';
 export { checkRecovery, measureRecovery, type RecoveryFigures, type RecoveryOptions } from './recovery.ts';
+export { checkSlotsClosed } from './slots-closed.ts';
 export type { Checker, Verdict } from './verdict.ts';

@@ -53,7 +53,13 @@ export async function refreshingOnFailure<T>(client: Cluster | Redis, command: (
   try {
     return await command();
   } catch (error) {
-    if (client instanceof Cluster && STALE_MAP.test(String((error as Error)?.message ?? error))) {
+    // Only while connected: a refresh asked of a client the workload already disconnected reconnects its nodes, and
+    // those sockets kept the process alive after the run.
+    if (
+      client instanceof Cluster &&
+      client.status === 'ready' &&
+      STALE_MAP.test(String((error as Error)?.message ?? error))
+    ) {
       client.refreshSlotsCache();
     }
     throw error;
