@@ -8,8 +8,12 @@
 #   (the fallback when nodes.conf could not be repaired at start, e.g. the peer had no IP yet), unless it belongs to a
 #   drained shard (scale in).
 # - Ghosts: a failed node without slots whose hostname resolves to the address of a live node is a previous identity
-#   of that pod (its volume was lost): forget it. A failing node without hostname (learnt by gossip after the others
-#   forgot it) is forgotten when a live peer no longer knows it.
+#   of that pod (its volume was lost); a failing node without hostname (learnt by gossip after the others forgot it)
+#   that the live masters no longer know is a leftover. Either is forgotten only on strong evidence: the cluster is
+#   formed (all slots assigned, cluster_state ok: never while the topology is forming or the cluster is down), a
+#   majority of the live masters agree (they flag it fail or do not know it), and all of that held on every pass for
+#   SLOTFORGE_FORGET_AFTER_S. "Failing" alone is not evidence: an overloaded, throttled or forking member is
+#   flagged fail and comes back (issue 15: the old rule forgot healthy members of a 60-node cluster as it formed).
 # - Rejoin: a node that is alone while a peer of its shard belongs to a formed cluster meets that peer and replicates
 #   the shard's master, unless that master owns no slot (a shard drained for scale in).
 # - Open slots: a slot this master has marked MIGRATING or IMPORTING for longer than SLOTFORGE_OPEN_SLOT_BOUND_S (a
@@ -60,9 +64,50 @@ run_guard() {
   rm -f "$RUN_DIR/guard"
 }
 
+FORGET_AFTER=${SLOTFORGE_FORGET_AFTER_S:-60}
+FORGET_FILE="$RUN_DIR/forget-candidates"
+
+# Whether the cluster is formed and serving as this node sees it: every slot assigned and cluster_state ok.
+cluster_settled() {
+  _cs_info=$(rcli "$SELF" cluster info 2>/dev/null)
+  [ "$(info_field "$_cs_info" cluster_slots_assigned)" = 16384 ] && [ "$(info_field "$_cs_info" cluster_state)" = ok ]
+}
+
+# Whether a majority of the live masters of view $1 (this node included when a master) flag node $2 fail or do not
+# know it at all.
+majority_agrees_gone() {
+  _mg_agree=0
+  _mg_total=0
+  for _mg_addr in $(printf '%s\n' "$1" | while read -r _mg_i _mg_a _mg_f _mg_rest; do
+    case ",$_mg_f," in *,master,*) ;; *) continue ;; esac
+    case ",$_mg_f," in *,fail,* | *,fail?,* | *,handshake,* | *,noaddr,*) continue ;; esac
+    printf '%s:%s\n' "$(addr_ip "$_mg_a")" "$(addr_port "$_mg_a")"
+  done); do
+    _mg_total=$((_mg_total + 1))
+    _mg_line=$(rcli_at "${_mg_addr%:*}" "${_mg_addr##*:}" cluster nodes 2>/dev/null | grep "^$2 " || true)
+    case " $_mg_line " in '  ' | *' fail '* | *,fail,* | *' fail,'* | *,fail' '*) _mg_agree=$((_mg_agree + 1)) ;; esac
+  done
+  [ "$_mg_total" -gt 0 ] && [ $((_mg_agree * 2)) -gt "$_mg_total" ]
+}
+
+# Forgets node $1 (reason $2) once it has been a candidate on every pass for FORGET_AFTER seconds; the first time it
+# is a candidate it is only noted. Candidates of this pass go to $FORGET_FILE.new (see heal_view).
+forget_when_sure() {
+  _fw_since=$(grep "^$1 " "$FORGET_FILE" 2>/dev/null | cut -d' ' -f2 || true)
+  [ -n "$_fw_since" ] || _fw_since=$(now)
+  printf '%s %s\n' "$1" "$_fw_since" >>"$FORGET_FILE.new"
+  [ $(($(now) - _fw_since)) -ge "$FORGET_AFTER" ] || return 0
+  log "forgetting $1: $2, for ${FORGET_AFTER}s, agreed by a majority of the masters"
+  rcli "$SELF" cluster forget "$1" >/dev/null
+}
+
 # One pass of re-MEET and ghost removal over this node's view.
 heal_view() {
   _nodes=$1
+  : >"$FORGET_FILE.new"
+  # Never while forming or down: "unknown to a peer" is normal while MEETs spread, "failing" under overload.
+  _settled=no
+  cluster_settled && _settled=yes
   printf '%s\n' "$_nodes" | while IFS= read -r _line; do
     set -f
     # shellcheck disable=SC2086
@@ -82,9 +127,8 @@ heal_view() {
       # shellcheck disable=SC2086
       set -- $_peer
       set +f
-      if ! rcli_at "$(addr_ip "$2")" "$(addr_port "$2")" cluster nodes 2>/dev/null | grep -q "^$_id "; then
-        log "forgetting $_id: failing here and unknown to $1"
-        rcli "$SELF" cluster forget "$_id" >/dev/null
+      if [ "$_settled" = yes ] && majority_agrees_gone "$_nodes" "$_id"; then
+        forget_when_sure "$_id" "failing here, learnt by gossip only, gone for the live masters"
       fi
       continue
     fi
@@ -92,9 +136,8 @@ heal_view() {
     [ -n "$_ip" ] || continue
     _port=$(addr_port "$_addr")
     if printf '%s\n' "$_nodes" | grep -v "$_id" | grep -v 'fail' | grep -q " $_ip:$_port@"; then
-      if ! line_has_slots "$_line"; then
-        log "forgetting $_id: a failed former identity of $_host (now another node at $_ip)"
-        rcli "$SELF" cluster forget "$_id" >/dev/null
+      if ! line_has_slots "$_line" && [ "$_settled" = yes ] && majority_agrees_gone "$_nodes" "$_id"; then
+        forget_when_sure "$_id" "a failed former identity of $_host (DNS: now another node at $_ip)"
       fi
     elif [ "$_ip" != "$(addr_ip "$_addr")" ]; then
       # Not a member of a drained shard (its master, or itself, is not a serving master of its shard): scale in
@@ -107,6 +150,7 @@ heal_view() {
       rcli "$SELF" cluster meet "$_ip" "$_port" "${_cport#*@}" >/dev/null
     fi
   done
+  mv "$FORGET_FILE.new" "$FORGET_FILE"
 }
 
 # --- Open slots ---------------------------------------------------------------------------------------------------
