@@ -29,7 +29,8 @@ interface MemberView {
  * - `node:pfail` / `node:fail`: member X now flags node Y `fail?` (its own timeout) / `fail` (a majority agreed);
  * - `node:election`: X sent failover auth requests (`cluster_stats_messages_auth-req_sent` grew);
  * - `node:promoted` / `node:demoted`: X's own role changed;
- * - `node:state`: X's `cluster_state` changed (ok / fail).
+ * - `node:state`: X's `cluster_state` changed (ok / fail);
+ * - `node:forgotten`: a node Y X knew is no longer in X's CLUSTER NODES (CLUSTER FORGET, or a reset).
  *
  * Details name pods (`observer -> subject`), mapped from node addresses to the members' pod names. Returns a stop
  * function; polling also stops with `signal`.
@@ -82,6 +83,9 @@ export function observeNodes(
       const subject = podById.get(id) ?? id.slice(0, 8);
       if (has(flags, 'fail?') && !has(was, 'fail?')) recorder.mark('node:pfail', `${pod} -> ${subject}`);
       if (has(flags, 'fail') && !has(was, 'fail')) recorder.mark('node:fail', `${pod} -> ${subject}`);
+    }
+    for (const id of before.flags.keys()) {
+      if (!now.flags.has(id)) recorder.mark('node:forgotten', `${pod} -> ${podById.get(id) ?? id.slice(0, 8)}`);
     }
     if (now.authRequestsSent > before.authRequestsSent) {
       recorder.mark('node:election', `${pod} (epoch ${now.epoch})`);
