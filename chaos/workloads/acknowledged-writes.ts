@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster } from 'ioredis';
 import { watchClientSlots } from '../observe/client-slots.ts';
-import { connectData, refreshingOnFailure } from './connect.ts';
+import { connectData, FAILURE_BACKOFF_MS, refreshingOnFailure } from './connect.ts';
 import { type Workload, withTimeout } from './workload.ts';
 
 /** Options of {@link acknowledgedWrites}. */
@@ -53,6 +53,7 @@ export function acknowledgedWrites(options: AcknowledgedWritesOptions = {}): Wor
             });
           });
           if (replicas !== undefined) written.push({ key, value });
+          else await new Promise((resolve) => setTimeout(resolve, FAILURE_BACKOFF_MS));
         }
       };
       try {

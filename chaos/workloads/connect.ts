@@ -29,7 +29,11 @@ export function connectData(connection: TargetConnection, options: { autoPipelin
     // A refresh tries the nodes in random order and waits this long for each: a paused or cut-off node asked first
     // must not hold the new slot map back for a whole second (a healthy node answers CLUSTER SLOTS in milliseconds).
     slotsRefreshTimeout: 300,
-    retryDelayOnClusterDown: 100,
+    // 0: ioredis does not re-send a CLUSTERDOWN write to the same (deposed) master on the same stale map for up to
+    // 6 x 100 ms; the write fails, refreshingOnFailure asks for a new map at once, and the writer tries again after a
+    // short back-off (as @slotforge/client does). The failover timeline showed writes straddling the promotion
+    // taking over 1 s that way.
+    retryDelayOnClusterDown: 0,
     retryDelayOnFailover: 100,
     maxRedirections: 6,
     enableAutoPipelining: options.autoPipelining ?? false,
@@ -65,3 +69,6 @@ export async function refreshingOnFailure<T>(client: Cluster | Redis, command: (
     throw error;
   }
 }
+
+/** After a failed operation a writer waits this long before the next: a short back-off, the slot map refreshing. */
+export const FAILURE_BACKOFF_MS = 25;
