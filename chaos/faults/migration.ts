@@ -1,7 +1,7 @@
 import { pollUntil } from '../../runtime/process/index.ts';
+import { callWithin, memberClient } from '../observe/member-client.ts';
 import type { Fault } from '../scenario.ts';
 import { type ChaosTarget, UnsupportedFaultError } from '../target.ts';
-import { callOnce } from '../targets/redis-call.ts';
 
 /** Options of {@link killDuringMigration}. */
 export interface KillDuringMigrationOptions {
@@ -15,19 +15,35 @@ export interface KillDuringMigrationOptions {
   readonly closeWithinMs: number;
 }
 
-/** The pod whose own CLUSTER NODES line shows a marker of `side` (`[slot->-id]` source, `[slot-<-id]` target). */
-async function podWithMarker(target: ChaosTarget, side: 'source' | 'target'): Promise<string | undefined> {
+/**
+ * Polls every member's own CLUSTER NODES line until one shows a marker of `side` (`[slot->-id]` source, `[slot-<-id]`
+ * target) and returns that pod.
+ */
+async function podWithMarker(target: ChaosTarget, side: 'source' | 'target'): Promise<string> {
   const observable = await target.observable?.();
   if (!observable) throw new UnsupportedFaultError(target.name, 'observe the members (kill-during-migration)');
   const marker = side === 'source' ? '->-' : '-<-';
-  for (const m of observable.members) {
-    const nodes = await callOnce(m.host, m.port, observable.password ?? '', 'CLUSTER', 'NODES').catch(() => '');
-    const me = String(nodes)
-      .split('\n')
-      .find((l) => l.includes('myself'));
-    if (me?.includes(marker)) return m.pod;
+  const clients = observable.members.map((m) => ({ pod: m.pod, client: memberClient(m, observable) }));
+  try {
+    return await pollUntil(
+      async () => {
+        for (const { pod, client } of clients) {
+          const nodes = await callWithin(client, 1000, 'CLUSTER', 'NODES').catch(() => '');
+          if (
+            nodes
+              .split('\n')
+              .find((l) => l.includes('myself'))
+              ?.includes(marker)
+          )
+            return pod;
+        }
+        return undefined;
+      },
+      { description: `a ${side} slot marker to appear during the reshard`, timeoutMs: 30_000, intervalMs: 20 },
+    );
+  } finally {
+    for (const { client } of clients) client.disconnect();
   }
-  return undefined;
 }
 
 /** Whether `redis-cli --cluster check` output is clean: every slot covered, none open, no error. */
@@ -51,11 +67,7 @@ export function killDuringMigration(options: KillDuringMigrationOptions): Fault 
         () => 'the reshard finished before the kill took effect',
         (error: Error) => `the reshard failed: ${error.message.slice(0, 160)}`,
       );
-      const pod = await pollUntil(() => podWithMarker(target, options.side), {
-        description: `a ${options.side} slot marker to appear during the reshard`,
-        timeoutMs: 30_000,
-        intervalMs: 20,
-      });
+      const pod = await podWithMarker(target, options.side);
       await target.kill(pod);
       ctx?.mark('fault:start', `SIGKILL ${options.side} ${pod} mid-migration`);
       ctx?.mark('migration:ended', await moving);

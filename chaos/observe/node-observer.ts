@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { parseClusterNodes, parseInfo } from '../../runtime/redis/index.ts';
 import type { HistoryRecorder } from '../history.ts';
 import type { ObservedMember } from '../target.ts';
+import { callWithin, memberClient } from './member-client.ts';
 
 /** Options of {@link observeNodes}. */
 export interface NodeObserverOptions {
@@ -51,11 +52,11 @@ export function observeNodes(
   const abort = () => stop.abort();
   signal.addEventListener('abort', abort, { once: true });
 
+  const pollMs = options.pollTimeoutMs ?? 400;
   const poll = async (client: Redis): Promise<MemberView> => {
-    if (client.status === 'wait') await client.connect();
     const [nodes, info] = await Promise.all([
-      client.call('CLUSTER', 'NODES') as Promise<string>,
-      client.call('CLUSTER', 'INFO') as Promise<string>,
+      callWithin(client, pollMs, 'CLUSTER', 'NODES'),
+      callWithin(client, pollMs, 'CLUSTER', 'INFO'),
     ]);
     const lines = parseClusterNodes(String(nodes));
     const flags = new Map<string, string>();
@@ -95,20 +96,7 @@ export function observeNodes(
   };
 
   const loops = members.map(async (member) => {
-    const client = new Redis({
-      host: member.host,
-      port: member.port,
-      ...(auth.username ? { username: auth.username } : {}),
-      ...(auth.password ? { password: auth.password } : {}),
-      connectTimeout: 500,
-      commandTimeout: options.pollTimeoutMs ?? 400,
-      maxRetriesPerRequest: 0,
-      enableOfflineQueue: false,
-      lazyConnect: true,
-      // A member killed or cut off: try again soon, the restart is part of the timeline.
-      retryStrategy: () => 100,
-    });
-    client.on('error', () => {});
+    const client = memberClient(member, auth);
     let last: MemberView | undefined;
     try {
       while (!stop.signal.aborted) {

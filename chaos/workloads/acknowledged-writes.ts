@@ -38,19 +38,23 @@ export function acknowledgedWrites(options: AcknowledgedWritesOptions = {}): Wor
           const key = `${prefix}:${n++}`;
           const value = `${key}:${Date.now()}`;
           const replicas = await recorder.invoke('write', { key, value }, async () => {
-            return refreshingOnFailure(client, async () => {
-              const replies = await withTimeout(
-                client
-                  .pipeline()
-                  .set(key, value)
-                  .call('WAIT', options.waitReplicas ?? 1, options.waitTimeoutMs ?? 100)
-                  .exec(),
-                operationTimeoutMs,
-              );
-              const [set, wait] = replies ?? [];
-              if (set?.[0]) throw set[0];
-              return wait?.[0] ? 0 : Number(wait?.[1] ?? 0);
-            });
+            return refreshingOnFailure(
+              client,
+              async () => {
+                const replies = await withTimeout(
+                  client
+                    .pipeline()
+                    .set(key, value)
+                    .call('WAIT', options.waitReplicas ?? 1, options.waitTimeoutMs ?? 100)
+                    .exec(),
+                  operationTimeoutMs,
+                );
+                const [set, wait] = replies ?? [];
+                if (set?.[0]) throw set[0];
+                return wait?.[0] ? 0 : Number(wait?.[1] ?? 0);
+              },
+              key,
+            );
           });
           if (replicas !== undefined) written.push({ key, value });
           else await new Promise((resolve) => setTimeout(resolve, FAILURE_BACKOFF_MS));

@@ -39,15 +39,19 @@ export function counters(options: CountersOptions = {}): Workload {
           } else {
             // INCRBY then WAIT in one pipeline (same slot, same master): the reply says whether a replica has it.
             const applied = await recorder.invokeReplicated('incr', { key, value: 1 }, () =>
-              refreshingOnFailure(client, async () => {
-                const replies = await withTimeout(
-                  client.pipeline().incrby(key, 1).call('WAIT', 1, WAIT_TIMEOUT_MS).exec(),
-                  operationTimeoutMs,
-                );
-                const [incr, wait] = replies ?? [];
-                if (incr?.[0]) throw incr[0];
-                return { result: Number(incr?.[1]), replicas: wait?.[0] ? 0 : Number(wait?.[1] ?? 0) };
-              }),
+              refreshingOnFailure(
+                client,
+                async () => {
+                  const replies = await withTimeout(
+                    client.pipeline().incrby(key, 1).call('WAIT', 1, WAIT_TIMEOUT_MS).exec(),
+                    operationTimeoutMs,
+                  );
+                  const [incr, wait] = replies ?? [];
+                  if (incr?.[0]) throw incr[0];
+                  return { result: Number(incr?.[1]), replicas: wait?.[0] ? 0 : Number(wait?.[1] ?? 0) };
+                },
+                key,
+              ),
             );
             if (applied === undefined) await new Promise((resolve) => setTimeout(resolve, FAILURE_BACKOFF_MS));
           }
