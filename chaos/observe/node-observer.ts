@@ -85,8 +85,11 @@ export function observeNodes(
       if (has(flags, 'fail?') && !has(was, 'fail?')) recorder.mark('node:pfail', `${pod} -> ${subject}`);
       if (has(flags, 'fail') && !has(was, 'fail')) recorder.mark('node:fail', `${pod} -> ${subject}`);
     }
-    for (const id of before.flags.keys()) {
-      if (!now.flags.has(id)) recorder.mark('node:forgotten', `${pod} -> ${podById.get(id) ?? id.slice(0, 8)}`);
+    for (const [id, flags] of before.flags) {
+      // A handshake entry has a random id that is dropped once the handshake ends: not a forgotten node.
+      if (!now.flags.has(id) && !has(flags, 'handshake')) {
+        recorder.mark('node:forgotten', `${pod} -> ${podById.get(id) ?? id.slice(0, 8)}`);
+      }
     }
     if (now.authRequestsSent > before.authRequestsSent) {
       recorder.mark('node:election', `${pod} (epoch ${now.epoch})`);
