@@ -223,10 +223,14 @@ move_slot_keys() {
   _ms_dst_port=$5
   _ms_mode=$6
   _ms_round=0
+  _ms_before=''
   while [ "$_ms_round" -lt 10000 ]; do
     _ms_round=$((_ms_round + 1))
     _ms_keys=$(rcli_at "$_ms_src_ip" "$_ms_src_port" cluster getkeysinslot "$_ms_slot" 100 2>/dev/null) || return 1
     [ -n "$_ms_keys" ] || return 0
+    # No key moved since the last round (every MIGRATE failed): stop; the next pass tries again.
+    [ "$_ms_keys" = "$_ms_before" ] && return 1
+    _ms_before=$_ms_keys
     printf '%s\n' "$_ms_keys" | while IFS= read -r _ms_key; do
       [ -n "$_ms_key" ] || continue
       _ms_reply=$(migrate_key "$_ms_src_ip" "$_ms_src_port" "$_ms_dst_ip" "$_ms_dst_port" "$_ms_key" "$_ms_mode")
@@ -355,6 +359,8 @@ repair_slot() {
 close_open_slots() {
   _co_view=$1
   _co_now=$(now)
+  # Only a master repairs (Redis closes a node's slots when it turns into a replica).
+  case " $(myself_line "$_co_view") " in *,master* | *' master'*) ;; *) return 0 ;; esac
   : >"$OPEN_SLOTS_FILE.new"
   for _co_m in $(myself_line "$_co_view" | tr ' ' '\n' | grep '^\[' || true); do
     _co_m=${_co_m#\[}
