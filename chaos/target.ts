@@ -52,6 +52,8 @@ export interface ChaosTarget {
   heal?(): Promise<void>;
   /** Moves `slots` slots from the first master to the second (a planned reshard). Optional. */
   reshard?(slots: number): Promise<void>;
+  /** `redis-cli --cluster check` output (also when it reports errors). Optional. */
+  clusterCheck?(): Promise<string>;
   /** Changes the number of shards, moving slots onto new shards or draining removed ones first. Optional. */
   scale?(shards: number): Promise<void>;
   /**

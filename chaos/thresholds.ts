@@ -36,3 +36,18 @@ export const SENTINEL_FAILOVER_MARGIN_MS = 3000;
 
 /** A partitioned primary is held this long beyond down-after-milliseconds, so the sentinels fail it over first. */
 export const SENTINEL_PARTITION_BEYOND_DOWN_AFTER_MS = 5000;
+
+/**
+ * Slots a kill-during-migration reshard moves: with the drill's 50 000 bulk keys about 6 keys per slot, a few seconds
+ * of MIGRATE, so the kill (as soon as the first slot is open) lands in the middle of the move.
+ */
+export const MIGRATION_DRILL_SLOTS = 2000;
+
+/**
+ * After a kill in the middle of a slot migration, `redis-cli --cluster check` must be clean within this: the killed
+ * container restarts in place (seconds), the maintenance loop repairs a slot once it has been open for
+ * SLOTFORGE_OPEN_SLOT_BOUND_S (20 s: a live migration keeps one slot open for milliseconds to a few seconds, so 20 s
+ * means nobody is moving it any more), passes come every SLOTFORGE_MEET_INTERVAL_S (5 s), and moving one slot's keys
+ * takes well under 5 s. 20 + 5 + 5 + 10 s of margin for the restart and a loaded machine.
+ */
+export const OPEN_SLOTS_CLOSED_WITHIN_MS = 40_000;

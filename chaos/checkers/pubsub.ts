@@ -57,6 +57,8 @@ export function checkPubSubDelivery(history: History): Verdict {
   let lostBeforeResume = 0;
   let lostAfterResume = 0;
   let duplicates = 0;
+  const duplicateSamples: Array<{ channel: string; seq: number; publishedMs: number | null; receivedMs: number[] }> =
+    [];
   let unexpected = 0;
   let longestSilenceMs = 0;
   const notResumed: string[] = [];
@@ -74,7 +76,20 @@ export function checkPubSubDelivery(history: History): Verdict {
     }
     const sentValues = new Set(ops.publishes.map((op) => op.value as number));
     for (const [seq, count] of got) {
-      if (count > 1) duplicates += count - 1;
+      if (count > 1) {
+        duplicates += count - 1;
+        // When it was published and when each copy came, ms after the fault: what tells a second subscription
+        // (both copies at once) from a late re-delivery (the second copy long after the first).
+        if (duplicateSamples.length < 20) {
+          const publish = ops.publishes.find((op) => op.value === seq);
+          duplicateSamples.push({
+            channel,
+            seq,
+            publishedMs: publish ? Math.round(publish.start - faultAt) : null,
+            receivedMs: ops.receives.filter((op) => op.value === seq).map((op) => Math.round(op.start - faultAt)),
+          });
+        }
+      }
       if (!sentValues.has(seq)) unexpected += count;
     }
     let previous = faultAt;
@@ -111,6 +126,6 @@ export function checkPubSubDelivery(history: History): Verdict {
     summary: ok
       ? `${figures.received} of ${figures.acknowledged} acknowledged messages received on ${channels.length} channels; delivery resumed on each after the fault (${lostBeforeResume} lost before it, at-most-once; longest silence ${figures.longestSilenceMs} ms)`
       : problems.join('; '),
-    evidence: { ...figures },
+    evidence: { ...figures, ...(duplicateSamples.length ? { duplicateSamples } : {}) },
   };
 }

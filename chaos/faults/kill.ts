@@ -74,3 +74,58 @@ export function pauseMaster(pauseMs: (target: ChaosTarget) => Promise<number>): 
     },
   };
 }
+
+/** Options of {@link stallMembers}. */
+export interface StallMembersOptions {
+  /** Stall rounds. */
+  readonly rounds: number;
+  /** Members stalled at once per round (a master and replicas of other shards, by name order). */
+  readonly members: number;
+  /** How long each stall lasts beyond the node timeout. */
+  readonly beyondNodeTimeoutMs: number;
+  /** Pause between rounds, the members running. */
+  readonly gapMs: number;
+}
+
+/**
+ * SIGSTOP several members past the node timeout, SIGCONT them, and again, round after round: what CPU throttling, a
+ * long fork or an overloaded node looks like to the cluster (flagged fail, then back). Each round stalls a master
+ * and replicas of other shards, so the shard keeps a member, the cluster fails over and the stalled master returns
+ * as a replica. Healthy members must not be forgotten by the healer and the cluster must converge.
+ */
+export function stallMembers(options: StallMembersOptions): Fault {
+  let stalled: string[] = [];
+  const resumeAll = async (target: ChaosTarget) => {
+    await Promise.all(stalled.map((pod) => target.resume(pod)));
+    stalled = [];
+  };
+  return {
+    async inject(target, ctx): Promise<FaultEffect> {
+      const stallMs = (await target.nodeTimeoutMs()) + options.beyondNodeTimeoutMs;
+      const hit = new Set<string>();
+      for (let round = 0; round < options.rounds; round++) {
+        const pods = await target.pods();
+        const master = pickMaster(pods);
+        const replicas = pods
+          .filter((p) => p.role === 'replica' && p.masterOf !== master.name)
+          .sort((a, b) => a.name.localeCompare(b.name))
+          .slice(round % 2, (round % 2) + options.members - 1);
+        stalled = [master.name, ...replicas.map((p) => p.name)];
+        for (const pod of stalled) hit.add(pod);
+        await Promise.all(stalled.map((pod) => target.pause(pod)));
+        if (round === 0) ctx?.mark('fault:start', `SIGSTOP ${stalled.join(', ')}`);
+        ctx?.mark('stall', `round ${round + 1}: ${stalled.join(', ')} for ${stallMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, stallMs));
+        await resumeAll(target);
+        await new Promise((resolve) => setTimeout(resolve, options.gapMs));
+      }
+      ctx?.mark('fault:end', `${options.rounds} rounds`);
+      return {
+        pods: [...hit],
+        affectedSlots: [],
+        description: `${options.rounds} rounds of SIGSTOP of ${options.members} members for node timeout + ${options.beyondNodeTimeoutMs} ms`,
+      };
+    },
+    heal: resumeAll,
+  };
+}

@@ -80,7 +80,8 @@ export function failoverTimeline(
       atMs: firstWrite ? firstWrite.end - faultAt : null,
       ...(firstWrite?.key ? { detail: firstWrite.key } : {}),
     },
-    event('fault ended', first('fault:end') ?? first('fault:heal')),
+    // Only a fault that lifts itself marks its end (a SIGKILL has none: the restart is the pod's own).
+    event('fault ended', first('fault:end')),
   ];
   const written = phases.find((p) => p.phase === 'first acknowledged write')?.atMs ?? null;
   return {

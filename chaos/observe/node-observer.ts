@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { parseClusterNodes, parseInfo } from '../../runtime/redis/index.ts';
 import type { HistoryRecorder } from '../history.ts';
 import type { ObservedMember } from '../target.ts';
+import { callWithin, memberClient } from './member-client.ts';
 
 /** Options of {@link observeNodes}. */
 export interface NodeObserverOptions {
@@ -29,7 +30,8 @@ interface MemberView {
  * - `node:pfail` / `node:fail`: member X now flags node Y `fail?` (its own timeout) / `fail` (a majority agreed);
  * - `node:election`: X sent failover auth requests (`cluster_stats_messages_auth-req_sent` grew);
  * - `node:promoted` / `node:demoted`: X's own role changed;
- * - `node:state`: X's `cluster_state` changed (ok / fail).
+ * - `node:state`: X's `cluster_state` changed (ok / fail);
+ * - `node:forgotten`: a node Y X knew is no longer in X's CLUSTER NODES (CLUSTER FORGET, or a reset).
  *
  * Details name pods (`observer -> subject`), mapped from node addresses to the members' pod names. Returns a stop
  * function; polling also stops with `signal`.
@@ -50,11 +52,11 @@ export function observeNodes(
   const abort = () => stop.abort();
   signal.addEventListener('abort', abort, { once: true });
 
+  const pollMs = options.pollTimeoutMs ?? 400;
   const poll = async (client: Redis): Promise<MemberView> => {
-    if (client.status === 'wait') await client.connect();
     const [nodes, info] = await Promise.all([
-      client.call('CLUSTER', 'NODES') as Promise<string>,
-      client.call('CLUSTER', 'INFO') as Promise<string>,
+      callWithin(client, pollMs, 'CLUSTER', 'NODES'),
+      callWithin(client, pollMs, 'CLUSTER', 'INFO'),
     ]);
     const lines = parseClusterNodes(String(nodes));
     const flags = new Map<string, string>();
@@ -83,6 +85,12 @@ export function observeNodes(
       if (has(flags, 'fail?') && !has(was, 'fail?')) recorder.mark('node:pfail', `${pod} -> ${subject}`);
       if (has(flags, 'fail') && !has(was, 'fail')) recorder.mark('node:fail', `${pod} -> ${subject}`);
     }
+    for (const [id, flags] of before.flags) {
+      // A handshake entry has a random id that is dropped once the handshake ends: not a forgotten node.
+      if (!now.flags.has(id) && !has(flags, 'handshake')) {
+        recorder.mark('node:forgotten', `${pod} -> ${podById.get(id) ?? id.slice(0, 8)}`);
+      }
+    }
     if (now.authRequestsSent > before.authRequestsSent) {
       recorder.mark('node:election', `${pod} (epoch ${now.epoch})`);
     }
@@ -91,20 +99,7 @@ export function observeNodes(
   };
 
   const loops = members.map(async (member) => {
-    const client = new Redis({
-      host: member.host,
-      port: member.port,
-      ...(auth.username ? { username: auth.username } : {}),
-      ...(auth.password ? { password: auth.password } : {}),
-      connectTimeout: 500,
-      commandTimeout: options.pollTimeoutMs ?? 400,
-      maxRetriesPerRequest: 0,
-      enableOfflineQueue: false,
-      lazyConnect: true,
-      // A member killed or cut off: try again soon, the restart is part of the timeline.
-      retryStrategy: () => 100,
-    });
-    client.on('error', () => {});
+    const client = memberClient(member, auth);
     let last: MemberView | undefined;
     try {
       while (!stop.signal.aborted) {

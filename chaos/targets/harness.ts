@@ -2,6 +2,7 @@ import { pollUntil } from '../../runtime/process/index.ts';
 import { command, type LocalCluster, parseClusterNodes } from '../../runtime/redis/index.ts';
 import { type ChaosTarget, type PodInfo, UnsupportedFaultError } from '../target.ts';
 import { reshardHarness, scaleHarness } from './harness-topology.ts';
+import { clusterCheckOutput } from './redis-cli.ts';
 
 /**
  * A target over a hand-made cluster of the test harness (`startLocalCluster`): pods are `redis-<i>`. A killed or
@@ -84,6 +85,11 @@ export function harnessTarget(cluster: LocalCluster, replicasPerShard = 1): Chao
     },
     heal: async () => {},
     reshard: (slots) => reshardHarness(cluster, slots),
+    clusterCheck: async () => {
+      const live = cluster.nodes.find((n) => n.process.running);
+      if (!live) throw new Error('harness target: no live node');
+      return clusterCheckOutput(cluster.password, `${live.host}:${live.port}`);
+    },
     scale: (shards) => scaleHarness(cluster, shards, replicasPerShard),
     waitHealthy: async (timeoutMs) => {
       await Promise.all(pending.splice(0));

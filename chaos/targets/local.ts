@@ -4,7 +4,7 @@ import { parseInfo } from '../../runtime/redis/index.ts';
 import { type ChaosTarget, UnsupportedFaultError } from '../target.ts';
 import { podInfosFromClusterNodes, reshardArgs } from './cluster-view.ts';
 import { callOnce } from './redis-call.ts';
-import { clusterCli } from './redis-cli.ts';
+import { clusterCheckOutput, clusterCli } from './redis-cli.ts';
 
 /** Options of {@link localTarget}. */
 export interface LocalTargetOptions {
@@ -122,6 +122,11 @@ export function localTarget(options: LocalTargetOptions): ChaosTarget {
     },
     reshard: async (slots) => {
       await clusterCli(password('admin'), ...reshardArgs(await clusterNodesText(), slots));
+    },
+    clusterCheck: async () => {
+      const pod = members().find((p) => p.ip && p.phase === 'Running');
+      if (!pod?.ip) throw new Error(`local target: no running member of ${namespace}`);
+      return clusterCheckOutput(password('admin'), `${pod.ip}:${REDIS_PORT}`);
     },
     scale: async (shards) => {
       const manifestsFor = options.manifestsFor;

@@ -26,3 +26,11 @@ export async function clusterCli(password: string | undefined, ...args: string[]
     throw new Error(`redis-cli --cluster ${args[0]} failed: ${tail}`, { cause: error });
   }
 }
+
+/** `redis-cli --cluster check ADDRESS`: its output, also when it exits non-zero (errors or open slots found). */
+export async function clusterCheckOutput(password: string | undefined, address: string): Promise<string> {
+  return clusterCli(password, 'check', address).catch((error: Error) => {
+    const { stdout = '', stderr = '' } = (error.cause ?? {}) as { stdout?: string; stderr?: string };
+    return `${stdout}\n${stderr}`;
+  });
+}

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster } from 'ioredis';
 import { watchClientSlots } from '../observe/client-slots.ts';
-import { connectData, refreshingOnFailure } from './connect.ts';
+import { connectData, FAILURE_BACKOFF_MS, refreshingOnFailure } from './connect.ts';
 import { type Workload, withTimeout } from './workload.ts';
 
 /** Options of {@link acknowledgedWrites}. */
@@ -38,21 +38,26 @@ export function acknowledgedWrites(options: AcknowledgedWritesOptions = {}): Wor
           const key = `${prefix}:${n++}`;
           const value = `${key}:${Date.now()}`;
           const replicas = await recorder.invoke('write', { key, value }, async () => {
-            return refreshingOnFailure(client, async () => {
-              const replies = await withTimeout(
-                client
-                  .pipeline()
-                  .set(key, value)
-                  .call('WAIT', options.waitReplicas ?? 1, options.waitTimeoutMs ?? 100)
-                  .exec(),
-                operationTimeoutMs,
-              );
-              const [set, wait] = replies ?? [];
-              if (set?.[0]) throw set[0];
-              return wait?.[0] ? 0 : Number(wait?.[1] ?? 0);
-            });
+            return refreshingOnFailure(
+              client,
+              async () => {
+                const replies = await withTimeout(
+                  client
+                    .pipeline()
+                    .set(key, value)
+                    .call('WAIT', options.waitReplicas ?? 1, options.waitTimeoutMs ?? 100)
+                    .exec(),
+                  operationTimeoutMs,
+                );
+                const [set, wait] = replies ?? [];
+                if (set?.[0]) throw set[0];
+                return wait?.[0] ? 0 : Number(wait?.[1] ?? 0);
+              },
+              key,
+            );
           });
           if (replicas !== undefined) written.push({ key, value });
+          else await new Promise((resolve) => setTimeout(resolve, FAILURE_BACKOFF_MS));
         }
       };
       try {

@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns';
 import { Cluster, Redis } from 'ioredis';
+import { keySlot } from '../slots.ts';
 import type { TargetConnection } from '../target.ts';
 
 /**
@@ -29,7 +30,11 @@ export function connectData(connection: TargetConnection, options: { autoPipelin
     // A refresh tries the nodes in random order and waits this long for each: a paused or cut-off node asked first
     // must not hold the new slot map back for a whole second (a healthy node answers CLUSTER SLOTS in milliseconds).
     slotsRefreshTimeout: 300,
-    retryDelayOnClusterDown: 100,
+    // 0: ioredis does not re-send a CLUSTERDOWN write to the same (deposed) master on the same stale map for up to
+    // 6 x 100 ms; the write fails, refreshingOnFailure asks for a new map at once, and the writer tries again after a
+    // short back-off (as @slotforge/client does). The failover timeline showed writes straddling the promotion
+    // taking over 1 s that way.
+    retryDelayOnClusterDown: 0,
     retryDelayOnFailover: 100,
     maxRedirections: 6,
     enableAutoPipelining: options.autoPipelining ?? false,
@@ -44,18 +49,85 @@ export function connectData(connection: TargetConnection, options: { autoPipelin
 /** Failures after which a cluster client's slot map may be stale: a failover, a moved slot, a node gone silent. */
 const STALE_MAP = /CLUSTERDOWN|TRYAGAIN|MOVED|timed out|ECONNRE|Connection is closed|max retries/i;
 
+/** After a failure, the slot map is asked for again every this often... */
+const BURST_INTERVAL_MS = 200;
+/** ...for this long: a promotion lands within a second or two of the failures that announce it. */
+const BURST_MS = 3000;
+/** While a command runs longer than this, whether its slot still routes to the node it went to is checked. */
+const REROUTE_CHECK_MS = 50;
+
+const bursts = new WeakMap<Cluster, { timer: NodeJS.Timeout; until: number }>();
+
 /**
- * Runs `command`; when it fails in a way that says the slot map may be stale, asks a Cluster client for a new one
- * at once (ioredis coalesces concurrent refreshes) instead of waiting for the next periodic refresh, then rethrows.
- * What a client that follows a failover quickly does (issue 15: the slot map refreshed on failure, not on a timer).
+ * Asks a Cluster client for a new slot map now and every 200 ms for the next 3 s (ioredis coalesces concurrent
+ * refreshes): one refresh right after a timeout usually comes before the promotion and returns the old map, and the
+ * next failure can be a whole operation deadline away.
  */
-export async function refreshingOnFailure<T>(client: Cluster | Redis, command: () => Promise<T>): Promise<T> {
-  try {
-    return await command();
-  } catch (error) {
-    if (client instanceof Cluster && STALE_MAP.test(String((error as Error)?.message ?? error))) {
-      client.refreshSlotsCache();
+function refreshBurst(client: Cluster): void {
+  const refresh = () => {
+    // Only while connected: a refresh asked of a client the workload already disconnected reconnects its nodes,
+    // and those sockets kept the process alive after the run.
+    if (client.status === 'ready') client.refreshSlotsCache();
+  };
+  refresh();
+  const until = Date.now() + BURST_MS;
+  const running = bursts.get(client);
+  if (running) {
+    running.until = until;
+    return;
+  }
+  const timer = setInterval(() => {
+    const burst = bursts.get(client);
+    if (!burst || Date.now() > burst.until || client.status !== 'ready') {
+      clearInterval(timer);
+      bursts.delete(client);
+      return;
     }
+    refresh();
+  }, BURST_INTERVAL_MS);
+  timer.unref();
+  bursts.set(client, { timer, until });
+}
+
+/**
+ * Runs `command` (on `key`'s slot); when it fails in a way that says the slot map may be stale, refreshes a Cluster
+ * client's map at once and keeps refreshing for a few seconds (instead of waiting for the next periodic refresh),
+ * then rethrows. While it runs, if the client's map sends `key`'s slot to another node than the one it went to (a
+ * failover was seen), it is abandoned as `unknown` instead of waiting out its deadline on a node that may be dead.
+ * What a client that follows a failover quickly does (issue 15 item 2).
+ */
+export async function refreshingOnFailure<T>(
+  client: Cluster | Redis,
+  command: () => Promise<T>,
+  key?: string,
+): Promise<T> {
+  const routed = client instanceof Cluster && key !== undefined ? rerouted(client, key) : undefined;
+  try {
+    return await (routed ? Promise.race([command(), routed.promise]) : command());
+  } catch (error) {
+    if (client instanceof Cluster && STALE_MAP.test(String((error as Error)?.message ?? error))) refreshBurst(client);
     throw error;
+  } finally {
+    routed?.cancel();
   }
 }
+
+/** A promise that rejects once `key`'s slot routes to another node than now (checked every 50 ms), and its cancel. */
+function rerouted(client: Cluster, key: string): { promise: Promise<never>; cancel: () => void } {
+  const slot = keySlot(key);
+  const node = client.slots[slot]?.[0];
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<never>((_, reject) => {
+    timer = setInterval(() => {
+      const now = client.slots[slot]?.[0];
+      if (node !== undefined && now !== undefined && now !== node) {
+        reject(new Error(`abandoned: slot ${slot} moved from ${node} to ${now} while waiting (outcome unknown)`));
+      }
+    }, REROUTE_CHECK_MS);
+  });
+  promise.catch(() => undefined);
+  return { promise, cancel: () => clearInterval(timer) };
+}
+
+/** After a failed operation a writer waits this long before the next: a short back-off, the slot map refreshing. */
+export const FAILURE_BACKOFF_MS = 25;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { connectData, refreshingOnFailure } from './connect.ts';
+import { connectData, FAILURE_BACKOFF_MS, refreshingOnFailure } from './connect.ts';
 import { type Workload, withTimeout } from './workload.ts';
 
 /** How long WAIT waits for a replica after each increment. */
@@ -38,17 +38,22 @@ export function counters(options: CountersOptions = {}): Workload {
             );
           } else {
             // INCRBY then WAIT in one pipeline (same slot, same master): the reply says whether a replica has it.
-            await recorder.invokeReplicated('incr', { key, value: 1 }, () =>
-              refreshingOnFailure(client, async () => {
-                const replies = await withTimeout(
-                  client.pipeline().incrby(key, 1).call('WAIT', 1, WAIT_TIMEOUT_MS).exec(),
-                  operationTimeoutMs,
-                );
-                const [incr, wait] = replies ?? [];
-                if (incr?.[0]) throw incr[0];
-                return { result: Number(incr?.[1]), replicas: wait?.[0] ? 0 : Number(wait?.[1] ?? 0) };
-              }),
+            const applied = await recorder.invokeReplicated('incr', { key, value: 1 }, () =>
+              refreshingOnFailure(
+                client,
+                async () => {
+                  const replies = await withTimeout(
+                    client.pipeline().incrby(key, 1).call('WAIT', 1, WAIT_TIMEOUT_MS).exec(),
+                    operationTimeoutMs,
+                  );
+                  const [incr, wait] = replies ?? [];
+                  if (incr?.[0]) throw incr[0];
+                  return { result: Number(incr?.[1]), replicas: wait?.[0] ? 0 : Number(wait?.[1] ?? 0) };
+                },
+                key,
+              ),
             );
+            if (applied === undefined) await new Promise((resolve) => setTimeout(resolve, FAILURE_BACKOFF_MS));
           }
         }
       };

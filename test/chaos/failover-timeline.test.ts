@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { History, HistoryEvent, Operation } from '../../chaos/history.ts';
 import { changedRuns } from '../../chaos/observe/client-slots.ts';
 import { failoverTimeline, timelineLines } from '../../chaos/observe/failover-timeline.ts';
+import { jsonReport, renderHtmlReport } from '../../chaos/report/html.ts';
+import type { ScenarioResult } from '../../chaos/runner.ts';
 import type { FaultEffect } from '../../chaos/scenario.ts';
 
 const effect: FaultEffect = {
@@ -94,5 +96,41 @@ describe('changedRuns', () => {
 
   it('ignores slots the client does not know yet', () => {
     expect(changedRuns(['a', 'b'], [undefined, 'b'])).toEqual([]);
+  });
+});
+
+describe('failover phases in the reports', () => {
+  const result: ScenarioResult = {
+    scenario: 'pause-master',
+    target: 'local',
+    ok: true,
+    lostAcknowledgedWrites: 0,
+    inherentLoss: 0,
+    recoveryMs: 6730,
+    steadyMs: 7000,
+    failedOperations: 2,
+    operations: 4,
+    nodeTimeoutMs: 5000,
+    topErrors: [],
+    fault: effect,
+    failover: failoverTimeline(failover, effect, 5000),
+    verdicts: [],
+    history: failover,
+  };
+
+  it('draws each phase on the HTML timeline and lists it in a table under it', () => {
+    const html = renderHtmlReport([result]);
+    expect(html.match(/class="phase"/g)).toHaveLength(6);
+    expect(html).toContain('<td>fail agreed</td><td>5800 ms</td><td>+600 ms</td>');
+    expect(html).toContain('first acknowledged write on its slots 1730 ms beyond the node timeout (5000 ms)');
+    // The observer's own markers are not drawn one by one.
+    expect(html).not.toContain('>node:pfail<');
+  });
+
+  it('keeps the phases and every marker in the JSON', () => {
+    const [row] = jsonReport([result]);
+    expect(row?.failover?.failedOver).toBe(true);
+    expect(row?.events).toHaveLength(failover.events.length);
+    expect(row).not.toHaveProperty('history');
   });
 });

@@ -25,5 +25,15 @@ describe('chaos: kill-master on a real cluster', () => {
     expect(result.recoveryMs).not.toBeNull();
     // The killed master's slots were really unavailable for a while: the fault was felt.
     expect(result.failedOperations).toBeGreaterThan(0);
+    // The harness restarts a killed node only after its replica took over: the node observer saw the failover, each
+    // phase in order.
+    const at = Object.fromEntries((result.failover?.phases ?? []).map((p) => [p.phase, p.atMs]));
+    console.log('failover phases (ms after the kill):', JSON.stringify(at));
+    expect(result.failover?.failedOver).toBe(true);
+    expect(at['first pfail']).toBeGreaterThan(0);
+    expect(at['fail agreed']).toBeGreaterThanOrEqual(at['first pfail'] ?? Infinity);
+    expect(at.promoted).toBeGreaterThan(at['fail agreed'] ?? Infinity);
+    expect(at['first acknowledged write']).toBeGreaterThanOrEqual(at.promoted ?? Infinity);
+    expect(result.verdicts.find((v) => v.checker === 'recovery-time')?.summary).toContain('by failover');
   }, 120_000);
 });
