@@ -15,7 +15,8 @@ export interface PodHost {
   readonly store: ObjectStore;
   /** Dir of pod incarnations (`<podsDir>/<name>-<seq>`). */
   readonly podsDir: string;
-  readonly hostsFile: string;
+  /** The hosts file the pod's containers mount over /etc/hosts (cluster DNS plus the pod's own name). */
+  hostsFile(pod: Pod): string;
   readonly resolvFile: string;
   /** Container logs (`<pod>-<seq>-<container>.log`); they outlive the pod, until `down`. */
   readonly logsDir: string;
@@ -376,7 +377,7 @@ export class Pod {
         argv,
         env: c.env,
         mounts,
-        hostsFile: this.host.hostsFile,
+        hostsFile: this.host.hostsFile(this),
         resolvFile: this.host.resolvFile,
         tmpDir: join(this.#dir, 'tmp'),
         localDir: local,

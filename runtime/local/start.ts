@@ -7,7 +7,7 @@ import { liveSupervisor } from './cleanup.ts';
 import { control } from './control.ts';
 import { LocalRuntimeError } from './errors.ts';
 import { manifestFiles } from './manifests.ts';
-import type { RuntimeStatus } from './runtime.ts';
+import type { LocalRuntimeOptions, RuntimeStatus } from './runtime.ts';
 import { statePaths } from './state.ts';
 
 /** Options of {@link startSupervisor}. */
@@ -19,6 +19,8 @@ export interface SupervisorOptions {
   readonly timeScale?: number;
   /** @default 30000 */
   readonly startTimeoutMs?: number;
+  /** See {@link LocalRuntimeOptions.dnsDelayMs}; passed to the supervisor as $SLOTFORGE_DNS_DELAY. */
+  readonly dnsDelayMs?: number;
 }
 
 /**
@@ -49,7 +51,14 @@ export async function startSupervisor(options: SupervisorOptions): Promise<{ pid
       resolve(options.manifests),
       ...(options.timeScale ? [String(options.timeScale)] : []),
     ],
-    { detached: true, stdio: ['ignore', fd, fd] },
+    {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env:
+        options.dnsDelayMs === undefined
+          ? process.env
+          : { ...process.env, SLOTFORGE_DNS_DELAY: `${options.dnsDelayMs}ms` },
+    },
   );
   closeSync(fd);
   child.unref();
