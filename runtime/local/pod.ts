@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ManagedProcess } from '../process/index.ts';
+import { type ContainerLimits, joinContainerCgroup, limitsOf } from './cgroups.ts';
 import { type HandlerTarget, LOCAL_DIR, runHandler, startContainer } from './container.ts';
 import { containerEnv, expand, MissingReferenceError, type ObjectStore, type PodFacts } from './env.ts';
 import { containerArgv, type ImageMapping, resolveImage } from './images.ts';
@@ -46,13 +47,15 @@ export interface ContainerStatus {
   readonly started: boolean;
   readonly restartCount: number;
   readonly pid: number | undefined;
-  readonly lastExit: { code: number | null; signal: string | null } | undefined;
+  /** How the previous run ended; `reason` is `OOMKilled` (code 137) when the OOM killer acted in its cgroup. */
+  readonly lastExit: { code: number | null; signal: string | null; reason?: string } | undefined;
 }
 
 interface ContainerRun {
   readonly spec: Container;
   readonly mapping: ImageMapping;
   readonly init: boolean;
+  readonly limits: ContainerLimits;
   env: Record<string, string>;
   state: 'waiting' | 'running' | 'terminated';
   reason: string;
@@ -60,7 +63,7 @@ interface ContainerRun {
   started: boolean;
   restartCount: number;
   proc: ManagedProcess | undefined;
-  lastExit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  lastExit: { code: number | null; signal: NodeJS.Signals | null; reason?: string } | undefined;
   /** Set while the kubelet itself is stopping the container (liveness failure, deletion). */
   stopping: Promise<void> | undefined;
 }
@@ -119,6 +122,8 @@ export class Pod {
   #running: Promise<void> | undefined;
   /** Set once the volumes are rendered: from then on {@link Pod.refreshVolumes} may re-render them. */
   #volumesRendered = false;
+  /** Container starts so far: each incarnation gets its own cgroup. */
+  #starts = 0;
   readonly #dir: string;
 
   constructor(
@@ -136,6 +141,7 @@ export class Pod {
       spec,
       mapping: resolveImage(spec.image, `${where} container '${spec.name}'`),
       init,
+      limits: limitsOf(spec, `${where} container '${spec.name}'`),
       env: {},
       state: 'waiting',
       reason: 'ContainerCreating',
@@ -386,6 +392,12 @@ export class Pod {
         logFile: join(this.host.logsDir, `${this.name}-${this.seq}-${c.spec.name}.log`),
         recordCreated: (paths) => this.host.recordCreated(paths),
       });
+      const cgroup = joinContainerCgroup(
+        `${this.host.network.prefix}-${this.seq}-${c.spec.name}-${++this.#starts}`,
+        c.limits,
+        c.proc.pid,
+        (message) => this.#event(`container '${c.spec.name}': ${message}`),
+      );
       c.state = 'running';
       c.reason = '';
       c.started = !c.spec.startupProbe;
@@ -397,10 +409,18 @@ export class Pod {
       probing.abort();
       // Whatever the container left in its process group dies with it (a container is all its processes).
       killGroup(c.proc.pid, 'SIGKILL');
-      c.lastExit = exit;
+      // The kubelet reports OOMKilled, exit code 137 (128 + SIGKILL), when the OOM killer acted in the container.
+      const oom = (await cgroup?.finish())?.oomKilled;
+      c.lastExit = oom ? { code: 137, signal: exit.signal, reason: 'OOMKilled' } : exit;
       c.state = 'terminated';
       c.ready = false;
-      c.reason = exit.code === 0 ? 'Completed' : exit.signal ? `killed by ${exit.signal}` : `Error (exit ${exit.code})`;
+      c.reason = oom
+        ? 'OOMKilled'
+        : exit.code === 0
+          ? 'Completed'
+          : exit.signal
+            ? `killed by ${exit.signal}`
+            : `Error (exit ${exit.code})`;
       this.host.changed();
       if (signal.aborted || this.terminating) return exit.code === 0;
       this.#event(`container '${c.spec.name}' exited: ${c.reason}`);

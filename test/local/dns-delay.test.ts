@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DelayedRecords, parseDnsDelay } from '../../runtime/local/dns.ts';
-import { addObject, emptyManifestSet, LocalRuntime, type ManifestSet } from '../../runtime/local/index.ts';
+import type { ManifestSet } from '../../runtime/local/index.ts';
 import { pollUntil } from '../../runtime/process/index.ts';
-import { harnessTempDir } from '../support/harness-root.ts';
-import { cleanUpAndExpectNothingLeft } from '../support/nothing-left.ts';
+import { localRuntimeFixture, manifestSetOf } from '../support/local-runtime-fixture.ts';
 
 const A = { ip: '10.0.0.1', names: ['a.svc', 'a'] };
 
@@ -54,47 +53,39 @@ const DELAY_MS = 2000;
 const FQDN = (pod: string) => `${pod}.peer.dns.svc.cluster.local`;
 
 function manifests(): ManifestSet {
-  const set = emptyManifestSet();
-  const add = (object: object) => addObject(set, object as never, 'test');
-  add({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'dns' } });
-  add({
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: 'peer', namespace: 'dns' },
-    spec: { clusterIP: 'None', selector: { app: 'peer' }, ports: [{ name: 'x', port: 7 }] },
-  });
-  add({
-    apiVersion: 'apps/v1',
-    kind: 'StatefulSet',
-    metadata: { name: 'peer', namespace: 'dns' },
-    spec: {
-      replicas: 1,
-      serviceName: 'peer',
-      selector: { matchLabels: { app: 'peer' } },
-      template: {
-        metadata: { labels: { app: 'peer' } },
-        spec: {
-          terminationGracePeriodSeconds: 1,
-          containers: [{ name: 'c', image: 'redis:7.0.15', command: ['sh', '-c', 'exec sleep 3600'] }],
+  return manifestSetOf(
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'dns' } },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'peer', namespace: 'dns' },
+      spec: { clusterIP: 'None', selector: { app: 'peer' }, ports: [{ name: 'x', port: 7 }] },
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'peer', namespace: 'dns' },
+      spec: {
+        replicas: 1,
+        serviceName: 'peer',
+        selector: { matchLabels: { app: 'peer' } },
+        template: {
+          metadata: { labels: { app: 'peer' } },
+          spec: {
+            terminationGracePeriodSeconds: 1,
+            containers: [{ name: 'c', image: 'redis:7.0.15', command: ['sh', '-c', 'exec sleep 3600'] }],
+          },
         },
       },
     },
-  });
-  return set;
+  );
 }
 
 describe.runIf(process.getuid?.() === 0)('DNS delay on the local runtime', () => {
-  const stateDir = join(harnessTempDir('dns-delay'), 'state');
-  let runtime: LocalRuntime | undefined;
-
-  afterAll(async () => {
-    await runtime?.stop(1000);
-    await cleanUpAndExpectNothingLeft(stateDir);
-  });
+  const fixture = localRuntimeFixture('dns-delay');
 
   it('a pod resolves its own name at once; others see a new, moved or removed name only after the delay', async () => {
-    runtime = await LocalRuntime.start({ stateDir, manifests: manifests(), dnsDelayMs: DELAY_MS, hostDns: false });
-    const rt = runtime;
+    const rt = await fixture.start({ manifests: manifests(), dnsDelayMs: DELAY_MS, hostDns: false });
     const first = await pollUntil(() => rt.pods().find((p) => p.name === 'peer-0' && p.ready), {
       description: 'peer-0 ready',
       timeoutMs: 30_000,
