@@ -149,6 +149,12 @@ export class ContainerCgroup {
     }
   }
 
+  /** The dir of the cgroup's memory controller (v1 `memory/<name>`, v2 the cgroup itself). */
+  memoryDir(): string {
+    const dirs = this.layout.dirs(this.name);
+    return this.layout.version === 2 ? dirs[0]! : dirs.find((d) => d.includes('/memory/'))!;
+  }
+
   /** How many processes the OOM killer killed in this cgroup. */
   oomKills(): number {
     const file = this.#file('memory.oom_control', 'memory.events', 'memory');
