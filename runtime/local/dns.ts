@@ -154,6 +154,13 @@ export class DelayedRecords {
 
   constructor(readonly delayMs: number) {}
 
+  /** How many names have a change on its way to clients. */
+  get pending(): number {
+    let count = 0;
+    for (const state of this.#names.values()) if (state.pending.length > 0) count++;
+    return count;
+  }
+
   /**
    * Feeds the records as they are at `now`; returns the records clients see at `now` and when the next pending
    * change comes due (undefined when none is pending).

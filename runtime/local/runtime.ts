@@ -136,6 +136,8 @@ export interface RuntimeStatus {
   readonly jobs: ReadonlyArray<{ name: string; status: string; failures: number }>;
   readonly clusters: ClusterReport[];
   readonly partitions: readonly Partition[];
+  /** Cluster DNS: the delay in force and how many names have a change on its way to clients. */
+  readonly dns: { readonly delayMs: number; readonly pending: number };
 }
 
 /** The runtime's name prefix for a state dir: every namespace, link, rule and hosts block carries it. */
@@ -884,6 +886,7 @@ export class LocalRuntime {
       jobs: [...this.#jobs.values()].map((j) => ({ name: j.key, status: j.status, failures: j.failures })),
       clusters: groupClusters(pods, views),
       partitions: [...this.#partitions],
+      dns: { delayMs: this.#dns.delayMs, pending: this.#dns.pending },
     };
   }
 

@@ -107,6 +107,9 @@ export function unhealthy(status: RuntimeStatus): string | undefined {
   const bad = status.clusters.filter((c) => c.clusterState !== 'ok' || c.slotsCovered !== 16384);
   if (bad.length > 0)
     return `waiting for Redis Cluster(s): ${bad.map((c) => `${c.clusterState} ${c.slotsCovered}/16384`).join(', ')}`;
+  // Clients (host ones too) find the members by name: healthy once every name resolves to where the pod is.
+  if (status.dns?.pending)
+    return `waiting for ${status.dns.pending} DNS change(s) to reach clients (DNS delay ${status.dns.delayMs} ms)`;
   return undefined;
 }
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DelayedRecords, parseDnsDelay } from '../../runtime/local/dns.ts';
-import type { ManifestSet } from '../../runtime/local/index.ts';
+import { type ManifestSet, type RuntimeStatus, unhealthy } from '../../runtime/local/index.ts';
 import { pollUntil } from '../../runtime/process/index.ts';
 import { localRuntimeFixture, manifestSetOf } from '../support/local-runtime-fixture.ts';
 
@@ -12,8 +12,10 @@ describe('DelayedRecords (clients behind a DNS cache)', () => {
   it('publishes a new name only after the delay, then moves and removes it after the delay too', () => {
     const dns = new DelayedRecords(5000);
     expect(dns.update([A], 0)).toEqual({ visible: [], nextAt: 5000 });
+    expect(dns.pending).toBe(1);
     expect(dns.update([A], 4999).visible).toEqual([]);
     expect(dns.update([A], 5000)).toEqual({ visible: [A], nextAt: undefined });
+    expect(dns.pending).toBe(0);
     // Moved at 6000: the old address until 11000.
     const moved = { ...A, ip: '10.0.0.2' };
     expect(dns.update([moved], 6000)).toEqual({ visible: [A], nextAt: 11_000 });
@@ -29,6 +31,12 @@ describe('DelayedRecords (clients behind a DNS cache)', () => {
     dns.update([], 500); // gone again before it ever reached clients
     expect(dns.update([], 1000).visible).toEqual([A]);
     expect(dns.update([], 1500)).toEqual({ visible: [], nextAt: undefined });
+  });
+
+  it('a deployment is not healthy while a DNS change is on its way to clients', () => {
+    const status = { pods: [], jobs: [], clusters: [], dns: { delayMs: 5000, pending: 2 } } as unknown as RuntimeStatus;
+    expect(unhealthy(status)).toBe('waiting for 2 DNS change(s) to reach clients (DNS delay 5000 ms)');
+    expect(unhealthy({ ...status, dns: { delayMs: 5000, pending: 0 } })).toBeUndefined();
   });
 
   it('publishes every change at once with delay 0', () => {
