@@ -1,7 +1,7 @@
 #!/bin/sh
 # slotforge entrypoint of a RedisCluster member.
-# 1. Repairs nodes.conf after address changes: every node line gets the address its hostname resolves to now, and the
-#    `myself` line gets POD_IP (a FULL restart gives every pod a new IP; the cluster bus only knows IPs).
+# 1. Repairs nodes.conf after address changes: every node line gets the address its hostname resolves to now (unless
+#    the peer still answers at the address nodes.conf has: DNS may lag), and the `myself` line gets POD_IP (a FULL restart gives every pod a new IP; the cluster bus only knows IPs).
 # 2. Decides whether this node is an empty master that must not serve (the "empty master" guard): a master owning
 #    slots, with replicas, whose data set did not survive the restart, starts with the application and replication
 #    users disabled, so its replicas keep their data until one of them is promoted (see maintain.sh).
@@ -44,7 +44,17 @@ rewrite_nodes_conf() {
       _port=$REDIS_PORT
       _cport=$REDIS_BUS_PORT
       ;;
-    *) [ -n "$_host" ] && _new=$(resolve "$_host") ;;
+    *)
+      # Cluster DNS lags (CoreDNS serves a pod's old address for its TTL): an address this node learnt from the
+      # cluster, where the peer still answers with its id, wins over the name. Without this a stale answer overwrote
+      # a peer's live new address (seen with the local runtime's --dns-delay: nodes.conf flipped .12 back to .7 for
+      # a pod that had moved).
+      if [ -n "$_old" ] && [ "$(rcli_within 1 "$_old" "$_port" cluster myid 2>/dev/null)" = "$_id" ]; then
+        _new=$_old
+      elif [ -n "$_host" ]; then
+        _new=$(resolve "$_host")
+      fi
+      ;;
     esac
     if [ -n "$_new" ] && [ "$_new" != "$_old" ]; then
       log "nodes.conf: node $_id ($_host) moved from '$_old' to '$_new'"
