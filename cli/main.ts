@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { parseDnsDelay } from '../runtime/local/dns.ts';
 import { parseAssumeCrds } from '../runtime/local/index.ts';
 import { registerApply } from './commands/apply.ts';
 import { registerChaos } from './commands/chaos.ts';
@@ -28,9 +29,21 @@ const upOptions = (cmd: Command) =>
     .option(
       '--assume-crds <groups>',
       'comma-separated API groups whose CRDs count as installed (an operator installs them), e.g. monitoring.coreos.com,cert-manager.io',
+    )
+    .option(
+      '--dns-delay <duration>',
+      "how long a DNS change takes to reach clients, as behind CoreDNS's cache (0 = at once)",
+      (raw: string) => parseDnsDelay(raw, 'option --dns-delay'),
     );
 
-type UpFlags = { manifests: string; detach: boolean; timeout: number; json: boolean; assumeCrds?: string };
+type UpFlags = {
+  manifests: string;
+  detach: boolean;
+  timeout: number;
+  json: boolean;
+  assumeCrds?: string;
+  dnsDelay?: number;
+};
 
 async function runUp(flags: UpFlags, afterUp?: () => Promise<void>): Promise<void> {
   const options = {
@@ -39,6 +52,7 @@ async function runUp(flags: UpFlags, afterUp?: () => Promise<void>): Promise<voi
     json: flags.json,
     timeoutMs: flags.timeout * 1000,
     ...(flags.assumeCrds !== undefined ? { assumeCrds: parseAssumeCrds(flags.assumeCrds) } : {}),
+    dnsDelayMs: flags.dnsDelay,
   };
   try {
     await up(options);

@@ -1,6 +1,12 @@
 import Table from 'cli-table3';
 import type { RuntimeStatus } from '../runtime/local/index.ts';
 
+/** Restarts, and why the last one happened when a container did not end on its own (`1 (last: OOMKilled, 137)`). */
+function restartsCell(p: RuntimeStatus['pods'][number]): string {
+  const last = p.containers.find((c) => c.lastExit?.reason)?.lastExit;
+  return last ? `${p.restarts} (last: ${last.reason}, ${last.code})` : String(p.restarts);
+}
+
 /** The status people read: one row per pod, then one line per Redis Cluster, per Job and per NetworkPolicy. */
 export function renderRuntimeStatus(status: RuntimeStatus): string {
   const table = new Table({ head: ['pod', 'ip', 'phase', 'ready', 'role', 'redis', 'restarts', 'ports'] });
@@ -12,7 +18,7 @@ export function renderRuntimeStatus(status: RuntimeStatus): string {
       p.ready ? 'yes' : 'no',
       p.role ?? '',
       p.redisVersion ?? '',
-      String(p.restarts),
+      restartsCell(p),
       p.ports.map((port) => (port.name ? `${port.name}:${port.port}` : String(port.port))).join(' '),
     ]);
   }

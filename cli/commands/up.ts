@@ -21,6 +21,8 @@ export interface UpOptions {
   readonly json: boolean;
   /** How long to wait for every pod ready, every Job complete and every Redis Cluster ok. @default 180000 */
   readonly timeoutMs?: number;
+  /** How long a DNS change takes to reach clients. @default 5000 (see LocalRuntimeOptions.dnsDelayMs) */
+  readonly dnsDelayMs?: number;
   /** Print no status table (`start` prints one after its demo). @default false */
   readonly quiet?: boolean;
   /** API groups whose CRDs stand installed (`--assume-crds`). @default $SLOTFORGE_ASSUME_CRDS or none */
@@ -61,7 +63,12 @@ export async function up(options: UpOptions): Promise<RuntimeStatus> {
   const spinner = ora({ text: `starting the local runtime for ${options.manifests}`, isSilent: options.json }).start();
   let status: RuntimeStatus;
   try {
-    await startSupervisor({ stateDir: options.stateDir, manifests: options.manifests, assumeCrds: options.assumeCrds });
+    await startSupervisor({
+      stateDir: options.stateDir,
+      manifests: options.manifests,
+      assumeCrds: options.assumeCrds,
+      dnsDelayMs: options.dnsDelayMs,
+    });
     status = await waitHealthy(options.stateDir, {
       timeoutMs: options.timeoutMs,
       onProgress: (line) => {

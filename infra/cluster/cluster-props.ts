@@ -115,7 +115,8 @@ export interface RedisClusterProps {
   readonly resources?: MemberResources;
   /**
    * Data set limit as a Kubernetes quantity; must leave 64Mi of the memory limit.
-   * @default memoryLimit minus max(25%, 64Mi)
+   * @default memoryLimit minus max(25%, 64Mi); with persistence (AOF or RDB) half of that, so a fork's
+   * copy-on-write fits (docs/persistence-and-eviction.md)
    */
   readonly maxmemory?: string;
   /**
@@ -290,7 +291,7 @@ export function resolveClusterProps(
   }
   const maxmemoryBytes =
     props.maxmemory === undefined ? undefined : parseMemoryQuantity(owner, 'maxmemory', props.maxmemory);
-  const memory = planMemory(owner, limitBytes, maxmemoryBytes);
+  const memory = planMemory(owner, limitBytes, maxmemoryBytes, persistence.mode !== 'none');
   const storageSize = props.storage?.size ?? profile.storageSize;
   parseMemoryQuantity(owner, 'storage.size', storageSize);
   const userConfig = props.config ?? {};

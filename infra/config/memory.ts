@@ -21,11 +21,21 @@ export interface MemoryPlan {
 
 /**
  * Derives `maxmemory` and the buffers from the container limit. `maxmemory` counts only the data set; the process
- * also needs the replication backlog, the replica output buffer during a full sync, client buffers, the AOF rewrite
- * buffer and copy-on-write pages of a forked child, all inside the same cgroup limit. A quarter of the limit (at
- * least 64 MiB) is kept for them; the replica buffer gets half of that and the backlog an eighth.
+ * also needs the replication backlog, the replica output buffer during a full sync, client buffers and, while a
+ * forked child writes an RDB or rewrites the AOF, the pages copied on write, all inside the same cgroup limit. A
+ * quarter of the limit (at least 64 MiB) is kept for the buffers; the replica buffer gets half of that and the
+ * backlog an eighth. When persistence forks (`persistenceForks`: AOF or RDB on), the data set may be copied whole
+ * while the child runs ("up to 2 times the memory normally used" in a write-heavy application, Redis administration
+ * docs), so `maxmemory` is half of what the buffers leave: measured, a 256Mi member of the `store` profile filled to
+ * the old 192 MiB was OOM-killed during BGREWRITEAOF under 8300 writes/s (docs/persistence-and-eviction.md).
+ * @see https://redis.io/docs/latest/operate/oss_and_stack/management/admin/
  */
-export function planMemory(owner: string, limitBytes: number, maxmemoryBytes?: number): MemoryPlan {
+export function planMemory(
+  owner: string,
+  limitBytes: number,
+  maxmemoryBytes?: number,
+  persistenceForks = false,
+): MemoryPlan {
   check(
     limitBytes >= MIN_MEMORY_LIMIT_BYTES,
     owner,
@@ -34,7 +44,7 @@ export function planMemory(owner: string, limitBytes: number, maxmemoryBytes?: n
     limitBytes,
   );
   const headroom = Math.max(Math.ceil((limitBytes * HEADROOM_RATIO) / MIB) * MIB, MIN_HEADROOM_BYTES);
-  const derived = limitBytes - headroom;
+  const derived = persistenceForks ? Math.floor((limitBytes - headroom) / 2 / MIB) * MIB : limitBytes - headroom;
   if (maxmemoryBytes !== undefined) {
     check(
       Number.isInteger(maxmemoryBytes) && maxmemoryBytes >= MIB && maxmemoryBytes <= limitBytes - MIN_HEADROOM_BYTES,
@@ -44,10 +54,12 @@ export function planMemory(owner: string, limitBytes: number, maxmemoryBytes?: n
       maxmemoryBytes,
     );
   }
-  const spare = limitBytes - (maxmemoryBytes ?? derived);
+  const maxmemory = maxmemoryBytes ?? derived;
+  // The buffers get what the data set and, with forking persistence, its copy leave.
+  const spare = limitBytes - maxmemory * (persistenceForks ? 2 : 1);
   return {
     limitBytes,
-    maxmemoryBytes: maxmemoryBytes ?? derived,
+    maxmemoryBytes: maxmemory,
     replicaBufferBytes: Math.max(Math.floor(spare / 2 / MIB) * MIB, 16 * MIB),
     backlogBytes: Math.min(Math.max(Math.floor(spare / 8 / MIB) * MIB, MIB), 64 * MIB),
   };

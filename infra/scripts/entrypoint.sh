@@ -1,7 +1,7 @@
 #!/bin/sh
 # slotforge entrypoint of a RedisCluster member.
-# 1. Repairs nodes.conf after address changes: every node line gets the address its hostname resolves to now, and the
-#    `myself` line gets POD_IP (a FULL restart gives every pod a new IP; the cluster bus only knows IPs).
+# 1. Repairs nodes.conf after address changes: every node line gets the address its hostname resolves to now (unless
+#    the peer still answers at the address nodes.conf has: DNS may lag), and the `myself` line gets POD_IP (a FULL restart gives every pod a new IP; the cluster bus only knows IPs).
 # 2. Decides whether this node is an empty master that must not serve (the "empty master" guard): a master owning
 #    slots, with replicas, whose data set did not survive the restart, starts with the application and replication
 #    users disabled, so its replicas keep their data until one of them is promoted (see maintain.sh).

@@ -159,7 +159,17 @@ rewrite_nodes_conf() {
       [ "$_port" = 0 ] || _port=$REDIS_PORT
       _cport=$REDIS_BUS_PORT
       ;;
-    *) [ -n "$_host" ] && _new=$(resolve "$_host") ;;
+    *)
+      # Cluster DNS lags (CoreDNS serves a pod's old address for its TTL): an address this node learnt from the
+      # cluster, where the peer still answers with its id, wins over the name. Without this a stale answer overwrote
+      # a peer's live new address (seen with the local runtime's --dns-delay: nodes.conf flipped .12 back to .7 for
+      # a pod that had moved).
+      if [ -n "$_old" ] && [ "$(rcli_within 1 "$_old" "$_port" cluster myid 2>/dev/null)" = "$_id" ]; then
+        _new=$_old
+      elif [ -n "$_host" ]; then
+        _new=$(resolve "$_host")
+      fi
+      ;;
     esac
     if [ -n "$_new" ] && [ "$_new" != "$_old" ]; then
       log "nodes.conf: node $_id ($_host) moved from '$_old' to '$_new'"

@@ -94,7 +94,8 @@ export interface RedisSentinelProps {
   readonly resources?: MemberResources;
   /**
    * Data set limit as a Kubernetes quantity; must leave 64Mi of the memory limit.
-   * @default memoryLimit minus max(25%, 64Mi)
+   * @default memoryLimit minus max(25%, 64Mi); with persistence (AOF or RDB) half of that, so a fork's
+   * copy-on-write fits (docs/persistence-and-eviction.md)
    */
   readonly maxmemory?: string;
   /**

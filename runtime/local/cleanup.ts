@@ -1,5 +1,6 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { isAlive, pollUntil, readCmdline } from '../process/index.ts';
+import { cgroupLeftovers, removeCgroups } from './cgroups.ts';
 import { removeHostsBlock } from './dns.ts';
 import { releaseHostDns } from './host-dns-claim.ts';
 import { listLinks, listNetns, sweepNetwork } from './network.ts';
@@ -16,6 +17,8 @@ export interface CleanupReport {
   readonly links: string[];
   readonly hostsBlock: boolean;
   readonly mountPoints: string[];
+  /** Container cgroups (named with the prefix) removed. */
+  readonly cgroups: number;
 }
 
 /** The supervisor pid recorded in the state dir when it still runs with this state dir in its command line. */
@@ -56,6 +59,7 @@ export async function cleanupLocal(stateDir: string, options: { graceMs?: number
     }
   }
   const swept = await sweepNetwork(prefix);
+  const cgroups = await removeCgroups(prefix);
   const hostsBlock = removeHostsBlock(prefix);
   releaseHostDns(stateDir);
   // The mount points go with the last runtime of the host.
@@ -65,7 +69,7 @@ export async function cleanupLocal(stateDir: string, options: { graceMs?: number
       rmSync(dir, { recursive: true, force: true });
     }
   } else rmSync(paths.root, { recursive: true, force: true });
-  return { stateDir: paths.root, supervisor, ...swept, hostsBlock, mountPoints } satisfies CleanupReport;
+  return { stateDir: paths.root, supervisor, ...swept, hostsBlock, mountPoints, cgroups } satisfies CleanupReport;
 }
 
 /** What of the runtime of `stateDir` exists on this host now (for tests and `down` to verify). */
@@ -77,6 +81,7 @@ export async function leftovers(stateDir: string) {
     namespaces,
     links: await listLinks(prefix),
     hostsBlock: hosts.includes(`slotforge local runtime ${prefix}`),
+    cgroups: cgroupLeftovers(prefix),
     supervisor: liveSupervisor(stateDir),
   };
 }

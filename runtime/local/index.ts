@@ -18,7 +18,14 @@ export {
 } from './apply.ts';
 export { type CleanupReport, cleanupLocal, leftovers, liveSupervisor } from './cleanup.ts';
 export { type ControlRequest, control, serveControl } from './control.ts';
-export { type HostRecord, podNames, serviceNames } from './dns.ts';
+export {
+  DEFAULT_DNS_DELAY_MS,
+  DelayedRecords,
+  type HostRecord,
+  parseDnsDelay,
+  podNames,
+  serviceNames,
+} from './dns.ts';
 export { AdmissionError, LocalRuntimeError, type LocalRuntimeErrorCode } from './errors.ts';
 export { claimHostDns, HOST_DNS_CLAIM_DIR, type HostDnsClaim, releaseHostDns } from './host-dns-claim.ts';
 export { IMAGE_TABLE, type ImageMapping, resolveImage } from './images.ts';

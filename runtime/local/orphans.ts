@@ -12,6 +12,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive } from '../process/index.ts';
+import { removeCgroups } from './cgroups.ts';
 import { removeHostsBlock } from './dns.ts';
 import { sweepNetwork } from './network.ts';
 
@@ -118,6 +119,7 @@ export async function sweepOrphans(): Promise<string[]> {
     if (record.pid !== process.pid && isAlive(record.pid)) continue;
     if (record.pid === process.pid) continue;
     await sweepNetwork(record.prefix);
+    await removeCgroups(record.prefix);
     removeHostsBlock(record.prefix);
     forgetRuntime(record.prefix);
     swept.push(record.prefix);

@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CachedImage } from '../images/index.ts';
 import type { ManagedProcess } from '../process/index.ts';
+import { type ContainerLimits, joinContainerCgroup, limitsOf } from './cgroups.ts';
 import { type HandlerTarget, type ImageRoot, LOCAL_DIR, runHandler, startContainer } from './container.ts';
 import { containerEnv, expand, MissingReferenceError, type ObjectStore, type PodFacts } from './env.ts';
 import { applyVolumeOwnership, type ContainerIdentity, containerIdentity } from './identity.ts';
@@ -18,7 +19,8 @@ export interface PodHost {
   readonly store: ObjectStore;
   /** Dir of pod incarnations (`<podsDir>/<name>-<seq>`). */
   readonly podsDir: string;
-  readonly hostsFile: string;
+  /** The hosts file the pod's containers mount over /etc/hosts (cluster DNS plus the pod's own name). */
+  hostsFile(pod: Pod): string;
   readonly resolvFile: string;
   /** Container logs (`<pod>-<seq>-<container>.log`); they outlive the pod, until `down`. */
   readonly logsDir: string;
@@ -53,7 +55,8 @@ export interface ContainerStatus {
   readonly started: boolean;
   readonly restartCount: number;
   readonly pid: number | undefined;
-  readonly lastExit: { code: number | null; signal: string | null } | undefined;
+  /** How the previous run ended; `reason` is `OOMKilled` (code 137) when the OOM killer acted in its cgroup. */
+  readonly lastExit: { code: number | null; signal: string | null; reason?: string } | undefined;
 }
 
 interface ContainerRun {
@@ -64,6 +67,7 @@ interface ContainerRun {
   /** Who it runs as (image USER under the securityContext); thrown at pod creation when runAsNonRoot is violated. */
   readonly identity: ContainerIdentity | undefined;
   readonly init: boolean;
+  readonly limits: ContainerLimits;
   env: Record<string, string>;
   state: 'waiting' | 'running' | 'terminated';
   reason: string;
@@ -71,7 +75,7 @@ interface ContainerRun {
   started: boolean;
   restartCount: number;
   proc: ManagedProcess | undefined;
-  lastExit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  lastExit: { code: number | null; signal: NodeJS.Signals | null; reason?: string } | undefined;
   /** Set while the kubelet itself is stopping the container (liveness failure, deletion). */
   stopping: Promise<void> | undefined;
 }
@@ -130,6 +134,8 @@ export class Pod {
   #running: Promise<void> | undefined;
   /** Set once the volumes are rendered: from then on {@link Pod.refreshVolumes} may re-render them. */
   #volumesRendered = false;
+  /** Container starts so far: each incarnation gets its own cgroup. */
+  #starts = 0;
   readonly #dir: string;
 
   constructor(
@@ -150,7 +156,7 @@ export class Pod {
       const identity = image
         ? containerIdentity(image.recipe.config, image.rootfs, this.spec.securityContext, spec.securityContext, at)
         : undefined;
-      return { ...this.#initialRun(spec, init), mapping, image, identity };
+      return { ...this.#initialRun(spec, init, at), mapping, image, identity };
     };
     this.#containers = [
       ...(spec.initContainers ?? []).map((c) => make(c, true)),
@@ -160,10 +166,11 @@ export class Pod {
     this.#dir = join(host.podsDir, `${name}-${this.seq}`);
   }
 
-  #initialRun(spec: Container, init: boolean): Omit<ContainerRun, 'mapping' | 'image' | 'identity'> {
+  #initialRun(spec: Container, init: boolean, at: string): Omit<ContainerRun, 'mapping' | 'image' | 'identity'> {
     return {
       spec,
       init,
+      limits: limitsOf(spec, at),
       env: {},
       state: 'waiting',
       reason: 'ContainerCreating',
@@ -431,7 +438,7 @@ export class Pod {
             argv,
             env: c.env,
             mounts,
-            hostsFile: this.host.hostsFile,
+            hostsFile: this.host.hostsFile(this),
             resolvFile: this.host.resolvFile,
             tmpDir: join(this.#dir, 'tmp'),
             localDir: local,
@@ -441,6 +448,12 @@ export class Pod {
             logFile,
             recordCreated: (paths) => this.host.recordCreated(paths),
           });
+      const cgroup = joinContainerCgroup(
+        `${this.host.network.prefix}-${this.seq}-${c.spec.name}-${++this.#starts}`,
+        c.limits,
+        c.proc.pid,
+        (message) => this.#event(`container '${c.spec.name}': ${message}`),
+      );
       c.state = 'running';
       c.reason = '';
       c.started = !c.spec.startupProbe;
@@ -452,10 +465,18 @@ export class Pod {
       probing.abort();
       // Whatever the container left in its process group dies with it (a container is all its processes).
       killGroup(c.proc.pid, 'SIGKILL');
-      c.lastExit = exit;
+      // The kubelet reports OOMKilled, exit code 137 (128 + SIGKILL), when the OOM killer acted in the container.
+      const oom = (await cgroup?.finish())?.oomKilled;
+      c.lastExit = oom ? { code: 137, signal: exit.signal, reason: 'OOMKilled' } : exit;
       c.state = 'terminated';
       c.ready = false;
-      c.reason = exit.code === 0 ? 'Completed' : exit.signal ? `killed by ${exit.signal}` : `Error (exit ${exit.code})`;
+      c.reason = oom
+        ? 'OOMKilled'
+        : exit.code === 0
+          ? 'Completed'
+          : exit.signal
+            ? `killed by ${exit.signal}`
+            : `Error (exit ${exit.code})`;
       this.host.changed();
       if (signal.aborted || this.terminating) return exit.code === 0;
       this.#event(`container '${c.spec.name}' exited: ${c.reason}`);

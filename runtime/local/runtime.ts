@@ -4,7 +4,18 @@ import { join, resolve } from 'node:path';
 import { admitApply, admitOrThrow, applyRefused, assumedCrds } from './admission/gate.ts';
 import { acceptedNotEnforced } from './admission/status.ts';
 import { APPLY_KINDS, type ApplyOptions, type ApplyResult, planApply, templateRevision } from './apply.ts';
-import { HostHostsBlock, type HostRecord, podNames, renderPodHosts, serviceNames, writeInPlace } from './dns.ts';
+import {
+  DEFAULT_DNS_DELAY_MS,
+  DelayedRecords,
+  HostHostsBlock,
+  type HostRecord,
+  ownRecord,
+  parseDnsDelay,
+  podNames,
+  renderPodHosts,
+  serviceNames,
+  writeInPlace,
+} from './dns.ts';
 import type { ObjectStore } from './env.ts';
 import { LocalRuntimeError } from './errors.ts';
 import { claimHostDns, type HostDnsClaim } from './host-dns-claim.ts';
@@ -34,6 +45,13 @@ export interface LocalRuntimeOptions {
    * fails at once with E_HOST_DNS_BUSY. @default $SLOTFORGE_HOST_DNS_WAIT_MS or 0
    */
   readonly hostDnsWaitMs?: number;
+  /**
+   * How long a DNS change takes to reach clients (pods and the host block): a new pod name resolves, a moved one gets
+   * its new address and a removed one stops resolving this long after the change, as behind CoreDNS's cache. A pod's
+   * own name resolves at once in its own hosts file, as the kubelet writes it. 0 publishes every change at once.
+   * @default $SLOTFORGE_DNS_DELAY (a duration: `5s`, `500ms`) or {@link DEFAULT_DNS_DELAY_MS} (5 s)
+   */
+  readonly dnsDelayMs?: number;
   /** Called for every event (pod scheduled, container exited, probe failed, ...). */
   readonly onEvent?: (event: RuntimeEvent) => void;
   /** Scales the kubelet's and the Job controller's back-off timers (tests). @default 1 */
@@ -136,6 +154,8 @@ export interface RuntimeStatus {
   readonly clusters: ClusterReport[];
   readonly partitions: readonly Partition[];
   readonly networkPolicies: readonly NetworkPolicyReport[];
+  /** Cluster DNS: the delay in force and how many names have a change on its way to clients. */
+  readonly dns: { readonly delayMs: number; readonly pending: number };
 }
 
 /** The runtime's name prefix for a state dir: every namespace, link, rule and hosts block carries it. */
@@ -195,6 +215,10 @@ export class LocalRuntime {
   readonly #manifests: ManifestSet;
   readonly #viewer = new RedisViewer();
   readonly #hostBlock: HostHostsBlock | undefined;
+  readonly #dns: DelayedRecords;
+  #dnsTimer: NodeJS.Timeout | undefined;
+  /** What clients see now (see {@link LocalRuntimeOptions.dnsDelayMs}). */
+  #visible: HostRecord[] = [];
   #claim: HostDnsClaim | undefined;
   #timer: NodeJS.Timeout | undefined;
   #seq = 0;
@@ -212,6 +236,12 @@ export class LocalRuntime {
     this.network = new BridgeNetwork(this.prefix, subnet);
     this.#hostBlock = options.hostDns === false ? undefined : new HostHostsBlock(this.prefix);
     this.#manifests = cloneManifestSet(options.manifests);
+    this.#dns = new DelayedRecords(
+      options.dnsDelayMs ??
+        (process.env.SLOTFORGE_DNS_DELAY
+          ? parseDnsDelay(process.env.SLOTFORGE_DNS_DELAY, 'SLOTFORGE_DNS_DELAY')
+          : DEFAULT_DNS_DELAY_MS),
+    );
     this.store = {
       configMap: (ns, name) => this.#manifests.configMaps.get(`${ns}/${name}`)?.data,
       // The object store: Secrets of the manifests are stored there at start and apply, next to the ones the
@@ -299,7 +329,7 @@ export class LocalRuntime {
       network: this.network,
       store: this.store,
       podsDir: this.paths.pods,
-      hostsFile: this.paths.hostsFile,
+      hostsFile: (pod) => this.#writePodHosts(pod),
       resolvFile: this.paths.resolvFile,
       logsDir: this.paths.logs,
       shimDir: this.paths.shims,
@@ -843,23 +873,51 @@ export class LocalRuntime {
 
   #lastHosts = '';
 
+  /** The DNS delay in force (ms). */
+  get dnsDelayMs(): number {
+    return this.#dns.delayMs;
+  }
+
   #publishDns(): void {
-    const records = this.records();
-    const text = renderPodHosts(records);
-    if (text !== this.#lastHosts) {
-      this.#lastHosts = text;
-      writeInPlace(this.paths.hostsFile, text);
+    clearTimeout(this.#dnsTimer);
+    const { visible, nextAt } = this.#dns.update(this.records(), Date.now());
+    // A change still on its way: publish again when it comes due.
+    if (nextAt !== undefined) {
+      this.#dnsTimer = setTimeout(() => {
+        if (!this.#stopped) this.#publishDns();
+      }, nextAt - Date.now());
     }
+    const text = renderPodHosts(visible);
+    if (text === this.#lastHosts) return;
+    this.#lastHosts = text;
+    this.#visible = visible;
+    writeInPlace(this.paths.hostsFile, text);
+    for (const pod of this.pods()) if (pod.ip && !pod.terminating) this.#writePodHosts(pod);
     try {
-      this.#hostBlock?.update(records);
+      this.#hostBlock?.update(visible);
     } catch (error) {
       this.#event('runtime', `could not update the host's /etc/hosts: ${(error as Error).message}`);
     }
   }
 
-  /** The address `name` resolves to for clients of the runtime (the same records the pods see). */
+  /**
+   * Writes a pod's own hosts file (its own name first, as the kubelet writes it, then what cluster DNS answers now)
+   * and returns its path.
+   */
+  #writePodHosts(pod: Pod): string {
+    const path = join(this.paths.pods, `${pod.name}-${pod.seq}`, 'hosts');
+    const own = pod.ip ? [ownRecord(pod.ip, pod.spec.hostname ?? pod.name, pod.subdomain, pod.namespace)] : [];
+    try {
+      writeInPlace(path, renderPodHosts([...own, ...this.#visible]));
+    } catch {
+      // the pod's dir is being removed
+    }
+    return path;
+  }
+
+  /** The address `name` resolves to for clients of the runtime now (what the pods see, DNS delay included). */
   lookup(name: string): string | undefined {
-    return this.records().find((r) => r.names.includes(name))?.ip;
+    return this.#visible.find((r) => r.names.includes(name))?.ip;
   }
 
   /** Credentials a pod mounts (Secret volumes and secretKeyRef env), to ask its Redis for its role. */
@@ -929,6 +987,7 @@ export class LocalRuntime {
       clusters: groupClusters(pods, views),
       partitions: [...this.#partitions],
       networkPolicies: this.networkPolicies(),
+      dns: { delayMs: this.#dns.delayMs, pending: this.#dns.pending },
     };
   }
 
@@ -956,6 +1015,7 @@ export class LocalRuntime {
     if (this.#stopped) return;
     this.#stopped = true;
     clearInterval(this.#timer);
+    clearTimeout(this.#dnsTimer);
     await Promise.all(
       [...this.#pods.values(), ...this.#terminating].map((pod) => pod.delete(Math.min(graceMs, pod.graceMs))),
     );

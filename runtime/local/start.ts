@@ -9,7 +9,7 @@ import { liveSupervisor } from './cleanup.ts';
 import { control } from './control.ts';
 import { LocalRuntimeError } from './errors.ts';
 import { loadManifests } from './manifests.ts';
-import type { RuntimeStatus } from './runtime.ts';
+import type { LocalRuntimeOptions, RuntimeStatus } from './runtime.ts';
 import { statePaths } from './state.ts';
 
 /** Options of {@link startSupervisor}. */
@@ -23,6 +23,8 @@ export interface SupervisorOptions {
   readonly startTimeoutMs?: number;
   /** API groups whose CRDs stand installed (`--assume-crds`). @default $SLOTFORGE_ASSUME_CRDS or none */
   readonly assumeCrds?: readonly string[];
+  /** See {@link LocalRuntimeOptions.dnsDelayMs}; passed to the supervisor as $SLOTFORGE_DNS_DELAY. */
+  readonly dnsDelayMs?: number;
 }
 
 /**
@@ -58,7 +60,11 @@ export async function startSupervisor(options: SupervisorOptions): Promise<{ pid
     {
       detached: true,
       stdio: ['ignore', fd, fd],
-      env: { ...process.env, SLOTFORGE_ASSUME_CRDS: assumeCrds.join(',') },
+      env: {
+        ...process.env,
+        SLOTFORGE_ASSUME_CRDS: assumeCrds.join(','),
+        ...(options.dnsDelayMs === undefined ? {} : { SLOTFORGE_DNS_DELAY: `${options.dnsDelayMs}ms` }),
+      },
     },
   );
   closeSync(fd);
@@ -108,6 +114,9 @@ export function unhealthy(status: RuntimeStatus): string | undefined {
   const bad = status.clusters.filter((c) => c.clusterState !== 'ok' || c.slotsCovered !== 16384);
   if (bad.length > 0)
     return `waiting for Redis Cluster(s): ${bad.map((c) => `${c.clusterState} ${c.slotsCovered}/16384`).join(', ')}`;
+  // Clients (host ones too) find the members by name: healthy once every name resolves to where the pod is.
+  if (status.dns?.pending)
+    return `waiting for ${status.dns.pending} DNS change(s) to reach clients (DNS delay ${status.dns.delayMs} ms)`;
   return undefined;
 }
 

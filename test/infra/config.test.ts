@@ -24,6 +24,20 @@ describe('memory plan', () => {
     expect(plan.replicaBufferBytes + plan.maxmemoryBytes).toBeLessThan(plan.limitBytes);
   });
 
+  it.each([
+    ['256Mi', 96],
+    ['1Gi', 384],
+    ['3Gi', 1152],
+  ])(
+    'with forking persistence a %s limit gives maxmemory %i MiB (half of limit minus max(25%%, 64Mi))',
+    (limit, maxMiB) => {
+      const plan = planMemory('t', parseMemoryQuantity('t', 'limit', limit), undefined, true);
+      expect(plan.maxmemoryBytes).toBe(maxMiB * MiB);
+      // The data set, a full copy of it (a fork under writes) and the replica buffer fit in the limit.
+      expect(2 * plan.maxmemoryBytes + plan.replicaBufferBytes).toBeLessThanOrEqual(plan.limitBytes);
+    },
+  );
+
   it('parses decimal and binary quantities and formats them back', () => {
     expect(parseMemoryQuantity('t', 'f', '1500M')).toBe(1_500_000_000);
     expect(parseMemoryQuantity('t', 'f', '1.5Gi')).toBe(1.5 * 2 ** 30);

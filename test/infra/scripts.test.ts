@@ -141,4 +141,33 @@ describe('cluster scripts against real redis-server processes', () => {
     await after.quit();
     expect(values).toEqual(Array.from({ length: 200 }, (_, i) => `v${i}`));
   });
+  it('keeps the address a peer moved to while DNS still serves its old one (a lagging DNS cache)', async () => {
+    const [moved, restarted] = [members()[0] as SimPod, members()[2] as SimPod];
+    const oldIp = moved.ip;
+    await sim.stop(moved);
+    moved.ip = address(150);
+    sim.writeHosts();
+    await sim.start(moved);
+    const seesMoved = async () =>
+      (await sim.nodes(restarted)).some((n) => n.address.split(':')[0] === moved.ip && !n.flags.includes('fail'));
+    await pollUntil(seesMoved, {
+      description: `${restarted.name} to see ${moved.name} at ${moved.ip}`,
+      timeoutMs: 30_000,
+    });
+    await sim.waitHealthy(SHARDS * 2, 45_000);
+    // DNS lags: the name still resolves to the old address (CoreDNS's cache), while the pod answers at the new one.
+    const fresh = moved.ip;
+    moved.ip = oldIp;
+    sim.writeHosts();
+    moved.ip = fresh;
+    try {
+      await sim.stop(restarted);
+      await sim.start(restarted);
+      expect(sim.log(restarted)).not.toContain(`moved from '${fresh}' to '${oldIp}'`);
+      expect(await seesMoved()).toBe(true);
+    } finally {
+      sim.writeHosts();
+    }
+    await sim.waitHealthy(SHARDS * 2, 45_000);
+  });
 });
