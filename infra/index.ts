@@ -12,6 +12,15 @@ export { type PersistenceOptions, PROFILES, type RedisProfile, resolvePersistenc
 export { formatMemoryQuantity, parseMemoryQuantity } from './config/quantity.ts';
 export { type DirectiveValue, parseRedisConf, renderRedisConf, validateUserConfig } from './config/redis-conf.ts';
 export { InvalidPropError } from './errors.ts';
+export {
+  isBitnamiImage,
+  KUBECTL_IMAGE,
+  REDIS_EXPORTER_IMAGE,
+  REDIS_IMAGE,
+  VERIFIED_IMAGE_REFERENCES,
+  type VerifiedImageReference,
+  verifiedReference,
+} from './images.ts';
 export { DEFAULT_EXPORTER_IMAGE, EXPORTER_PORT, exporterContainer } from './metrics/exporter.ts';
 export {
   deploymentAlertRules,

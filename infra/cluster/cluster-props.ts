@@ -1,10 +1,10 @@
-import { REDIS_8_0_IMAGE } from '../../runtime/local/image-references.ts';
 import { EVICTION_POLICIES, type EvictionPolicy } from '../config/directives.ts';
 import { planMemory } from '../config/memory.ts';
 import { type PersistenceOptions, PROFILES, type RedisProfile, resolvePersistence } from '../config/profiles.ts';
 import { parseMemoryQuantity } from '../config/quantity.ts';
 import { type DirectiveValue, validateUserConfig } from '../config/redis-conf.ts';
 import { check } from '../errors.ts';
+import { REDIS_IMAGE } from '../images.ts';
 import { DEFAULT_EXPORTER_IMAGE, EXPORTER_PORT } from '../metrics/exporter.ts';
 import type { StorageOptions } from '../persistence.ts';
 import type { AuthOptions } from '../security/auth.ts';
@@ -12,10 +12,10 @@ import type { NetworkPolicyOptions } from '../security/network-policy.ts';
 import type { TlsOptions } from '../security/tls.ts';
 
 /**
- * The newest official `redis:8.0.*` tag: the 8.0 line is the one the local runtime runs (Debian trixie's 8.0.2 with
- * security backports). runtime/local/image-references.ts records where the tag was checked and what it lacks.
+ * The deployed Redis: the oldest maintained 8.x tag (8.2.9); the local runtime runs Debian's 8.0.2 with the same
+ * security fixes backported. infra/images.ts records where the tag was checked and how close the local image is.
  */
-export const DEFAULT_REDIS_IMAGE = REDIS_8_0_IMAGE;
+export const DEFAULT_REDIS_IMAGE = REDIS_IMAGE;
 
 /** Container resources of a member's redis container. */
 export interface MemberResources {

@@ -1,11 +1,11 @@
 import { k8s } from 'cdk8s-plus-27';
-import { REDIS_EXPORTER_IMAGE } from '../../runtime/local/image-references.ts';
+import { REDIS_EXPORTER_IMAGE } from '../images.ts';
 import { containerSecurityContext, EXPORTER_UID } from '../security/security-context.ts';
 
 /** The exporter port Prometheus scrapes. */
 export const EXPORTER_PORT = 9121;
 /**
- * The newest upstream release, checked on its publisher's record (runtime/local/image-references.ts says where and
+ * The newest upstream release, checked on its publisher's record (infra/images.ts says where and
  * how close the local runtime's Debian exporter comes).
  */
 export const DEFAULT_EXPORTER_IMAGE = REDIS_EXPORTER_IMAGE;

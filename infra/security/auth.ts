@@ -2,6 +2,7 @@ import { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { check } from '../errors.ts';
+import { KUBECTL_IMAGE } from '../images.ts';
 import { hashedJobName, shortHash } from '../job-name.ts';
 import { readScript } from '../scripts.ts';
 import { containerSecurityContext, podSecurityContext } from './security-context.ts';
@@ -16,7 +17,7 @@ export const AUTH_MOUNT_PATH = '/etc/slotforge/auth';
  * version skew policy).
  * @see https://kubernetes.io/releases/version-skew-policy/#kubectl
  */
-export const DEFAULT_KUBECTL_IMAGE = 'registry.k8s.io/kubectl:v1.34.3';
+export const DEFAULT_KUBECTL_IMAGE = KUBECTL_IMAGE;
 
 /** Auth options. */
 export interface AuthOptions {

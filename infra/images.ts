@@ -1,7 +1,7 @@
 /**
  * The image references slotforge deploys, each checked against the upstream record that publishes its tag. This is
  * data, not code: the runtime's image table (images.ts) and the infra defaults read it, and
- * test/runtime/image-references.test.ts fails when a synthesized chart names an image that is not listed here, or a
+ * test/infra/images.test.ts fails when a synthesized chart names an image that is not listed here, or a
  * `bitnami` image (Bitnami removed its versioned tags from docker.io in 2025, bitnami/containers#83267).
  *
  * To add or bump a reference: read the upstream file at its newest commit, write the tag, the file, the commit and the
@@ -44,11 +44,19 @@ export interface VerifiedImageReference {
 export const IMAGE_REFERENCES_CHECKED_ON = '2026-12-04';
 
 /**
- * The deployed Redis image: the newest official `redis:8.0.*` tag (project decision: one Redis line, 8.0). The 8.0
- * line was dropped from library/redis on 2026-05-07, so 8.0.6 is the last tag of the line and it misses the
- * upstream security releases of 2026-05-05, 2026-07-24 and 2026-08-18, which Debian's 8.0.2-3+deb13u3 backports.
+ * The deployed Redis image. The project's line is Redis 8; the local runtime and every test run Debian trixie's
+ * 8.0.2 with Debian's security backports. Upstream dropped the 8.0 line from library/redis on 2026-05-07 (its last tag,
+ * 8.0.6, misses the security releases of 2026-05-05, 2026-07-24 and 2026-08-18), so the charts deploy the oldest
+ * maintained 8.x line instead: 8.2.9, whose security fixes are the ones Debian's 8.0.2-3+deb13u3 backports. The gap
+ * (8.0 tested, 8.2 shipped) is written down in {@link VERIFIED_IMAGE_REFERENCES} and docs/cluster-setup.md.
  */
-export const REDIS_8_0_IMAGE = 'redis:8.0.6';
+export const REDIS_IMAGE = 'redis:8.2.9';
+
+/**
+ * The auth Job's kubectl: the Kubernetes project's own image (registry.k8s.io/kubectl, published for every release
+ * since v1.28: kubernetes/kubernetes#116672, kubernetes/sig-release#2260). kubectl only, no shell.
+ */
+export const KUBECTL_IMAGE = 'registry.k8s.io/kubectl:v1.34.3';
 
 /** The deployed exporter image: the newest oliver006/redis_exporter release tag. */
 export const REDIS_EXPORTER_IMAGE = 'oliver006/redis_exporter:v1.88.0';
@@ -56,8 +64,8 @@ export const REDIS_EXPORTER_IMAGE = 'oliver006/redis_exporter:v1.88.0';
 /** Every image reference slotforge's charts may carry, checked upstream. */
 export const VERIFIED_IMAGE_REFERENCES: readonly VerifiedImageReference[] = [
   {
-    reference: REDIS_8_0_IMAGE,
-    lineMaintained: false,
+    reference: REDIS_IMAGE,
+    lineMaintained: true,
     upstream: {
       source:
         'https://github.com/docker-library/official-images/blob/32dbe4eb08739ff48023b8e0d5620c2bd5146ca3/library/redis',
@@ -65,17 +73,39 @@ export const VERIFIED_IMAGE_REFERENCES: readonly VerifiedImageReference[] = [
       checkedOn: IMAGE_REFERENCES_CHECKED_ON,
       evidence:
         'library/redis at 32dbe4eb (2026-08-18, newest commit of the file; repository HEAD 37079fb3 of 2026-08-21) lists ' +
-        'no 8.0 tag. The last commit listing the 8.0 line is 04625369 (2026-05-05): "Tags: 8.0.6, 8.0, 8.0.6-bookworm, ' +
-        '8.0-bookworm", GitCommit 7f2385183921bba168de2f0444cf455637c044e3, GitFetch refs/tags/v8.0.6; 165262a5 ' +
-        '(2026-05-07, #21400) removed it. Published tags stay pullable on Docker Hub but receive no rebuilds.',
+        '"Tags: 8.2.9, 8.2, 8.2.9-bookworm, 8.2-bookworm", GitCommit 7dc061ece8b871fe66cc67fec22b9c5f23d5e9f1, ' +
+        'GitFetch refs/tags/v8.2.9, Directory debian. The 8.0 line is gone from the file since 165262a5 ' +
+        '(2026-05-07, #21400); the last commit listing it, 04625369, had 8.0.6.',
     },
     local: {
       debianPackage: 'redis-server 5:8.0.2-3+deb13u3 (trixie-security)',
-      sameLine: true,
+      sameLine: false,
       note:
-        'same 8.0 line; Debian backports the security fixes through upstream 8.2.9 (2026-08-18, changelog.Debian.gz of ' +
-        '+deb13u3), which the official 8.0.6 image does not have. Maintained lines on the same date: 8.2.9 ' +
-        '(bookworm), 8.4.6, 8.6.6, 8.8.2, 8.10.1 (trixie).',
+        "same major (8), other minor: the local runtime runs Debian's 8.0.2 with the security fixes up to upstream " +
+        '8.2.9 backported (changelog.Debian.gz of +deb13u3); 8.2 adds commands and options 8.0 lacks (e.g. COMMANDLOG, ' +
+        'CLUSTER SLOT-STATS) that nothing in slotforge uses. No Debian suite has 8.2 (sid and forky carry 8.0.6-3 on ' +
+        '2026-12-04), so the 8.2 binary itself is not what the tests run.',
+    },
+  },
+  {
+    reference: KUBECTL_IMAGE,
+    lineMaintained: true,
+    upstream: {
+      source:
+        'https://github.com/kubernetes/kubernetes/blob/034debc18008c8ebfe1971d7d402dcf2b50b84c2/CHANGELOG/CHANGELOG-1.34.md',
+      commit: '034debc18008c8ebfe1971d7d402dcf2b50b84c2',
+      checkedOn: IMAGE_REFERENCES_CHECKED_ON,
+      evidence:
+        'registry.k8s.io/kubectl is built and promoted with every Kubernetes release since v1.28 ' +
+        '(kubernetes/kubernetes#116672, kubernetes/sig-release#2260); CHANGELOG-1.34.md at 034debc1 lists registry.k8s.io/kubectl:v1.34.3 ' +
+        '(amd64, arm64, ppc64le, s390x) under the v1.34.3 "Container Images", the newest 1.34 patch in that file. The field moved its kubectl Jobs there from bitnami/kubectl in 2025.',
+    },
+    local: {
+      debianPackage: "none: the runtime's built-in kubectl (runtime/local/kubectl/)",
+      sameLine: false,
+      note:
+        "the runtime runs its own kubectl for this image: get/create/apply of Secrets under the pod's RBAC, no shell, " +
+        'like the upstream image (kubectl only). Other kubectl commands are not reproduced.',
     },
   },
   {

@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultClusterManifests, sentinelExampleManifests } from '../../chaos/targets/default-deployment.ts';
-import { DEFAULT_EXPORTER_IMAGE, DEFAULT_REDIS_IMAGE } from '../../infra/index.ts';
 import {
   IMAGE_REFERENCES_CHECKED_ON,
   isBitnamiImage,
   VERIFIED_IMAGE_REFERENCES,
   verifiedReference,
-} from '../../runtime/local/image-references.ts';
+} from '../../infra/images.ts';
+import { DEFAULT_EXPORTER_IMAGE, DEFAULT_REDIS_IMAGE } from '../../infra/index.ts';
 import { resolveImage } from '../../runtime/local/images.ts';
 import { loadManifests, type ManifestSet } from '../../runtime/local/index.ts';
 import { harnessTempDir } from '../support/harness-root.ts';
@@ -20,13 +20,6 @@ const dirs: string[] = [];
 afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
-
-/**
- * Images of dist/ that another helper's branch replaces (contracts: the infra helper owns the auth Job's kubectl
- * image). Each entry must still occur, so the list cannot go stale: once the replacement is merged, the test fails
- * until the entry is removed here.
- */
-const AWAITING_MERGE: readonly string[] = ['bitnami/kubectl:1.27.16'];
 
 /** Every container image (containers, initContainers) of every workload in a set, with where it was found. */
 function imagesOf(set: ManifestSet): Map<string, string[]> {
@@ -65,11 +58,9 @@ async function exampleChartImages(): Promise<Map<string, string[]>> {
   return all;
 }
 
-/** The images of `found` that are neither verified nor awaiting merge, with where they occur. */
+/** The images of `found` that are not verified references, with where they occur. */
 function unverified(found: Map<string, string[]>): Record<string, string[]> {
-  return Object.fromEntries(
-    [...found].filter(([image]) => verifiedReference(image) === undefined && !AWAITING_MERGE.includes(image)),
-  );
+  return Object.fromEntries([...found].filter(([image]) => verifiedReference(image) === undefined));
 }
 
 describe('image references', () => {
@@ -77,7 +68,6 @@ describe('image references', () => {
     const found = await distImages();
     expect(found.size).toBeGreaterThanOrEqual(2);
     expect(unverified(found)).toEqual({});
-    for (const image of AWAITING_MERGE) expect([...found.keys()], `${image} no longer in dist/`).toContain(image);
   });
 
   it('every image of the example charts (scaled cluster variants, Sentinel example) is a verified reference', async () => {
@@ -110,9 +100,10 @@ describe('image references', () => {
     for (const image of ['bitnami/kubectl:1.27.16', 'docker.io/bitnami/redis:7.0', 'bitnamilegacy/kubectl:1.30']) {
       expect(isBitnamiImage(image), image).toBe(true);
     }
-    expect(isBitnamiImage('redis:8.0.6')).toBe(false);
-    expect(verifiedReference('docker.io/library/redis:8.0.6')?.reference).toBe('redis:8.0.6');
-    expect(verifiedReference('redis:8.0')).toBeUndefined();
+    expect(isBitnamiImage('redis:8.2.9')).toBe(false);
+    expect(verifiedReference('docker.io/library/redis:8.2.9')?.reference).toBe('redis:8.2.9');
+    expect(verifiedReference('redis:8.0.6')).toBeUndefined();
+    expect(verifiedReference('redis:8.2')).toBeUndefined();
     expect(verifiedReference('redis:7.0.15')).toBeUndefined();
   });
 });
