@@ -146,11 +146,26 @@ const REDIS_EXPORTER: ImageRecipe = {
   hostPrograms: { redis_exporter: '/redis_exporter' },
 };
 
+/**
+ * `redis:7.0.15` (official image, Debian variant), the line slotforge shipped before 8: Debian 12's 7.0.15 with
+ * Debian's security backports. Only the upgrade test (test/infra/upgrade-7-to-8.test.ts) runs it, as the version an
+ * upgrade starts from; no chart deploys it.
+ */
+const REDIS_7_0: ImageRecipe = {
+  ...REDIS,
+  name: 'redis-7.0',
+  standsFor: 'redis:7.0.15 (official image, Debian variant): Debian bookworm build 7.0.15+security; upgrade tests only',
+  suites: ['bookworm', 'bookworm-security'],
+  packages: ['redis-server', 'redis-tools'],
+  hostPrograms: { 'redis-server': '/usr/bin/redis-server', 'redis-cli': '/usr/bin/redis-cli' },
+};
+
 /** Every recipe by name. The kubectl image is not here: the runtime's kubectl is built in (images.ts). */
-export const RECIPES = { redis: REDIS, 'redis-exporter': REDIS_EXPORTER } as const satisfies Record<
-  string,
-  ImageRecipe
->;
+export const RECIPES = {
+  redis: REDIS,
+  'redis-exporter': REDIS_EXPORTER,
+  'redis-7.0': REDIS_7_0,
+} as const satisfies Record<string, ImageRecipe>;
 
 /** Name of a recipe in {@link RECIPES}. */
 export type RecipeName = keyof typeof RECIPES;

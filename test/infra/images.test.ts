@@ -76,9 +76,9 @@ describe('image references', () => {
     expect(unverified(found)).toEqual({});
   });
 
-  it('the infra defaults are the verified redis 8.0 and exporter tags', () => {
-    expect(DEFAULT_REDIS_IMAGE).toMatch(/^redis:8\.0\.\d+$/);
-    expect(verifiedReference(DEFAULT_REDIS_IMAGE)?.local.sameLine).toBe(true);
+  it('the infra defaults are verified, maintained Redis 8 and exporter tags', () => {
+    expect(DEFAULT_REDIS_IMAGE).toMatch(/^redis:8\.\d+\.\d+$/);
+    expect(verifiedReference(DEFAULT_REDIS_IMAGE)?.lineMaintained).toBe(true);
     expect(verifiedReference(DEFAULT_EXPORTER_IMAGE)?.lineMaintained).toBe(true);
   });
 

@@ -1,26 +1,14 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { builtImage } from '../../../runtime/images/index.ts';
 import { type Launcher, startProcess } from '../../../runtime/process/index.ts';
 
-/**
- * The Debian trixie rootfs with Redis 8.0.2 that tests run the 8.0 line from. One function, so the path can move to
- * the images helper's cache (`${SLOTFORGE_IMAGE_CACHE:-...}/...`) in one place. Build it with
- * `mmdebstrap --variant=minbase --include=redis-server,redis-tools,redis-sentinel trixie DIR MIRROR`.
- * @default `$SLOTFORGE_REDIS8_ROOTFS`, else `/tmp/sf-imagerefs-rootfs`
- */
+/** The rootfs of the `redis` image (Debian trixie's Redis 8.0.2 with security backports), from the image cache. */
 export function redis8Rootfs(): string {
-  const rootfs = process.env.SLOTFORGE_REDIS8_ROOTFS ?? '/tmp/sf-imagerefs-rootfs';
-  if (!existsSync(join(rootfs, 'usr/bin/redis-server'))) {
-    throw new Error(
-      `no Redis 8.0 rootfs at ${rootfs} (SLOTFORGE_REDIS8_ROOTFS): build it with 'mmdebstrap --variant=minbase ` +
-        `--include=redis-server,redis-tools,redis-sentinel trixie ${rootfs} http://deb.debian.org/debian'`,
-    );
-  }
-  return rootfs;
+  return builtImage('redis').rootfs;
 }
 
 /**
- * argv that runs `program` (e.g. `/usr/bin/redis-server`) of `rootfs` through the rootfs's own loader and libraries,
+ * argv that runs `program` (a path inside the rootfs, e.g. `usr/bin/redis-server`) of `rootfs` through the rootfs's own loader and libraries,
  * without root or chroot (its glibc is newer than the host's).
  */
 export function rootfsArgv(rootfs: string, program: string): string[] {
@@ -33,16 +21,16 @@ export function rootfsArgv(rootfs: string, program: string): string[] {
 }
 
 /** A {@link Launcher} for startRedisServer that runs the rootfs's redis-server (or `program`) instead of the host's. */
-export function rootfsLauncher(rootfs: string, program = '/usr/bin/redis-server'): Launcher {
+export function rootfsLauncher(rootfs: string, program = 'usr/bin/redis-server'): Launcher {
   const [loader, ...prefix] = rootfsArgv(rootfs, program);
   return (options) => startProcess({ ...options, command: loader as string, args: [...prefix, ...options.args] });
 }
 
 /**
- * The Redis 7.0 line an upgrade starts from: the host's Debian 12 redis-server 7.0.15 (`/usr/bin/redis-server`, by
- * absolute path so a PATH that leads to 8.0 does not change it). The one place tests still run it; swap it for a
- * bookworm image rootfs (`rootfsLauncher`) when the image cache has one.
+ * The Redis 7.0 line an upgrade starts from: the `redis-7.0` image (Debian 12's 7.0.15), run through its host
+ * wrapper like every harness program; never the host's /usr/bin/redis-server.
  */
 export function redis70Launcher(): Launcher {
-  return (options) => startProcess({ ...options, command: '/usr/bin/redis-server' });
+  const command = join(builtImage('redis-7.0').hostBin, 'redis-server');
+  return (options) => startProcess({ ...options, command });
 }
