@@ -12,8 +12,8 @@ root_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root_dir"
 
 # command -> Debian package that provides it
-commands=(mmdebstrap prometheus promtool ip nft)
-packages=(mmdebstrap prometheus prometheus iproute2 nftables)
+commands=(mmdebstrap prometheus promtool ip nft shellcheck)
+packages=(mmdebstrap prometheus prometheus iproute2 nftables shellcheck)
 
 # ip and nft live in /usr/sbin, which is not on a normal user's PATH.
 have() {

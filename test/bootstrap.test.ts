@@ -56,15 +56,15 @@ async function asNobody(cwd: string, env: Record<string, string>, ...command: st
 }
 
 // Redis, Sentinel and the exporter come from the images (runtime/images), not from Debian packages of the host: the
-// host needs mmdebstrap to build them.
-const fix = 'sudo apt-get update && sudo apt-get install -y --no-install-recommends mmdebstrap prometheus';
+// host needs mmdebstrap to build them (and shellcheck for the pod scripts' lint).
+const fix = 'sudo apt-get update && sudo apt-get install -y --no-install-recommends mmdebstrap prometheus shellcheck';
 
 describe.skipIf(!isRoot)('bootstrap without redis-server, not root', () => {
   it('bootstrap.sh names the exact command to run and exits 1', async () => {
     const { repo, env } = machineWithoutRedis();
     const result = await asNobody(repo, env, 'bash', 'scripts/bootstrap.sh');
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('slotforge: missing system packages: mmdebstrap prometheus');
+    expect(result.stderr).toContain('slotforge: missing system packages: mmdebstrap prometheus shellcheck');
     expect(result.stderr).toContain(fix);
   });
 
@@ -96,9 +96,9 @@ describe.skipIf(!isRoot)('image build, not root', () => {
       'build',
     );
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('building redis, redis-exporter needs root');
+    expect(result.stderr).toContain('building redis, redis-exporter, redis-7.0 needs root');
     expect(result.stderr).toContain(
-      `sudo env SLOTFORGE_IMAGE_CACHE='${cache}' node --import tsx runtime/images/main.ts build redis redis-exporter`,
+      `sudo env SLOTFORGE_IMAGE_CACHE='${cache}' node --import tsx runtime/images/main.ts build redis redis-exporter redis-7.0`,
     );
   });
 });
