@@ -64,7 +64,7 @@ export class RedisCluster extends Construct {
   constructor(scope: Construct, id: string, props: RedisClusterProps = {}) {
     super(scope, id);
     const resolved = resolveClusterProps(id, props);
-    const { name, owner, profile, nodeTimeoutMs, userConfig, preferredEndpointType, clusterDomain } = resolved;
+    const { name, owner, nodeTimeoutMs, userConfig, preferredEndpointType, clusterDomain } = resolved;
     const { memoryLimit, memoryRequest, cpuRequest, cpuLimit, storageSize, storageClassName } = resolved;
     const { antiAffinity, grace, guardSeconds, scriptTimeouts, metrics, exporterImage, minReadySeconds } = resolved;
     this.clusterName = name;
@@ -93,7 +93,8 @@ export class RedisCluster extends Construct {
         persistence: this.persistence,
         memory: this.memory,
         evictionPolicy: this.evictionPolicy,
-        requireFullCoverage: profile.requireFullCoverage,
+        requireFullCoverage: resolved.requireFullCoverage,
+        allowReadsWhenDown: resolved.allowReadsWhenDown,
         preferredEndpointType,
         userConfig,
       },

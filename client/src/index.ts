@@ -72,6 +72,7 @@ export {
   type ConnectionOptions,
   type HostPort,
   parseRedisUrl,
+  type ReadFrom,
   type ResolvedConnectionOptions,
   resolveConnectionOptions,
 } from './core/options.ts';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../../runtime/process/index.ts';
 import { harnessTempDir } from '../support/harness-root.ts';
-import { loopbackBlock, PodSim, type SimPod } from './support/pod-sim.ts';
+import { formCluster, loopbackBlock, PodSim, type SimPod } from './support/pod-sim.ts';
 import { synthCluster } from './support/synth.ts';
 
 // Readiness that means "this pod can take over or serves", and a preStop that never hands a master's slots to a
@@ -13,7 +13,6 @@ const port = 20_000 + Math.floor(Math.random() * 20_000);
 const address = loopbackBlock();
 let root: string;
 let sim: PodSim;
-const members = (): SimPod[] => [...sim.pods.values()];
 
 const ready = async (pod: SimPod) => sim.runScript('probe.sh', { pod, args: ['readiness'] });
 
@@ -51,12 +50,7 @@ beforeAll(async () => {
     SLOTFORGE_BOOTSTRAP_TIMEOUT_S: '30',
     SLOTFORGE_PRESTOP_TIMEOUT_S: '8',
   });
-  let host = 2;
-  for (let s = 0; s < SHARDS; s++) for (let m = 0; m < 2; m++) sim.addPod(s, m, address(host++));
-  await Promise.all(members().map((p) => sim.start(p)));
-  const job = await sim.runScript('bootstrap.sh');
-  expect(job.code, job.output).toBe(0);
-  await sim.waitHealthy(SHARDS * 2);
+  await formCluster(sim, SHARDS, 2, address);
   const { master } = await shardZero();
   // Slot 3300 ({b}): shard 0.
   for (let i = 0; i < 2000; i++) await sim.call(master, 'SET', `{b}${i}`, 'x'.repeat(100));

@@ -1,4 +1,4 @@
-import { booleanOption, durationOption, integerOption, invalidOption, stringOption } from './validate.ts';
+import { booleanOption, durationOption, enumOption, integerOption, invalidOption, stringOption } from './validate.ts';
 
 /**
  * Connection options and their defaults, resolved once. The defaults are chosen to survive real faults (FACTS):
@@ -65,7 +65,20 @@ export interface ConnectionOptions {
    * @default true
    */
   readonly coalesceWrites?: boolean;
+  /**
+   * Where a cluster client sends read-only commands (ioredis `scaleReads`). `replicas` reads from the replicas (with
+   * READONLY): reads may be stale by the replication lag, and keep working while a master is failing over; with the
+   * deployment's `cluster-allow-reads-when-down yes` (RedisCluster `allowReadsWhenDown`) they also keep working while
+   * the cluster answers writes with CLUSTERDOWN. `all` spreads reads over masters and replicas. Writes always go to the
+   * master. Cluster only.
+   * @default 'master'
+   */
+  readonly readFrom?: ReadFrom;
 }
+
+/** Where a cluster client reads: see {@link ConnectionOptions.readFrom}. */
+export type ReadFrom = 'master' | 'replicas' | 'all';
+const READ_FROM: readonly ReadFrom[] = ['master', 'replicas', 'all'];
 
 /** One defaults constant for the connection layer. */
 export const CONNECTION_DEFAULTS = {
@@ -81,6 +94,7 @@ export const CONNECTION_DEFAULTS = {
   slotsRefreshTimeoutMs: 1000,
   connectionName: 'slotforge',
   coalesceWrites: true,
+  readFrom: 'master',
 } as const;
 
 /** A resolved target. */
@@ -110,6 +124,7 @@ export interface ResolvedConnectionOptions {
   readonly slotsRefreshTimeoutMs: number;
   readonly connectionName: string;
   readonly coalesceWrites: boolean;
+  readonly readFrom: ReadFrom;
 }
 
 function parseHostPort(text: string, option: string): HostPort {
@@ -275,6 +290,7 @@ export function resolveConnectionOptions(options: ConnectionOptions = {}): Resol
     ),
     connectionName: stringOption('connectionName', options.connectionName ?? CONNECTION_DEFAULTS.connectionName),
     coalesceWrites: booleanOption('coalesceWrites', options.coalesceWrites ?? CONNECTION_DEFAULTS.coalesceWrites),
+    readFrom: enumOption('readFrom', options.readFrom ?? CONNECTION_DEFAULTS.readFrom, READ_FROM),
   };
   if (resolved.retryMaxDelayMs < resolved.retryBaseDelayMs) {
     throw invalidOption(
