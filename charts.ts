@@ -11,6 +11,8 @@ export interface DefaultChartsOptions {
   readonly retiringShards?: number;
   /** Also synthesize the RedisSentinel example chart. @default true */
   readonly sentinelExample?: boolean;
+  /** Memory limit of each member (maxmemory follows it). @default '256Mi' */
+  readonly memoryLimit?: string;
 }
 
 /** The deployments {@link defaultCharts} made, for {@link monitoringCharts}. */
@@ -38,7 +40,7 @@ export function defaultCharts(app: App, options: DefaultChartsOptions = {}): Def
     ...(options.retiringShards ? { retiringShards: options.retiringShards } : {}),
     replicasPerShard: 1,
     profile: 'store',
-    resources: { memoryLimit: '256Mi', cpuRequest: '100m' },
+    resources: { memoryLimit: options.memoryLimit ?? '256Mi', cpuRequest: '100m' },
     storage: { size: '1Gi' },
     antiAffinity: 'preferred',
   });

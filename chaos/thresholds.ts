@@ -36,3 +36,9 @@ export const SENTINEL_FAILOVER_MARGIN_MS = 3000;
 
 /** A partitioned primary is held this long beyond down-after-milliseconds, so the sentinels fail it over first. */
 export const SENTINEL_PARTITION_BEYOND_DOWN_AFTER_MS = 5000;
+
+/**
+ * `rolling-restart-large` only proves something when a replica's full resync is long enough for a rollout to run
+ * ahead of it (the issue: at least 5 s); the drill fails its own precondition below this.
+ */
+export const LARGE_FULL_RESYNC_MIN_MS = 5000;

@@ -12,7 +12,11 @@ import {
   SCENARIOS,
   type ScenarioResult,
 } from '../../chaos/index.ts';
-import { defaultClusterManifests, sentinelExampleManifests } from '../../chaos/targets/default-deployment.ts';
+import {
+  defaultClusterManifests,
+  largeDatasetClusterManifests,
+  sentinelExampleManifests,
+} from '../../chaos/targets/default-deployment.ts';
 import { localTarget } from '../../chaos/targets/local.ts';
 import { localSentinelTarget } from '../../chaos/targets/local-sentinel.ts';
 import { cleanupLocal, LocalRuntime, loadManifests } from '../../runtime/local/index.ts';
@@ -98,7 +102,9 @@ async function runOnLocal(
           ? loadManifests(manifests)
           : sentinel
             ? await sentinelExampleManifests()
-            : await defaultClusterManifests(),
+            : scenario.deployment === 'cluster-large'
+              ? await largeDatasetClusterManifests()
+              : await defaultClusterManifests(),
       });
       const target = sentinel
         ? localSentinelTarget({ runtime })
