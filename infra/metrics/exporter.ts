@@ -42,6 +42,8 @@ export function exporterContainer(options: ExporterOptions): k8s.Container {
         valueFrom: { secretKeyRef: { name: options.secretName, key: options.secretKey } },
       },
       { name: 'REDIS_EXPORTER_WEB_LISTEN_ADDRESS', value: `:${EXPORTER_PORT}` },
+      // `-`: no CONFIG GET * (it would return masterauth; the exporter user may not run it, see acl.ts).
+      { name: 'REDIS_EXPORTER_CONFIG_COMMAND', value: '-' },
       ...tls,
     ],
     ports: [{ name: 'metrics', containerPort: EXPORTER_PORT, protocol: 'TCP' }],
