@@ -2,8 +2,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type APP_DENIED_COMMANDS, DIRECTIVES, parseRedisConf } from '../../infra/index.ts';
-import { pollUntil, startProcess } from '../../runtime/process/index.ts';
-import { harnessRegistry, harnessTempDir } from '../support/harness-root.ts';
+import { harnessTempDir } from '../support/harness-root.ts';
+import { withExporterScrape } from './support/exporter.ts';
 import { loopbackBlock, PodSim, type SimPod } from './support/pod-sim.ts';
 import { memberConfig, synthCluster } from './support/synth.ts';
 
@@ -148,23 +148,8 @@ describe('rendered redis.conf on a real redis-server', () => {
     expect(env.REDIS_USER).toBe('exporter');
     // Earlier tests provoked denials on purpose; only the exporter's own count here.
     await sim.call(pod, 'ACL', 'LOG', 'RESET');
-    const proc = await startProcess({
-      command: 'prometheus-redis-exporter',
-      args: [],
-      env,
-      logFile: join(root, 'exporter.log'),
-      registry: harnessRegistry(),
-      marker: 'prometheus-redis-exporter',
-    });
-    try {
-      const text = await pollUntil(
-        async () => {
-          const res = await fetch(`http://${pod.ip}:${metricsPort}/metrics`);
-          const body = await res.text();
-          return body.includes('redis_up') ? body : undefined;
-        },
-        { description: 'exporter metrics', timeoutMs: 15_000, intervalMs: 200 },
-      );
+    const metricsUrl = `http://${pod.ip}:${metricsPort}/metrics`;
+    await withExporterScrape({ env, logDir: root, metricsUrl }, async (text) => {
       expect(text).toMatch(/^redis_up 1$/m);
       expect(text).toMatch(/^redis_exporter_last_scrape_error\{err=""\} 0$/m);
       // Nothing the exporter asked for was refused by its ACL user.
@@ -174,8 +159,6 @@ describe('rendered redis.conf on a real redis-server', () => {
       expect(denials.map((d) => d[d.indexOf('object') + 1])).toEqual([]);
       expect(text).toMatch(/^redis_memory_max_bytes \d+/m);
       expect(text).toMatch(/^redis_cluster_enabled 1$/m);
-    } finally {
-      await proc.stop();
-    }
+    });
   });
 });

@@ -6,8 +6,8 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../../runtime/process/index.ts';
-import { startProcess } from '../../runtime/process/managed-process.ts';
-import { harnessRegistry, harnessTempDir } from '../support/harness-root.ts';
+import { harnessTempDir } from '../support/harness-root.ts';
+import { withExporterScrape } from './support/exporter.ts';
 import { loopbackBlock, NAMESPACE, PodSim, type SimPod } from './support/pod-sim.ts';
 import { type Manifest, synthCluster } from './support/synth.ts';
 
@@ -134,27 +134,11 @@ describe('TLS (clients, cluster bus, replication)', () => {
     const metricsPort = 20_000 + Math.floor(Math.random() * 20_000);
     env.REDIS_EXPORTER_WEB_LISTEN_ADDRESS = `127.0.0.1:${metricsPort}`;
     // The pod's DNS name resolves through the hosts file, as in the pod.
-    const proc = await startProcess({
-      command: 'unshare',
-      args: ['--mount', 'sh', '-c', `mount --bind '${sim.hostsFile}' /etc/hosts && exec prometheus-redis-exporter`],
-      env,
-      logFile: join(root, 'exporter.log'),
-      registry: harnessRegistry(),
-      marker: 'prometheus-redis-exporter',
-    });
-    try {
-      const text = await pollUntil(
-        async () => {
-          const body = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-          return body.includes('redis_up') ? body : undefined;
-        },
-        { description: 'exporter metrics', timeoutMs: 15_000, intervalMs: 200 },
-      );
+    const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    await withExporterScrape({ env, logDir: root, metricsUrl, hostsFile: sim.hostsFile }, (text) => {
       expect(text, readFileSync(join(root, 'exporter.log'), 'utf8')).toMatch(/^redis_up 1$/m);
       expect(text).toMatch(/^redis_cluster_state 1$/m);
-    } finally {
-      await proc.stop();
-    }
+    });
   });
 
   it('a rotated certificate is loaded without a restart: new connections see it', async () => {
