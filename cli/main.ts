@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { parseAssumeCrds } from '../runtime/local/index.ts';
 import { registerApply } from './commands/apply.ts';
 import { registerChaos } from './commands/chaos.ts';
 import { down } from './commands/down.ts';
@@ -23,9 +24,13 @@ const upOptions = (cmd: Command) =>
     .option('--manifests <path>', 'a multi-document YAML file or a dir of them', 'dist')
     .option('--detach', "return once healthy and leave it running ('slotforge down' stops it)", false)
     .option('--timeout <seconds>', 'how long to wait for a healthy deployment', parseCount('timeout', 1), 180)
-    .option('--json', 'print the status as JSON', false);
+    .option('--json', 'print the status as JSON', false)
+    .option(
+      '--assume-crds <groups>',
+      'comma-separated API groups whose CRDs count as installed (an operator installs them), e.g. monitoring.coreos.com,cert-manager.io',
+    );
 
-type UpFlags = { manifests: string; detach: boolean; timeout: number; json: boolean };
+type UpFlags = { manifests: string; detach: boolean; timeout: number; json: boolean; assumeCrds?: string };
 
 async function runUp(flags: UpFlags, afterUp?: () => Promise<void>): Promise<void> {
   const options = {
@@ -33,6 +38,7 @@ async function runUp(flags: UpFlags, afterUp?: () => Promise<void>): Promise<voi
     manifests: flags.manifests,
     json: flags.json,
     timeoutMs: flags.timeout * 1000,
+    ...(flags.assumeCrds !== undefined ? { assumeCrds: parseAssumeCrds(flags.assumeCrds) } : {}),
   };
   try {
     await up(options);

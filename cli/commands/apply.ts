@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { type ApplyResult, control, manifestFiles, statePaths } from '../../runtime/local/index.ts';
+import { type ApplyResult, control, manifestFiles, parseAssumeCrds, statePaths } from '../../runtime/local/index.ts';
 
 /** Options of `slotforge apply`. */
 export interface ApplyCommandOptions {
@@ -10,6 +10,8 @@ export interface ApplyCommandOptions {
   /** Delete what the manifests no longer list (kubectl apply --prune). @default false */
   readonly prune: boolean;
   readonly json: boolean;
+  /** API groups whose CRDs stand installed for this apply (`--assume-crds`). @default none */
+  readonly assumeCrds?: readonly string[];
 }
 
 /**
@@ -24,11 +26,15 @@ export async function apply(options: ApplyCommandOptions): Promise<ApplyResult> 
     verb: 'apply',
     manifests: resolve(options.manifests),
     prune: options.prune,
+    assumeCrds: options.assumeCrds,
   });
+  // As kubectl apply: the admitted objects were applied; each refused one is an error and the exit code is 1.
+  if (result.refused?.length) process.exitCode = 1;
   if (options.json) {
     console.log(JSON.stringify(result, null, 2));
     return result;
   }
+  for (const refused of result.refused ?? []) console.error(refused.message);
   for (const change of result.changes.filter((c) => c.action !== 'kept')) {
     console.log(`${change.object} ${change.action}${change.detail ? ` (${change.detail})` : ''}`);
   }
@@ -52,7 +58,11 @@ export function registerApply(program: Command, stateDir: () => string): void {
       false,
     )
     .option('--json', 'print the changes as JSON', false)
-    .action(async (flags: { manifests: string; prune: boolean; json: boolean }) => {
-      await apply({ stateDir: stateDir(), ...flags });
+    .option(
+      '--assume-crds <groups>',
+      'comma-separated API groups whose CRDs count as installed (an operator installs them), e.g. monitoring.coreos.com',
+    )
+    .action(async (flags: { manifests: string; prune: boolean; json: boolean; assumeCrds?: string }) => {
+      await apply({ stateDir: stateDir(), ...flags, assumeCrds: parseAssumeCrds(flags.assumeCrds) });
     });
 }

@@ -20,6 +20,8 @@ export interface UpOptions {
   readonly timeoutMs?: number;
   /** Print no status table (`start` prints one after its demo). @default false */
   readonly quiet?: boolean;
+  /** API groups whose CRDs stand installed (`--assume-crds`). @default $SLOTFORGE_ASSUME_CRDS or none */
+  readonly assumeCrds?: readonly string[];
 }
 
 /** Parses a CLI integer option, naming the option and the rule when it is wrong. */
@@ -51,7 +53,7 @@ export async function up(options: UpOptions): Promise<RuntimeStatus> {
   const spinner = ora({ text: `starting the local runtime for ${options.manifests}`, isSilent: options.json }).start();
   let status: RuntimeStatus;
   try {
-    await startSupervisor({ stateDir: options.stateDir, manifests: options.manifests });
+    await startSupervisor({ stateDir: options.stateDir, manifests: options.manifests, assumeCrds: options.assumeCrds });
     status = await waitHealthy(options.stateDir, {
       timeoutMs: options.timeoutMs,
       onProgress: (line) => {

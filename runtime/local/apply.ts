@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
+import { canonical, immutableProblem } from './admission/immutable.ts';
 import { LocalRuntimeError } from './errors.ts';
 import type { ManifestSet } from './manifests.ts';
 import type { KubeObject, PodTemplate, StatefulSet } from './types.ts';
+
+export { canonical };
 
 /** Options of `LocalRuntime.apply`. */
 export interface ApplyOptions {
@@ -13,6 +16,18 @@ export interface ApplyOptions {
    * @default false
    */
   readonly prune?: boolean;
+  /**
+   * API groups whose CRDs count as installed for this apply, on top of the runtime's own
+   * ({@link import('./runtime.ts').LocalRuntimeOptions.assumeCrds}).
+   * @default []
+   */
+  readonly assumeCrds?: readonly string[];
+  /**
+   * What to do when admission refuses some objects: `apply-rest` applies the admitted ones and then throws, as
+   * `kubectl apply` applies the rest and exits 1 (what `slotforge apply` does); `reject-all` changes nothing.
+   * @default 'reject-all'
+   */
+  readonly onRefusal?: 'reject-all' | 'apply-rest';
 }
 
 /** What apply did to one object, in `kubectl apply`'s words (`kept`: absent from the new set and not pruned). */
@@ -30,6 +45,8 @@ export interface ApplyChange {
 /** The result of an apply, one change per object of the live set and the new set. */
 export interface ApplyResult {
   readonly changes: ApplyChange[];
+  /** Objects the API server refused (kubectl's message each); the others were applied. */
+  readonly refused?: ReadonlyArray<{ readonly object: string; readonly message: string }>;
 }
 
 /** The kinds apply manages, in the order changes are made: data before the workloads that mount it. */
@@ -43,15 +60,6 @@ export const APPLY_KINDS = [
   ['Job', 'jobs'],
 ] as const;
 
-/** JSON with object keys sorted, so two objects that differ only in key order compare equal. */
-export function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
-      : v,
-  );
-}
-
 /**
  * The revision of a pod template, as the StatefulSet controller labels its pods (`controller-revision-hash`):
  * `NAME-<hash>`, equal for equal templates.
@@ -60,13 +68,6 @@ export function canonical(value: unknown): string {
 export function templateRevision(name: string, template: PodTemplate): string {
   return `${name}-${createHash('sha256').update(canonical(template)).digest('hex').slice(0, 10)}`;
 }
-
-/**
- * StatefulSet fields Kubernetes refuses to update ("updates to statefulset spec for fields other than 'replicas',
- * 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are
- * forbidden"); the ones the runtime reads.
- */
-const STATEFULSET_IMMUTABLE = ['selector', 'serviceName', 'podManagementPolicy', 'volumeClaimTemplates'] as const;
 
 function describeChange(kind: string, before: KubeObject, after: KubeObject): string {
   if (kind === 'StatefulSet' || kind === 'Deployment') {
@@ -85,8 +86,9 @@ function describeChange(kind: string, before: KubeObject, after: KubeObject): st
 
 /**
  * Compares the live objects with a new set, kind by kind, and rejects what Kubernetes rejects before anything
- * changes: a Job whose spec differs from the live Job of the same name (a Job's pod template is immutable), and a
- * StatefulSet whose selector, serviceName, podManagementPolicy or volumeClaimTemplates change.
+ * changes: an update {@link immutableProblem} refuses (a Job's spec, a StatefulSet's selector, serviceName,
+ * podManagementPolicy or volumeClaimTemplates, a Service's clusterIP, a claim's spec). The runtime's apply admits
+ * the set first (runtime/local/admission), so refused objects never reach this point there.
  */
 export function planApply(live: ManifestSet, next: ManifestSet, options: ApplyOptions = {}): ApplyChange[] {
   const changes: ApplyChange[] = [];
@@ -104,24 +106,8 @@ export function planApply(live: ManifestSet, next: ManifestSet, options: ApplyOp
         changes.push({ object: name, action: 'unchanged' });
         continue;
       }
-      if (kind === 'Job' && canonical((previous as StatefulSet).spec) !== canonical((object as StatefulSet).spec)) {
-        throw new LocalRuntimeError(
-          'E_MANIFEST',
-          `apply: Job ${key}: spec is immutable and the new manifests change it (a Job of that name already ran); give the new run a new name (the chart's Jobs carry a hash of their pod template in their name) or delete the Job first`,
-        );
-      }
-      if (kind === 'StatefulSet') {
-        const a = (previous as StatefulSet).spec;
-        const b = (object as StatefulSet).spec;
-        for (const field of STATEFULSET_IMMUTABLE) {
-          if (canonical(a[field]) !== canonical(b[field])) {
-            throw new LocalRuntimeError(
-              'E_MANIFEST',
-              `apply: StatefulSet ${key}: spec.${field} is immutable (live ${canonical(a[field])}, new ${canonical(b[field])}); Kubernetes updates only replicas, template, updateStrategy, ordinals, persistentVolumeClaimRetentionPolicy and minReadySeconds: delete the StatefulSet first`,
-            );
-          }
-        }
-      }
+      const problem = immutableProblem(kind, previous, object);
+      if (problem) throw new LocalRuntimeError('E_MANIFEST', `apply: ${kind} ${key}: ${problem.summary}`);
       changes.push({ object: name, action: 'configured', detail: describeChange(kind, previous, object) });
     }
     for (const key of before.keys()) {

@@ -1,7 +1,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import type { ApplyResult } from './apply.ts';
-import { LocalRuntimeError } from './errors.ts';
+import { AdmissionError, LocalRuntimeError } from './errors.ts';
 import { loadManifests } from './manifests.ts';
 import type { LocalRuntime } from './runtime.ts';
 
@@ -13,7 +13,12 @@ export type ControlRequest =
   | { readonly verb: 'delete'; readonly pod: string; readonly graceMs?: number }
   | { readonly verb: 'partition'; readonly pods: string[]; readonly from: string[]; readonly ports?: number[] }
   /** `manifests`: a path the supervisor reads (absolute, or relative to its working dir). */
-  | { readonly verb: 'apply'; readonly manifests: string; readonly prune?: boolean }
+  | {
+      readonly verb: 'apply';
+      readonly manifests: string;
+      readonly prune?: boolean;
+      readonly assumeCrds?: readonly string[];
+    }
   | { readonly verb: 'heal' }
   | { readonly verb: 'lookup'; readonly name: string };
 
@@ -38,9 +43,17 @@ async function handle(runtime: LocalRuntime, request: ControlRequest): Promise<u
       await runtime.partition(request.pods, request.from, request.ports ? { ports: request.ports } : {});
       return { partitions: (await runtime.status()).partitions };
     case 'apply':
-      return runtime.apply(loadManifests(request.manifests), {
-        prune: request.prune ?? false,
-      }) satisfies Promise<ApplyResult>;
+      // Refused objects come back with what was applied, as kubectl reports both; the CLI exits 1 for them.
+      return runtime
+        .apply(loadManifests(request.manifests), {
+          prune: request.prune ?? false,
+          assumeCrds: request.assumeCrds,
+          onRefusal: 'apply-rest',
+        })
+        .catch((error: unknown) => {
+          if (!(error instanceof AdmissionError)) throw error;
+          return { changes: [...error.applied], refused: error.refusals } satisfies ApplyResult;
+        }) satisfies Promise<ApplyResult>;
     case 'heal':
       await runtime.heal();
       return { partitions: [] };

@@ -1,4 +1,11 @@
 export {
+  type AdmissionOptions,
+  admit,
+  MAX_DATA_BYTES,
+  parseAssumeCrds,
+  type Refusal,
+} from './admission/index.ts';
+export {
   type ApplyAction,
   type ApplyChange,
   type ApplyOptions,
@@ -10,9 +17,9 @@ export {
 export { type CleanupReport, cleanupLocal, leftovers, liveSupervisor } from './cleanup.ts';
 export { type ControlRequest, control, serveControl } from './control.ts';
 export { type HostRecord, podNames, serviceNames } from './dns.ts';
-export { LocalRuntimeError, type LocalRuntimeErrorCode } from './errors.ts';
+export { AdmissionError, LocalRuntimeError, type LocalRuntimeErrorCode } from './errors.ts';
 export { claimHostDns, HOST_DNS_CLAIM_DIR, type HostDnsClaim, releaseHostDns } from './host-dns-claim.ts';
-export { IMAGE_TABLE, type ImageMapping, resolveImage } from './images.ts';
+export { IMAGE_TABLE, type ImageMapping, LEGACY_KUBECTL_ENV, resolveImage } from './images.ts';
 export {
   addObject,
   cloneManifestSet,

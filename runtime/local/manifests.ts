@@ -35,6 +35,13 @@ export interface ManifestSet {
   readonly claims: Map<string, PersistentVolumeClaim>;
   /** Objects of kinds the runtime does not reproduce (NetworkPolicy, ServiceMonitor, ...), as `Kind/ns/name`. */
   readonly ignored: string[];
+  /**
+   * Objects of every other kind (RBAC, CustomResourceDefinitions, PodDisruptionBudgets, custom resources, ...) by
+   * `Kind/ns/name`: what admission checks, the runtime's kubectl authorizes with, and `status` lists.
+   */
+  readonly others: Map<string, KubeObject>;
+  /** The file each object came from, by `Kind/ns/name` (kubectl names it in its errors). */
+  readonly sources: Map<string, string>;
   readonly files: string[];
 }
 
@@ -77,6 +84,8 @@ export function loadManifests(path: string): ManifestSet {
     jobs: new Map(),
     claims: new Map(),
     ignored: [],
+    others: new Map(),
+    sources: new Map(),
     files: manifestFiles(path),
   };
   for (const file of set.files) {
@@ -88,14 +97,14 @@ export function loadManifests(path: string): ManifestSet {
       }
       const object = doc.toJS() as KubeObject | null;
       if (object === null) return;
-      addObject(set, object, `${file} document ${index}`);
+      addObject(set, object, `${file} document ${index}`, file);
     });
   }
   return set;
 }
 
 /** Adds one object; exported for tests that build manifests in memory. */
-export function addObject(set: ManifestSet, object: KubeObject, where: string): void {
+export function addObject(set: ManifestSet, object: KubeObject, where: string, file = where): void {
   if (typeof object !== 'object' || typeof object.kind !== 'string') {
     throw new LocalRuntimeError('E_MANIFEST', `${where}: kind must be a string (got ${JSON.stringify(object?.kind)})`);
   }
@@ -103,6 +112,7 @@ export function addObject(set: ManifestSet, object: KubeObject, where: string): 
     throw new LocalRuntimeError('E_MANIFEST', `${where}: ${object.kind} has no metadata.name`);
   }
   const key = keyOf(object);
+  set.sources.set(`${object.kind}/${key}`, file);
   switch (object.kind) {
     case 'ConfigMap':
       set.configMaps.set(key, object as ConfigMap);
@@ -126,6 +136,7 @@ export function addObject(set: ManifestSet, object: KubeObject, where: string): 
       set.claims.set(key, object as PersistentVolumeClaim);
       break;
     default:
+      set.others.set(`${object.kind}/${key}`, object);
       if (!INERT_KINDS.has(object.kind)) set.ignored.push(`${object.kind}/${key}`);
   }
 }
@@ -141,6 +152,8 @@ export function emptyManifestSet(): ManifestSet {
     jobs: new Map(),
     claims: new Map(),
     ignored: [],
+    others: new Map(),
+    sources: new Map(),
     files: [],
   };
 }
@@ -156,6 +169,8 @@ export function cloneManifestSet(set: ManifestSet): ManifestSet {
     jobs: new Map(set.jobs),
     claims: new Map(set.claims),
     ignored: [...set.ignored],
+    others: new Map(set.others),
+    sources: new Map(set.sources),
     files: [...set.files],
   };
 }

@@ -5,6 +5,7 @@ import type { ManagedProcess } from '../process/index.ts';
 import { type HandlerTarget, LOCAL_DIR, runHandler, startContainer } from './container.ts';
 import { containerEnv, expand, MissingReferenceError, type ObjectStore, type PodFacts } from './env.ts';
 import { containerArgv, type ImageMapping, resolveImage } from './images.ts';
+import { startKubectlContainer } from './kubectl/launch.ts';
 import { type BridgeNetwork, netnsPids, type PodNet } from './network.ts';
 import type { Container, ContainerPort, Handler, PodSpec, Probe } from './types.ts';
 import { containerMounts, type Mount, materializeVolumes } from './volumes.ts';
@@ -344,23 +345,23 @@ export class Pod {
     mkdirSync(join(local, 'bin'), { recursive: true });
     mkdirSync(join(local, 'api'), { recursive: true });
     writeFileSync(join(local, 'namespace'), this.namespace);
+    const volumeMounts = containerMounts(
+      c.spec,
+      volumeDirs,
+      (path) => {
+        try {
+          return statSync(path).isFile();
+        } catch {
+          return false;
+        }
+      },
+      where,
+    );
+    const hasToken = this.spec.automountServiceAccountToken !== false;
     const mounts: Mount[] = [
       { source: this.host.shimDir, target: `${LOCAL_DIR}/bin`, readOnly: true, file: false },
-      ...(this.spec.automountServiceAccountToken === false
-        ? []
-        : [{ source: this.host.apiDir, target: `${LOCAL_DIR}/api`, readOnly: false, file: false }]),
-      ...containerMounts(
-        c.spec,
-        volumeDirs,
-        (path) => {
-          try {
-            return statSync(path).isFile();
-          } catch {
-            return false;
-          }
-        },
-        where,
-      ),
+      ...(hasToken ? [{ source: this.host.apiDir, target: `${LOCAL_DIR}/api`, readOnly: false, file: false }] : []),
+      ...volumeMounts,
     ];
     const argv = containerArgv(
       c.mapping,
@@ -370,21 +371,37 @@ export class Pod {
     for (;;) {
       if (signal.aborted) return false;
       const startedAt = Date.now();
-      c.proc = await startContainer({
-        netns: net.netns,
-        hostname: this.name,
-        argv,
-        env: c.env,
-        mounts,
-        hostsFile: this.host.hostsFile,
-        resolvFile: this.host.resolvFile,
-        tmpDir: join(this.#dir, 'tmp'),
-        localDir: local,
-        workingDir: c.spec.workingDir,
-        preludeFile: join(this.#dir, `${c.spec.name}.start.sh`),
-        logFile: join(this.host.logsDir, `${this.name}-${this.seq}-${c.spec.name}.log`),
-        recordCreated: (paths) => this.host.recordCreated(paths),
-      });
+      const logFile = join(this.host.logsDir, `${this.name}-${this.seq}-${c.spec.name}.log`);
+      c.proc = c.mapping.builtin
+        ? await startKubectlContainer({
+            argv,
+            env: c.env,
+            logFile,
+            contextFile: join(this.#dir, `${c.spec.name}.kubectl.json`),
+            context: {
+              namespace: this.namespace,
+              serviceAccount: this.spec.serviceAccountName ?? 'default',
+              api: hasToken ? this.host.apiDir : null,
+              mounts: volumeMounts,
+              tmpDir: join(this.#dir, 'tmp'),
+              workingDir: c.spec.workingDir,
+            },
+          })
+        : await startContainer({
+            netns: net.netns,
+            hostname: this.name,
+            argv,
+            env: c.env,
+            mounts,
+            hostsFile: this.host.hostsFile,
+            resolvFile: this.host.resolvFile,
+            tmpDir: join(this.#dir, 'tmp'),
+            localDir: local,
+            workingDir: c.spec.workingDir,
+            preludeFile: join(this.#dir, `${c.spec.name}.start.sh`),
+            logFile,
+            recordCreated: (paths) => this.host.recordCreated(paths),
+          });
       c.state = 'running';
       c.reason = '';
       c.started = !c.spec.startupProbe;

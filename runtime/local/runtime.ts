@@ -10,12 +10,16 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { admit, parseAssumeCrds, withoutRefused } from './admission/index.ts';
+import { acceptedNotEnforced } from './admission/status.ts';
 import { APPLY_KINDS, type ApplyOptions, type ApplyResult, planApply, templateRevision } from './apply.ts';
 import { HostHostsBlock, type HostRecord, podNames, renderPodHosts, serviceNames, writeInPlace } from './dns.ts';
 import type { ObjectStore } from './env.ts';
-import { LocalRuntimeError } from './errors.ts';
+import { AdmissionError, LocalRuntimeError } from './errors.ts';
 import { claimHostDns, type HostDnsClaim } from './host-dns-claim.ts';
-import { IMAGE_TABLE } from './images.ts';
+import { shimPrograms } from './images.ts';
+import { writePolicy } from './kubectl/rbac.ts';
+import { storeManifestSecret } from './kubectl/secret-store.ts';
 import { cloneManifestSet, keyOf, type ManifestSet, namespaceOf } from './manifests.ts';
 import { type BlockRule, BridgeNetwork, freeSubnet } from './network.ts';
 import { forgetRuntime, recordCreatedPaths, recordRuntime, sweepOrphans } from './orphans.ts';
@@ -43,6 +47,27 @@ export interface LocalRuntimeOptions {
   readonly onEvent?: (event: RuntimeEvent) => void;
   /** Scales the kubelet's and the Job controller's back-off timers (tests). @default 1 */
   readonly timeScale?: number;
+  /**
+   * API groups whose CustomResourceDefinitions stand installed (an operator's: `monitoring.coreos.com`), so their
+   * kinds are admitted without a CRD object (`--assume-crds`).
+   * @default $SLOTFORGE_ASSUME_CRDS (comma-separated) or none
+   */
+  readonly assumeCrds?: readonly string[];
+}
+
+/** Refuses, before anything starts, a set an API server would refuse any object of (see runtime/local/admission). */
+export function admitOrThrow(manifests: ManifestSet, assumeCrds: readonly string[]): void {
+  const refusals = admit(manifests, undefined, { assumeCrds });
+  if (refusals.length === 0) return;
+  throw new AdmissionError(
+    `the API server would refuse ${refusals.length} object(s):\n${refusals.map((r) => r.message).join('\n')}`,
+    refusals,
+  );
+}
+
+/** The assumed CRD groups of options or $SLOTFORGE_ASSUME_CRDS. */
+function assumedCrds(options: { assumeCrds?: readonly string[] }): readonly string[] {
+  return options.assumeCrds ?? parseAssumeCrds(process.env.SLOTFORGE_ASSUME_CRDS);
 }
 
 /** One line of the runtime's event log. */
@@ -114,6 +139,12 @@ export interface RuntimeStatus {
   readonly hostIp: string;
   readonly degraded: readonly string[];
   readonly notReproduced: readonly string[];
+  /**
+   * Objects admitted (kind served, schema-validated where a schema exists) that nothing in the runtime executes or
+   * enforces: a PodDisruptionBudget, a ServiceMonitor when its CRD is installed, ... As `Kind/ns/name`, with how it
+   * was validated.
+   */
+  readonly acceptedNotEnforced: ReadonlyArray<{ readonly object: string; readonly validated: string }>;
   readonly pods: PodReport[];
   readonly jobs: ReadonlyArray<{ name: string; status: string; failures: number }>;
   readonly clusters: ClusterReport[];
@@ -194,16 +225,20 @@ export class LocalRuntime {
     this.#manifests = cloneManifestSet(options.manifests);
     this.store = {
       configMap: (ns, name) => this.#manifests.configMaps.get(`${ns}/${name}`)?.data,
+      // The object store: Secrets of the manifests are stored there at start and apply, next to the ones the
+      // runtime's kubectl writes, so the last writer wins as on an API server.
       secret: (ns, name) => {
+        const stored = readStoredSecret(join(this.paths.api, ns, 'secrets', name));
+        if (stored) return stored;
         const secret = this.#manifests.secrets.get(`${ns}/${name}`);
-        if (secret) return { ...decode(secret.data), ...secret.stringData };
-        return readStoredSecret(join(this.paths.api, ns, 'secrets', name));
+        return secret ? { ...decode(secret.data), ...secret.stringData } : undefined;
       },
     };
   }
 
   /** Creates the network and starts every controller; returns at once (pods start in the background). */
   static async start(options: LocalRuntimeOptions): Promise<LocalRuntime> {
+    admitOrThrow(options.manifests, assumedCrds(options));
     if (process.getuid?.() !== 0) {
       throw new LocalRuntimeError(
         'E_NOT_ROOT',
@@ -240,14 +275,14 @@ export class LocalRuntime {
     // The image table's programs, on every container's PATH under their image names.
     // Copies, not symlinks, for programs of this repository: a container may mount a volume over the checkout's
     // parent (the auth Job mounts an emptyDir at /work), which would leave a symlink dangling.
-    for (const mapping of IMAGE_TABLE) {
-      for (const [name, target] of Object.entries(mapping.programs)) {
-        const shim = join(paths.shims, name);
-        rmSync(shim, { force: true });
-        if (target.startsWith('/usr/')) symlinkSync(target, shim);
-        else copyFileSync(target, shim);
-      }
+    for (const [name, target] of shimPrograms()) {
+      const shim = join(paths.shims, name);
+      rmSync(shim, { force: true });
+      if (target.startsWith('/usr/')) symlinkSync(target, shim);
+      else copyFileSync(target, shim);
     }
+    for (const secret of this.#manifests.secrets.values()) storeManifestSecret(paths.api, secret);
+    writePolicy(paths.api, this.#manifests.others.values());
     writeFileSync(paths.hostsFile, renderPodHosts([]));
     writeFileSync(
       paths.resolvFile,
@@ -539,6 +574,25 @@ export class LocalRuntime {
   async apply(manifests: ManifestSet, options: ApplyOptions = {}): Promise<ApplyResult> {
     if (this.#stopped) throw new LocalRuntimeError('E_NOT_UP', 'apply: the runtime is stopped');
     const live = this.#manifests;
+    // As kubectl apply: the objects the API server admits are applied, the refused ones reported (exit 1).
+    const assumeCrds = [...assumedCrds(this.options), ...(options.assumeCrds ?? [])];
+    const refusals = admit(manifests, live, { assumeCrds });
+    const rest = refusals.length === 0 || options.onRefusal === 'apply-rest';
+    const result = rest
+      ? await this.#applyAdmitted(withoutRefused(manifests, refusals, live), options)
+      : { changes: [] };
+    if (refusals.length > 0) {
+      throw new AdmissionError(
+        `apply: ${refusals.map((r) => `${r.object.split('/')[0]} ${r.object.split('/').slice(1).join('/')}: ${r.summary}`).join('; ')}\n${refusals.map((r) => r.message).join('\n')}`,
+        refusals,
+        result.changes,
+      );
+    }
+    return result;
+  }
+
+  async #applyAdmitted(manifests: ManifestSet, options: ApplyOptions): Promise<ApplyResult> {
+    const live = this.#manifests;
     const changes = planApply(live, manifests, options);
     const actionOf = new Map(changes.map((c) => [c.object, c]));
     const act = (kind: string, key: string) => actionOf.get(`${kind}/${key}`)?.action;
@@ -557,6 +611,14 @@ export class LocalRuntime {
       for (const key of [...before.keys()]) if (act(kind, key) === 'pruned') before.delete(key);
     }
     for (const entry of manifests.ignored) if (!live.ignored.includes(entry)) live.ignored.push(entry);
+    for (const [id, object] of manifests.others) live.others.set(id, object);
+    for (const [id, file] of manifests.sources) live.sources.set(id, file);
+    for (const change of changes) {
+      const secret =
+        change.object.startsWith('Secret/') && (change.action === 'created' || change.action === 'configured');
+      if (secret) storeManifestSecret(this.paths.api, live.secrets.get(change.object.slice('Secret/'.length))!);
+    }
+    writePolicy(this.paths.api, live.others.values());
     live.files.push(...manifests.files.filter((f) => !live.files.includes(f)));
 
     for (const change of changes) {
@@ -824,6 +886,7 @@ export class LocalRuntime {
         'no resource limits, no pid namespace, no image file system: containers run host programs (see the image table)',
       ],
       notReproduced: this.#manifests.ignored,
+      acceptedNotEnforced: acceptedNotEnforced(this.#manifests, assumedCrds(this.options)),
       pods: reports,
       jobs: [...this.#jobs.values()].map((j) => ({ name: j.key, status: j.status, failures: j.failures })),
       clusters: groupClusters(pods, views),

@@ -3,11 +3,12 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:f
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isAlive, pollUntil } from '../process/index.ts';
+import { parseAssumeCrds } from './admission/index.ts';
 import { liveSupervisor } from './cleanup.ts';
 import { control } from './control.ts';
 import { LocalRuntimeError } from './errors.ts';
-import { manifestFiles } from './manifests.ts';
-import type { RuntimeStatus } from './runtime.ts';
+import { loadManifests } from './manifests.ts';
+import { admitOrThrow, type RuntimeStatus } from './runtime.ts';
 import { statePaths } from './state.ts';
 
 /** Options of {@link startSupervisor}. */
@@ -19,6 +20,8 @@ export interface SupervisorOptions {
   readonly timeScale?: number;
   /** @default 30000 */
   readonly startTimeoutMs?: number;
+  /** API groups whose CRDs stand installed (`--assume-crds`). @default $SLOTFORGE_ASSUME_CRDS or none */
+  readonly assumeCrds?: readonly string[];
 }
 
 /**
@@ -34,7 +37,9 @@ export async function startSupervisor(options: SupervisorOptions): Promise<{ pid
       `a local runtime is already up in ${paths.root} (supervisor pid ${running}); run 'slotforge down' first`,
     );
   }
-  manifestFiles(options.manifests);
+  // Admission here too, so `up` names every refused object in kubectl's words before anything starts.
+  const assumeCrds = options.assumeCrds ?? parseAssumeCrds(process.env.SLOTFORGE_ASSUME_CRDS);
+  admitOrThrow(loadManifests(options.manifests), assumeCrds);
   mkdirSync(paths.root, { recursive: true });
   const script = fileURLToPath(new URL('./supervisor.ts', import.meta.url));
   const fd = openSync(paths.supervisorLog, 'a');
@@ -49,7 +54,11 @@ export async function startSupervisor(options: SupervisorOptions): Promise<{ pid
       resolve(options.manifests),
       ...(options.timeScale ? [String(options.timeScale)] : []),
     ],
-    { detached: true, stdio: ['ignore', fd, fd] },
+    {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env: { ...process.env, SLOTFORGE_ASSUME_CRDS: assumeCrds.join(',') },
+    },
   );
   closeSync(fd);
   child.unref();

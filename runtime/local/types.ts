@@ -118,7 +118,11 @@ export interface PodTemplate {
 }
 
 export interface PersistentVolumeClaim extends KubeObject {
-  readonly spec?: { resources?: { requests?: { storage?: string } }; accessModes?: string[] };
+  readonly spec?: {
+    resources?: { requests?: { storage?: string } };
+    accessModes?: string[];
+    storageClassName?: string;
+  };
 }
 
 export interface StatefulSet extends KubeObject {
@@ -143,6 +147,7 @@ export interface Deployment extends KubeObject {
 export interface Job extends KubeObject {
   readonly spec: {
     readonly template: PodTemplate;
+    readonly selector?: { matchLabels?: Record<string, string> };
     readonly backoffLimit?: number;
     readonly completions?: number;
     readonly parallelism?: number;
@@ -176,4 +181,5 @@ export interface Secret extends KubeObject {
   readonly data?: Record<string, string>;
   readonly stringData?: Record<string, string>;
   readonly type?: string;
+  readonly immutable?: boolean;
 }
