@@ -3,7 +3,6 @@
 # store, a directory mounted into pods whose service account token is mounted: only what the charts' Jobs need.
 #   kubectl get secret NAME                                     exit 0 when it exists, 1 (NotFound) otherwise
 #   kubectl create secret generic NAME --from-file=KEY=PATH... --from-literal=KEY=VALUE...
-#   kubectl apply [--server-side] -f FILE                      one Secret as JSON (the auth Job's init container)
 # Options -n/--namespace NS; the default namespace is the pod's own.
 set -eu
 LOCAL=${SLOTFORGE_LOCAL_DIR:-/run/slotforge-local}
@@ -65,42 +64,5 @@ case "${1:-} ${2:-}" in
   mv "$tmp" "$dir/$name"
   echo "secret/$name created"
   ;;
-'apply '*)
-  # Stopgap until the admission work's built-in kubectl: `apply [--server-side] [--field-manager=M] -f FILE` of one
-  # Secret in the JSON layout the auth Job's init container writes (one `"key": "base64"` line per data entry).
-  shift
-  file=''
-  while [ "$#" -gt 0 ]; do
-    case "$1" in
-    -f | --filename)
-      file=$2
-      shift 2
-      ;;
-    --filename=*)
-      file=${1#--filename=}
-      shift
-      ;;
-    --server-side | --force-conflicts | --field-manager=*) shift ;;
-    *) fail "error: unsupported argument '$1' (the local runtime's kubectl applies -f FILE)" ;;
-    esac
-  done
-  [ -r "$file" ] || fail "error: the path \"$file\" does not exist"
-  grep -q '"kind": "Secret"' "$file" || fail "error: the local runtime's kubectl applies only Secrets ($file)"
-  name=$(sed -n 's/^ *"name": "\([^"]*\)",\{0,1\}$/\1/p' "$file" | head -n 1)
-  [ -n "$name" ] || fail "error: $file: a Secret needs metadata.name"
-  mkdir -p "$dir"
-  tmp="$dir/.$name.$$"
-  mkdir "$tmp"
-  sed -n '/"data": {/,/}/p' "$file" | sed -n 's/^ *"\([^"]*\)": "\([^"]*\)",\{0,1\}$/\1 \2/p' |
-    while read -r key value; do printf '%s' "$value" | base64 -d >"$tmp/$key"; done
-  if [ -d "$dir/$name" ]; then
-    # Apply sets the fields it names and keeps the others.
-    cp -p "$tmp"/* "$dir/$name"/ 2>/dev/null || true
-    rm -rf "$tmp"
-  else
-    mv "$tmp" "$dir/$name"
-  fi
-  echo "secret/$name serverside-applied"
-  ;;
-*) fail "error: the local runtime's kubectl supports 'get secret NAME', 'create secret generic NAME' and 'apply -f FILE' (got '$*')" ;;
+*) fail "error: the local runtime's kubectl supports 'get secret NAME' and 'create secret generic NAME' (got '$*')" ;;
 esac
