@@ -11,6 +11,10 @@ export interface DefaultChartsOptions {
   readonly retiringShards?: number;
   /** Also synthesize the RedisSentinel example chart. @default true */
   readonly sentinelExample?: boolean;
+  /** Memory limit of each member (maxmemory follows it). @default '256Mi' */
+  readonly memoryLimit?: string;
+  /** Replicas of each shard's master. @default 1 */
+  readonly replicasPerShard?: number;
 }
 
 /** The deployments {@link defaultCharts} made, for {@link monitoringCharts}. */
@@ -36,9 +40,9 @@ export function defaultCharts(app: App, options: DefaultChartsOptions = {}): Def
   const cluster = new RedisCluster(chart, 'redis', {
     shards: options.shards ?? 3,
     ...(options.retiringShards ? { retiringShards: options.retiringShards } : {}),
-    replicasPerShard: 1,
+    replicasPerShard: options.replicasPerShard ?? 1,
     profile: 'store',
-    resources: { memoryLimit: '256Mi', cpuRequest: '100m' },
+    resources: { memoryLimit: options.memoryLimit ?? '256Mi', cpuRequest: '100m' },
     storage: { size: '1Gi' },
     antiAffinity: 'preferred',
   });

@@ -9,6 +9,8 @@ export interface FaultEffect {
   /** Slot ranges whose operations count as affected (empty = every operation). */
   readonly affectedSlots: ReadonlyArray<readonly [number, number]>;
   readonly description: string;
+  /** Figures the fault measured while it ran (e.g. the longest full resync of a rollout), by name. */
+  readonly figures?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -35,8 +37,11 @@ export interface CheckContext {
 /** A chaos scenario: a fault, the workloads that record history around it, and the checkers that judge it. */
 export interface Scenario {
   readonly name: string;
-  /** What it runs against: a RedisCluster, or a RedisSentinel deployment. @default 'cluster' */
-  readonly deployment?: 'cluster' | 'sentinel';
+  /**
+   * What it runs against: a RedisCluster, the RedisCluster variant sized for a large dataset
+   * (`largeDatasetClusterManifests`), or a RedisSentinel deployment. @default 'cluster'
+   */
+  readonly deployment?: 'cluster' | 'cluster-large' | 'sentinel';
   readonly description: string;
   readonly fault: Fault;
   readonly workloads: () => Workload[];

@@ -13,6 +13,7 @@ import { killMaster, killReplica, killShard, pauseMaster, stallMembers } from '.
 import { killDuringMigration } from './faults/migration.ts';
 import { partitionMaster } from './faults/partition.ts';
 import { fullRestart, rollingRestart } from './faults/restart.ts';
+import { loadDataset, statefulSetRollout } from './faults/rollout.ts';
 import { deleteAllSentinels } from './faults/sentinels.ts';
 import { reshard, scale, scaleTo } from './faults/topology.ts';
 import type { History } from './history.ts';
@@ -22,6 +23,7 @@ import {
   EVERYSEC_LOSS_WINDOW_MS,
   FULL_RESTART_HEALTHY_MS,
   KILL_MASTER_RECOVERY_MARGIN_MS,
+  LARGE_FULL_RESYNC_MIN_MS,
   MIGRATION_DRILL_SLOTS,
   OPEN_SLOTS_CLOSED_WITHIN_MS,
   PAUSE_BEYOND_NODE_TIMEOUT_MS,
@@ -59,6 +61,17 @@ function failoverVerdicts(history: History, ctx: CheckContext): Verdict[] {
     checkPubSubDelivery(history),
     checkCoverage(history, WORKLOAD_KINDS),
   ];
+}
+
+/** The drill's precondition: the rollout saw a full resync at least {@link LARGE_FULL_RESYNC_MIN_MS} long. */
+function checkLongFullResync(ctx: CheckContext): Verdict {
+  const longest = ctx.effect.figures?.longestFullResyncMs ?? 0;
+  return {
+    checker: 'long-full-resync',
+    ok: longest >= LARGE_FULL_RESYNC_MIN_MS,
+    summary: `longest full resync ${longest} ms (needs >= ${LARGE_FULL_RESYNC_MIN_MS} ms for the drill to prove the readiness gate)`,
+    evidence: { ...ctx.effect.figures },
+  };
 }
 
 /**
@@ -148,6 +161,15 @@ export const SCENARIOS: readonly Scenario[] = [
     fault: rollingRestart(),
     workloads: writesAndCounters,
     check: (history) => plannedVerdicts(history),
+  },
+  {
+    name: 'rolling-restart-large',
+    deployment: 'cluster-large',
+    description: `kubectl rollout restart of every StatefulSet holding a dataset whose full resync takes >= ${LARGE_FULL_RESYNC_MIN_MS} ms, under write load: 0 lost writes, 0 failed client operations`,
+    prepare: (target) => loadDataset(target),
+    fault: statefulSetRollout(),
+    workloads: writesAndCounters,
+    check: (history, ctx) => [...plannedVerdicts(history), checkLongFullResync(ctx)],
   },
   {
     name: 'full-restart',

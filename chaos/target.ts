@@ -61,11 +61,27 @@ export interface ChaosTarget {
    * without it runs scenarios with no failover timeline.
    */
   observable?(): Promise<{ members: ObservedMember[]; username?: string; password?: string }>;
+  /**
+   * A `kubectl rollout restart` of every StatefulSet: a new pod-template annotation, so the StatefulSet controller
+   * replaces each pod, one per StatefulSet at a time, highest ordinal first, moving on only when the new pod is Ready
+   * (and `minReadySeconds` passed). Resolves when every pod runs the new template; reports each replica's full
+   * resync as observed. Optional.
+   */
+  rolloutRestart?(timeoutMs: number): Promise<RolloutReport>;
   /** Polls until the deployment is healthy again (cluster_state ok everywhere, replicas linked). */
   waitHealthy(timeoutMs: number): Promise<void>;
 }
 
 /** Raised when a scenario needs a verb its target does not offer. */
+/** What a {@link ChaosTarget.rolloutRestart} saw. */
+export interface RolloutReport {
+  /** Pods in the order their new incarnation became Ready. */
+  readonly pods: readonly string[];
+  /** Each full resync seen (a replica answering with its link down or a sync in progress, until its link is up). */
+  readonly syncs: ReadonlyArray<{ readonly pod: string; readonly ms: number }>;
+  readonly durationMs: number;
+}
+
 export class UnsupportedFaultError extends Error {
   readonly code = 'E_UNSUPPORTED_FAULT';
   constructor(

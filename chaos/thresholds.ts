@@ -51,3 +51,9 @@ export const MIGRATION_DRILL_SLOTS = 2000;
  * takes well under 5 s. 20 + 5 + 5 + 10 s of margin for the restart and a loaded machine.
  */
 export const OPEN_SLOTS_CLOSED_WITHIN_MS = 40_000;
+
+/**
+ * `rolling-restart-large` only proves something when a replica's full resync is long enough for a rollout to run
+ * ahead of it (the issue: at least 5 s); the drill fails its own precondition below this.
+ */
+export const LARGE_FULL_RESYNC_MIN_MS = 5000;

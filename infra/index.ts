@@ -36,7 +36,11 @@ export { RedisCluster } from './redis-cluster.ts';
 export { MEMBER_SCRIPTS, readScript, SCRIPTS_MOUNT_PATH } from './scripts.ts';
 export { type AclUser, APP_DENIED_COMMANDS, CLUSTER_ACL_USERS, renderAclUsers, secretKeysOf } from './security/acl.ts';
 export { AUTH_MOUNT_PATH, type AuthOptions, DEFAULT_KUBECTL_IMAGE, RedisAuth } from './security/auth.ts';
-export { type NetworkPolicyOptions, redisNetworkPolicy } from './security/network-policy.ts';
+export {
+  type ClientNamespacePeer,
+  type NetworkPolicyOptions,
+  redisNetworkPolicy,
+} from './security/network-policy.ts';
 export { containerSecurityContext, podSecurityContext } from './security/security-context.ts';
 export { certificate, TLS_MOUNT_PATH, type TlsOptions } from './security/tls.ts';
 export { addSentinelExample, SENTINEL_EXAMPLE_NAMESPACE } from './sentinel/example.ts';

@@ -16,7 +16,7 @@ import { dataClaimTemplate } from './persistence.ts';
 import { MEMBER_SCRIPTS, readScript } from './scripts.ts';
 import { CLUSTER_ACL_USERS, renderAclUsers, secretKeysOf } from './security/acl.ts';
 import { RedisAuth } from './security/auth.ts';
-import { redisNetworkPolicy } from './security/network-policy.ts';
+import { redisNetworkPolicy, resolveNetworkPolicyOptions } from './security/network-policy.ts';
 import { certificate } from './security/tls.ts';
 
 /**
@@ -64,7 +64,7 @@ export class RedisCluster extends Construct {
   constructor(scope: Construct, id: string, props: RedisClusterProps = {}) {
     super(scope, id);
     const resolved = resolveClusterProps(id, props);
-    const { name, owner, profile, nodeTimeoutMs, userConfig, preferredEndpointType, clusterDomain } = resolved;
+    const { name, owner, nodeTimeoutMs, userConfig, preferredEndpointType, clusterDomain } = resolved;
     const { memoryLimit, memoryRequest, cpuRequest, cpuLimit, storageSize, storageClassName } = resolved;
     const { antiAffinity, grace, guardSeconds, scriptTimeouts, metrics, exporterImage, minReadySeconds } = resolved;
     this.clusterName = name;
@@ -93,7 +93,8 @@ export class RedisCluster extends Construct {
         persistence: this.persistence,
         memory: this.memory,
         evictionPolicy: this.evictionPolicy,
-        requireFullCoverage: profile.requireFullCoverage,
+        requireFullCoverage: resolved.requireFullCoverage,
+        allowReadsWhenDown: resolved.allowReadsWhenDown,
         preferredEndpointType,
         userConfig,
       },
@@ -273,14 +274,12 @@ export class RedisCluster extends Construct {
       tlsSecretName: this.tlsSecretName,
     });
 
-    const np = props.networkPolicy ?? {};
     this.networkPolicy = redisNetworkPolicy(this, 'NetworkPolicy', {
       name,
       labels: this.labels,
       memberSelector: this.memberLabels,
       peerSelector: { 'app.kubernetes.io/instance': name, 'app.kubernetes.io/managed-by': 'slotforge' },
-      clientPodLabels: np.clientPodLabels ?? { 'slotforge.io/client': name },
-      metricsNamespaceLabels: np.metricsNamespaceLabels ?? { 'kubernetes.io/metadata.name': 'monitoring' },
+      ...resolveNetworkPolicyOptions(owner, name, props.networkPolicy),
       redisPort: this.port,
       busPort: this.busPort,
       metricsPort: EXPORTER_PORT,

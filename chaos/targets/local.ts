@@ -1,7 +1,14 @@
-import { type LocalRuntime, type ManifestSet, unhealthy } from '../../runtime/local/index.ts';
+import {
+  cloneManifestSet,
+  type LocalRuntime,
+  type ManifestSet,
+  REVISION_LABEL,
+  templateRevision,
+  unhealthy,
+} from '../../runtime/local/index.ts';
 import { pollUntil } from '../../runtime/process/index.ts';
 import { parseInfo } from '../../runtime/redis/index.ts';
-import { type ChaosTarget, UnsupportedFaultError } from '../target.ts';
+import { type ChaosTarget, type RolloutReport, UnsupportedFaultError } from '../target.ts';
 import { podInfosFromClusterNodes, reshardArgs } from './cluster-view.ts';
 import { callOnce } from './redis-call.ts';
 import { clusterCheckOutput, clusterCli } from './redis-cli.ts';
@@ -144,6 +151,7 @@ export function localTarget(options: LocalTargetOptions): ChaosTarget {
       }
       await target.waitHealthy(SCALE_TIMEOUT_MS);
     },
+    rolloutRestart: (timeoutMs) => rolloutRestart(timeoutMs),
     waitHealthy: async (timeoutMs) => {
       await pollUntil(
         async () => {
@@ -168,6 +176,60 @@ export function localTarget(options: LocalTargetOptions): ChaosTarget {
         { description: `the local ${namespace} cluster to be healthy`, timeoutMs, intervalMs: 250 },
       );
     },
+  };
+
+  /**
+   * `kubectl rollout restart` of the namespace's StatefulSets: the runtime's StatefulSet controller rolls them (one
+   * pod per StatefulSet at a time, gated by readiness); meanwhile every member is asked for INFO replication every
+   * 200 ms to time each full resync.
+   */
+  const rolloutRestart = async (timeoutMs: number): Promise<RolloutReport> => {
+    const started = Date.now();
+    const next = cloneManifestSet(runtime.manifests);
+    const revisions = new Map<string, string>();
+    for (const [key, sts] of next.statefulSets) {
+      if (!key.startsWith(`${namespace}/`)) continue;
+      const old = sts.spec.template;
+      const annotations = {
+        ...old.metadata?.annotations,
+        'kubectl.kubernetes.io/restartedAt': new Date().toISOString(),
+      };
+      const template = { ...old, metadata: { ...old.metadata, annotations } };
+      next.statefulSets.set(key, { ...sts, spec: { ...sts.spec, template } });
+      revisions.set(sts.metadata.name, templateRevision(sts.metadata.name, template));
+    }
+    await runtime.apply(next);
+    const readyOrder: string[] = [];
+    const syncs: Array<{ pod: string; ms: number }> = [];
+    /** pod name -> when its current incarnation was first seen syncing. */
+    const syncing = new Map<string, number>();
+    await pollUntil(
+      async () => {
+        const pods = members();
+        const infos = await Promise.all(
+          pods.map((p) => (p.ip ? admin(p.ip, 'INFO', 'replication').catch(() => '') : Promise.resolve(''))),
+        );
+        pods.forEach((pod, i) => {
+          const info = parseInfo(infos[i] ?? '');
+          const inSync =
+            info.role !== 'slave' || (info.master_link_status === 'up' && info.master_sync_in_progress === '0');
+          const since = syncing.get(pod.name);
+          if (info.role === 'slave' && !inSync && since === undefined) syncing.set(pod.name, Date.now());
+          if (inSync && since !== undefined) {
+            syncs.push({ pod: pod.name, ms: Date.now() - since });
+            syncing.delete(pod.name);
+          }
+          const fresh = pod.labels[REVISION_LABEL] === revisions.get(pod.owner.name.split('/').pop() ?? '');
+          if (fresh && pod.ready && !readyOrder.includes(pod.name)) readyOrder.push(pod.name);
+        });
+        const done = pods.every(
+          (p) => p.ready && p.labels[REVISION_LABEL] === revisions.get(p.owner.name.split('/').pop() ?? ''),
+        );
+        return done && pods.length > 0 && syncing.size === 0;
+      },
+      { description: `the rollout restart of ${namespace}'s StatefulSets`, timeoutMs, intervalMs: 200 },
+    );
+    return { pods: readyOrder, syncs, durationMs: Date.now() - started };
   };
 
   /** Polls until every Job is Complete; a Failed Job is an error naming it. */

@@ -13,7 +13,11 @@ import {
   type ScenarioResult,
 } from '../../chaos/index.ts';
 import { timelineLines } from '../../chaos/observe/failover-timeline.ts';
-import { defaultClusterManifests, sentinelExampleManifests } from '../../chaos/targets/default-deployment.ts';
+import {
+  defaultClusterManifests,
+  largeDatasetClusterManifests,
+  sentinelExampleManifests,
+} from '../../chaos/targets/default-deployment.ts';
 import { localTarget } from '../../chaos/targets/local.ts';
 import { localSentinelTarget } from '../../chaos/targets/local-sentinel.ts';
 import { cleanupLocal, LocalRuntime, loadManifests } from '../../runtime/local/index.ts';
@@ -100,7 +104,9 @@ async function runOnLocal(
           ? loadManifests(manifests)
           : sentinel
             ? await sentinelExampleManifests()
-            : await defaultClusterManifests(),
+            : scenario.deployment === 'cluster-large'
+              ? await largeDatasetClusterManifests()
+              : await defaultClusterManifests(),
       });
       const target = sentinel
         ? localSentinelTarget({ runtime })

@@ -73,6 +73,7 @@ export {
   type ConnectionOptions,
   type HostPort,
   parseRedisUrl,
+  type ReadFrom,
   type ResolvedConnectionOptions,
   resolveConnectionOptions,
 } from './core/options.ts';

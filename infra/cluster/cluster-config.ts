@@ -11,6 +11,7 @@ export interface ClusterConfigInput {
   readonly memory: MemoryPlan;
   readonly evictionPolicy: EvictionPolicy;
   readonly requireFullCoverage: boolean;
+  readonly allowReadsWhenDown: boolean;
   readonly preferredEndpointType: 'ip' | 'hostname';
   /** Validated user directives; they replace the construct's. */
   readonly userConfig: Readonly<Record<string, DirectiveValue>>;
@@ -37,7 +38,7 @@ export function clusterConfEntries(input: ClusterConfigInput): RedisConfEntries 
     // 10 x node timeout of silence, which on Kubernetes means a shard that never comes back after a long partition).
     ['cluster-replica-validity-factor', 0],
     ['cluster-require-full-coverage', input.requireFullCoverage],
-    ['cluster-allow-reads-when-down', false],
+    ['cluster-allow-reads-when-down', input.allowReadsWhenDown],
     ['cluster-migration-barrier', 1],
     ['cluster-allow-replica-migration', true],
     ['cluster-preferred-endpoint-type', input.preferredEndpointType],

@@ -105,6 +105,23 @@ export interface RedisClusterProps {
   readonly profile?: RedisProfile;
   /** @default 'redis:8.0.6' (DEFAULT_REDIS_IMAGE) */
   readonly image?: string;
+  /**
+   * `cluster-require-full-coverage`: with `true`, while any slot is uncovered (a shard whose master failed and has no
+   * replica to promote yet) EVERY node answers CLUSTERDOWN on EVERY slot (measured: ~12 s for one shard frozen past
+   * the node timeout); with `false` the other shards keep serving their slots and only the lost shard's keys fail.
+   * A cache wants `false`. A store may choose: `true` keeps the keyspace all-or-nothing (an application never sees
+   * some keys while others of the same logical record are unreachable), `false` keeps most of it available.
+   * @default false for `cache`, true for `store`
+   */
+  readonly requireFullCoverage?: boolean;
+  /**
+   * `cluster-allow-reads-when-down`: nodes serve reads (not writes) while the cluster is down, from a master on the
+   * minority side or a replica with READONLY, so reads may return data that the majority side has since changed or a
+   * failover is about to discard. Pair it with the client's `readFrom: 'replicas'` to read a failed shard's keys
+   * from its replica before the promotion.
+   * @default false
+   */
+  readonly allowReadsWhenDown?: boolean;
   /** @default from the profile */
   readonly persistence?: PersistenceOptions;
   /** @default from the profile */
@@ -219,6 +236,22 @@ export function resolveClusterProps(
   const profileName = props.profile ?? 'store';
   check(profileName in PROFILES, owner, 'profile', "must be 'cache' or 'store'", profileName);
   const profile = PROFILES[profileName];
+  const requireFullCoverage = props.requireFullCoverage ?? profile.requireFullCoverage;
+  check(
+    typeof requireFullCoverage === 'boolean',
+    owner,
+    'requireFullCoverage',
+    'must be true or false',
+    requireFullCoverage,
+  );
+  const allowReadsWhenDown = props.allowReadsWhenDown ?? false;
+  check(
+    typeof allowReadsWhenDown === 'boolean',
+    owner,
+    'allowReadsWhenDown',
+    'must be true or false',
+    allowReadsWhenDown,
+  );
   const image = props.image ?? DEFAULT_REDIS_IMAGE;
   check(image.trim() !== '' && !/\s/.test(image), owner, 'image', 'must be an image reference', image);
   const port = props.port ?? 6379;
@@ -375,6 +408,8 @@ export function resolveClusterProps(
     retiringShards,
     profileName,
     profile,
+    requireFullCoverage,
+    allowReadsWhenDown,
     image,
     port,
     busPort,

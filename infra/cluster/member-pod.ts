@@ -117,6 +117,13 @@ export function memberPodTemplate(input: MemberPodInput): k8s.PodTemplateSpec {
         redisPort: input.port,
         secretName: input.secretName,
         secretKey: 'exporter',
+        // With TLS the exporter speaks TLS too (the server has `port 0`), to the pod's own DNS name.
+        ...(tls
+          ? {
+              tlsDir: TLS_MOUNT_PATH,
+              tlsServerName: `$(POD_NAME).${input.env.SLOTFORGE_HEADLESS}.$(POD_NAMESPACE).svc.${input.env.SLOTFORGE_CLUSTER_DOMAIN}`,
+            }
+          : {}),
       }),
     );
   }

@@ -140,6 +140,8 @@ export const MANAGED_DIRECTIVES: Readonly<Record<string, string>> = {
   appendfsync: 'persistence.appendfsync',
   save: 'persistence.rdb',
   maxmemory: 'maxmemory',
+  'cluster-require-full-coverage': 'requireFullCoverage',
+  'cluster-allow-reads-when-down': 'allowReadsWhenDown',
   include: 'nothing (one file is rendered)',
   daemonize: 'nothing (the container runs redis-server in the foreground)',
   logfile: 'nothing (logs go to stdout)',

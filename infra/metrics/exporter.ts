@@ -18,6 +18,13 @@ export interface ExporterOptions {
   readonly secretKey: string;
   /** Mounted TLS Secret (tls.crt, tls.key, ca.crt); plain TCP when absent. */
   readonly tlsDir?: string;
+  /**
+   * With TLS: the name the exporter connects to and checks the server certificate against (its DNS SANs). May use
+   * `$(POD_NAME)` and `$(POD_NAMESPACE)`, which the container gets from the downward API. Redis listens on every
+   * address of the pod, so the pod's own DNS name reaches it as 127.0.0.1 would, and the certificate (issued for
+   * `*.<headless>.<namespace>.svc.<domain>`) verifies; 127.0.0.1 is in no SAN.
+   */
+  readonly tlsServerName?: string;
 }
 
 /**
@@ -34,18 +41,24 @@ export function exporterContainer(options: ExporterOptions): k8s.Container {
         { name: 'REDIS_EXPORTER_TLS_CLIENT_KEY_FILE', value: `${options.tlsDir}/tls.key` },
       ]
     : [];
+  const field = (name: string, fieldPath: string): k8s.EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
+  const host = options.tlsDir ? (options.tlsServerName ?? '127.0.0.1') : '127.0.0.1';
   return {
     name: 'exporter',
     image: options.image,
     imagePullPolicy: 'IfNotPresent',
     env: [
-      { name: 'REDIS_ADDR', value: `${options.tlsDir ? 'rediss' : 'redis'}://127.0.0.1:${options.redisPort}` },
+      // Before REDIS_ADDR: Kubernetes expands $(VAR) only from variables defined earlier in the list.
+      ...(options.tlsDir ? [field('POD_NAME', 'metadata.name'), field('POD_NAMESPACE', 'metadata.namespace')] : []),
+      { name: 'REDIS_ADDR', value: `${options.tlsDir ? 'rediss' : 'redis'}://${host}:${options.redisPort}` },
       { name: 'REDIS_USER', value: 'exporter' },
       {
         name: 'REDIS_PASSWORD',
         valueFrom: { secretKeyRef: { name: options.secretName, key: options.secretKey } },
       },
       { name: 'REDIS_EXPORTER_WEB_LISTEN_ADDRESS', value: `:${EXPORTER_PORT}` },
+      // `-`: no CONFIG GET * (it would return masterauth; the exporter user may not run it, see acl.ts).
+      { name: 'REDIS_EXPORTER_CONFIG_COMMAND', value: '-' },
       ...tls,
     ],
     ports: [{ name: 'metrics', containerPort: EXPORTER_PORT, protocol: 'TCP' }],

@@ -72,6 +72,32 @@ umask 077
 render_config "$guard" >"$RUN_DIR/redis.conf.tmp"
 mv "$RUN_DIR/redis.conf.tmp" "$RUN_DIR/redis.conf"
 
-# The loop stops when this pid (redis-server after exec) is gone.
+# TLS certificate reload. Redis reads tls-cert-file, tls-key-file and tls-ca-cert-file only at start and on CONFIG SET
+# (which reloads them even when the path is unchanged, checked on 7.0.15); cert-manager and the kubelet replace the
+# Secret's files in place on rotation. So: every SLOTFORGE_TLS_RELOAD_INTERVAL_S seconds compare the files' checksum,
+# and on a change CONFIG SET the same paths; connections made after it see the new certificate, none is dropped.
+# Stops when redis-server ($1) is gone.
+watch_tls() {
+  _pid=$1
+  _interval=${SLOTFORGE_TLS_RELOAD_INTERVAL_S:-10}
+  _sum() { cat "$TLS_DIR/tls.crt" "$TLS_DIR/tls.key" "$TLS_DIR/ca.crt" 2>/dev/null | sha256sum | cut -d' ' -f1; }
+  _loaded=$(_sum)
+  while kill -0 "$_pid" 2>/dev/null; do
+    sleep "$_interval"
+    _now=$(_sum)
+    [ "$_now" = "$_loaded" ] && continue
+    _reply=$(rcli "$(self_ip)" config set tls-cert-file "$TLS_DIR/tls.crt" tls-key-file "$TLS_DIR/tls.key" \
+      tls-ca-cert-file "$TLS_DIR/ca.crt" 2>&1)
+    if [ "$_reply" = OK ]; then
+      log "tls: the certificate files changed; reloaded them (CONFIG SET), no restart"
+      _loaded=$_now
+    else
+      log "tls: the certificate files changed but CONFIG SET failed (retrying in ${_interval}s): $_reply"
+    fi
+  done
+}
+
+# The loops stop when this pid (redis-server after exec) is gone.
 sh "$CONFIG_DIR/maintain.sh" "$$" &
+[ -n "$TLS_DIR" ] && watch_tls "$$" &
 exec redis-server "$RUN_DIR/redis.conf"

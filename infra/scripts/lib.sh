@@ -3,6 +3,7 @@
 CONFIG_DIR=${SLOTFORGE_CONFIG_DIR:-/opt/slotforge}
 AUTH_DIR=${SLOTFORGE_AUTH_DIR:-/etc/slotforge/auth}
 DATA_DIR=${SLOTFORGE_DATA_DIR:-/data}
+# shellcheck disable=SC2034 # used by the scripts that source this file
 RUN_DIR=${SLOTFORGE_RUN_DIR:-/run/slotforge}
 REDIS_PORT=${REDIS_PORT:-6379}
 REDIS_BUS_PORT=${REDIS_BUS_PORT:-$((REDIS_PORT + 10000))}

@@ -38,14 +38,21 @@ const PROBE_RULES = 'resetkeys resetchannels -@all +ping +cluster|info +cluster|
 
 /**
  * Exporter user: what redis_exporter reads without key checks (1.45; 1.69, the image's, also reads LATENCY
- * HISTOGRAM for its per-command latency histograms).
+ * HISTOGRAM for its per-command latency histograms), and no CONFIG GET. CONFIG GET returns
+ * `masterauth` (the replication password) in clear to anyone allowed `config|get` (checked on Redis 7.0.15), and
+ * ACL rules cannot limit it to some parameters: a command or subcommand is allowed whole, and selectors restrict keys
+ * and channels only. The exporter runs with `REDIS_EXPORTER_CONFIG_COMMAND=-` (see exporter.ts) so it never asks: it
+ * loses redis_config_maxmemory/maxclients only (redis_memory_max_bytes comes from INFO memory).
  */
 const EXPORTER_RULES = [
-  'resetkeys resetchannels -@all +ping +info +select +client|setname +client|list +config|get',
+  'resetkeys resetchannels -@all +ping +info +select +client|setname +client|list',
   '+cluster|info +cluster|nodes +slowlog|get +slowlog|len +latency|latest +latency|histogram +memory|stats',
 ].join(' ');
 
-/** Replication user: what a replica sends its master during a sync. */
+/**
+ * Replication user: what a replica sends its master during a sync. Data-equivalent to `default`: PSYNC streams the
+ * whole data set (every key) to whoever holds this password, so treat the `replication` key like the admin one.
+ */
 const REPLICATION_RULES = 'resetkeys resetchannels -@all +psync +replconf +ping';
 
 /** The users of a cluster member. `default` is the admin user of the scripts (bootstrap, preStop, scaling). */

@@ -15,7 +15,11 @@ import { dataClaimTemplate, type StorageOptions } from '../persistence.ts';
 import { RedisCluster } from '../redis-cluster.ts';
 import { renderAclUsers, secretKeysOf } from '../security/acl.ts';
 import { type AuthOptions, RedisAuth } from '../security/auth.ts';
-import { type NetworkPolicyOptions, redisNetworkPolicy } from '../security/network-policy.ts';
+import {
+  type NetworkPolicyOptions,
+  redisNetworkPolicy,
+  resolveNetworkPolicyOptions,
+} from '../security/network-policy.ts';
 import { SENTINEL_ACCESS_KEY, SENTINEL_ACL_USERS } from './acl.ts';
 import { dataPodTemplate, sentinelPodTemplate } from './pods.ts';
 import { sentinelScriptFiles } from './scripts.ts';
@@ -514,12 +518,10 @@ export class RedisSentinel extends Construct {
       );
     }
 
-    const np = props.networkPolicy ?? {};
     const policy = {
       labels: this.labels,
       peerSelector: { 'app.kubernetes.io/instance': name, 'app.kubernetes.io/managed-by': 'slotforge' },
-      clientPodLabels: np.clientPodLabels ?? { 'slotforge.io/client': name },
-      metricsNamespaceLabels: np.metricsNamespaceLabels ?? { 'kubernetes.io/metadata.name': 'monitoring' },
+      ...resolveNetworkPolicyOptions(owner, name, props.networkPolicy),
       metricsPort: EXPORTER_PORT,
     };
     // Clients reach both: the sentinels to learn the primary, the data pods to use it.

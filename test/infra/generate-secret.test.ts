@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_KUBECTL_IMAGE, InvalidPropError } from '../../infra/index.ts';
+import { DEFAULT_KUBECTL_IMAGE, DEFAULT_REDIS_IMAGE, InvalidPropError } from '../../infra/index.ts';
 import { harnessTempDir } from '../support/harness-root.ts';
 import { type Manifest, objectsOfKind, synthCluster } from './support/synth.ts';
 import { validateObject } from './support/validate.ts';
@@ -80,7 +80,7 @@ describe('auth Job: an init container renders the Secret, kubectl (no shell) app
     expect(JSON.stringify(apply)).not.toMatch(/"sh"|"-c"/);
     expect(JSON.stringify(job)).not.toContain('bitnami');
     const [init] = job?.spec.template.spec.initContainers ?? [];
-    expect(init.image).toBe('redis:7.0.15');
+    expect(init.image).toBe(DEFAULT_REDIS_IMAGE); // the Redis image: sh and coreutils
     expect(init.command).toEqual(['sh', '/opt/slotforge/generate-secret.sh']);
     const current = job?.spec.template.spec.volumes.find((v: Manifest) => v.name === 'current');
     expect(current.secret).toMatchObject({ secretName: 'rc-auth', optional: true });

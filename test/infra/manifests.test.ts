@@ -40,6 +40,10 @@ function checkInvariants(props: RedisClusterProps, objects: readonly Manifest[])
     const budget = budgets.filter((b) => JSON.stringify(b.spec.selector.matchLabels) === JSON.stringify(selector));
     expect(budget).toHaveLength(1);
     expect(budget[0]?.spec.maxUnavailable).toBe(1);
+    // A member that is not Ready serves nothing: it must never block a node drain (issue 14 item 4).
+    expect(budget[0]?.spec.unhealthyPodEvictionPolicy).toBe('AlwaysAllow');
+    // A rollout moves on only after the restarted member stayed Ready (readiness: linked and not syncing).
+    expect(sts.spec.minReadySeconds).toBe(props.minReadySeconds ?? 10);
     // Anti-affinity between the members of the shard, on the node.
     const anti = sts.spec.template.spec.affinity.podAntiAffinity;
     const terms = [
@@ -157,6 +161,7 @@ const validProps: fc.Arbitrary<RedisClusterProps> = fc.record(
       {},
       { 'maxmemory-samples': 10, 'lazyfree-lazy-eviction': true, hz: 20 },
     ),
+    minReadySeconds: fc.integer({ min: 0, max: 600 }),
     scriptTimeouts: fc.record(
       {
         redisCliSeconds: fc.integer({ min: 1, max: 30 }),

@@ -201,7 +201,8 @@ class IoredisCommands implements RedisCommands {
           maxRedirections: 16,
           clusterRetryStrategy: (times: number) => Math.min(100 * times, 1000),
           enableOfflineQueue: true,
-          scaleReads: 'master',
+          // readFrom (default master): ioredis' names for the same choice.
+          scaleReads: ({ master: 'master', replicas: 'slave', all: 'all' } as const)[this.#options.readFrom],
           dnsLookup: lookupOrKeep,
           redisOptions,
         },

@@ -1,5 +1,5 @@
 import { CIRCUIT_BREAKER_DEFAULTS, type CircuitBreakerOptions } from './breaker.ts';
-import { booleanOption, durationOption, integerOption, invalidOption, stringOption } from './validate.ts';
+import { booleanOption, durationOption, enumOption, integerOption, invalidOption, stringOption } from './validate.ts';
 
 /**
  * Connection options and their defaults, resolved once. The defaults are chosen to survive real faults (FACTS):
@@ -85,6 +85,15 @@ export interface ConnectionOptions {
    * @default { failureThreshold: 3, openMs: 1000 }
    */
   readonly circuitBreaker?: false | CircuitBreakerOptions;
+  /**
+   * Where a cluster client sends read-only commands (ioredis `scaleReads`). `replicas` reads from the replicas (with
+   * READONLY): reads may be stale by the replication lag, and keep working while a master is failing over; with the
+   * deployment's `cluster-allow-reads-when-down yes` (RedisCluster `allowReadsWhenDown`) they also keep working while
+   * the cluster answers writes with CLUSTERDOWN. `all` spreads reads over masters and replicas. Writes always go to the
+   * master. Cluster only.
+   * @default 'master'
+   */
+  readonly readFrom?: ReadFrom;
 }
 
 /**
@@ -93,6 +102,10 @@ export interface ConnectionOptions {
  * (docs/sentinel-setup.md "Failover timings").
  */
 export const SENTINEL_COMMAND_TIMEOUT_MS = 12_000;
+
+/** Where a cluster client reads: see {@link ConnectionOptions.readFrom}. */
+export type ReadFrom = 'master' | 'replicas' | 'all';
+const READ_FROM: readonly ReadFrom[] = ['master', 'replicas', 'all'];
 
 /** One defaults constant for the connection layer. */
 export const CONNECTION_DEFAULTS = {
@@ -108,6 +121,7 @@ export const CONNECTION_DEFAULTS = {
   slotsRefreshTimeoutMs: 1000,
   connectionName: 'slotforge',
   coalesceWrites: true,
+  readFrom: 'master',
 } as const;
 
 /** A resolved target. */
@@ -140,6 +154,7 @@ export interface ResolvedConnectionOptions {
   readonly coalesceWrites: boolean;
   /** Null when turned off. */
   readonly circuitBreaker: Required<CircuitBreakerOptions> | null;
+  readonly readFrom: ReadFrom;
 }
 
 function parseHostPort(text: string, option: string): HostPort {
@@ -360,6 +375,7 @@ export function resolveConnectionOptions(options: ConnectionOptions = {}): Resol
     connectionName: stringOption('connectionName', options.connectionName ?? CONNECTION_DEFAULTS.connectionName),
     coalesceWrites: booleanOption('coalesceWrites', options.coalesceWrites ?? CONNECTION_DEFAULTS.coalesceWrites),
     circuitBreaker: resolveBreaker(options.circuitBreaker),
+    readFrom: enumOption('readFrom', options.readFrom ?? CONNECTION_DEFAULTS.readFrom, READ_FROM),
   };
   if (resolved.retryMaxDelayMs < resolved.retryBaseDelayMs) {
     throw invalidOption(

@@ -1,9 +1,9 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { imageProgram } from '../../../runtime/images/index.ts';
-import { pollUntil, startProcess } from '../../../runtime/process/index.ts';
-import { harnessRegistry, harnessTempDir } from '../../support/harness-root.ts';
+import { pollUntil } from '../../../runtime/process/index.ts';
+import { harnessTempDir } from '../../support/harness-root.ts';
+import { withExporterScrape } from '../support/exporter.ts';
 import { loopbackBlock } from '../support/pod-sim.ts';
 import { SentinelSim, type SentinelSim as Sim, type SimPod, synthSentinel } from './support/sentinel-sim.ts';
 
@@ -97,22 +97,8 @@ describe('RedisSentinel scripts against real redis-server and redis-sentinel pro
     const metricsPort = port + 2;
     env.REDIS_EXPORTER_WEB_LISTEN_ADDRESS = `${primary.ip}:${metricsPort}`;
     await sim.call(primary, 'ACL', 'LOG', 'RESET');
-    const proc = await startProcess({
-      command: imageProgram('redis_exporter'),
-      args: [],
-      env,
-      logFile: join(root, 'exporter.log'),
-      registry: harnessRegistry(),
-      marker: 'redis_exporter',
-    });
-    try {
-      const text = await pollUntil(
-        async () => {
-          const body = await (await fetch(`http://${primary.ip}:${metricsPort}/metrics`)).text();
-          return body.includes('redis_up') ? body : undefined;
-        },
-        { description: 'exporter metrics', timeoutMs: 15_000, intervalMs: 200 },
-      );
+    const metricsUrl = `http://${primary.ip}:${metricsPort}/metrics`;
+    await withExporterScrape({ env, logDir: root, metricsUrl }, async (text) => {
       expect(text).toMatch(/^redis_up 1$/m);
       expect(text).toMatch(/^redis_exporter_last_scrape_error\{err=""\} 0$/m);
       // What the RedisSentinelNoPrimary alert counts: one series with role="master" per primary.
@@ -122,9 +108,7 @@ describe('RedisSentinel scripts against real redis-server and redis-sentinel pro
         entry.some((field, i) => entry[i - 1] === 'username' && field === 'exporter'),
       );
       expect(denials.map((d) => d[d.indexOf('object') + 1])).toEqual([]);
-    } finally {
-      await proc.stop();
-    }
+    });
   });
 
   it('preStop on the primary makes another pod primary before it returns', async () => {

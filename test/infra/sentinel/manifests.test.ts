@@ -52,6 +52,7 @@ function checkInvariants(props: RedisSentinelProps, objects: readonly Manifest[]
       (b) => JSON.stringify(b.spec.selector.matchLabels) === JSON.stringify(sts.spec.selector.matchLabels),
     );
     expect(own.map((b) => b.spec.maxUnavailable)).toEqual([1]);
+    expect(own.map((b) => b.spec.unhealthyPodEvictionPolicy)).toEqual(['AlwaysAllow']);
   }
   // The client Service points at the sentinels, never at a fixed primary.
   const client = objectsOfKind(objects, 'Service').find((s) => s.metadata.name === name) as Manifest;

@@ -293,3 +293,21 @@ export class PodSim {
     );
   }
 }
+
+/**
+ * Adds `shards` x `membersPerShard` pods at consecutive addresses from host 2 of `address`, starts them, runs the
+ * topology Job's bootstrap.sh and waits until every member reports cluster_state:ok.
+ */
+export async function formCluster(
+  sim: PodSim,
+  shards: number,
+  membersPerShard: number,
+  address: (host: number) => string,
+): Promise<void> {
+  let host = 2;
+  for (let s = 0; s < shards; s++) for (let m = 0; m < membersPerShard; m++) sim.addPod(s, m, address(host++));
+  await Promise.all([...sim.pods.values()].map((p) => sim.start(p)));
+  const job = await sim.runScript('bootstrap.sh');
+  if (job.code !== 0) throw new Error(`bootstrap.sh exited ${job.code}: ${job.output}`);
+  await sim.waitHealthy(shards * membersPerShard);
+}
