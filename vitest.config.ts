@@ -20,13 +20,6 @@ export default defineConfig({
     // Root tests run the local runtime from several files at once; per namespace one publishes host DNS at a time,
     // the others wait for it (runtime/local/host-dns-claim.ts), so hooks that start one allow RUNTIME_HOOK_TIMEOUT_MS
     // (test/support/harness-root.ts). CLIs the tests spawn inherit this.
-    env: {
-      SLOTFORGE_HOST_DNS_WAIT_MS: '420000',
-      // TRANSITIONAL (admission branch), drop both once the infra branch lands: the default charts still ship a
-      // PrometheusRule in the main file (monitoring moves to an opt-in file) and an auth Job on bitnami/kubectl with
-      // sh (it moves to registry.k8s.io/kubectl without a shell). Tests of admission and of the kubectl image set
-      // their own options and do not depend on these.
-      SLOTFORGE_ASSUME_CRDS: 'monitoring.coreos.com',
-    },
+    env: { SLOTFORGE_HOST_DNS_WAIT_MS: '420000' },
   },
 });

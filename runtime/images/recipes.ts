@@ -99,7 +99,8 @@ exec "$@"
  */
 const REDIS: ImageRecipe = {
   name: 'redis',
-  standsFor: 'redis:8.0.x (official image, Debian variant): same Redis line (8.0), Debian trixie build 8.0.2+security',
+  standsFor:
+    'redis:8.0.x / 8.2.x (official image, Debian variant): Debian trixie build 8.0.2 with security fixes through upstream 8.2.9',
   suites: ['trixie', 'trixie-security'],
   packages: ['redis-server', 'redis-tools', 'redis-sentinel'],
   users: [{ name: 'redis', uid: 999, gid: 999, home: '/var/lib/redis' }],
