@@ -80,7 +80,7 @@ export const EXPORTER_METRICS = {
   blockedClients: 'redis_blocked_clients',
   /** Connections refused because of maxclients. */
   rejectedConnections: 'redis_rejected_connections_total',
-  maxClients: 'redis_config_maxclients',
+  maxClients: 'redis_max_clients',
   netInputBytes: 'redis_net_input_bytes_total',
   netOutputBytes: 'redis_net_output_bytes_total',
   /** 1 = ok, 0 = err. */

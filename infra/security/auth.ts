@@ -55,6 +55,8 @@ export interface RedisAuthProps extends AuthOptions {
 
 /** Where the Job's containers share the rendered Secret manifest (in-memory emptyDir). */
 const WORK_DIR = '/work';
+/** kubectl's $HOME (its discovery cache), a disk-backed emptyDir apart from the Secret's tmpfs. */
+const KUBECTL_HOME = '/home/kubectl';
 /** Where the Job's init container sees the Secret's current values (an optional Secret volume). */
 const CURRENT_DIR = '/current';
 
@@ -178,11 +180,20 @@ export class RedisAuth extends Construct {
             // Secret or leaves it as it is; kubectl's one line of output (`secret/<name> serverside-applied`) is the
             // Job's log.
             args: ['apply', '--server-side', '--field-manager=slotforge-auth', '-f', `${WORK_DIR}/secret.json`],
-            // kubectl caches discovery under $HOME/.kube; the root filesystem is read-only.
-            env: [{ name: 'HOME', value: WORK_DIR }],
+            // kubectl caches discovery and OpenAPI documents under $HOME/.kube (megabytes on a cluster with many
+            // CRDs); the root filesystem is read-only, so $HOME is a volume of its own, sized for that cache.
+            env: [{ name: 'HOME', value: KUBECTL_HOME }],
             securityContext: containerSecurityContext(),
-            resources: small('64Mi'),
-            volumeMounts: [{ name: 'work', mountPath: WORK_DIR }],
+            // kubectl apply loads discovery and OpenAPI data before it patches: public reports show it OOM-killed at
+            // 128Mi (castai/helm-charts#1527) and at 256Mi with many CRDs (cozystack#3519); 256Mi + a 64Mi request.
+            resources: {
+              requests: { cpu: k8s.Quantity.fromString('10m'), memory: k8s.Quantity.fromString('64Mi') },
+              limits: { memory: k8s.Quantity.fromString('256Mi') },
+            },
+            volumeMounts: [
+              { name: 'work', mountPath: WORK_DIR },
+              { name: 'kube-cache', mountPath: KUBECTL_HOME },
+            ],
           },
         ],
         volumes: [
@@ -190,6 +201,7 @@ export class RedisAuth extends Construct {
           // Optional: on the first run the Secret does not exist and the volume is empty.
           { name: 'current', secret: { secretName: this.secretName, optional: true, defaultMode: 0o400 } },
           { name: 'work', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
+          { name: 'kube-cache', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
         ],
       },
     };

@@ -81,7 +81,7 @@ function manifests(): ManifestSet {
           metadata: { labels: { app: 'peer' } },
           spec: {
             terminationGracePeriodSeconds: 1,
-            containers: [{ name: 'c', image: 'redis:7.0.15', command: ['sh', '-c', 'exec sleep 3600'] }],
+            containers: [{ name: 'c', image: 'redis:8.0.2', command: ['sh', '-c', 'exec sleep 3600'] }],
           },
         },
       },

@@ -47,7 +47,7 @@ function hog(mib: number): ManifestSet {
             containers: [
               {
                 name: 'hog',
-                image: 'redis:7.0.15',
+                image: 'redis:8.0.2',
                 // The shell itself holds the bytes (a command substitution), so the main process is what the OOM
                 // killer picks and the container exits. Only the first run allocates (a marker in an emptyDir, which
                 // outlives container restarts), so the restarted one keeps running.

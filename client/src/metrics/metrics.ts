@@ -37,6 +37,14 @@ export const noopMetrics: Metrics = {
   breakerShortCircuit() {},
 };
 
+const DROP_REASONS = ['duplicate', 'too-old'] as const satisfies ReadonlyArray<Parameters<Metrics['pubsubDropped']>[0]>;
+const BREAKER_STATES = ['closed', 'half-open', 'open'] as const satisfies ReadonlyArray<
+  Parameters<Metrics['breaker']>[0]
+>;
+const SHORT_CIRCUIT_OUTCOMES = ['loader', 'stale', 'error'] as const satisfies ReadonlyArray<
+  Parameters<Metrics['breakerShortCircuit']>[0]
+>;
+
 /** Breaker states as the gauge's values. */
 const BREAKER_GAUGE = { closed: 0, 'half-open': 1, open: 2 } as const;
 
@@ -83,6 +91,11 @@ export function createMetrics(registry: Registry | undefined): Metrics {
     'outcome',
   ]);
   const breakerState = gauge(METRIC_NAMES.breakerState, 'Circuit breaker state: 0 closed, 1 half-open, 2 open');
+  // Series of rare events start at 0 for every known label value, so rate() and the dashboards have data (and an
+  // alert on an increase can fire on the first event) before anything happened: Prometheus' instrumentation advice.
+  for (const reason of DROP_REASONS) dropped.inc({ reason }, 0);
+  for (const state of BREAKER_STATES) transitions.inc({ state }, 0);
+  for (const outcome of SHORT_CIRCUIT_OUTCOMES) shortCircuits.inc({ outcome }, 0);
   return {
     pubsubDropped: (reason) => dropped.inc({ reason }),
     breaker: (state) => {
