@@ -59,8 +59,8 @@ export default function seedRegressions(fixture: ContractFixture): void {
 
   /**
    * A script that keeps the node serving `{slow}` busy for at least 1.2 s, far past the deadlines below. It spins on
-   * `os.clock()` (the server's CPU time): since Redis 7.2 `redis.call('TIME')` inside a script returns the time the
-   * script started, so a loop on it never ends (seen on 8.0.2: the script ran into BUSY).
+   * `os.clock()` (the server's CPU time): on Redis 8 `redis.call('TIME')` inside a script returns the time the
+   * script started (7.0.15 still advanced it), so a loop on it never ends (seen on 8.0.2: the script ran into BUSY).
    */
   const busy = defineScript('busy-1200ms', 'local t = os.clock() repeat until os.clock() - t > 1.2 return 1');
 
