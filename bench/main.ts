@@ -430,7 +430,7 @@ async function memoryRows(m: MemoryInputs): Promise<Row[]> {
       ours,
       peerBytes: rawBytes,
       target: 1.15,
-      note: `ours: 24-byte entry header (kind, freshUntil, staleUntil, tags length) + tagged JSON; key bench:mem:e1 vs rawmm:mem:e1`,
+      note: `ours: 16-byte entry header (envelope version 4) + the JSON value; key bench:mem:e1 vs rawmm:mem:e1`,
     }),
     memoryRow({
       name: 'memory per entry (100-byte JSON)',
