@@ -16,6 +16,8 @@
 #   flagged fail and comes back (issue 15: the old rule forgot healthy members of a 60-node cluster as it formed).
 # - Rejoin: a node that is alone while a peer of its shard belongs to a formed cluster meets that peer and replicates
 #   the shard's master, unless that master owns no slot (a shard drained for scale in).
+# - Replication target: a replica whose master link is down and whose replication still targets an address its
+#   master left (learnt by gossip, which Redis 7.0 does not pass on to replication) replicates that master again.
 # - Open slots: a slot this master has marked MIGRATING or IMPORTING for longer than SLOTFORGE_OPEN_SLOT_BOUND_S (a
 #   reshard, rebalance or scale step cut off by a killed node: Redis 7.0 keeps the markers in nodes.conf and nothing
 #   closes them) is closed by finishing the move forward with the migration protocol (docs/cluster-setup.md, "Open
@@ -420,6 +422,38 @@ rejoin() {
   done
 }
 
+# --- Replication target -------------------------------------------------------------------------------------------
+# Redis 7.0 re-targets a replica's replication only when its master's address changes through the master's own PING
+# (nodeUpdateAddressIfNeeded), not when the replica learns it by gossip (redis/redis#13572, #14984). After a full
+# restart (every pod at a new address, names lagging) a replica could start with its master's old address from
+# nodes.conf, learn the new one by gossip, and keep connecting to the old one for good ("replica link down"). A
+# replica whose link is down and whose replication target is not the address its cluster table has for its master,
+# where that master answers with its id, replicates it again (CLUSTER REPLICATE re-targets replication).
+retarget_replication() {
+  _rt_view=$1
+  _me=$(myself_line "$_rt_view")
+  case "$_me" in *' myself,slave '* | *',slave,'*) ;; *) return 0 ;; esac
+  _info=$(rcli "$SELF" info replication 2>/dev/null) || return 0
+  [ "$(info_field "$_info" master_link_status)" = down ] || return 0
+  set -f
+  # shellcheck disable=SC2086
+  set -- $_me
+  set +f
+  _master=$4
+  _mline=$(printf '%s\n' "$_rt_view" | grep -m1 "^$_master " || true)
+  [ -n "$_mline" ] || return 0
+  set -f
+  # shellcheck disable=SC2086
+  set -- $_mline
+  set +f
+  _mip=$(addr_ip "$2")
+  _target=$(info_field "$_info" master_host)
+  [ -n "$_mip" ] && [ "$_mip" != "$_target" ] || return 0
+  [ "$(rcli_within 1 "$_mip" "$(addr_port "$2")" cluster myid 2>/dev/null)" = "$_master" ] || return 0
+  log "replication: master $_master is at $_mip, replication still targets $_target: replicating it again"
+  rcli "$SELF" cluster replicate "$_master" >/dev/null
+}
+
 [ -e "$RUN_DIR/guard" ] && run_guard
 while alive; do
   sleep "$INTERVAL"
@@ -428,5 +462,6 @@ while alive; do
   [ -n "$_view" ] || continue
   heal_view "$_view"
   close_open_slots "$_view"
+  retarget_replication "$_view"
   rejoin
 done

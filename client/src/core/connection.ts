@@ -31,6 +31,7 @@ import { isSlotforgeError, SlotforgeError } from './errors.ts';
 import { defaultIdempotent } from './idempotency.ts';
 import { type ConnectionOptions, type ResolvedConnectionOptions, resolveConnectionOptions } from './options.ts';
 import { classifyFailure, toSlotforgeError, withRetry } from './retry.ts';
+import { keepShardedSubscribersResettable } from './sharded-subscribers.ts';
 import { keySlot } from './slot.ts';
 import { startSlotRefresh } from './slot-refresh.ts';
 import { type StreamHolder, WriteCoalescer } from './write-coalescer.ts';
@@ -684,6 +685,7 @@ class IoredisCommands implements RedisCommands {
       });
     } else if (this.#client instanceof Cluster) {
       client = this.#client.duplicate(undefined, { shardedSubscribers: options.sharded ?? false });
+      if (options.sharded) keepShardedSubscribersResettable(client);
     } else {
       client = this.#client.duplicate({ connectionName: `${this.#options.connectionName}:sub` });
     }

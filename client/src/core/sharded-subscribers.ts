@@ -1,0 +1,44 @@
+/**
+ * A guard around ioredis 6.0.0's sharded subscriber group (`Cluster#shardedSubscribers`, a ClusterSubscriberGroup).
+ *
+ * The group rebuilds its per-master subscribers in `reset()`, which awaits every `ShardedSubscriber#start()` it began
+ * and sets `isResetting` meanwhile (a reset arriving then is parked as `pendingReset`). `ShardedSubscriber#stop()`
+ * disconnects the connection and removes its listeners before the connection's 'close' fires, so a `start()` still
+ * connecting when the group is stopped never settles: that reset never ends, `isResetting` stays set, and every later
+ * reset (each slot-map refresh) is parked and then dropped by the next `stop()`. No sharded subscription is ever
+ * re-established, although the cluster is healthy and the slot map right.
+ *
+ * It happens after a full restart (every master at a new address) while the seeds' names still give the old ones
+ * (Kubernetes DNS caching; the local runtime's `--dns-delay`): the reconnect resets the group from the stale seeds and
+ * starts subscribers on dead addresses, and the subscriber-triggered slot refresh then finds every node dead and calls
+ * `disconnect(true)`, which stops the group while those subscribers are still connecting (the chaos drill
+ * `full-restart`, 3 of 4 runs with a 5 s DNS delay: delivery never resumed on any channel).
+ *
+ * Stopping the group stops every subscriber, so a reset in flight at that moment can only hang: the wrapped `stop()`
+ * clears `isResetting`, and the next slot-map refresh (ours, every `slotsRefreshIntervalMs`, or the group's own
+ * retry after a failed connect) rebuilds the subscribers from the current map and resubscribes every channel.
+ */
+
+/** The fields of ioredis' ClusterSubscriberGroup the guard uses (private in its typings). */
+interface SubscriberGroup {
+  stop(): void;
+  isResetting: boolean;
+}
+
+function subscriberGroup(cluster: object): SubscriberGroup | undefined {
+  const group = (cluster as { shardedSubscribers?: Partial<SubscriberGroup> }).shardedSubscribers;
+  // Another ioredis shape: nothing to guard (test/client/pubsub/pubsub-full-restart.test.ts would tell).
+  if (!group || typeof group.stop !== 'function' || typeof group.isResetting !== 'boolean') return undefined;
+  return group as SubscriberGroup;
+}
+
+/** Makes `cluster`'s sharded subscriber group rebuildable after a stop that interrupted a reset. */
+export function keepShardedSubscribersResettable(cluster: object): void {
+  const group = subscriberGroup(cluster);
+  if (!group) return;
+  const stop = group.stop.bind(group);
+  group.stop = () => {
+    stop();
+    group.isResetting = false;
+  };
+}
