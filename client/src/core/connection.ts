@@ -31,7 +31,7 @@ import { isSlotforgeError, SlotforgeError } from './errors.ts';
 import { defaultIdempotent } from './idempotency.ts';
 import { type ConnectionOptions, type ResolvedConnectionOptions, resolveConnectionOptions } from './options.ts';
 import { classifyFailure, toSlotforgeError, withRetry } from './retry.ts';
-import { keepShardedSubscribersResettable } from './sharded-subscribers.ts';
+import { keepShardedSubscribersResettable, watchStrandedReconnect } from './sharded-subscribers.ts';
 import { keySlot } from './slot.ts';
 import { startSlotRefresh } from './slot-refresh.ts';
 import { type StreamHolder, WriteCoalescer } from './write-coalescer.ts';
@@ -692,6 +692,9 @@ class IoredisCommands implements RedisCommands {
     const subscriber = new SubscriberHandle(client, client instanceof Cluster);
     // A sharded subscriber follows the slot map (resubscribes on the new owner after a failover).
     subscriber.onClosed(this.#refreshPeriodically(client));
+    if (options.sharded && client instanceof Cluster) {
+      subscriber.onClosed(watchStrandedReconnect(client, this.#options.slotsRefreshIntervalMs));
+    }
     this.#track(subscriber);
     return subscriber;
   }

@@ -42,3 +42,31 @@ export function keepShardedSubscribersResettable(cluster: object): void {
     group.isResetting = false;
   };
 }
+
+/** The part of an ioredis Cluster the reconnect watch uses. */
+export interface ReconnectableCluster {
+  readonly status: string;
+  connect(): Promise<void>;
+}
+
+/** Ticks in 'disconnecting' before the watch reconnects: longer than our own close() (quit bounded by 1 s). */
+const STRANDED_TICKS = 3;
+
+/**
+ * ioredis 6.0.0 can also strand a sharded subscriber Cluster in 'disconnecting': a subscriber-triggered slot refresh
+ * (after a failed subscriber connect, on a timer) that runs while a failed reconnect has emptied the node pool fails at
+ * once and calls `disconnect(true)`; resetting an empty pool emits no 'drain', so no 'close' and no reconnect follow,
+ * and our slot refresh skips a cluster that is not ready. A cluster 'disconnecting' for STRANDED_TICKS ticks in a row
+ * is connected again (a failed attempt goes through its clusterRetryStrategy like any other). Returns the stop.
+ */
+export function watchStrandedReconnect(cluster: ReconnectableCluster, intervalMs: number): () => void {
+  let ticks = 0;
+  const timer = setInterval(() => {
+    ticks = cluster.status === 'disconnecting' ? ticks + 1 : 0;
+    if (ticks < STRANDED_TICKS) return;
+    ticks = 0;
+    cluster.connect().catch(() => {});
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
