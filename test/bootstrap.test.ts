@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,7 +80,22 @@ describe.skipIf(!isRoot)('bootstrap without redis-server, not root', () => {
   });
 });
 
-describe.skipIf(!isRoot)('image build, not root', () => {
+/**
+ * The image build runs from this checkout (node resolves tsx from its node_modules), so nobody must be able to read
+ * it: a clone under a 0700 directory (mktemp -d) cannot be, and the run would only show ERR_MODULE_NOT_FOUND.
+ */
+const checkoutReadableByNobody =
+  isRoot &&
+  spawnSync('/usr/bin/setpriv', [
+    '--reuid=65534',
+    '--regid=65534',
+    '--clear-groups',
+    '/usr/bin/test',
+    '-r',
+    join(process.cwd(), 'node_modules', 'tsx', 'package.json'),
+  ]).status === 0;
+
+describe.skipIf(!checkoutReadableByNobody)('image build, not root', () => {
   it('names the exact command that builds the missing images and exits 1', async () => {
     const home = mkdtempSync(join(tmpdir(), 'slotforge-images-'));
     made.push(home);
