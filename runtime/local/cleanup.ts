@@ -65,7 +65,7 @@ export async function cleanupLocal(stateDir: string, options: { graceMs?: number
   // The mount points go with the last runtime of the host.
   const mountPoints = forgetRuntime(prefix);
   if (options.keepData) {
-    for (const dir of [paths.pods, paths.shims, paths.socket, paths.runtimeFile, paths.hostsFile, paths.createdFile]) {
+    for (const dir of [paths.pods, paths.socket, paths.runtimeFile, paths.hostsFile, paths.createdFile]) {
       rmSync(dir, { recursive: true, force: true });
     }
   } else rmSync(paths.root, { recursive: true, force: true });

@@ -38,8 +38,8 @@ export interface ContainerLaunch {
   readonly localDir: string;
   readonly workingDir?: string;
   /**
-   * The image file system the container is chrooted into. Absent only for built-in images (the runtime's kubectl),
-   * which run host programs from {@link LOCAL_DIR}/bin in the host's file system.
+   * The image file system the container is chrooted into. Absent: the program runs in the host's file system (no
+   * caller does that now: every image is a rootfs, and the built-in kubectl starts through kubectl/launch.ts).
    */
   readonly image?: ImageRoot;
   /** The sh script written for this start (the mount namespace setup, then `exec` of argv). */

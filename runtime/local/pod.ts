@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { chmodSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CachedImage } from '../images/index.ts';
 import type { ManagedProcess } from '../process/index.ts';
 import { type ContainerLimits, joinContainerCgroup, limitsOf } from './cgroups.ts';
-import { type HandlerTarget, type ImageRoot, LOCAL_DIR, runHandler, startContainer } from './container.ts';
+import { type HandlerTarget, type ImageRoot, runHandler, startContainer } from './container.ts';
 import { containerEnv, expand, MissingReferenceError, type ObjectStore, type PodFacts } from './env.ts';
 import { applyVolumeOwnership, type ContainerIdentity, containerIdentity } from './identity.ts';
 import { containerArgv, type ImageMapping, mappedImage, resolveImage } from './images.ts';
@@ -24,8 +24,6 @@ export interface PodHost {
   readonly resolvFile: string;
   /** Container logs (`<pod>-<seq>-<container>.log`); they outlive the pod, until `down`. */
   readonly logsDir: string;
-  /** Dir of program shims, mounted at {@link LOCAL_DIR}/bin, first on every container's PATH. */
-  readonly shimDir: string;
   /** The object store the runtime's kubectl writes (Secrets), mounted where the service account token would be. */
   readonly apiDir: string;
   claimDir(namespace: string, claim: string): string;
@@ -360,7 +358,7 @@ export class Pod {
       };
     }
     return {
-      PATH: `${LOCAL_DIR}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
       HOME: '/root',
       HOSTNAME: this.name,
       ...vars,
@@ -386,9 +384,7 @@ export class Pod {
     const net = this.net!;
     const scale = this.host.timeScale ?? 1;
     const local = join(this.#dir, 'local');
-    mkdirSync(join(local, 'bin'), { recursive: true });
-    mkdirSync(join(local, 'api'), { recursive: true });
-    writeFileSync(join(local, 'namespace'), this.namespace);
+    mkdirSync(local, { recursive: true });
     const volumeMounts = containerMounts(
       c.spec,
       volumeDirs,

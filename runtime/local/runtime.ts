@@ -289,8 +289,7 @@ export class LocalRuntime {
 
   async #setup(): Promise<void> {
     const { paths } = this;
-    for (const dir of [paths.root, paths.pods, paths.pvc, paths.shims, paths.logs, paths.api])
-      mkdirSync(dir, { recursive: true });
+    for (const dir of [paths.root, paths.pods, paths.pvc, paths.logs, paths.api]) mkdirSync(dir, { recursive: true });
     publishApplied(paths.api, this.#manifests);
     writeFileSync(paths.hostsFile, renderPodHosts([]));
     writeFileSync(
@@ -332,7 +331,6 @@ export class LocalRuntime {
       hostsFile: (pod) => this.#writePodHosts(pod),
       resolvFile: this.paths.resolvFile,
       logsDir: this.paths.logs,
-      shimDir: this.paths.shims,
       apiDir: this.paths.api,
       claimDir: (ns, claim) => join(this.paths.pvc, ns, claim),
       nextSeq: () => ++this.#seq,

@@ -17,7 +17,6 @@ export function statePaths(stateDir: string) {
     /** The object store of Secrets created inside the runtime (`<api>/<namespace>/secrets/<name>/<key>`). */
     api: join(root, 'api'),
     /** Symlinks of image programs to host programs, first on every container's PATH. */
-    shims: join(root, 'shims'),
     /** The cluster DNS hosts file every pod mounts over /etc/hosts. */
     hostsFile: join(root, 'hosts'),
     /** Mounted over /etc/resolv.conf in every pod. */
