@@ -65,7 +65,16 @@ export function checkCounterBounds(history: History): Verdict {
       const acked = acknowledged.before(obs.start) + own;
       const upper = possible.before(obs.end);
       if (obs.result < acked || obs.result > upper) {
-        violations.push({ key, op: obs.id, observed: obs.result, acknowledged: acked, possible: upper });
+        violations.push({
+          key,
+          op: obs.id,
+          kind: obs.kind,
+          start: obs.start,
+          end: obs.end,
+          observed: obs.result,
+          acknowledged: acked,
+          possible: upper,
+        });
       }
     }
   }

@@ -84,6 +84,14 @@ export function killDuringMigration(options: KillDuringMigrationOptions): Fault 
       );
       const open = last.match(/open[^\n]*:[^\n]*/)?.[0] ?? '';
       ctx?.mark(clean ? 'slots:clean' : 'slots:open', clean ? 'redis-cli --cluster check clean' : open.slice(0, 200));
+      // Restarted in place (the drill's case: markers come back from nodes.conf) or failed over: Redis does not
+      // replicate MIGRATING/IMPORTING markers (redis/redis#6339), so a promoted replica serves the open slot without
+      // them; docs/chaos.md tells the two apart.
+      const role = (await target.pods().catch(() => [])).find((p) => p.name === pod)?.role ?? 'unknown';
+      ctx?.mark(
+        'migration:killed-role',
+        `${pod} is ${role}: ${role === 'master' ? 'restarted in place' : 'its replica took over (failover)'}`,
+      );
       return {
         pods: [pod],
         affectedSlots: [],

@@ -215,8 +215,11 @@ migrate_key() {
   printf '%s' "$(secret admin)" | rcli_at "$1" "$2" -x migrate "$3" "$4" "$5" 0 5000 $_mk_opt AUTH 2>&1
 }
 
-# Moves every key of SLOT from SRC (ip port) to DST (ip port), REPLACE-ing DST's copy: the source owns the slot, so
-# its copy is the one clients wrote. Bounded: 10000 rounds of 100 keys.
+# Moves every key of SLOT from SRC (ip port) to DST (ip port). Which copy wins when a key is on both depends on who
+# owns the slot, because the owner's copy is the one clients wrote (they were sent there):
+#   MODE=replace  SRC owns the slot: MIGRATE ... REPLACE, SRC's copy overwrites DST's (a leftover of a cut-off MIGRATE);
+#   MODE=keep     DST owns the slot: MIGRATE without REPLACE; on BUSYKEY SRC's copy is the leftover and is deleted.
+# Bounded: 10000 rounds of 100 keys.
 move_slot_keys() {
   _ms_slot=$1
   _ms_src_ip=$2

@@ -54,6 +54,20 @@ describe.runIf(process.getuid?.() === 0)('chaos on the local runtime (default ch
     expect(result.history.operations.filter((op) => op.kind === 'client-write').length).toBeGreaterThan(100);
   }, 180_000);
 
+  // Runs before kill-master: a second SIGKILL of the same pod within 10 minutes waits out the kubelet's 10 s back-off,
+  // longer than the node timeout, so its replica would take over, and Redis does not replicate slot markers to
+  // replicas (redis/redis#6339): that case is a different drill (docs/chaos.md, "Open slots").
+  it('kill-during-migration: the source master killed mid-reshard restarts in place, the open slot closes itself, nothing lost', async () => {
+    const result = await run('kill-during-migration');
+    expect(result.history.events.find((e) => e.name === 'migration:killed-role')?.detail).toMatch(/restarted in place/);
+    expect(result.verdicts.find((v) => v.checker === 'slots-closed')?.ok).toBe(true);
+    expect(result.history.operations.filter((op) => op.kind === 'bulk-write' && op.outcome === 'ok').length).toBe(
+      50_000,
+    );
+    expect(result.lostAcknowledgedWrites).toBe(0);
+    expect(result.ok).toBe(true);
+  }, 240_000);
+
   it('kill-master: its slots take writes again within node timeout + 1.5 s, the verdict says whether by restart or failover', async () => {
     const result = await run('kill-master');
     expect(result.fault.pods).toHaveLength(1);
@@ -79,20 +93,6 @@ describe.runIf(process.getuid?.() === 0)('chaos on the local runtime (default ch
     expect(result.lostAcknowledgedWrites).toBe(0);
     expect(result.ok).toBe(true);
   }, 180_000);
-
-  // Skipped in npm test: in a clean-clone CI rehearsal (2026-12-05 01:25 UTC) the slot closed itself (cluster check
-  // clean 24.0 s after the kill, limit 40 s) and 0 of 172401 acknowledged writes were lost, but counter-bounds failed
-  // (6420 of 41513 counter observations out of bounds). Until that is explained (a lost increment in the open-slot
-  // repair's MIGRATE REPLACE, or reads of the importing copy) the drill runs in `npm run chaos` only; issue 15.
-  it.skip('kill-during-migration: the source master killed mid-reshard, the open slot closes itself, nothing lost', async () => {
-    const result = await run('kill-during-migration');
-    expect(result.verdicts.find((v) => v.checker === 'slots-closed')?.ok).toBe(true);
-    expect(result.history.operations.filter((op) => op.kind === 'bulk-write' && op.outcome === 'ok').length).toBe(
-      50_000,
-    );
-    expect(result.lostAcknowledgedWrites).toBe(0);
-    expect(result.ok).toBe(true);
-  }, 240_000);
 
   it('full-restart: every pod deleted at once returns with a new IP, healthy within 60 s, nothing acknowledged lost', async () => {
     const members = () => runtime.pods().filter((p) => p.owner.kind === 'StatefulSet' && p.namespace === 'slotforge');
