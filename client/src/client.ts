@@ -11,11 +11,11 @@ import { WriteThrough, type WriteThroughOptions } from './cache/write-through.ts
 import { Envelope } from './codecs/envelope.ts';
 import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './core/client-options.ts';
 import type { RedisCommands } from './core/commands.ts';
-import { connect } from './core/connection.ts';
 import type { Closeable, CoreContext } from './core/context.ts';
 import { resolveDeps } from './core/deps.ts';
 import { isSlotforgeError, SlotforgeError } from './core/errors.ts';
 import { type ClientEmitter, TypedEmitter } from './core/events.ts';
+import { connect } from './core/ioredis/index.ts';
 import { durationOption } from './core/validate.ts';
 import { Keyspace } from './keys/keys.ts';
 import { createMetrics } from './metrics/metrics.ts';

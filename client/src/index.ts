@@ -54,7 +54,6 @@ export type {
   SubscriberEvents,
 } from './core/commands.ts';
 export { defineScript } from './core/commands.ts';
-export { connect } from './core/connection.ts';
 export type { Closeable, CoreContext } from './core/context.ts';
 export {
   type Clock,
@@ -68,6 +67,7 @@ export {
 export { describeValue, type ErrorCode, type ErrorFacts, isSlotforgeError, SlotforgeError } from './core/errors.ts';
 export { type ClientEmitter, type ClientEvents, TypedEmitter } from './core/events.ts';
 export { defaultIdempotent, NON_IDEMPOTENT } from './core/idempotency.ts';
+export { connect } from './core/ioredis/index.ts';
 export {
   CONNECTION_DEFAULTS,
   type ConnectionOptions,
