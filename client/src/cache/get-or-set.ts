@@ -1,8 +1,6 @@
-import type { CoreContext } from '../core/context.ts';
-import { raceClock } from '../core/deps.ts';
-import { isSlotforgeError, SlotforgeError } from '../core/errors.ts';
-import { durationOption, invalidOption } from '../core/validate.ts';
-import { LocalStore } from '../near/local-store.ts';
+import type { CoreContext } from '../context.ts';
+import { durationOption, invalidOption, isSlotforgeError, raceClock, SlotforgeError } from '../core/index.ts';
+import { LocalStore } from '../near/index.ts';
 import type { Entry } from './entry.ts';
 import { loadUnderLock } from './loader-lock.ts';
 import { SingleFlight } from './single-flight.ts';
