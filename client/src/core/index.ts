@@ -33,11 +33,11 @@ export {
   CONNECTION_DEFAULTS,
   type ConnectionOptions,
   type HostPort,
-  parseRedisUrl,
   type ReadFrom,
   type ResolvedConnectionOptions,
-  resolveConnectionOptions,
 } from './options.ts';
+export { parseRedisUrl } from './redis-url.ts';
+export { resolveConnectionOptions } from './resolve-options.ts';
 export { classifyFailure, type FailureKind, sleep, withRetry } from './retry.ts';
 export { groupBySlot, hashedPart, keySlot, SLOT_COUNT } from './slot.ts';
 export {

@@ -14,7 +14,8 @@ import { NodeConnectionHandle, quit, SubscriberHandle } from '../connection-hand
 import { type Deps, type DepsOptions, resolveDeps } from '../deps.ts';
 import { SlotforgeError } from '../errors.ts';
 import { defaultIdempotent } from '../idempotency.ts';
-import { type ConnectionOptions, type ResolvedConnectionOptions, resolveConnectionOptions } from '../options.ts';
+import type { ConnectionOptions, ResolvedConnectionOptions } from '../options.ts';
+import { resolveConnectionOptions } from '../resolve-options.ts';
 import { type StreamHolder, WriteCoalescer } from '../write-coalescer.ts';
 import { execGroup } from './batch-exec.ts';
 import { CommandLoop, SENTINELS_UNREACHABLE } from './command-loop.ts';
