@@ -69,6 +69,23 @@ export function benchCases(i: CaseInputs): Case[] {
     'peer: GET + JSON.parse of the value, no deadline';
   const coalesced =
     'ours coalesces the writes of one tick per node (coalesceWrites, default on; node-redis does the same)';
+  const uncoalescedHit = (concurrency: number): Case => ({
+    name: 'getOrSet hit, coalesceWrites off',
+    peer: 'ioredis GET+JSON.parse',
+    concurrency,
+    ours: ourHitUncoalesced,
+    theirs: rawGet,
+    note: 'one socket write per command on both sides: our per-call work alone',
+  });
+  const batchGet = (concurrency: number): Case => ({
+    name: '100-key batch get (per node)',
+    peer: 'ioredis 100 x GET+JSON.parse',
+    concurrency,
+    ours: () => batch.getMany(ourKeys),
+    theirs: () => Promise.all(rawKeys.map(async (k) => JSON.parse((await raw.get(k)) as string))),
+    target: 1.5,
+    note: 'ops = batches of 100 keys',
+  });
   return [
     {
       name: 'getOrSet hit, Redis tier',
@@ -88,22 +105,8 @@ export function benchCases(i: CaseInputs): Case[] {
       target: 0.95,
       note: `${hitWork}; ${coalesced}`,
     },
-    {
-      name: 'getOrSet hit, coalesceWrites off',
-      peer: 'ioredis GET+JSON.parse',
-      concurrency: 1,
-      ours: ourHitUncoalesced,
-      theirs: rawGet,
-      note: 'one socket write per command on both sides: our per-call work alone',
-    },
-    {
-      name: 'getOrSet hit, coalesceWrites off',
-      peer: 'ioredis GET+JSON.parse',
-      concurrency: 64,
-      ours: ourHitUncoalesced,
-      theirs: rawGet,
-      note: 'one socket write per command on both sides: our per-call work alone',
-    },
+    uncoalescedHit(1),
+    uncoalescedHit(64),
     {
       name: 'getOrSet hit, Redis tier',
       peer: 'bentocache 1.6 (L2 redis, ioredis Cluster)',
@@ -165,23 +168,7 @@ export function benchCases(i: CaseInputs): Case[] {
       theirs: () => rlf.consume(nextId(), 1),
       note: `exact sliding log (algorithm 'sliding-log': ZREMRANGEBYSCORE, ZCARD, ZADD, PEXPIRE; one member per admitted request) vs a fixed window counter; ${coalesced}`,
     },
-    {
-      name: '100-key batch get (per node)',
-      peer: 'ioredis 100 x GET+JSON.parse',
-      concurrency: 1,
-      ours: () => batch.getMany(ourKeys),
-      theirs: () => Promise.all(rawKeys.map(async (k) => JSON.parse((await raw.get(k)) as string))),
-      target: 1.5,
-      note: 'ops = batches of 100 keys',
-    },
-    {
-      name: '100-key batch get (per node)',
-      peer: 'ioredis 100 x GET+JSON.parse',
-      concurrency: 16,
-      ours: () => batch.getMany(ourKeys),
-      theirs: () => Promise.all(rawKeys.map(async (k) => JSON.parse((await raw.get(k)) as string))),
-      target: 1.5,
-      note: 'ops = batches of 100 keys',
-    },
+    batchGet(1),
+    batchGet(16),
   ];
 }
