@@ -21,7 +21,7 @@ import { execGroup } from './batch-exec.ts';
 import { CommandLoop, SENTINELS_UNREACHABLE } from './command-loop.ts';
 import { type Client, createBreaker, createClient, createNodeClient, createSubscriberClient } from './create.ts';
 import { durableOutcome, setAndWait } from './durable.ts';
-import { groupByNode, masters, nodeClient, nodeIdOfKey, nodeRef, perSlot } from './routing.ts';
+import { groupByNode, masters, nodeClient, nodeIdOfKey, nodeRef, perSlot, scanNodes } from './routing.ts';
 import { watchStrandedReconnect } from './sharded-subscribers.ts';
 import { startSlotRefresh } from './slot-refresh.ts';
 import { waitReady } from './wait-ready.ts';
@@ -311,18 +311,8 @@ class IoredisCommands implements Api.RedisCommands {
     pattern: string,
     options: { readonly count?: number; readonly type?: string } = {},
   ): AsyncIterable<string[]> {
-    const count = options.count ?? 500;
     await this.#slotMapReady(this.commandTimeoutMs);
-    for (const node of this.masters()) {
-      let cursor = '0';
-      do {
-        const args: Api.RedisArg[] = [cursor, 'MATCH', pattern, 'COUNT', count];
-        if (options.type) args.push('TYPE', options.type);
-        const reply = (await this.callNode(node, 'SCAN', args)) as [string, string[]];
-        cursor = reply[0];
-        if (reply[1].length > 0) yield reply[1];
-      } while (cursor !== '0');
-    }
+    yield* scanNodes(this.masters(), (node, args) => this.callNode(node, 'SCAN', args), pattern, options);
   }
 
   async connectNode(node: Api.NodeRef): Promise<Api.NodeConnection> {

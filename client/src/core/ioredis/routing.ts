@@ -3,7 +3,7 @@
  * @internal Used by the ioredis folder only.
  */
 import { Cluster, type Redis } from 'ioredis';
-import type { BatchCommand, NodeRef } from '../commands.ts';
+import type { BatchCommand, NodeRef, RedisArg } from '../commands.ts';
 import { SlotforgeError } from '../errors.ts';
 import type { Target } from '../options.ts';
 import { keySlot } from '../slot.ts';
@@ -79,4 +79,24 @@ export function nodeClient(client: Client, node: NodeRef): Redis {
 export function nodeRef(id: string): NodeRef {
   const colon = id.lastIndexOf(':');
   return { id, host: id.slice(0, colon), port: Number(id.slice(colon + 1)) };
+}
+
+/** SCAN over each of `nodes` in turn (every master: never KEYS), yielding the non-empty pages of full keys. */
+export async function* scanNodes(
+  nodes: readonly NodeRef[],
+  scan: (node: NodeRef, args: RedisArg[]) => Promise<unknown>,
+  pattern: string,
+  options: { readonly count?: number; readonly type?: string },
+): AsyncIterable<string[]> {
+  const count = options.count ?? 500;
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const args: RedisArg[] = [cursor, 'MATCH', pattern, 'COUNT', count];
+      if (options.type) args.push('TYPE', options.type);
+      const reply = (await scan(node, args)) as [string, string[]];
+      cursor = reply[0];
+      if (reply[1].length > 0) yield reply[1];
+    } while (cursor !== '0');
+  }
 }
