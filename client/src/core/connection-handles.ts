@@ -8,8 +8,11 @@ import { type Clock, raceClock, systemClock } from './deps.ts';
 import { SlotforgeError } from './errors.ts';
 import { defaultIdempotent } from './idempotency.ts';
 
+/** The (un)subscribe commands of a subscriber connection, each taking channel names or patterns. */
+type SubscribeCommand = 'subscribe' | 'unsubscribe' | 'psubscribe' | 'punsubscribe' | 'ssubscribe' | 'sunsubscribe';
+
 /** The part of an ioredis Redis/Cluster client the handles use. */
-export interface RawClient {
+export interface RawClient extends Record<SubscribeCommand, (...names: string[]) => Promise<unknown>> {
   readonly status: string;
   quit(): Promise<unknown>;
   disconnect(): void;
@@ -17,12 +20,6 @@ export interface RawClient {
   on(event: string, listener: (...args: any[]) => void): unknown;
   call(command: string, args: RedisArg[]): Promise<unknown>;
   callBuffer(command: string, args: RedisArg[]): Promise<unknown>;
-  subscribe(...channels: string[]): Promise<unknown>;
-  unsubscribe(...channels: string[]): Promise<unknown>;
-  psubscribe(...patterns: string[]): Promise<unknown>;
-  punsubscribe(...patterns: string[]): Promise<unknown>;
-  ssubscribe(...channels: string[]): Promise<unknown>;
-  sunsubscribe(...channels: string[]): Promise<unknown>;
 }
 
 /** QUITs (after pending replies) within `timeoutMs`, then drops the socket either way. */
@@ -124,23 +121,15 @@ export class SubscriberHandle extends Handle implements Subscriber {
     });
   }
 
-  async subscribe(...channels: string[]): Promise<void> {
-    await this.client.subscribe(...channels);
-  }
-  async unsubscribe(...channels: string[]): Promise<void> {
-    await this.client.unsubscribe(...channels);
-  }
-  async psubscribe(...patterns: string[]): Promise<void> {
-    await this.client.psubscribe(...patterns);
-  }
-  async punsubscribe(...patterns: string[]): Promise<void> {
-    await this.client.punsubscribe(...patterns);
-  }
-  async ssubscribe(...channels: string[]): Promise<void> {
-    await this.client.ssubscribe(...channels);
-  }
-  async sunsubscribe(...channels: string[]): Promise<void> {
-    await this.client.sunsubscribe(...channels);
+  readonly subscribe = (...channels: string[]): Promise<void> => this.#send('subscribe', channels);
+  readonly unsubscribe = (...channels: string[]): Promise<void> => this.#send('unsubscribe', channels);
+  readonly psubscribe = (...patterns: string[]): Promise<void> => this.#send('psubscribe', patterns);
+  readonly punsubscribe = (...patterns: string[]): Promise<void> => this.#send('punsubscribe', patterns);
+  readonly ssubscribe = (...channels: string[]): Promise<void> => this.#send('ssubscribe', channels);
+  readonly sunsubscribe = (...channels: string[]): Promise<void> => this.#send('sunsubscribe', channels);
+
+  async #send(command: SubscribeCommand, names: string[]): Promise<void> {
+    await this.client[command](...names);
   }
 
   async clientId(): Promise<number> {
