@@ -12,9 +12,9 @@
 
 // The client's metric constants. This is the only import of them in dashboards/: switching to the package entry
 // point (`../client/src/index.ts`) is a one-line change here.
-export { LOADER_BUCKETS_SECONDS, METRIC_LABELS as CLIENT_LABELS } from '../client/src/metrics/names.ts';
+export { LOADER_BUCKETS_SECONDS, METRIC_LABELS as CLIENT_LABELS } from '../client/src/metrics/index.ts';
 
-import { METRIC_NAMES } from '../client/src/metrics/names.ts';
+import { METRIC_NAMES } from '../client/src/metrics/index.ts';
 
 /** The slotforge client's metric names (counters end in `_total`; `loaderDuration` is a histogram). */
 export const CLIENT_METRICS = METRIC_NAMES;

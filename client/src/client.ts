@@ -1,25 +1,37 @@
-import { decodeEntry } from './cache/entry.ts';
-import type { GetOrSetOptions, Loader } from './cache/get-or-set.ts';
-import { GetOrSet } from './cache/get-or-set.ts';
-import { type InvalidatePatternOptions, Invalidation } from './cache/invalidation.ts';
-import { ReadThrough, type ReadThroughOptions } from './cache/read-through.ts';
-import { CacheStore } from './cache/store.ts';
-import { Tags } from './cache/tags.ts';
-import { type WarmOptions, type WarmResult, warm } from './cache/warm.ts';
-import { WriteBehind, type WriteBehindOptions } from './cache/write-behind.ts';
-import { WriteThrough, type WriteThroughOptions } from './cache/write-through.ts';
-import { Envelope } from './codecs/envelope.ts';
-import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './core/client-options.ts';
-import type { RedisCommands } from './core/commands.ts';
-import { connect } from './core/connection.ts';
-import type { Closeable, CoreContext } from './core/context.ts';
-import { resolveDeps } from './core/deps.ts';
-import { isSlotforgeError, SlotforgeError } from './core/errors.ts';
-import { type ClientEmitter, TypedEmitter } from './core/events.ts';
-import { durationOption } from './core/validate.ts';
-import { Keyspace } from './keys/keys.ts';
-import { createMetrics } from './metrics/metrics.ts';
-import { NearCache } from './near/near-cache.ts';
+import type { GetOrSetOptions, Loader } from './cache/index.ts';
+import {
+  CacheStore,
+  decodeEntry,
+  GetOrSet,
+  type InvalidatePatternOptions,
+  Invalidation,
+  ReadThrough,
+  type ReadThroughOptions,
+  Tags,
+  type WarmOptions,
+  type WarmResult,
+  WriteBehind,
+  type WriteBehindOptions,
+  WriteThrough,
+  type WriteThroughOptions,
+  warm,
+} from './cache/index.ts';
+import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './client-options.ts';
+import { Envelope } from './codecs/index.ts';
+import type { Closeable, CoreContext } from './context.ts';
+import type { RedisCommands } from './core/index.ts';
+import {
+  type ClientEmitter,
+  connect,
+  durationOption,
+  isSlotforgeError,
+  resolveDeps,
+  SlotforgeError,
+  TypedEmitter,
+} from './core/index.ts';
+import { Keyspace } from './keys/index.ts';
+import { createMetrics } from './metrics/index.ts';
+import { NearCache } from './near/index.ts';
 
 /** Options of a plain write. */
 export interface WriteOptions {

@@ -4,8 +4,8 @@ import {
   ENVELOPE_MAGIC,
   ENVELOPE_VERSION,
   Envelope,
-} from '../codecs/envelope.ts';
-import { SlotforgeError } from '../core/errors.ts';
+} from '../codecs/index.ts';
+import { SlotforgeError } from '../core/index.ts';
 
 /**
  * What the cache stores under a key: the value plus the facts every reader needs to serve it correctly.

@@ -1,5 +1,5 @@
-import type { CoreContext } from '../core/context.ts';
-import { integerOption, invalidOption } from '../core/validate.ts';
+import type { CoreContext } from '../context.ts';
+import { integerOption, invalidOption } from '../core/index.ts';
 import type { GetOrSet } from './get-or-set.ts';
 import type { CacheStore } from './store.ts';
 

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { defineScript } from '../core/commands.ts';
-import type { CoreContext } from '../core/context.ts';
-import { sleep } from '../core/retry.ts';
+import type { CoreContext } from '../context.ts';
+import { defineScript, sleep } from '../core/index.ts';
 import type { Entry } from './entry.ts';
 
 /**

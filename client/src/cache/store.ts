@@ -1,7 +1,7 @@
-import type { BatchCommand } from '../core/commands.ts';
-import type { CoreContext } from '../core/context.ts';
-import { durationOption, invalidOption } from '../core/validate.ts';
-import type { NearCache } from '../near/near-cache.ts';
+import type { CoreContext } from '../context.ts';
+import type { BatchCommand } from '../core/index.ts';
+import { durationOption, invalidOption } from '../core/index.ts';
+import type { NearCache } from '../near/index.ts';
 import { decodeEntry, type Entry, encodeEntry, entryBytes } from './entry.ts';
 import { Tags, type TagsOptions } from './tags.ts';
 

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
-import type { CoreContext } from '../core/context.ts';
-import { invalidOption } from '../core/validate.ts';
+import type { CoreContext } from '../context.ts';
+import { invalidOption } from '../core/index.ts';
 
 /**
  * Tag invalidation by versions: each tag has a version key; an entry records the versions of its tags when it was

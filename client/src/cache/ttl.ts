@@ -1,4 +1,4 @@
-import { invalidOption } from '../core/validate.ts';
+import { invalidOption } from '../core/index.ts';
 
 /**
  * TTL jitter: spreads the expiry of keys written together (a warm-up, a deploy) so they do not all expire, and all

@@ -1,5 +1,5 @@
-import type { CoreContext } from '../core/context.ts';
-import { durationOption, integerOption, invalidOption } from '../core/validate.ts';
+import type { CoreContext } from '../context.ts';
+import { durationOption, integerOption, invalidOption } from '../core/index.ts';
 import type { CacheStore } from './store.ts';
 import { jitterOption, jitterTtl } from './ttl.ts';
 

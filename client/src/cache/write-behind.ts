@@ -1,7 +1,5 @@
-import type { CoreContext } from '../core/context.ts';
-import { raceClock } from '../core/deps.ts';
-import { SlotforgeError } from '../core/errors.ts';
-import { durationOption, functionOption, integerOption } from '../core/validate.ts';
+import type { CoreContext } from '../context.ts';
+import { durationOption, functionOption, integerOption, raceClock, SlotforgeError } from '../core/index.ts';
 import type { CacheStore } from './store.ts';
 
 /**

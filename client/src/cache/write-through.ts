@@ -1,6 +1,5 @@
-import type { CoreContext } from '../core/context.ts';
-import { SlotforgeError } from '../core/errors.ts';
-import { durationOption, functionOption, invalidOption } from '../core/validate.ts';
+import type { CoreContext } from '../context.ts';
+import { durationOption, functionOption, invalidOption, SlotforgeError } from '../core/index.ts';
 import type { GetOrSet } from './get-or-set.ts';
 import type { CacheStore } from './store.ts';
 

@@ -1,5 +1,4 @@
-import { SlotforgeError } from '../core/errors.ts';
-import { invalidOption } from '../core/validate.ts';
+import { invalidOption, SlotforgeError } from '../core/index.ts';
 import type { Codec } from './codec.ts';
 import { jsonCodec } from './json.ts';
 import { msgpackCodec } from './msgpack.ts';

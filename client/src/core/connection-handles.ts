@@ -8,8 +8,11 @@ import { type Clock, raceClock, systemClock } from './deps.ts';
 import { SlotforgeError } from './errors.ts';
 import { defaultIdempotent } from './idempotency.ts';
 
+/** The (un)subscribe commands of a subscriber connection, each taking channel names or patterns. */
+type SubscribeCommand = 'subscribe' | 'unsubscribe' | 'psubscribe' | 'punsubscribe' | 'ssubscribe' | 'sunsubscribe';
+
 /** The part of an ioredis Redis/Cluster client the handles use. */
-export interface RawClient {
+export interface RawClient extends Record<SubscribeCommand, (...names: string[]) => Promise<unknown>> {
   readonly status: string;
   quit(): Promise<unknown>;
   disconnect(): void;
@@ -17,12 +20,6 @@ export interface RawClient {
   on(event: string, listener: (...args: any[]) => void): unknown;
   call(command: string, args: RedisArg[]): Promise<unknown>;
   callBuffer(command: string, args: RedisArg[]): Promise<unknown>;
-  subscribe(...channels: string[]): Promise<unknown>;
-  unsubscribe(...channels: string[]): Promise<unknown>;
-  psubscribe(...patterns: string[]): Promise<unknown>;
-  punsubscribe(...patterns: string[]): Promise<unknown>;
-  ssubscribe(...channels: string[]): Promise<unknown>;
-  sunsubscribe(...channels: string[]): Promise<unknown>;
 }
 
 /** QUITs (after pending replies) within `timeoutMs`, then drops the socket either way. */
@@ -43,10 +40,30 @@ export function raceTimeout<T>(promise: Promise<T>, ms: number, clock: Clock): P
   });
 }
 
-/** @internal A dedicated connection to one node. */
-export class NodeConnectionHandle implements NodeConnection {
-  readonly #emitter = new EventEmitter();
+/** What both handles share: their events, and close(): QUIT within a second, then tell the onClosed listeners. */
+abstract class Handle {
+  protected readonly emitter = new EventEmitter();
   #closedListeners: (() => void)[] = [];
+  readonly #raw: RawClient;
+
+  constructor(raw: RawClient) {
+    this.#raw = raw;
+  }
+
+  onClosed(fn: () => void): void {
+    this.#closedListeners.push(fn);
+  }
+
+  async close(): Promise<void> {
+    this.emitter.removeAllListeners();
+    await quit(this.#raw, 1000, systemClock);
+    for (const fn of this.#closedListeners) fn();
+    this.#closedListeners = [];
+  }
+}
+
+/** @internal A dedicated connection to one node. */
+export class NodeConnectionHandle extends Handle implements NodeConnection {
   constructor(
     readonly node: NodeRef,
     private readonly redis: RawClient,
@@ -57,12 +74,13 @@ export class NodeConnectionHandle implements NodeConnection {
       attempt: () => Promise<unknown>,
     ) => Promise<unknown>,
   ) {
+    super(redis);
     let wasReady = false;
     redis.on('ready', () => {
-      if (wasReady) this.#emitter.emit('ready');
+      if (wasReady) this.emitter.emit('ready');
       wasReady = true;
     });
-    redis.on('close', () => this.#emitter.emit('close'));
+    redis.on('close', () => this.emitter.emit('close'));
   }
 
   call(command: string, args: readonly RedisArg[] = [], options?: CallOptions): Promise<unknown> {
@@ -73,66 +91,45 @@ export class NodeConnectionHandle implements NodeConnection {
   }
 
   on(event: 'close' | 'ready', listener: () => void): this {
-    this.#emitter.on(event, listener);
+    this.emitter.on(event, listener);
     return this;
-  }
-
-  onClosed(fn: () => void): void {
-    this.#closedListeners.push(fn);
-  }
-
-  async close(): Promise<void> {
-    this.#emitter.removeAllListeners();
-    await quit(this.redis, 1000, systemClock);
-    for (const fn of this.#closedListeners) fn();
-    this.#closedListeners = [];
   }
 }
 
 /** @internal A connection in subscriber mode (one node, or cluster-aware). */
-export class SubscriberHandle implements Subscriber {
-  readonly #emitter = new EventEmitter();
-  #closedListeners: (() => void)[] = [];
-
+export class SubscriberHandle extends Handle implements Subscriber {
   constructor(
     private readonly client: RawClient,
     private readonly isCluster: boolean,
   ) {
-    this.#emitter.setMaxListeners(0);
+    super(client);
+    this.emitter.setMaxListeners(0);
     client.on('messageBuffer', (channel: Buffer, message: Buffer) =>
-      this.#emitter.emit('message', channel.toString(), message),
+      this.emitter.emit('message', channel.toString(), message),
     );
     client.on('pmessageBuffer', (pattern: Buffer, channel: Buffer, message: Buffer) =>
-      this.#emitter.emit('pmessage', pattern.toString(), channel.toString(), message),
+      this.emitter.emit('pmessage', pattern.toString(), channel.toString(), message),
     );
     client.on('smessageBuffer', (channel: Buffer, message: Buffer) =>
-      this.#emitter.emit('smessage', channel.toString(), message),
+      this.emitter.emit('smessage', channel.toString(), message),
     );
-    client.on('ready', () => this.#emitter.emit('ready'));
-    client.on('close', () => this.#emitter.emit('close'));
+    client.on('ready', () => this.emitter.emit('ready'));
+    client.on('close', () => this.emitter.emit('close'));
     // Without an error listener Node would throw on 'error' and crash the process.
     client.on('error', (error: Error) => {
-      if (this.#emitter.listenerCount('error') > 0) this.#emitter.emit('error', error);
+      if (this.emitter.listenerCount('error') > 0) this.emitter.emit('error', error);
     });
   }
 
-  async subscribe(...channels: string[]): Promise<void> {
-    await this.client.subscribe(...channels);
-  }
-  async unsubscribe(...channels: string[]): Promise<void> {
-    await this.client.unsubscribe(...channels);
-  }
-  async psubscribe(...patterns: string[]): Promise<void> {
-    await this.client.psubscribe(...patterns);
-  }
-  async punsubscribe(...patterns: string[]): Promise<void> {
-    await this.client.punsubscribe(...patterns);
-  }
-  async ssubscribe(...channels: string[]): Promise<void> {
-    await this.client.ssubscribe(...channels);
-  }
-  async sunsubscribe(...channels: string[]): Promise<void> {
-    await this.client.sunsubscribe(...channels);
+  readonly subscribe = (...channels: string[]): Promise<void> => this.#send('subscribe', channels);
+  readonly unsubscribe = (...channels: string[]): Promise<void> => this.#send('unsubscribe', channels);
+  readonly psubscribe = (...patterns: string[]): Promise<void> => this.#send('psubscribe', patterns);
+  readonly punsubscribe = (...patterns: string[]): Promise<void> => this.#send('punsubscribe', patterns);
+  readonly ssubscribe = (...channels: string[]): Promise<void> => this.#send('ssubscribe', channels);
+  readonly sunsubscribe = (...channels: string[]): Promise<void> => this.#send('sunsubscribe', channels);
+
+  async #send(command: SubscribeCommand, names: string[]): Promise<void> {
+    await this.client[command](...names);
   }
 
   async clientId(): Promise<number> {
@@ -145,23 +142,12 @@ export class SubscriberHandle implements Subscriber {
   }
 
   on<E extends keyof SubscriberEvents>(event: E, listener: SubscriberEvents[E]): this {
-    this.#emitter.on(event, listener);
+    this.emitter.on(event, listener);
     return this;
   }
 
   off<E extends keyof SubscriberEvents>(event: E, listener: SubscriberEvents[E]): this {
-    this.#emitter.off(event, listener);
+    this.emitter.off(event, listener);
     return this;
-  }
-
-  onClosed(fn: () => void): void {
-    this.#closedListeners.push(fn);
-  }
-
-  async close(): Promise<void> {
-    this.#emitter.removeAllListeners();
-    await quit(this.client, 1000, systemClock);
-    for (const fn of this.#closedListeners) fn();
-    this.#closedListeners = [];
   }
 }

@@ -1,4 +1,4 @@
-import { invalidOption } from '../core/validate.ts';
+import { invalidOption } from '../core/index.ts';
 
 /**
  * Key naming: a namespace prefix, hash tags and typed builders.

@@ -1,8 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { defineScript } from '../core/commands.ts';
-import type { CoreContext } from '../core/context.ts';
-import { isSlotforgeError, SlotforgeError } from '../core/errors.ts';
-import { durationOption, functionOption, invalidOption, keyArgument } from '../core/validate.ts';
+import type { CoreContext } from '../context.ts';
+import {
+  defineScript,
+  durationOption,
+  functionOption,
+  invalidOption,
+  isSlotforgeError,
+  keyArgument,
+  SlotforgeError,
+} from '../core/index.ts';
 
 /** What locks need from the core. */
 export type LocksDeps = Pick<CoreContext, 'commands' | 'keys' | 'deps' | 'metrics' | 'events'>;

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ErrorCode } from '../core/errors.ts';
+import type { ErrorCode } from '../core/index.ts';
 import { LOADER_BUCKETS_SECONDS, METRIC_NAMES } from './names.ts';
 
 /** What pattern modules record. Every method is cheap and never throws. */

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { NodeConnection, Subscriber } from '../core/commands.ts';
-import type { CoreContext } from '../core/context.ts';
-import { sleep } from '../core/retry.ts';
-import { durationOption, enumOption, integerOption } from '../core/validate.ts';
+import type { CoreContext } from '../context.ts';
+import type { NodeConnection, Subscriber } from '../core/index.ts';
+import { durationOption, enumOption, integerOption, sleep } from '../core/index.ts';
 import { LocalStore } from './local-store.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { ENVELOPE_MAGIC, type Envelope, MESSAGE_ENVELOPE_VERSION } from '../codecs/envelope.ts';
+import { ENVELOPE_MAGIC, type Envelope, MESSAGE_ENVELOPE_VERSION } from '../codecs/index.ts';
 
 /**
  * A pub/sub message on the wire: envelope version 3, a message id (publisher id + sequence number) then the codec's

@@ -1,8 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import type { Subscriber } from '../core/commands.ts';
-import type { CoreContext } from '../core/context.ts';
-import { isSlotforgeError, SlotforgeError } from '../core/errors.ts';
-import { booleanOption, functionOption, integerOption, invalidOption, stringOption } from '../core/validate.ts';
+import type { CoreContext } from '../context.ts';
+import type { Subscriber } from '../core/index.ts';
+import {
+  booleanOption,
+  functionOption,
+  integerOption,
+  invalidOption,
+  isSlotforgeError,
+  SlotforgeError,
+  stringOption,
+} from '../core/index.ts';
 import { DedupWindow } from './dedup-window.ts';
 import { decodeMessage, encodeMessage, hasMessageId, PUBLISHER_ID_BYTES } from './message.ts';
 

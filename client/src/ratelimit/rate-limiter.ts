@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import type { CoreContext } from '../core/context.ts';
-import { isSlotforgeError } from '../core/errors.ts';
+import type { CoreContext } from '../context.ts';
 import {
   durationOption,
   enumOption,
   integerOption,
   invalidOption,
+  isSlotforgeError,
   keyArgument,
   stringOption,
-} from '../core/validate.ts';
+} from '../core/index.ts';
 import { GCRA, SLIDING_LOG, SLIDING_WINDOW_COUNTER } from './scripts.ts';
 
 /** What a rate limiter needs from the core. */

@@ -1,4 +1,4 @@
-import { defineScript } from '../core/commands.ts';
+import { defineScript } from '../core/index.ts';
 
 /** Every script's first lines: server time in ms (fractional) and ARGV[1..3] = limit, window (or period) ms, cost. */
 const PRELUDE = `local t = redis.call('TIME')

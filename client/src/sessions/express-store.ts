@@ -1,5 +1,5 @@
 import type { SessionData, Store } from 'express-session';
-import { invalidOption } from '../core/validate.ts';
+import { invalidOption } from '../core/index.ts';
 import type { Sessions } from './sessions.ts';
 
 /**

@@ -1,9 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { defineScript } from '../core/commands.ts';
-import type { CoreContext } from '../core/context.ts';
-import { SlotforgeError } from '../core/errors.ts';
-import { durationOption, integerOption, invalidOption, keyArgument, stringOption } from '../core/validate.ts';
-import { escapeGlob } from '../keys/keys.ts';
+import type { CoreContext } from '../context.ts';
+import {
+  defineScript,
+  durationOption,
+  integerOption,
+  invalidOption,
+  keyArgument,
+  SlotforgeError,
+  stringOption,
+} from '../core/index.ts';
+import { escapeGlob } from '../keys/index.ts';
 
 /** What sessions need from the core. */
 export type SessionsDeps = Pick<CoreContext, 'commands' | 'keys' | 'envelope' | 'events'>;

@@ -1,7 +1,6 @@
-import type { BatchCommand, RedisArg } from '../core/commands.ts';
-import type { CoreContext } from '../core/context.ts';
-import type { SlotforgeError } from '../core/errors.ts';
-import { durationOption, keyArgument } from '../core/validate.ts';
+import type { CoreContext } from '../context.ts';
+import type { BatchCommand, RedisArg, SlotforgeError } from '../core/index.ts';
+import { durationOption, keyArgument } from '../core/index.ts';
 
 /** What batches need from the core. */
 export type BatchDeps = Pick<CoreContext, 'commands' | 'keys' | 'envelope'>;

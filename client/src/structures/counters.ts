@@ -1,6 +1,5 @@
-import { defineScript } from '../core/commands.ts';
-import type { CoreContext } from '../core/context.ts';
-import { durationOption, enumOption, integerOption, keyArgument } from '../core/validate.ts';
+import type { CoreContext } from '../context.ts';
+import { defineScript, durationOption, enumOption, integerOption, keyArgument } from '../core/index.ts';
 
 /** What counters need from the core. */
 export type CountersDeps = Pick<CoreContext, 'commands' | 'keys'>;

@@ -1,6 +1,5 @@
-import { defineScript, type RedisArg } from '../core/commands.ts';
-import type { CoreContext } from '../core/context.ts';
-import { durationOption, invalidOption, keyArgument } from '../core/validate.ts';
+import type { CoreContext } from '../context.ts';
+import { defineScript, durationOption, invalidOption, keyArgument, type RedisArg } from '../core/index.ts';
 
 /** What hashes need from the core. */
 export type HashesDeps = Pick<CoreContext, 'commands' | 'keys' | 'envelope'>;

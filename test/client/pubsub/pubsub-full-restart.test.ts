@@ -10,7 +10,7 @@ import { eventually } from '../contract/clock.ts';
  * that times out, like a stale name pointing at a deleted pod). ioredis' sharded subscriber group starts subscribers
  * on them, and its slot refresh finds every node dead and stops the group while they are still connecting.
  * Checker: once every node answers again, the SAME subscription (no new subscribe call) receives a message published
- * afterwards, on a channel of every master, within a deadline. Without client/src/core/sharded-subscribers.ts the
+ * afterwards, on a channel of every master, within a deadline. Without client/src/core/ioredis/sharded-subscribers.ts the
  * group stays stuck in a reset that never ends and nothing arrives.
  * Its own configuration (a password, no replicas: nothing fails over while the nodes are stopped) so no other file
  * sees these stopped nodes.

@@ -1,9 +1,7 @@
-import type { EnvelopeOptions } from '../codecs/envelope.ts';
-import type { NearCacheOptions } from '../near/near-cache.ts';
-import type { RedisCommands } from './commands.ts';
-import type { DepsOptions } from './deps.ts';
-import type { ConnectionOptions } from './options.ts';
-import { durationOption, invalidOption } from './validate.ts';
+import type { EnvelopeOptions } from './codecs/index.ts';
+import type { ConnectionOptions, DepsOptions, RedisCommands } from './core/index.ts';
+import { durationOption, invalidOption } from './core/index.ts';
+import type { NearCacheOptions } from './near/index.ts';
 
 /** Options of `createClient`. Connection options sit at the top level (url, cluster, sentinel, timeouts...). */
 export interface ClientOptions extends ConnectionOptions, EnvelopeOptions {

@@ -1,9 +1,7 @@
-import type { Envelope } from '../codecs/envelope.ts';
-import type { Keyspace } from '../keys/keys.ts';
-import type { Metrics } from '../metrics/metrics.ts';
-import type { RedisCommands } from './commands.ts';
-import type { Deps } from './deps.ts';
-import type { ClientEmitter } from './events.ts';
+import type { Envelope } from './codecs/index.ts';
+import type { ClientEmitter, Deps, RedisCommands } from './core/index.ts';
+import type { Keyspace } from './keys/index.ts';
+import type { Metrics } from './metrics/index.ts';
 
 /**
  * Everything a pattern module may use. A module declares the narrow subset it needs, e.g.

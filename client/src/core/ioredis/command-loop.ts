@@ -1,0 +1,168 @@
+/**
+ * The command loop: every call's attempts under the connection's policy (deadline, retries, circuit breaker, slot-map
+ * refresh on failure, Sentinel's reason in the error).
+ * @internal Used by the ioredis folder only.
+ */
+import { Cluster } from 'ioredis';
+import type { CircuitBreaker } from '../breaker.ts';
+import type { CallOptions } from '../commands.ts';
+import type { Deps } from '../deps.ts';
+import { isSlotforgeError, SlotforgeError } from '../errors.ts';
+import type { ResolvedConnectionOptions } from '../options.ts';
+import { classifyFailure, toSlotforgeError, withRetry } from '../retry.ts';
+import type { WriteCoalescer } from '../write-coalescer.ts';
+import type { Client } from './create.ts';
+
+/** The fast path needs a deadline of at least this many attempt timeouts (ioredis may redirect within one). */
+const FAST_PATH_MIN_ATTEMPTS = 4;
+
+/** ioredis' error when no sentinel gave the primary's address. */
+export const SENTINELS_UNREACHABLE = /All sentinels are unreachable/;
+
+/** "all sentinels unreachable: <the last sentinel's error>" from ioredis' error. */
+export function sentinelReason(error: Error): string {
+  const last = /Last error: (.*)$/.exec(error.message)?.[1];
+  return `all sentinels unreachable: ${last ?? error.message}`;
+}
+
+/** What the loop reads from its connection. */
+export interface CommandLoopHost {
+  readonly client: Client;
+  readonly options: ResolvedConnectionOptions;
+  readonly deps: Deps;
+  /** Null when turned off. Fed with every attempt's outcome. */
+  readonly breaker: CircuitBreaker | null;
+  /** Null when coalesceWrites is off. */
+  readonly coalescer: WriteCoalescer | null;
+  closed(): boolean;
+  /** Sentinel mode: ioredis' last "All sentinels are unreachable" error since the connection was last ready. */
+  sentinelError(): Error | undefined;
+}
+
+/** @internal Runs attempts in the retry loop with one connection's policy. */
+export class CommandLoop {
+  readonly #host: CommandLoopHost;
+
+  constructor(host: CommandLoopHost) {
+    this.#host = host;
+  }
+
+  /** Passes a reply through, telling the breaker Redis answered (the fast path's success handler). */
+  readonly #answered = <T>(reply: T): T => {
+    this.#host.breaker?.success();
+    return reply;
+  };
+
+  /** Runs `attempt` in the retry loop with this connection's policy. */
+  run<T>(
+    command: string,
+    key: string | undefined,
+    idempotent: boolean,
+    options: CallOptions | undefined,
+    attempt: () => Promise<T>,
+  ): Promise<T> {
+    const host = this.#host;
+    if (host.closed()) {
+      return Promise.reject(new SlotforgeError('E_CLOSED', `${command} called after close()`, { command, key }));
+    }
+    const breaker = host.breaker;
+    const timeoutMs = options?.timeoutMs ?? host.options.commandTimeoutMs;
+    const failFast = options?.failFast === true && breaker !== null;
+    if (failFast && breaker?.state !== 'closed') return Promise.reject(breaker?.openError(command, key));
+    // Fast path (the hot path of every cache hit): on a ready connection ioredis' commandTimeout already bounds the
+    // first attempt (it is armed in sendCommand, queued or not), so it runs without our timer and async loop; a
+    // failure continues in the loop with the time left. Only when the deadline leaves room for several attempts.
+    if (host.client.status === 'ready' && timeoutMs >= FAST_PATH_MIN_ATTEMPTS * host.options.attemptTimeoutMs) {
+      const startedAt = host.deps.clock.now();
+      host.coalescer?.hold();
+      let sent: Promise<T>;
+      try {
+        sent = attempt();
+      } catch (error) {
+        sent = Promise.reject(error);
+      }
+      return sent.then(this.#answered, (error: unknown) => {
+        breaker?.failure(error);
+        if (failFast && breaker?.state !== 'closed') throw breaker?.openError(command, key);
+        const kind = classifyFailure(error);
+        if (kind === 'fatal' || (kind === 'ambiguous' && !idempotent))
+          throw toSlotforgeError(error, { command, key, timeoutMs }, 1);
+        this.onRetry(error);
+        return this.#loop(command, key, idempotent, timeoutMs, attempt, failFast, {
+          startedAt,
+          priorAttempts: 1,
+          priorError: error,
+        });
+      });
+    }
+    return this.#loop(command, key, idempotent, timeoutMs, attempt, failFast, {});
+  }
+
+  #loop<T>(
+    command: string,
+    key: string | undefined,
+    idempotent: boolean,
+    timeoutMs: number,
+    attempt: () => Promise<T>,
+    failFast: boolean,
+    prior: { startedAt?: number; priorAttempts?: number; priorError?: unknown },
+  ): Promise<T> {
+    const { breaker, options, deps } = this.#host;
+    // Every attempt feeds the breaker; a failFast call stops (E_CIRCUIT_OPEN, not retried) once it is open.
+    const observed = breaker
+      ? () => {
+          if (failFast && breaker.state !== 'closed') return Promise.reject(breaker.openError(command, key));
+          return attempt().then(this.#answered, (error: unknown) => {
+            breaker.failure(error);
+            throw failFast && breaker.state !== 'closed' ? breaker.openError(command, key) : error;
+          });
+        }
+      : attempt;
+    const retried = withRetry(observed, {
+      ...prior,
+      command,
+      key,
+      idempotent,
+      timeoutMs,
+      // Twice ioredis' commandTimeout: covers a command that waited in an offline queue (where commandTimeout does
+      // not run) without letting one stuck attempt eat the whole deadline.
+      attemptTimeoutMs: options.attemptTimeoutMs * 2,
+      baseDelayMs: options.retryBaseDelayMs,
+      maxDelayMs: options.retryMaxDelayMs,
+      clock: deps.clock,
+      random: deps.random,
+      onRetry: (error) => this.onRetry(error),
+    });
+    return options.target.mode === 'sentinel' ? retried.catch((error: unknown) => this.#explain(error)) : retried;
+  }
+
+  /**
+   * Through Sentinel, a command that times out while no sentinel answers (wrong sentinel password: NOAUTH from each)
+   * says nothing by itself; the reason is in ioredis' "All sentinels are unreachable ... Last error: ..." error
+   * event. Put it in the error the caller gets (E_CONNECTION, that event's error as cause).
+   */
+  #explain(error: unknown): never {
+    const sentinelError = this.#host.sentinelError();
+    if (!sentinelError || !isSlotforgeError(error) || (error.code !== 'E_TIMEOUT' && error.code !== 'E_CONNECTION'))
+      throw error;
+    throw new SlotforgeError(
+      'E_CONNECTION',
+      `${error.command ?? 'command'}${error.key ? ` '${error.key}'` : ''} failed: ${sentinelReason(sentinelError)}`,
+      {
+        key: error.key,
+        command: error.command,
+        timeoutMs: error.timeoutMs,
+        attempts: error.attempts,
+        cause: sentinelError,
+      },
+    );
+  }
+
+  /** A failed attempt: on a cluster, refresh the slot map unless the failure is fatal. */
+  onRetry(error: unknown): void {
+    // FACTS: a timed-out or refused attempt may mean a dead or blackholed master: refresh the slot map now rather
+    // than waiting for the interval. ioredis coalesces concurrent refreshes.
+    const client = this.#host.client;
+    if (client instanceof Cluster && classifyFailure(error) !== 'fatal') client.refreshSlotsCache();
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * Construction: resolved options -> an ioredis standalone, sentinel or cluster client with fault-surviving defaults.
+ *
+ * @see https://github.com/redis/ioredis#cluster for the options tuned here.
+ * @internal Used by the ioredis folder only.
+ */
+import { lookup } from 'node:dns';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { type BreakerState, CircuitBreaker } from '../breaker.ts';
+import type { NodeRef } from '../commands.ts';
+import { type Clock, raceClock } from '../deps.ts';
+import type { ResolvedConnectionOptions } from '../options.ts';
+import { keepShardedSubscribersResettable } from './sharded-subscribers.ts';
+
+/** The client every command goes through. */
+export type Client = Redis | Cluster;
+
+/**
+ * ioredis resolves every seed hostname before connecting and gives up on all of them when one fails (ioredis#979,
+ * wontfix): a seed list naming one scaled-in pod would never connect. An unresolvable seed keeps its name instead, so
+ * only its own connection fails and the other seeds serve the slot map.
+ */
+function lookupOrKeep(
+  hostname: string,
+  callback: (error: NodeJS.ErrnoException | null, address: string) => void,
+): void {
+  lookup(hostname, (error, address) => callback(null, error ? hostname : address));
+}
+
+/** The options every connection to a data node shares. */
+function redisOptions(o: ResolvedConnectionOptions): RedisOptions {
+  return {
+    username: o.username,
+    password: o.password,
+    db: o.db,
+    tls: o.tls ? {} : undefined,
+    connectTimeout: o.connectTimeoutMs,
+    // One attempt's deadline; the operation's deadline is ours (withRetry).
+    commandTimeout: o.attemptTimeoutMs,
+    connectionName: o.connectionName,
+    // Our loop retries; ioredis retrying too would multiply attempts past the deadline.
+    maxRetriesPerRequest: 1,
+    enableReadyCheck: true,
+    // ioredis 6.0.0 defaults to RESP3 but drops `invalidate` push frames, so server-assisted client-side caching
+    // only works with RESP2 REDIRECT to a subscriber; RESP2 also keeps pub/sub replies in the documented shape.
+    protocol: 2,
+    retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
+    reconnectOnError: (error: Error) => (/^READONLY/.test(error.message) ? 2 : false),
+  };
+}
+
+/** The sentinel part of the options of a client that reaches the primary through Sentinel. */
+function sentinelOptions(target: Extract<ResolvedConnectionOptions['target'], { mode: 'sentinel' }>) {
+  return {
+    sentinels: target.sentinels.map((s) => ({ host: s.host, port: s.port })),
+    name: target.masterName,
+    sentinelPassword: target.sentinelPassword,
+    sentinelUsername: target.sentinelUsername,
+  };
+}
+
+/** The main client of a connection. */
+export function createClient(options: ResolvedConnectionOptions): Client {
+  const target = options.target;
+  const base = redisOptions(options);
+  if (target.mode === 'cluster') {
+    const { db: _db, ...nodeOptions } = base;
+    return new Cluster(
+      target.nodes.map((n) => ({ host: n.host, port: n.port })),
+      {
+        // FACTS: refresh the slot map every second (a blackholed master is otherwise used for > 15 s). Our own timer
+        // (slot-refresh.ts), not ioredis': its timer re-arms after close() and the process never exits (issue 16).
+        slotsRefreshInterval: 0,
+        slotsRefreshTimeout: options.slotsRefreshTimeoutMs,
+        // 0 = ioredis does not retry CLUSTERDOWN itself: our loop does, with backoff, a slot-map refresh per
+        // attempt and the operation's deadline, and the caller gets E_CLUSTER_DOWN (not a bare timeout) if it lasts.
+        retryDelayOnClusterDown: 0,
+        retryDelayOnTryAgain: 100,
+        retryDelayOnFailover: 100,
+        retryDelayOnMoved: 0,
+        maxRedirections: 16,
+        clusterRetryStrategy: (times: number) => Math.min(100 * times, 1000),
+        enableOfflineQueue: true,
+        // readFrom (default master): ioredis' names for the same choice.
+        scaleReads: ({ master: 'master', replicas: 'slave', all: 'all' } as const)[options.readFrom],
+        dnsLookup: lookupOrKeep,
+        redisOptions: nodeOptions,
+      },
+    );
+  }
+  if (target.mode === 'sentinel') {
+    return new Redis({
+      ...base,
+      ...sentinelOptions(target),
+      sentinelRetryStrategy: (times: number) => Math.min(100 * times, 1000),
+      failoverDetector: true,
+    } as RedisOptions);
+  }
+  return new Redis({ ...base, host: target.host, port: target.port });
+}
+
+/**
+ * A dedicated connection to `node` (a cluster node, the standalone server, or the primary through Sentinel),
+ * named `<connectionName>:<suffix>`.
+ */
+export function createNodeClient(options: ResolvedConnectionOptions, node: NodeRef, suffix: string): Redis {
+  const target = options.target;
+  const base = redisOptions(options);
+  const connectionName = `${options.connectionName}:${suffix}`;
+  if (target.mode === 'sentinel') {
+    return new Redis({ ...base, ...sentinelOptions(target), connectionName } as RedisOptions);
+  }
+  if (target.mode === 'cluster') {
+    const { db: _db, ...rest } = base;
+    return new Redis({ ...rest, host: node.host, port: node.port, connectionName });
+  }
+  return new Redis({ ...base, host: node.host, port: node.port, connectionName });
+}
+
+/**
+ * The client of a Subscriber: a connection to one node (`node`, on a cluster), a cluster client with one sharded
+ * subscriber per master (`sharded`, guarded: sharded-subscribers.ts), or a duplicate of the main client.
+ */
+export function createSubscriberClient(
+  main: Client,
+  options: ResolvedConnectionOptions,
+  wanted: { readonly sharded?: boolean; readonly node?: NodeRef },
+): Client {
+  if (wanted.node && main instanceof Cluster) return createNodeClient(options, wanted.node, 'sub');
+  if (main instanceof Cluster) {
+    const client = main.duplicate(undefined, { shardedSubscribers: wanted.sharded ?? false });
+    if (wanted.sharded) keepShardedSubscribersResettable(client);
+    return client;
+  }
+  return main.duplicate({ connectionName: `${options.connectionName}:sub` });
+}
+
+/** The circuit breaker of a connection (null when turned off); its probe is a PING within one attempt's deadline. */
+export function createBreaker(
+  client: Client,
+  options: ResolvedConnectionOptions,
+  clock: Clock,
+  onChange: (state: BreakerState, cause: unknown) => void,
+): CircuitBreaker | null {
+  if (!options.circuitBreaker) return null;
+  const probe = () =>
+    raceClock(client.call('PING'), options.attemptTimeoutMs, clock, () => {
+      throw new Error(`Command timed out (breaker probe PING took over ${options.attemptTimeoutMs} ms)`);
+    });
+  return new CircuitBreaker(options.circuitBreaker, clock, probe, onChange);
+}

@@ -1,0 +1,45 @@
+/**
+ * Durable writes: SET then WAIT on a connection of their own.
+ * @internal Used by the ioredis folder only.
+ */
+import type { Cluster, Redis } from 'ioredis';
+import type { RedisArg } from '../commands.ts';
+import { SlotforgeError } from '../errors.ts';
+
+/**
+ * One attempt of SET + WAIT through `durable`: the replies of both, or the first error. SET and WAIT must reach the
+ * same node on the same connection (WAIT counts that connection's writes), and WAIT blocks its connection for up to
+ * waitTimeoutMs when replicas are missing (e.g. right after a failover): durable writes therefore use their own
+ * connections, so they never hold up other commands.
+ */
+export async function setAndWait(
+  durable: Redis | Cluster,
+  args: RedisArg[],
+  waitReplicas: number,
+  waitTimeoutMs: number,
+): Promise<readonly [unknown, unknown]> {
+  const results = await durable.pipeline().call('SET', args).call('WAIT', waitReplicas, waitTimeoutMs).exec();
+  const [setResult, waitResult] = results ?? [];
+  if (setResult?.[0]) throw setResult[0];
+  if (waitResult?.[0]) throw waitResult[0];
+  return [setResult?.[1], waitResult?.[1]] as const;
+}
+
+/** SET's outcome from the replies of setAndWait: false when not set (NX/XX), E_TIMEOUT when too few replicas acked. */
+export function durableOutcome(
+  key: string,
+  replies: readonly [unknown, unknown],
+  waitReplicas: number,
+  waitTimeoutMs: number,
+): boolean {
+  if (replies[0] !== 'OK') return false;
+  const acked = Number(replies[1]);
+  if (acked < waitReplicas) {
+    throw new SlotforgeError(
+      'E_TIMEOUT',
+      `SET '${key}' reached ${acked} of ${waitReplicas} replica(s) within ${waitTimeoutMs} ms; it may be lost in a failover`,
+      { key, timeoutMs: waitTimeoutMs, command: 'WAIT', received: acked },
+    );
+  }
+  return true;
+}

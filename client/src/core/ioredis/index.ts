@@ -1,0 +1,5 @@
+/**
+ * The ONLY folder that imports ioredis: construction (create.ts), WatchedCommand, routing, the command loop and the
+ * RedisCommands implementation on top of them (connection.ts). Everything else in the client sees RedisCommands.
+ */
+export { connect } from './connection.ts';
