@@ -29,3 +29,25 @@ function formatReceived(value: unknown): string {
 export function check(ok: boolean, owner: string, field: string, rule: string, received: unknown): void {
   if (!ok) throw new InvalidPropError(owner, field, rule, received);
 }
+
+/** Whether `value` is an integer from `min` to `max`. @internal */
+export const isInt = (value: number, min: number, max = Number.MAX_SAFE_INTEGER): boolean =>
+  Number.isInteger(value) && value >= min && value <= max;
+
+/**
+ * Throws an {@link InvalidPropError} unless `value` is an integer from `min` to `max`; the rule reads
+ * `must be an integer from <min> to <max>`, followed by ` (<why>)` when given.
+ * @internal
+ */
+export function checkInt(owner: string, field: string, value: number, min: number, max: number, why?: string): void {
+  check(
+    isInt(value, min, max),
+    owner,
+    field,
+    `must be an integer from ${min} to ${max}${why ? ` (${why})` : ''}`,
+    value,
+  );
+}
+
+/** A DNS label (RFC 1123): object names of the constructs. @internal */
+export const NAME_PATTERN = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;

@@ -1,16 +1,16 @@
 export { renderClusterConf } from './cluster/cluster-config.ts';
-export {
-  DEFAULT_REDIS_IMAGE,
-  type MemberResources,
-  type MetricsOptions,
-  type RedisClusterProps,
-  type ScriptTimeoutOptions,
-} from './cluster/cluster-props.ts';
+export type { RedisClusterProps, ScriptTimeoutOptions } from './cluster/cluster-props.ts';
 export { DIRECTIVES, EVICTION_POLICIES, type EvictionPolicy, MANAGED_DIRECTIVES } from './config/directives.ts';
 export { type MemoryPlan, planMemory } from './config/memory.ts';
 export { type PersistenceOptions, PROFILES, type RedisProfile, resolvePersistence } from './config/profiles.ts';
 export { formatMemoryQuantity, parseMemoryQuantity } from './config/quantity.ts';
 export { type DirectiveValue, parseRedisConf, renderRedisConf, validateUserConfig } from './config/redis-conf.ts';
+export {
+  DEFAULT_REDIS_IMAGE,
+  type MemberResources,
+  type MetricsOptions,
+  type RedisDataProps,
+} from './data-pod/index.ts';
 export { InvalidPropError } from './errors.ts';
 export {
   isBitnamiImage,

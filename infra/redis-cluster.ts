@@ -1,21 +1,28 @@
-import { createHash } from 'node:crypto';
 import { ApiObject, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { renderClusterConf } from './cluster/cluster-config.ts';
-import { NAME_PATTERN, type RedisClusterProps, resolveClusterProps } from './cluster/cluster-props.ts';
+import { type RedisClusterProps, resolveClusterProps } from './cluster/cluster-props.ts';
 import { memberPodTemplate } from './cluster/member-pod.ts';
 import { topologyJob } from './cluster/topology-job.ts';
 import type { EvictionPolicy } from './config/directives.ts';
 import type { MemoryPlan } from './config/memory.ts';
 import type { RedisProfile, ResolvedPersistence } from './config/profiles.ts';
-import { check } from './errors.ts';
+import {
+  dataAuth,
+  dataMonitoring,
+  onePodBudget,
+  redisResources,
+  scriptsConfigMap,
+  uniqueNameValidation,
+} from './data-pod/index.ts';
+import { check, NAME_PATTERN } from './errors.ts';
 import { EXPORTER_PORT } from './metrics/exporter.ts';
-import { type MonitoringTarget, prometheusRule, serviceMonitor } from './metrics/monitoring.ts';
+import type { MonitoringTarget } from './metrics/monitoring.ts';
 import { dataClaimTemplate } from './persistence.ts';
 import { MEMBER_SCRIPTS, readScript } from './scripts.ts';
 import { CLUSTER_ACL_USERS, renderAclUsers, secretKeysOf } from './security/acl.ts';
-import { RedisAuth } from './security/auth.ts';
+import type { RedisAuth } from './security/auth.ts';
 import { redisNetworkPolicy, resolveNetworkPolicyOptions } from './security/network-policy.ts';
 import { certificate } from './security/tls.ts';
 
@@ -65,7 +72,7 @@ export class RedisCluster extends Construct {
     super(scope, id);
     const resolved = resolveClusterProps(id, props);
     const { name, owner, nodeTimeoutMs, userConfig, preferredEndpointType, clusterDomain } = resolved;
-    const { memoryLimit, memoryRequest, cpuRequest, cpuLimit, storageSize, storageClassName } = resolved;
+    const { storageSize, storageClassName } = resolved;
     const { antiAffinity, grace, guardSeconds, scriptTimeouts, metrics, exporterImage, minReadySeconds } = resolved;
     this.clusterName = name;
     this.shards = resolved.shards;
@@ -105,18 +112,14 @@ export class RedisCluster extends Construct {
       'acl-users.conf': renderAclUsers(CLUSTER_ACL_USERS),
     };
     for (const script of MEMBER_SCRIPTS) data[script] = readScript(script);
-    this.configMap = new k8s.KubeConfigMap(this, 'Config', {
-      metadata: { name: `${name}-config`, labels: this.labels },
-      data,
-    });
-    const configHash = createHash('sha256').update(JSON.stringify(data)).digest('hex').slice(0, 16);
-
-    this.auth = new RedisAuth(this, 'Auth', {
-      ...props.auth,
-      baseName: name,
-      labels: { ...this.labels, 'app.kubernetes.io/component': 'auth' },
+    const { configMap, configMapName, configHash } = scriptsConfigMap(this, name, this.labels, data);
+    this.configMap = configMap;
+    this.auth = dataAuth(this, {
+      auth: props.auth,
+      name,
+      labels: this.labels,
       keys: secretKeysOf(CLUSTER_ACL_USERS),
-      redisImage: this.image,
+      image: this.image,
       owner,
     });
 
@@ -185,13 +188,7 @@ export class RedisCluster extends Construct {
       SLOTFORGE_SHARD_SIZE: shardSize,
       SLOTFORGE_CLI_TIMEOUT_S: scriptTimeouts.redisCliSeconds,
     };
-    const resources: k8s.ResourceRequirements = {
-      requests: { cpu: k8s.Quantity.fromString(cpuRequest), memory: k8s.Quantity.fromString(memoryRequest) },
-      limits: {
-        memory: k8s.Quantity.fromString(memoryLimit),
-        ...(cpuLimit ? { cpu: k8s.Quantity.fromString(cpuLimit) } : {}),
-      },
-    };
+    const resources = redisResources(resolved);
     for (let shard = 0; shard < this.shards + this.retiringShards; shard++) {
       const shardName = `${name}-shard-${shard}`;
       const shardLabels = { ...this.memberLabels, 'slotforge.io/shard': String(shard) };
@@ -223,7 +220,7 @@ export class RedisCluster extends Construct {
                 SLOTFORGE_PRESTOP_TIMEOUT_S: grace - 15,
                 SLOTFORGE_PRESTOP_PEER_WAIT_S: scriptTimeouts.preStopPeerWaitSeconds,
               },
-              configMapName: `${name}-config`,
+              configMapName,
               secretName: this.auth.secretName,
               tlsSecretName: this.tlsSecretName,
               resources,
@@ -238,18 +235,7 @@ export class RedisCluster extends Construct {
           },
         }),
       );
-      this.disruptionBudgets.push(
-        new k8s.KubePodDisruptionBudget(this, `Budget${shard}`, {
-          metadata: { name: shardName, labels: shardLabels },
-          spec: {
-            maxUnavailable: k8s.IntOrString.fromNumber(1),
-            selector: { matchLabels: shardLabels },
-            // A member that is not Ready (crash-looping, stuck in a sync) may always be evicted: with the default
-            // (IfHealthyBudget) it would block every node drain of its shard while it already serves nothing.
-            unhealthyPodEvictionPolicy: 'AlwaysAllow',
-          },
-        }),
-      );
+      this.disruptionBudgets.push(onePodBudget(this, `Budget${shard}`, shardName, shardLabels));
     }
 
     const retiring = this.retiringShards ? `-retire${this.retiringShards}` : '';
@@ -269,7 +255,7 @@ export class RedisCluster extends Construct {
         SLOTFORGE_REBALANCE_TIMEOUT_S: scriptTimeouts.rebalanceSeconds,
       },
       activeDeadlineSeconds: scriptTimeouts.rebalanceSeconds + 600,
-      configMapName: `${name}-config`,
+      configMapName,
       secretName: this.auth.secretName,
       tlsSecretName: this.tlsSecretName,
     });
@@ -285,38 +271,23 @@ export class RedisCluster extends Construct {
       metricsPort: EXPORTER_PORT,
     });
 
-    const monitoring = {
+    const monitoring = dataMonitoring(this, {
       name,
       labels: this.labels,
       serviceSelector: { ...this.labels, 'slotforge.io/service': 'client' },
       serviceName: name,
-    };
-    if (exporterImage) {
-      this.monitoringTarget = { ...monitoring, namespace: Chart.of(this).namespace, deployment: 'cluster' };
-    }
-    if (metrics.serviceMonitor) {
-      check(
-        exporterImage !== undefined,
-        owner,
-        'metrics.serviceMonitor',
-        'needs metrics.exporter',
-        metrics.serviceMonitor,
-      );
-      this.serviceMonitor = serviceMonitor(this, 'ServiceMonitor', monitoring);
-    }
-    if (metrics.prometheusRule) this.prometheusRule = prometheusRule(this, 'PrometheusRule', monitoring);
-
-    this.node.addValidation({
-      validate: () => {
-        const chart = Chart.of(this);
-        const clash = chart.node
-          .findAll()
-          .filter((c): c is RedisCluster => c instanceof RedisCluster && c !== this && c.clusterName === name);
-        return clash.length
-          ? [`${owner}: name must be unique in its chart (also used by ${clash.map((c) => c.node.path).join(', ')})`]
-          : [];
-      },
+      deployment: 'cluster',
+      exporter: exporterImage !== undefined,
+      serviceMonitor: metrics.serviceMonitor,
+      prometheusRule: metrics.prometheusRule,
     });
+    this.monitoringTarget = monitoring.monitoringTarget;
+    this.serviceMonitor = monitoring.serviceMonitor;
+    this.prometheusRule = monitoring.prometheusRule;
+
+    this.node.addValidation(
+      uniqueNameValidation(this, owner, (c) => c instanceof RedisCluster && c.clusterName === name),
+    );
   }
 }
 

@@ -1,0 +1,30 @@
+export {
+  DEFAULT_REDIS_IMAGE,
+  type MemberResources,
+  type MetricsOptions,
+  type RedisDataProps,
+  type ResolvedDataProps,
+  resolveDataProps,
+} from './data-props.ts';
+export {
+  type DataMonitoring,
+  dataAuth,
+  dataMonitoring,
+  onePodBudget,
+  scriptsConfigMap,
+  uniqueNameValidation,
+} from './objects.ts';
+export {
+  commonMounts,
+  commonVolumes,
+  dataPodMounts,
+  dataPodVolumes,
+  execProbe,
+  exporterSidecar,
+  podAntiAffinity,
+  RUN_MOUNT_PATH,
+  redisResources,
+  scriptCommand,
+  scriptEnv,
+  spreadConstraint,
+} from './pod-parts.ts';
