@@ -1,17 +1,15 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { renderClusterConf } from './cluster/cluster-config.ts';
 import { type RedisClusterProps, resolveClusterProps } from './cluster/cluster-props.ts';
 import { memberPodTemplate } from './cluster/member-pod.ts';
 import { topologyJob } from './cluster/topology-job.ts';
-import type { EvictionPolicy } from './config/directives.ts';
-import type { MemoryPlan } from './config/memory.ts';
-import type { RedisProfile, ResolvedPersistence } from './config/profiles.ts';
 import {
   dataAuth,
   dataMonitoring,
   onePodBudget,
+  RedisDataConstruct,
   redisResources,
   scriptsConfigMap,
   uniqueNameValidation,
@@ -32,18 +30,12 @@ import { certificate } from './security/tls.ts';
  * the topology Job (bootstrap and scaling), the auth Secret (referenced or generated), a NetworkPolicy and metrics.
  * @see https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/
  */
-export class RedisCluster extends Construct {
+export class RedisCluster extends RedisDataConstruct {
   readonly clusterName: string;
   readonly shards: number;
   readonly replicasPerShard: number;
   readonly retiringShards: number;
-  readonly profile: RedisProfile;
-  readonly image: string;
-  readonly port: number;
   readonly busPort: number;
-  readonly persistence: ResolvedPersistence;
-  readonly evictionPolicy: EvictionPolicy;
-  readonly memory: MemoryPlan;
   /** The base redis.conf the entrypoint completes. */
   readonly redisConf: string;
   readonly labels: Record<string, string>;
@@ -69,8 +61,8 @@ export class RedisCluster extends Construct {
   readonly certificate?: ApiObject;
 
   constructor(scope: Construct, id: string, props: RedisClusterProps = {}) {
-    super(scope, id);
     const resolved = resolveClusterProps(id, props);
+    super(scope, id, resolved);
     const { name, owner, nodeTimeoutMs, userConfig, preferredEndpointType, clusterDomain } = resolved;
     const { storageSize, storageClassName } = resolved;
     const { antiAffinity, grace, guardSeconds, scriptTimeouts, metrics, exporterImage, minReadySeconds } = resolved;
@@ -78,13 +70,7 @@ export class RedisCluster extends Construct {
     this.shards = resolved.shards;
     this.replicasPerShard = resolved.replicasPerShard;
     this.retiringShards = resolved.retiringShards;
-    this.profile = resolved.profileName;
-    this.image = resolved.image;
-    this.port = resolved.port;
     this.busPort = resolved.busPort;
-    this.persistence = resolved.persistence;
-    this.evictionPolicy = resolved.evictionPolicy;
-    this.memory = resolved.memory;
 
     this.labels = {
       'app.kubernetes.io/name': 'redis-cluster',

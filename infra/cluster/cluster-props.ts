@@ -1,6 +1,6 @@
 import type { RedisProfile } from '../config/profiles.ts';
 import { type RedisDataProps, resolveDataProps } from '../data-pod/index.ts';
-import { check, checkInt, isInt, NAME_PATTERN } from '../errors.ts';
+import { check, checkInt, checkOneOf, constructName, isInt } from '../errors.ts';
 import { EXPORTER_PORT } from '../metrics/exporter.ts';
 import type { TlsOptions } from '../security/tls.ts';
 
@@ -117,15 +117,7 @@ export type ResolvedClusterProps = ReturnType<typeof resolveClusterProps>;
  * @internal
  */
 export function resolveClusterProps(id: string, props: RedisClusterProps) {
-  const name = props.name ?? id;
-  const owner = `RedisCluster '${name}'`;
-  check(
-    NAME_PATTERN.test(name) && name.length <= 30,
-    owner,
-    'name',
-    'must be a DNS label of at most 30 characters (pod names append -shard-<s>-<m> and must stay under 63)',
-    name,
-  );
+  const { name, owner } = constructName('RedisCluster', id, props.name, 30, '-shard-<s>-<m>');
   const shards = props.shards ?? 3;
   check(
     isInt(shards, 3, 1000),
@@ -140,21 +132,9 @@ export function resolveClusterProps(id: string, props: RedisClusterProps) {
   check(isInt(retiringShards, 0, 1000), owner, 'retiringShards', 'must be a non-negative integer', retiringShards);
   const data = resolveDataProps(owner, props);
   const requireFullCoverage = props.requireFullCoverage ?? data.profile.requireFullCoverage;
-  check(
-    typeof requireFullCoverage === 'boolean',
-    owner,
-    'requireFullCoverage',
-    'must be true or false',
-    requireFullCoverage,
-  );
+  checkOneOf(owner, 'requireFullCoverage', requireFullCoverage, [true, false]);
   const allowReadsWhenDown = props.allowReadsWhenDown ?? false;
-  check(
-    typeof allowReadsWhenDown === 'boolean',
-    owner,
-    'allowReadsWhenDown',
-    'must be true or false',
-    allowReadsWhenDown,
-  );
+  checkOneOf(owner, 'allowReadsWhenDown', allowReadsWhenDown, [true, false]);
   const port = props.port ?? 6379;
   checkInt(owner, 'port', port, 1, 55535, 'the bus uses port + 10000');
   check(port !== EXPORTER_PORT, owner, 'port', `must differ from the exporter port ${EXPORTER_PORT}`, port);
@@ -181,13 +161,7 @@ export function resolveClusterProps(id: string, props: RedisClusterProps) {
   const minReadySeconds = props.minReadySeconds ?? 10;
   checkInt(owner, 'minReadySeconds', minReadySeconds, 0, 600);
   const preferredEndpointType = props.preferredEndpointType ?? 'ip';
-  check(
-    ['ip', 'hostname'].includes(preferredEndpointType),
-    owner,
-    'preferredEndpointType',
-    "must be 'ip' or 'hostname'",
-    preferredEndpointType,
-  );
+  checkOneOf(owner, 'preferredEndpointType', preferredEndpointType, ['ip', 'hostname']);
   return {
     ...data,
     name,

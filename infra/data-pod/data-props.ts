@@ -3,7 +3,7 @@ import { planMemory } from '../config/memory.ts';
 import { type PersistenceOptions, PROFILES, type RedisProfile, resolvePersistence } from '../config/profiles.ts';
 import { parseMemoryQuantity } from '../config/quantity.ts';
 import { type DirectiveValue, validateUserConfig } from '../config/redis-conf.ts';
-import { check, isInt } from '../errors.ts';
+import { check, checkInt, checkOneOf, isInt } from '../errors.ts';
 import { REDIS_IMAGE } from '../images.ts';
 import { DEFAULT_EXPORTER_IMAGE } from '../metrics/exporter.ts';
 import type { StorageOptions } from '../persistence.ts';
@@ -113,18 +113,14 @@ export type ResolvedDataProps = ReturnType<typeof resolveDataProps>;
  */
 export function resolveDataProps(owner: string, props: RedisDataProps) {
   const profileName = props.profile ?? 'store';
-  check(profileName in PROFILES, owner, 'profile', "must be 'cache' or 'store'", profileName);
+  checkOneOf(owner, 'profile', profileName, ['cache', 'store']);
   const profile = PROFILES[profileName];
   const image = props.image ?? DEFAULT_REDIS_IMAGE;
   check(image.trim() !== '' && !/\s/.test(image), owner, 'image', 'must be an image reference', image);
   const persistenceOptions = props.persistence ?? {};
-  check(
-    persistenceOptions.appendfsync === undefined || ['everysec', 'always'].includes(persistenceOptions.appendfsync),
-    owner,
-    'persistence.appendfsync',
-    "must be 'everysec' or 'always'",
-    persistenceOptions.appendfsync,
-  );
+  if (persistenceOptions.appendfsync !== undefined) {
+    checkOneOf(owner, 'persistence.appendfsync', persistenceOptions.appendfsync, ['everysec', 'always']);
+  }
   for (const pair of persistenceOptions.rdb || []) {
     check(
       pair.length === 2 && isInt(pair[0], 1) && isInt(pair[1], 1),
@@ -152,21 +148,9 @@ export function resolveDataProps(owner: string, props: RedisDataProps) {
   const userConfig = props.config ?? {};
   validateUserConfig(owner, userConfig);
   const antiAffinity = props.antiAffinity ?? 'required';
-  check(
-    ['required', 'preferred'].includes(antiAffinity),
-    owner,
-    'antiAffinity',
-    "must be 'required' or 'preferred'",
-    antiAffinity,
-  );
+  checkOneOf(owner, 'antiAffinity', antiAffinity, ['required', 'preferred']);
   const grace = props.terminationGracePeriodSeconds ?? 60;
-  check(
-    isInt(grace, 20, 3600),
-    owner,
-    'terminationGracePeriodSeconds',
-    'must be an integer from 20 to 3600 (preStop needs time to fail over)',
-    grace,
-  );
+  checkInt(owner, 'terminationGracePeriodSeconds', grace, 20, 3600, 'preStop needs time to fail over');
   const clusterDomain = props.clusterDomain ?? 'cluster.local';
   check(
     /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(clusterDomain),

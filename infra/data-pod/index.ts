@@ -1,3 +1,4 @@
+export { RedisDataConstruct } from './data-construct.ts';
 export {
   DEFAULT_REDIS_IMAGE,
   type MemberResources,

@@ -1,10 +1,14 @@
 import type { ApiObject } from 'cdk8s';
 import type { k8s } from 'cdk8s-plus-27';
-import { Construct } from 'constructs';
-import type { EvictionPolicy } from '../config/directives.ts';
-import type { MemoryPlan } from '../config/memory.ts';
-import type { RedisProfile, ResolvedPersistence } from '../config/profiles.ts';
-import { dataAuth, dataMonitoring, onePodBudget, scriptsConfigMap, uniqueNameValidation } from '../data-pod/index.ts';
+import type { Construct } from 'constructs';
+import {
+  dataAuth,
+  dataMonitoring,
+  onePodBudget,
+  RedisDataConstruct,
+  scriptsConfigMap,
+  uniqueNameValidation,
+} from '../data-pod/index.ts';
 import type { MonitoringTarget } from '../metrics/monitoring.ts';
 import { RedisCluster } from '../redis-cluster.ts';
 import { renderAclUsers, secretKeysOf } from '../security/acl.ts';
@@ -26,7 +30,7 @@ export type { RedisSentinelProps } from './sentinel-props.ts';
  * plan, profiles, ACL users, auth, security contexts, exporter, volumes.
  * @see https://redis.io/docs/latest/operate/oss_and_stack/management/sentinel/
  */
-export class RedisSentinel extends Construct {
+export class RedisSentinel extends RedisDataConstruct {
   readonly sentinelName: string;
   readonly masterName: string;
   readonly replicas: number;
@@ -36,13 +40,7 @@ export class RedisSentinel extends Construct {
   readonly failoverTimeoutMs: number;
   readonly minReplicasToWrite: number;
   readonly minReplicasMaxLagS: number;
-  readonly profile: RedisProfile;
-  readonly image: string;
-  readonly port: number;
   readonly sentinelPort: number;
-  readonly persistence: ResolvedPersistence;
-  readonly evictionPolicy: EvictionPolicy;
-  readonly memory: MemoryPlan;
   /** The base redis.conf of the data pods (the entrypoint completes it). */
   readonly redisConf: string;
   /** The base sentinel.conf (the entrypoint completes it on a sentinel's first start). */
@@ -67,8 +65,8 @@ export class RedisSentinel extends Construct {
   readonly monitoringTarget?: MonitoringTarget;
 
   constructor(scope: Construct, id: string, props: RedisSentinelProps = {}) {
-    super(scope, id);
     const r = resolveSentinelProps(id, props);
+    super(scope, id, r);
     const { name, owner } = r;
     this.sentinelName = name;
     this.masterName = r.masterName;
@@ -79,13 +77,7 @@ export class RedisSentinel extends Construct {
     this.failoverTimeoutMs = r.failoverTimeoutMs;
     this.minReplicasToWrite = r.minReplicasToWrite;
     this.minReplicasMaxLagS = r.minReplicasMaxLagS;
-    this.profile = r.profileName;
-    this.image = r.image;
-    this.port = r.port;
     this.sentinelPort = r.sentinelPort;
-    this.persistence = r.persistence;
-    this.evictionPolicy = r.evictionPolicy;
-    this.memory = r.memory;
     const labels = sentinelLabels(name);
     this.labels = labels.labels;
     this.dataLabels = labels.dataLabels;

@@ -1,6 +1,6 @@
 import { parseMemoryQuantity } from '../config/quantity.ts';
 import { type RedisDataProps, resolveDataProps } from '../data-pod/index.ts';
-import { check, checkInt, InvalidPropError, isInt, NAME_PATTERN } from '../errors.ts';
+import { check, checkInt, constructName, InvalidPropError, isInt } from '../errors.ts';
 import { EXPORTER_PORT } from '../metrics/exporter.ts';
 
 /** Properties of a RedisSentinel: the shared data-pod props ({@link RedisDataProps}) and the Sentinel's own. */
@@ -89,15 +89,7 @@ export type ResolvedSentinelProps = ReturnType<typeof resolveSentinelProps>;
  * @internal
  */
 export function resolveSentinelProps(id: string, props: RedisSentinelProps) {
-  const name = props.name ?? id;
-  const owner = `RedisSentinel '${name}'`;
-  check(
-    NAME_PATTERN.test(name) && name.length <= 40,
-    owner,
-    'name',
-    'must be a DNS label of at most 40 characters (pod names append -sentinel-<i> and must stay under 63)',
-    name,
-  );
+  const { name, owner } = constructName('RedisSentinel', id, props.name, 40, '-sentinel-<i>');
   const masterName = props.masterName ?? name;
   check(
     /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(masterName),
