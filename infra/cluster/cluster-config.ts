@@ -2,6 +2,13 @@ import type { EvictionPolicy } from '../config/directives.ts';
 import type { MemoryPlan } from '../config/memory.ts';
 import type { ResolvedPersistence } from '../config/profiles.ts';
 import { type DirectiveValue, type RedisConfEntries, renderRedisConf } from '../config/redis-conf.ts';
+import {
+  connectionEntries,
+  persistenceEntries,
+  replicaBufferEntry,
+  replicationEntries,
+  serverEntries,
+} from '../data-pod/index.ts';
 
 /** What the base redis.conf of a cluster member is made from. */
 export interface ClusterConfigInput {
@@ -24,11 +31,8 @@ export interface ClusterConfigInput {
  */
 export function clusterConfEntries(input: ClusterConfigInput): RedisConfEntries {
   const { persistence, memory } = input;
-  const entries: Array<readonly [string, DirectiveValue]> = [
-    ['port', input.port],
-    ['protected-mode', false],
-    ['daemonize', false],
-    ['logfile', ''],
+  return [
+    ...serverEntries(input.port),
     ['cluster-enabled', true],
     ['cluster-config-file', 'nodes.conf'],
     // 5 s, not Redis' 15 s: a dead master is replaced in about 6-7 s instead of about 17 s, while a GC-free Redis on
@@ -42,27 +46,12 @@ export function clusterConfEntries(input: ClusterConfigInput): RedisConfEntries 
     ['cluster-migration-barrier', 1],
     ['cluster-allow-replica-migration', true],
     ['cluster-preferred-endpoint-type', input.preferredEndpointType],
-    ['appendonly', persistence.aof],
-    ['appendfsync', persistence.appendfsync],
-    ['aof-use-rdb-preamble', true],
-    ['save', persistence.rdb ? persistence.rdb.map(([s, c]) => `${s} ${c}`).join(' ') : ''],
-    ['maxmemory', memory.maxmemoryBytes],
-    ['maxmemory-policy', input.evictionPolicy],
-    // Diskless sync without delay: a replica that rejoins is in sync in about 0.1 s instead of waiting 5 s for
-    // others to join the same transfer.
-    ['repl-diskless-sync', true],
-    ['repl-diskless-sync-delay', 0],
-    ['repl-backlog-size', memory.backlogBytes],
-    ['tcp-keepalive', 60],
-    ['shutdown-timeout', 10],
-  ];
-  const bufferHard = memory.replicaBufferBytes;
-  const out: Array<readonly [string, DirectiveValue]> = [
-    ...entries,
-    ['client-output-buffer-limit', `replica ${bufferHard} ${Math.floor(bufferHard / 2)} 60`],
+    ...persistenceEntries(persistence, memory, input.evictionPolicy),
+    ...replicationEntries(memory),
+    ...connectionEntries(),
+    replicaBufferEntry(memory),
     ...Object.entries(input.userConfig),
   ];
-  return out;
 }
 
 /** Renders {@link clusterConfEntries}; client-output-buffer-limit is kept per class. */

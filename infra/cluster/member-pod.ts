@@ -1,15 +1,14 @@
 import type { k8s } from 'cdk8s-plus-27';
 import {
-  dataPodMounts,
   dataPodVolumes,
   exporterSidecar,
   podAntiAffinity,
   scriptCommand,
-  scriptEnv,
+  scriptContainer,
   spreadConstraint,
 } from '../data-pod/index.ts';
 import { memberProbes } from '../probes.ts';
-import { containerSecurityContext, podSecurityContext } from '../security/security-context.ts';
+import { podSecurityContext } from '../security/security-context.ts';
 
 export interface MemberPodInput {
   readonly image: string;
@@ -40,20 +39,20 @@ export interface MemberPodInput {
 export function memberPodTemplate(input: MemberPodInput): k8s.PodTemplateSpec {
   const tls = input.tlsSecretName !== undefined;
   const redis: k8s.Container = {
-    name: 'redis',
-    image: input.image,
-    imagePullPolicy: 'IfNotPresent',
-    command: scriptCommand('entrypoint.sh'),
-    env: scriptEnv(input.env, tls),
-    ports: [
-      { name: 'redis', containerPort: input.port, protocol: 'TCP' },
-      { name: 'bus', containerPort: input.busPort, protocol: 'TCP' },
-    ],
-    resources: input.resources,
+    ...scriptContainer({
+      name: 'redis',
+      image: input.image,
+      entrypoint: 'entrypoint.sh',
+      env: input.env,
+      ports: [
+        { name: 'redis', containerPort: input.port, protocol: 'TCP' },
+        { name: 'bus', containerPort: input.busPort, protocol: 'TCP' },
+      ],
+      resources: input.resources,
+      tls,
+    }),
     ...memberProbes(input.redisCliSeconds),
     lifecycle: { preStop: { exec: { command: scriptCommand('prestop.sh') } } },
-    securityContext: containerSecurityContext(),
-    volumeMounts: dataPodMounts(tls),
   };
   const containers = [redis];
   if (input.exporterImage) {

@@ -1,3 +1,10 @@
+export {
+  connectionEntries,
+  persistenceEntries,
+  replicaBufferEntry,
+  replicationEntries,
+  serverEntries,
+} from './conf-entries.ts';
 export { RedisDataConstruct } from './data-construct.ts';
 export {
   DEFAULT_REDIS_IMAGE,
@@ -25,7 +32,9 @@ export {
   podAntiAffinity,
   RUN_MOUNT_PATH,
   redisResources,
+  type ScriptContainerInput,
   scriptCommand,
+  scriptContainer,
   scriptEnv,
   spreadConstraint,
 } from './pod-parts.ts';

@@ -3,6 +3,7 @@ import { exporterContainer } from '../metrics/exporter.ts';
 import { DATA_MOUNT_PATH } from '../persistence.ts';
 import { SCRIPTS_MOUNT_PATH } from '../scripts.ts';
 import { AUTH_MOUNT_PATH } from '../security/auth.ts';
+import { containerSecurityContext } from '../security/security-context.ts';
 import { TLS_MOUNT_PATH } from '../security/tls.ts';
 
 /** Where the entrypoint renders the final redis.conf (an in-memory emptyDir: it holds masterauth). */
@@ -129,4 +130,36 @@ export function exporterSidecar(input: {
     // With TLS the exporter speaks TLS too (the server has `port 0`), to the pod's own DNS name.
     ...(input.tlsServerName ? { tlsDir: TLS_MOUNT_PATH, tlsServerName: input.tlsServerName } : {}),
   });
+}
+
+/** What a data pod's main container is made of besides its probes and hooks. */
+export interface ScriptContainerInput {
+  readonly name: string;
+  readonly image: string;
+  /** Script of the ConfigMap the container runs. */
+  readonly entrypoint: string;
+  readonly env: Record<string, string | number>;
+  readonly ports: k8s.ContainerPort[];
+  readonly resources: k8s.ResourceRequirements;
+  /** Mount the TLS Secret and tell the scripts where it is. @default false */
+  readonly tls?: boolean;
+}
+
+/**
+ * The main container of a data pod or sentinel: a script of the ConfigMap run by the image's sh, the scripts' env,
+ * the restricted security context and the data pod mounts. Callers add probes and the preStop hook.
+ */
+export function scriptContainer(input: ScriptContainerInput): k8s.Container {
+  const tls = input.tls ?? false;
+  return {
+    name: input.name,
+    image: input.image,
+    imagePullPolicy: 'IfNotPresent',
+    command: scriptCommand(input.entrypoint),
+    env: scriptEnv(input.env, tls),
+    ports: input.ports,
+    resources: input.resources,
+    securityContext: containerSecurityContext(),
+    volumeMounts: dataPodMounts(tls),
+  };
 }

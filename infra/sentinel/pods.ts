@@ -1,15 +1,14 @@
 import type { k8s } from 'cdk8s-plus-27';
 import {
-  dataPodMounts,
   dataPodVolumes,
   execProbe,
   exporterSidecar,
   podAntiAffinity,
   scriptCommand as script,
-  scriptEnv,
+  scriptContainer,
   spreadConstraint,
 } from '../data-pod/index.ts';
-import { containerSecurityContext, podSecurityContext } from '../security/security-context.ts';
+import { podSecurityContext } from '../security/security-context.ts';
 
 /** What both pod templates of a RedisSentinel share. */
 export interface SentinelPodInput {
@@ -53,21 +52,20 @@ function podSpec(input: SentinelPodInput, containers: k8s.Container[], grace: nu
  */
 export function dataPodTemplate(input: DataPodInput): k8s.PodTemplateSpec {
   const redis: k8s.Container = {
-    name: 'redis',
-    image: input.image,
-    imagePullPolicy: 'IfNotPresent',
-    command: script('redis-entrypoint.sh'),
-    env: scriptEnv(input.env),
-    ports: [{ name: 'redis', containerPort: input.port, protocol: 'TCP' }],
-    resources: input.resources,
+    ...scriptContainer({
+      name: 'redis',
+      image: input.image,
+      entrypoint: 'redis-entrypoint.sh',
+      env: input.env,
+      ports: [{ name: 'redis', containerPort: input.port, protocol: 'TCP' }],
+      resources: input.resources,
+    }),
     // The cluster's liveness check (probe.sh: LOADING, MASTERDOWN and BUSY count as alive) with the same budgets: a
     // long startup budget, so a large AOF load (or the empty-primary guard's hand-over) is never killed.
     startupProbe: execProbe(script('probe.sh', 'liveness'), 5, 5, 120),
     livenessProbe: execProbe(script('probe.sh', 'liveness'), 10, 5, 3),
     readinessProbe: execProbe(script('redis-probe.sh', 'readiness'), 5, 5, 2),
     lifecycle: { preStop: { exec: { command: script('redis-prestop.sh') } } },
-    securityContext: containerSecurityContext(),
-    volumeMounts: dataPodMounts(false),
   };
   const containers = [redis];
   if (input.exporterImage) {
@@ -84,17 +82,16 @@ export function dataPodTemplate(input: DataPodInput): k8s.PodTemplateSpec {
 /** Pod template of a sentinel: sentinel-entrypoint.sh keeps Sentinel's own config file on the pod's volume. */
 export function sentinelPodTemplate(input: SentinelPodSpecInput): k8s.PodTemplateSpec {
   const sentinel: k8s.Container = {
-    name: 'sentinel',
-    image: input.image,
-    imagePullPolicy: 'IfNotPresent',
-    command: script('sentinel-entrypoint.sh'),
-    env: scriptEnv(input.env),
-    ports: [{ name: 'sentinel', containerPort: input.sentinelPort, protocol: 'TCP' }],
-    resources: input.resources,
+    ...scriptContainer({
+      name: 'sentinel',
+      image: input.image,
+      entrypoint: 'sentinel-entrypoint.sh',
+      env: input.env,
+      ports: [{ name: 'sentinel', containerPort: input.sentinelPort, protocol: 'TCP' }],
+      resources: input.resources,
+    }),
     livenessProbe: execProbe(script('sentinel-probe.sh', 'liveness'), 10, 5, 3),
     readinessProbe: execProbe(script('sentinel-probe.sh', 'readiness'), 5, 5, 2),
-    securityContext: containerSecurityContext(),
-    volumeMounts: dataPodMounts(false),
   };
   return {
     metadata: { labels: input.labels, annotations: input.annotations },
