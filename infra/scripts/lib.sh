@@ -58,6 +58,17 @@ rcli_at() {
   rcli_within "$CLI_TIMEOUT" "$_rc_host" "$_rc_port" "$@"
 }
 
+# The topology of a cluster as the topology Job's env gives it (bootstrap.sh, scale.sh): SHARDS, SIZE (1 + replicas
+# per shard) and RETIRING (shards being drained for a scale in); a missing name, shard count or size stops the script.
+read_topology() {
+  : "${SLOTFORGE_NAME:?}"
+  # shellcheck disable=SC2034 # used by the scripts that call this function
+  SHARDS=${SLOTFORGE_SHARDS:?} SIZE=${SLOTFORGE_SHARD_SIZE:?} RETIRING=${SLOTFORGE_RETIRING_SHARDS:-0}
+}
+# Pod name of member $2 of shard $1 (`<name>-shard-<s>-<m>`), and the address that name resolves to now (empty if none).
+member() { printf '%s-shard-%s-%s' "${SLOTFORGE_NAME:?}" "$1" "$2"; }
+member_ip() { resolve "$(pod_fqdn "$(member "$1" "$2")")"; }
+
 # The address this pod's redis-server listens on (POD_IP from the downward API).
 self_ip() { printf '%s' "${POD_IP:?POD_IP must be set (fieldRef status.podIP)}"; }
 
