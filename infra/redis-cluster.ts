@@ -6,12 +6,11 @@ import { type RedisClusterProps, resolveClusterProps } from './cluster/cluster-p
 import { memberPodTemplate } from './cluster/member-pod.ts';
 import { topologyJob } from './cluster/topology-job.ts';
 import {
-  dataAuth,
+  configAndAuth,
   dataMonitoring,
   onePodBudget,
   RedisDataConstruct,
   redisResources,
-  scriptsConfigMap,
   uniqueNameValidation,
 } from './data-pod/index.ts';
 import { check, NAME_PATTERN } from './errors.ts';
@@ -98,16 +97,19 @@ export class RedisCluster extends RedisDataConstruct {
       'acl-users.conf': renderAclUsers(CLUSTER_ACL_USERS),
     };
     for (const script of MEMBER_SCRIPTS) data[script] = readScript(script);
-    const { configMap, configMapName, configHash } = scriptsConfigMap(this, name, this.labels, data);
-    this.configMap = configMap;
-    this.auth = dataAuth(this, {
-      auth: props.auth,
+    const keys = secretKeysOf(CLUSTER_ACL_USERS);
+    const shared = configAndAuth(this, {
       name,
       labels: this.labels,
-      keys: secretKeysOf(CLUSTER_ACL_USERS),
+      data,
+      auth: props.auth,
+      keys,
       image: this.image,
       owner,
     });
+    const { configMapName, configHash } = shared;
+    this.configMap = shared.configMap;
+    this.auth = shared.auth;
 
     const servicePorts: k8s.ServicePort[] = [
       { name: 'redis', port: this.port, targetPort: k8s.IntOrString.fromString('redis') },

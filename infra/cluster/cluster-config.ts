@@ -1,27 +1,12 @@
-import type { EvictionPolicy } from '../config/directives.ts';
-import type { MemoryPlan } from '../config/memory.ts';
-import type { ResolvedPersistence } from '../config/profiles.ts';
-import { type DirectiveValue, type RedisConfEntries, renderRedisConf } from '../config/redis-conf.ts';
-import {
-  connectionEntries,
-  persistenceEntries,
-  replicaBufferEntry,
-  replicationEntries,
-  serverEntries,
-} from '../data-pod/index.ts';
+import { type RedisConfEntries, renderRedisConf } from '../config/redis-conf.ts';
+import { confEntries as conf, type DataConfigInput } from '../data-pod/index.ts';
 
 /** What the base redis.conf of a cluster member is made from. */
-export interface ClusterConfigInput {
-  readonly port: number;
+export interface ClusterConfigInput extends DataConfigInput {
   readonly nodeTimeoutMs: number;
-  readonly persistence: ResolvedPersistence;
-  readonly memory: MemoryPlan;
-  readonly evictionPolicy: EvictionPolicy;
   readonly requireFullCoverage: boolean;
   readonly allowReadsWhenDown: boolean;
   readonly preferredEndpointType: 'ip' | 'hostname';
-  /** Validated user directives; they replace the construct's. */
-  readonly userConfig: Readonly<Record<string, DirectiveValue>>;
 }
 
 /**
@@ -30,9 +15,8 @@ export interface ClusterConfigInput {
  * @internal
  */
 export function clusterConfEntries(input: ClusterConfigInput): RedisConfEntries {
-  const { persistence, memory } = input;
   return [
-    ...serverEntries(input.port),
+    ...conf.server(input.port),
     ['cluster-enabled', true],
     ['cluster-config-file', 'nodes.conf'],
     // 5 s, not Redis' 15 s: a dead master is replaced in about 6-7 s instead of about 17 s, while a GC-free Redis on
@@ -46,11 +30,11 @@ export function clusterConfEntries(input: ClusterConfigInput): RedisConfEntries 
     ['cluster-migration-barrier', 1],
     ['cluster-allow-replica-migration', true],
     ['cluster-preferred-endpoint-type', input.preferredEndpointType],
-    ...persistenceEntries(persistence, memory, input.evictionPolicy),
-    ...replicationEntries(memory),
-    ...connectionEntries(),
-    replicaBufferEntry(memory),
-    ...Object.entries(input.userConfig),
+    ...conf.persistence(input),
+    ...conf.replication(input.memory),
+    ...conf.connection(),
+    conf.replicaBuffer(input.memory),
+    ...conf.user(input),
   ];
 }
 

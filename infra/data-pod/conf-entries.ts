@@ -5,6 +5,16 @@ import type { DirectiveValue } from '../config/redis-conf.ts';
 
 type Entry = readonly [string, DirectiveValue];
 
+/** What every data pod's base redis.conf is made from (cluster members and Sentinel data pods). */
+export interface DataConfigInput {
+  readonly port: number;
+  readonly persistence: ResolvedPersistence;
+  readonly memory: MemoryPlan;
+  readonly evictionPolicy: EvictionPolicy;
+  /** Validated user directives; they replace the construct's. */
+  readonly userConfig: Readonly<Record<string, DirectiveValue>>;
+}
+
 /** The server lines every data pod starts with: its port, in the foreground, logging to stdout. */
 export function serverEntries(port: number): Entry[] {
   return [
@@ -56,3 +66,13 @@ export function replicaBufferEntry(memory: MemoryPlan): Entry {
   const hard = memory.replicaBufferBytes;
   return ['client-output-buffer-limit', `replica ${hard} ${Math.floor(hard / 2)} 60`];
 }
+
+/** The entry builders, as one namespace for the config renderers. */
+export const confEntries = {
+  server: serverEntries,
+  persistence: (input: DataConfigInput) => persistenceEntries(input.persistence, input.memory, input.evictionPolicy),
+  replication: replicationEntries,
+  connection: connectionEntries,
+  replicaBuffer: replicaBufferEntry,
+  user: (input: DataConfigInput): Entry[] => Object.entries(input.userConfig),
+} as const;

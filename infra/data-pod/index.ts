@@ -1,10 +1,4 @@
-export {
-  connectionEntries,
-  persistenceEntries,
-  replicaBufferEntry,
-  replicationEntries,
-  serverEntries,
-} from './conf-entries.ts';
+export { confEntries, type DataConfigInput } from './conf-entries.ts';
 export { RedisDataConstruct } from './data-construct.ts';
 export {
   DEFAULT_REDIS_IMAGE,
@@ -15,11 +9,10 @@ export {
   resolveDataProps,
 } from './data-props.ts';
 export {
+  configAndAuth,
   type DataMonitoring,
-  dataAuth,
   dataMonitoring,
   onePodBudget,
-  scriptsConfigMap,
   uniqueNameValidation,
 } from './objects.ts';
 export {

@@ -2,11 +2,10 @@ import type { ApiObject } from 'cdk8s';
 import type { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import {
-  dataAuth,
+  configAndAuth,
   dataMonitoring,
   onePodBudget,
   RedisDataConstruct,
-  scriptsConfigMap,
   uniqueNameValidation,
 } from '../data-pod/index.ts';
 import type { MonitoringTarget } from '../metrics/monitoring.ts';
@@ -92,16 +91,19 @@ export class RedisSentinel extends RedisDataConstruct {
       'acl-users.conf': renderAclUsers(SENTINEL_ACL_USERS),
       ...sentinelScriptFiles(),
     };
-    const { configMap, configMapName, configHash } = scriptsConfigMap(this, name, this.labels, data);
-    this.configMap = configMap;
-    this.auth = dataAuth(this, {
-      auth: props.auth,
+    const keys = [...secretKeysOf(SENTINEL_ACL_USERS), SENTINEL_ACCESS_KEY];
+    const shared = configAndAuth(this, {
       name,
       labels: this.labels,
-      keys: [...secretKeysOf(SENTINEL_ACL_USERS), SENTINEL_ACCESS_KEY],
+      data,
+      auth: props.auth,
+      keys,
       image: this.image,
       owner,
     });
+    const { configMapName, configHash } = shared;
+    this.configMap = shared.configMap;
+    this.auth = shared.auth;
 
     const headlessName = `${name}-headless`;
     const services = sentinelServices(this, r, labels, headlessName);
