@@ -7,6 +7,7 @@ import { memberPodTemplate } from './cluster/member-pod.ts';
 import { topologyJob } from './cluster/topology-job.ts';
 import {
   configAndAuth,
+  type DataMonitoring,
   dataMonitoring,
   onePodBudget,
   RedisDataConstruct,
@@ -15,7 +16,6 @@ import {
 } from './data-pod/index.ts';
 import { check, NAME_PATTERN } from './errors.ts';
 import { EXPORTER_PORT } from './metrics/exporter.ts';
-import type { MonitoringTarget } from './metrics/monitoring.ts';
 import { dataClaimTemplate } from './persistence.ts';
 import { MEMBER_SCRIPTS, readScript } from './scripts.ts';
 import { CLUSTER_ACL_USERS, renderAclUsers, secretKeysOf } from './security/acl.ts';
@@ -37,31 +37,23 @@ export class RedisCluster extends RedisDataConstruct {
   readonly busPort: number;
   /** The base redis.conf the entrypoint completes. */
   readonly redisConf: string;
-  readonly labels: Record<string, string>;
   readonly memberLabels: Record<string, string>;
   readonly configMap: k8s.KubeConfigMap;
   readonly headlessService: k8s.KubeService;
   readonly service: k8s.KubeService;
   /** One per shard, retiring shards included, in shard order. */
   readonly statefulSets: k8s.KubeStatefulSet[] = [];
-  readonly disruptionBudgets: k8s.KubePodDisruptionBudget[] = [];
   readonly topologyJob: k8s.KubeJob;
   readonly auth: RedisAuth;
   readonly networkPolicy: k8s.KubeNetworkPolicy;
-  readonly serviceMonitor?: ApiObject;
-  readonly prometheusRule?: ApiObject;
-  /**
-   * What an {@link OperatorMonitoring} in another chart needs to scrape this cluster's exporters and alert on them;
-   * undefined without the exporter.
-   */
-  readonly monitoringTarget?: MonitoringTarget;
+  protected readonly dataMonitoring: DataMonitoring;
   /** Name of the mounted TLS Secret; undefined without TLS. */
   readonly tlsSecretName?: string;
   readonly certificate?: ApiObject;
 
   constructor(scope: Construct, id: string, props: RedisClusterProps = {}) {
     const resolved = resolveClusterProps(id, props);
-    super(scope, id, resolved);
+    super(scope, id, 'redis-cluster', resolved);
     const { name, owner, nodeTimeoutMs, userConfig, preferredEndpointType, clusterDomain } = resolved;
     const { storageSize, storageClassName } = resolved;
     const { antiAffinity, grace, guardSeconds, scriptTimeouts, metrics, exporterImage, minReadySeconds } = resolved;
@@ -71,11 +63,6 @@ export class RedisCluster extends RedisDataConstruct {
     this.retiringShards = resolved.retiringShards;
     this.busPort = resolved.busPort;
 
-    this.labels = {
-      'app.kubernetes.io/name': 'redis-cluster',
-      'app.kubernetes.io/instance': name,
-      'app.kubernetes.io/managed-by': 'slotforge',
-    };
     this.memberLabels = { ...this.labels, 'app.kubernetes.io/component': 'member' };
 
     this.redisConf = renderClusterConf(
@@ -98,15 +85,7 @@ export class RedisCluster extends RedisDataConstruct {
     };
     for (const script of MEMBER_SCRIPTS) data[script] = readScript(script);
     const keys = secretKeysOf(CLUSTER_ACL_USERS);
-    const shared = configAndAuth(this, {
-      name,
-      labels: this.labels,
-      data,
-      auth: props.auth,
-      keys,
-      image: this.image,
-      owner,
-    });
+    const shared = configAndAuth(this, { ...resolved, labels: this.labels, data, keys, auth: props.auth });
     const { configMapName, configHash } = shared;
     this.configMap = shared.configMap;
     this.auth = shared.auth;
@@ -259,7 +238,7 @@ export class RedisCluster extends RedisDataConstruct {
       metricsPort: EXPORTER_PORT,
     });
 
-    const monitoring = dataMonitoring(this, {
+    this.dataMonitoring = dataMonitoring(this, {
       name,
       labels: this.labels,
       serviceSelector: { ...this.labels, 'slotforge.io/service': 'client' },
@@ -269,9 +248,6 @@ export class RedisCluster extends RedisDataConstruct {
       serviceMonitor: metrics.serviceMonitor,
       prometheusRule: metrics.prometheusRule,
     });
-    this.monitoringTarget = monitoring.monitoringTarget;
-    this.serviceMonitor = monitoring.serviceMonitor;
-    this.prometheusRule = monitoring.prometheusRule;
 
     this.node.addValidation(
       uniqueNameValidation(this, owner, (c) => c instanceof RedisCluster && c.clusterName === name),

@@ -1,14 +1,13 @@
-import type { ApiObject } from 'cdk8s';
 import type { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import {
   configAndAuth,
+  type DataMonitoring,
   dataMonitoring,
   onePodBudget,
   RedisDataConstruct,
   uniqueNameValidation,
 } from '../data-pod/index.ts';
-import type { MonitoringTarget } from '../metrics/monitoring.ts';
 import { RedisCluster } from '../redis-cluster.ts';
 import { renderAclUsers, secretKeysOf } from '../security/acl.ts';
 import type { RedisAuth } from '../security/auth.ts';
@@ -44,7 +43,6 @@ export class RedisSentinel extends RedisDataConstruct {
   readonly redisConf: string;
   /** The base sentinel.conf (the entrypoint completes it on a sentinel's first start). */
   readonly sentinelConf: string;
-  readonly labels: Record<string, string>;
   readonly dataLabels: Record<string, string>;
   readonly sentinelLabels: Record<string, string>;
   readonly configMap: k8s.KubeConfigMap;
@@ -55,17 +53,13 @@ export class RedisSentinel extends RedisDataConstruct {
   readonly metricsService?: k8s.KubeService;
   readonly dataStatefulSet: k8s.KubeStatefulSet;
   readonly sentinelStatefulSet: k8s.KubeStatefulSet;
-  readonly disruptionBudgets: k8s.KubePodDisruptionBudget[] = [];
   readonly auth: RedisAuth;
   readonly networkPolicies: k8s.KubeNetworkPolicy[] = [];
-  readonly serviceMonitor?: ApiObject;
-  readonly prometheusRule?: ApiObject;
-  /** What an OperatorMonitoring in another chart needs to scrape the data pods; undefined without the exporter. */
-  readonly monitoringTarget?: MonitoringTarget;
+  protected readonly dataMonitoring: DataMonitoring;
 
   constructor(scope: Construct, id: string, props: RedisSentinelProps = {}) {
     const r = resolveSentinelProps(id, props);
-    super(scope, id, r);
+    super(scope, id, 'redis-sentinel', r);
     const { name, owner } = r;
     this.sentinelName = name;
     this.masterName = r.masterName;
@@ -77,8 +71,7 @@ export class RedisSentinel extends RedisDataConstruct {
     this.minReplicasToWrite = r.minReplicasToWrite;
     this.minReplicasMaxLagS = r.minReplicasMaxLagS;
     this.sentinelPort = r.sentinelPort;
-    const labels = sentinelLabels(name);
-    this.labels = labels.labels;
+    const labels = sentinelLabels(this.labels);
     this.dataLabels = labels.dataLabels;
     this.sentinelLabels = labels.sentinelLabels;
 
@@ -92,15 +85,7 @@ export class RedisSentinel extends RedisDataConstruct {
       ...sentinelScriptFiles(),
     };
     const keys = [...secretKeysOf(SENTINEL_ACL_USERS), SENTINEL_ACCESS_KEY];
-    const shared = configAndAuth(this, {
-      name,
-      labels: this.labels,
-      data,
-      auth: props.auth,
-      keys,
-      image: this.image,
-      owner,
-    });
+    const shared = configAndAuth(this, { ...r, labels: this.labels, data, keys, auth: props.auth });
     const { configMapName, configHash } = shared;
     this.configMap = shared.configMap;
     this.auth = shared.auth;
@@ -126,7 +111,7 @@ export class RedisSentinel extends RedisDataConstruct {
     this.networkPolicies.push(...sentinelNetworkPolicies(this, r, labels, props.networkPolicy));
 
     // The Sentinel set of the slotforge alerts (dashboards/alerts.ts): RedisSentinelNoPrimary, no CLUSTER INFO ones.
-    const monitoring = dataMonitoring(this, {
+    this.dataMonitoring = dataMonitoring(this, {
       name,
       labels: this.labels,
       serviceSelector: { ...this.labels, 'slotforge.io/service': 'metrics' },
@@ -136,9 +121,6 @@ export class RedisSentinel extends RedisDataConstruct {
       serviceMonitor: r.metrics.serviceMonitor,
       prometheusRule: r.metrics.prometheusRule,
     });
-    this.monitoringTarget = monitoring.monitoringTarget;
-    this.serviceMonitor = monitoring.serviceMonitor;
-    this.prometheusRule = monitoring.prometheusRule;
 
     this.node.addValidation(
       uniqueNameValidation(

@@ -18,13 +18,8 @@ export interface SentinelLabels {
   readonly sentinelLabels: Record<string, string>;
 }
 
-/** The labels of a RedisSentinel named `name`. @internal */
-export function sentinelLabels(name: string): SentinelLabels {
-  const labels = {
-    'app.kubernetes.io/name': 'redis-sentinel',
-    'app.kubernetes.io/instance': name,
-    'app.kubernetes.io/managed-by': 'slotforge',
-  };
+/** The labels of a RedisSentinel's data pods and sentinels, from the labels of all its objects. @internal */
+export function sentinelLabels(labels: Record<string, string>): SentinelLabels {
   return {
     labels,
     dataLabels: { ...labels, 'app.kubernetes.io/component': 'redis' },
