@@ -7,8 +7,9 @@ import type { TlsOptions } from '../security/tls.ts';
 /** Deadlines of the shell scripts in the pods and the topology Job (each a hang that would otherwise need a person). */
 export interface ScriptTimeoutOptions {
   /**
-   * Bound of every redis-cli call of the scripts and probes (redis-cli 7.0 has no timeout of its own): a deleted or
-   * frozen peer never answers. The probes' timeoutSeconds is this plus 2.
+   * Bound of every redis-cli call of the scripts (redis-cli 7.0 has no timeout of its own: a deleted or frozen peer
+   * never answers), and of each probe as a whole (its calls share one deadline). The probes' timeoutSeconds is this
+   * plus 2, so a probe always ends with its own message.
    * @default 3
    */
   readonly redisCliSeconds?: number;

@@ -20,6 +20,22 @@ die() {
 }
 
 now() { date +%s; }
+now_ms() { date +%s%3N; }
+
+# One deadline for a whole script that makes several bounded calls (a probe: PING, INFO, CLUSTER NODES). Each call
+# gets what is left instead of CLI_TIMEOUT of its own: three slow answers used to add up to 9 s against the probe's
+# timeoutSeconds of 5 s, and the kubelet cut the probe off without its message.
+deadline_set() { _DEADLINE_MS=$(($(now_ms) + $1 * 1000)); }
+# Seconds left until the deadline as `S.mmm` (coreutils `timeout` takes fractions); prints 0 and returns 1 once it has
+# passed (`timeout 0` would mean no bound at all).
+deadline_left() {
+  _dl_left=$((${_DEADLINE_MS:?deadline_set first} - $(now_ms)))
+  if [ "$_dl_left" -le 0 ]; then
+    printf 0
+    return 1
+  fi
+  printf '%d.%03d' $((_dl_left / 1000)) $((_dl_left % 1000))
+}
 
 # A password from the mounted Secret (one file per key); never echoed to a log.
 secret() {

@@ -184,6 +184,13 @@ describe('lib.sh secrets, ACL users and data', () => {
 });
 
 describe('lib.sh waits', () => {
+  it('deadline_left prints the seconds left as S.mmm and 0 with status 1 once the deadline has passed', async () => {
+    const { stdout } = await sh('deadline_set 2; deadline_left; echo " $?"; deadline_set 0; deadline_left; echo " $?"');
+    const [left, passed] = stdout.trim().split('\n');
+    expect(left).toMatch(/^1\.(9\d\d|8\d\d) 0$|^2\.000 0$/);
+    expect(passed).toBe('0 1');
+  });
+
   it('wait_for returns 0 as soon as the command succeeds', async () => {
     const marker = join(root, 'ready');
     writeFileSync(marker, '');
