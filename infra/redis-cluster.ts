@@ -232,10 +232,12 @@ export class RedisCluster extends RedisDataConstruct {
       labels: this.labels,
       memberSelector: this.memberLabels,
       peerSelector: { 'app.kubernetes.io/instance': name, 'app.kubernetes.io/managed-by': 'slotforge' },
+      // The members and the topology Job; the auth Job only talks to the API server.
+      peerComponents: ['member', 'topology'],
       ...resolveNetworkPolicyOptions(owner, name, props.networkPolicy),
       redisPort: this.port,
       busPort: this.busPort,
-      metricsPort: EXPORTER_PORT,
+      ...(exporterImage ? { metricsPort: EXPORTER_PORT } : {}),
     });
 
     this.dataMonitoring = dataMonitoring(this, {

@@ -164,8 +164,9 @@ export function sentinelNetworkPolicies(
   const policy = {
     labels: l.labels,
     peerSelector: { 'app.kubernetes.io/instance': r.name, 'app.kubernetes.io/managed-by': 'slotforge' },
+    // Data pods and sentinels talk to each other; the auth Job only talks to the API server.
+    peerComponents: ['redis', 'sentinel'],
     ...resolveNetworkPolicyOptions(r.owner, r.name, options),
-    metricsPort: EXPORTER_PORT,
   };
   return [
     redisNetworkPolicy(scope, 'RedisNetworkPolicy', {
@@ -173,6 +174,8 @@ export function sentinelNetworkPolicies(
       name: `${r.name}-redis`,
       memberSelector: l.dataLabels,
       redisPort: r.port,
+      // Only the data pods run the exporter, and only when it is on.
+      ...(r.exporterImage ? { metricsPort: EXPORTER_PORT } : {}),
     }),
     redisNetworkPolicy(scope, 'SentinelNetworkPolicy', {
       ...policy,
