@@ -41,6 +41,7 @@ export {
   type NetworkPolicyOptions,
   redisNetworkPolicy,
 } from './security/network-policy.ts';
+export { RESTRICTED_POD_SECURITY_LABELS, restrictedNamespace } from './security/pod-security.ts';
 export { containerSecurityContext, podSecurityContext } from './security/security-context.ts';
 export { certificate, TLS_MOUNT_PATH, type TlsOptions } from './security/tls.ts';
 export { addSentinelExample, SENTINEL_EXAMPLE_NAMESPACE } from './sentinel/example.ts';
