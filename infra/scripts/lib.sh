@@ -37,6 +37,18 @@ deadline_left() {
   printf '%d.%03d' $((_dl_left / 1000)) $((_dl_left % 1000))
 }
 
+# redis-cli as the least-privileged `probe` user against this pod, within what is left of the deadline (deadline_set
+# CLI_TIMEOUT first); once it has passed, prints why instead of calling, so the probe still ends with a message.
+probe_cli() {
+  _left=$(deadline_left) || {
+    echo "probe deadline of ${CLI_TIMEOUT}s passed before: $*"
+    return 0
+  }
+  # shellcheck disable=SC2086
+  REDISCLI_AUTH=$(secret probe) timeout "$_left" redis-cli $TLS_ARGS --no-auth-warning --user probe -h "$(self_ip)" \
+    -p "$REDIS_PORT" "$@" 2>&1 | tr -d '\r'
+}
+
 # A password from the mounted Secret (one file per key); never echoed to a log.
 secret() {
   [ -r "$AUTH_DIR/$1" ] || die "secret key '$1' missing in $AUTH_DIR"

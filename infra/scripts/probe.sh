@@ -10,19 +10,10 @@
 #                masters), so it serves its slots.
 . "${SLOTFORGE_CONFIG_DIR:-/opt/slotforge}/lib.sh"
 
-# The whole probe (every redis-cli call together) is bounded by CLI_TIMEOUT (scriptTimeouts.redisCliSeconds, 3 s),
+# The whole probe (every probe_cli call together) is bounded by CLI_TIMEOUT (scriptTimeouts.redisCliSeconds, 3 s),
 # 2 s below the probes' timeoutSeconds (5 s): no answer in time fails the probe with a message instead of leaving the
-# kubelet to cut it off. Each call gets what is left of that deadline.
+# kubelet to cut it off.
 deadline_set "$CLI_TIMEOUT"
-probe_cli() {
-  _left=$(deadline_left) || {
-    echo "probe deadline of ${CLI_TIMEOUT}s passed before: $*"
-    return 0
-  }
-  # shellcheck disable=SC2086
-  REDISCLI_AUTH=$(secret probe) timeout "$_left" redis-cli $TLS_ARGS --no-auth-warning --user probe -h "$(self_ip)" \
-    -p "$REDIS_PORT" "$@" 2>&1 | tr -d '\r'
-}
 
 not_ready() {
   echo "readiness: $*"

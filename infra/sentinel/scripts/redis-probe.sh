@@ -4,17 +4,9 @@
 # sync serves no reads yet).
 . "${SLOTFORGE_CONFIG_DIR:-/opt/slotforge}/lib.sh"
 
-# The whole probe is bounded by CLI_TIMEOUT of lib.sh (3 s, 2 s below the probe's timeoutSeconds of 5 s); each call
-# gets what is left of that deadline, so PING and INFO together never outlast it.
+# The whole probe (PING and INFO through probe_cli) is bounded by CLI_TIMEOUT of lib.sh (3 s, 2 s below the probe's
+# timeoutSeconds of 5 s).
 deadline_set "$CLI_TIMEOUT"
-probe_cli() {
-  _left=$(deadline_left) || {
-    echo "probe deadline of ${CLI_TIMEOUT}s passed before: $*"
-    return 0
-  }
-  REDISCLI_AUTH=$(secret probe) timeout "$_left" redis-cli --no-auth-warning --user probe -h "$(self_ip)" \
-    -p "$REDIS_PORT" "$@" 2>&1 | tr -d '\r'
-}
 
 case "${1:-}" in
 readiness)
