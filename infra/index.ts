@@ -9,6 +9,7 @@ export {
   DEFAULT_REDIS_IMAGE,
   type MemberResources,
   type MetricsOptions,
+  RedisDataConstruct,
   type RedisDataProps,
 } from './data-pod/index.ts';
 export { InvalidPropError } from './errors.ts';
