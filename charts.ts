@@ -1,7 +1,12 @@
 import { type App, Chart } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-27';
 import { RedisMonitoring } from './dashboards/index.ts';
-import { addSentinelExample, OperatorMonitoring, RedisCluster, RedisSentinel } from './infra/index.ts';
+import {
+  addSentinelExample,
+  OperatorMonitoring,
+  RedisCluster,
+  RedisSentinel,
+  restrictedNamespace,
+} from './infra/index.ts';
 
 /** Options of {@link defaultCharts}: what `main.ts` synthesizes, and what scaling it by hand changes. */
 export interface DefaultChartsOptions {
@@ -34,7 +39,8 @@ export interface DefaultDeployments {
 export function defaultCharts(app: App, options: DefaultChartsOptions = {}): DefaultDeployments {
   // The Namespace is cluster-scoped, so it lives in a chart without a namespace; it is synthesized first.
   const namespaceChart = new Chart(app, 'namespace');
-  new k8s.KubeNamespace(namespaceChart, 'namespace', { metadata: { name: 'slotforge' } });
+  // Pod Security Admission enforces `restricted` there: every pod of the chart meets it.
+  restrictedNamespace(namespaceChart, 'namespace', 'slotforge');
   const chart = new Chart(app, 'slotforge', { namespace: 'slotforge' });
   chart.addDependency(namespaceChart);
   const cluster = new RedisCluster(chart, 'redis', {

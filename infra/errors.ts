@@ -29,3 +29,60 @@ function formatReceived(value: unknown): string {
 export function check(ok: boolean, owner: string, field: string, rule: string, received: unknown): void {
   if (!ok) throw new InvalidPropError(owner, field, rule, received);
 }
+
+/** Whether `value` is an integer from `min` to `max`. @internal */
+export const isInt = (value: number, min: number, max = Number.MAX_SAFE_INTEGER): boolean =>
+  Number.isInteger(value) && value >= min && value <= max;
+
+/**
+ * Throws an {@link InvalidPropError} unless `value` is an integer from `min` to `max`; the rule reads
+ * `must be an integer from <min> to <max>`, followed by ` (<why>)` when given.
+ * @internal
+ */
+export function checkInt(owner: string, field: string, value: number, min: number, max: number, why?: string): void {
+  check(
+    isInt(value, min, max),
+    owner,
+    field,
+    `must be an integer from ${min} to ${max}${why ? ` (${why})` : ''}`,
+    value,
+  );
+}
+
+/** A DNS label (RFC 1123): object names of the constructs. @internal */
+export const NAME_PATTERN = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+/**
+ * Throws an {@link InvalidPropError} unless `value` is one of `allowed`; the rule reads `must be 'a' or 'b'`
+ * (strings quoted, booleans bare).
+ * @internal
+ */
+export function checkOneOf<T>(owner: string, field: string, value: T, allowed: readonly T[]): void {
+  const names = allowed.map((a) => (typeof a === 'string' ? `'${a}'` : String(a)));
+  const rule = `must be ${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
+  check(allowed.includes(value), owner, field, rule, value);
+}
+
+/**
+ * The name of a construct (the `name` prop or its id), checked as a DNS label of at most `maxLength` characters, and
+ * the owner its errors name (`RedisCluster 'x'`). `suffix` says what pod names append to it.
+ * @internal
+ */
+export function constructName(
+  kind: string,
+  id: string,
+  name: string | undefined,
+  maxLength: number,
+  suffix: string,
+): { readonly name: string; readonly owner: string } {
+  const resolved = name ?? id;
+  const owner = `${kind} '${resolved}'`;
+  check(
+    NAME_PATTERN.test(resolved) && resolved.length <= maxLength,
+    owner,
+    'name',
+    `must be a DNS label of at most ${maxLength} characters (pod names append ${suffix} and must stay under 63)`,
+    resolved,
+  );
+  return { name: resolved, owner };
+}

@@ -128,8 +128,9 @@ export const VERIFIED_IMAGE_REFERENCES: readonly VerifiedImageReference[] = [
       note:
         'same program and flags, 19 minor releases older than v1.88.0; the upstream image is a static binary on ' +
         'scratch (no shell), the recipe a Debian minbase. The host (Debian 12) ships 1.45.0. v1.88.0 also sends ' +
-        'LATENCY HISTOGRAM and COMMANDLOG LEN, which the exporter ACL user (infra/security/acl.ts) does not grant: ' +
-        'expect NOPERM for those two (read from the source, not run).',
+        'COMMANDLOG LEN (Redis 8.2), which the exporter ACL user (infra/security/acl.ts) does not grant (Redis 8.0 ' +
+        'refuses an ACL rule naming a command it does not know): expect NOPERM for it on redis:8.2.9 and no ' +
+        'commandlog length metrics (read from the source, not run). LATENCY HISTOGRAM is granted.',
     },
   },
 ];

@@ -1,16 +1,17 @@
 export { renderClusterConf } from './cluster/cluster-config.ts';
-export {
-  DEFAULT_REDIS_IMAGE,
-  type MemberResources,
-  type MetricsOptions,
-  type RedisClusterProps,
-  type ScriptTimeoutOptions,
-} from './cluster/cluster-props.ts';
+export type { RedisClusterProps, ScriptTimeoutOptions } from './cluster/cluster-props.ts';
 export { DIRECTIVES, EVICTION_POLICIES, type EvictionPolicy, MANAGED_DIRECTIVES } from './config/directives.ts';
 export { type MemoryPlan, planMemory } from './config/memory.ts';
 export { type PersistenceOptions, PROFILES, type RedisProfile, resolvePersistence } from './config/profiles.ts';
 export { formatMemoryQuantity, parseMemoryQuantity } from './config/quantity.ts';
 export { type DirectiveValue, parseRedisConf, renderRedisConf, validateUserConfig } from './config/redis-conf.ts';
+export {
+  DEFAULT_REDIS_IMAGE,
+  type MemberResources,
+  type MetricsOptions,
+  RedisDataConstruct,
+  type RedisDataProps,
+} from './data-pod/index.ts';
 export { InvalidPropError } from './errors.ts';
 export {
   isBitnamiImage,
@@ -41,6 +42,7 @@ export {
   type NetworkPolicyOptions,
   redisNetworkPolicy,
 } from './security/network-policy.ts';
+export { RESTRICTED_POD_SECURITY_LABELS, restrictedNamespace } from './security/pod-security.ts';
 export { containerSecurityContext, podSecurityContext } from './security/security-context.ts';
 export { certificate, TLS_MOUNT_PATH, type TlsOptions } from './security/tls.ts';
 export { addSentinelExample, SENTINEL_EXAMPLE_NAMESPACE } from './sentinel/example.ts';

@@ -1,9 +1,5 @@
 import type { k8s } from 'cdk8s-plus-27';
-import { SCRIPTS_MOUNT_PATH } from './scripts.ts';
-
-const probe = (mode: 'liveness' | 'readiness'): k8s.ExecAction => ({
-  command: ['sh', `${SCRIPTS_MOUNT_PATH}/probe.sh`, mode],
-});
+import { execProbe, scriptCommand } from './data-pod/index.ts';
 
 /**
  * Probes of a member, all run by probe.sh as the `probe` user.
@@ -18,9 +14,10 @@ export function memberProbes(
 ): Pick<k8s.Container, 'startupProbe' | 'livenessProbe' | 'readinessProbe'> {
   // probe.sh bounds its redis-cli call by redisCliSeconds: the probe's own timeout leaves 2 s for sh and the secret.
   const timeoutSeconds = redisCliSeconds + 2;
+  const liveness = scriptCommand('probe.sh', 'liveness');
   return {
-    startupProbe: { exec: probe('liveness'), periodSeconds: 5, timeoutSeconds, failureThreshold: 120 },
-    livenessProbe: { exec: probe('liveness'), periodSeconds: 10, timeoutSeconds, failureThreshold: 3 },
-    readinessProbe: { exec: probe('readiness'), periodSeconds: 5, timeoutSeconds, failureThreshold: 2 },
+    startupProbe: execProbe(liveness, 5, timeoutSeconds, 120),
+    livenessProbe: execProbe(liveness, 10, timeoutSeconds, 3),
+    readinessProbe: execProbe(scriptCommand('probe.sh', 'readiness'), 5, timeoutSeconds, 2),
   };
 }

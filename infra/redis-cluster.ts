@@ -1,23 +1,25 @@
-import { createHash } from 'node:crypto';
-import { ApiObject, Chart } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-27';
-import { Construct } from 'constructs';
+import { ApiObject } from 'cdk8s';
+import type { k8s } from 'cdk8s-plus-27';
+import type { Construct } from 'constructs';
 import { renderClusterConf } from './cluster/cluster-config.ts';
-import { NAME_PATTERN, type RedisClusterProps, resolveClusterProps } from './cluster/cluster-props.ts';
-import { memberPodTemplate } from './cluster/member-pod.ts';
-import { topologyJob } from './cluster/topology-job.ts';
-import type { EvictionPolicy } from './config/directives.ts';
-import type { MemoryPlan } from './config/memory.ts';
-import type { RedisProfile, ResolvedPersistence } from './config/profiles.ts';
-import { check } from './errors.ts';
-import { EXPORTER_PORT } from './metrics/exporter.ts';
-import { type MonitoringTarget, prometheusRule, serviceMonitor } from './metrics/monitoring.ts';
-import { dataClaimTemplate } from './persistence.ts';
+import {
+  clusterNetworkPolicy,
+  clusterServices,
+  clusterTls,
+  clusterTopologyJob,
+  shardStatefulSets,
+} from './cluster/cluster-objects.ts';
+import { type RedisClusterProps, resolveClusterProps } from './cluster/cluster-props.ts';
+import {
+  configAndAuth,
+  type DataMonitoring,
+  dataMonitoring,
+  RedisDataConstruct,
+  uniqueNameValidation,
+} from './data-pod/index.ts';
 import { MEMBER_SCRIPTS, readScript } from './scripts.ts';
 import { CLUSTER_ACL_USERS, renderAclUsers, secretKeysOf } from './security/acl.ts';
-import { RedisAuth } from './security/auth.ts';
-import { redisNetworkPolicy, resolveNetworkPolicyOptions } from './security/network-policy.ts';
-import { certificate } from './security/tls.ts';
+import type { RedisAuth } from './security/auth.ts';
 
 /**
  * A Redis Cluster: one StatefulSet per shard (its primary and replicas), a headless Service publishing not-ready
@@ -25,65 +27,38 @@ import { certificate } from './security/tls.ts';
  * the topology Job (bootstrap and scaling), the auth Secret (referenced or generated), a NetworkPolicy and metrics.
  * @see https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/
  */
-export class RedisCluster extends Construct {
+export class RedisCluster extends RedisDataConstruct {
   readonly clusterName: string;
   readonly shards: number;
   readonly replicasPerShard: number;
   readonly retiringShards: number;
-  readonly profile: RedisProfile;
-  readonly image: string;
-  readonly port: number;
   readonly busPort: number;
-  readonly persistence: ResolvedPersistence;
-  readonly evictionPolicy: EvictionPolicy;
-  readonly memory: MemoryPlan;
   /** The base redis.conf the entrypoint completes. */
   readonly redisConf: string;
-  readonly labels: Record<string, string>;
   readonly memberLabels: Record<string, string>;
   readonly configMap: k8s.KubeConfigMap;
   readonly headlessService: k8s.KubeService;
   readonly service: k8s.KubeService;
   /** One per shard, retiring shards included, in shard order. */
   readonly statefulSets: k8s.KubeStatefulSet[] = [];
-  readonly disruptionBudgets: k8s.KubePodDisruptionBudget[] = [];
   readonly topologyJob: k8s.KubeJob;
   readonly auth: RedisAuth;
   readonly networkPolicy: k8s.KubeNetworkPolicy;
-  readonly serviceMonitor?: ApiObject;
-  readonly prometheusRule?: ApiObject;
-  /**
-   * What an {@link OperatorMonitoring} in another chart needs to scrape this cluster's exporters and alert on them;
-   * undefined without the exporter.
-   */
-  readonly monitoringTarget?: MonitoringTarget;
+  protected readonly dataMonitoring: DataMonitoring;
   /** Name of the mounted TLS Secret; undefined without TLS. */
   readonly tlsSecretName?: string;
   readonly certificate?: ApiObject;
 
   constructor(scope: Construct, id: string, props: RedisClusterProps = {}) {
-    super(scope, id);
     const resolved = resolveClusterProps(id, props);
-    const { name, owner, nodeTimeoutMs, userConfig, preferredEndpointType, clusterDomain } = resolved;
-    const { memoryLimit, memoryRequest, cpuRequest, cpuLimit, storageSize, storageClassName } = resolved;
-    const { antiAffinity, grace, guardSeconds, scriptTimeouts, metrics, exporterImage, minReadySeconds } = resolved;
+    super(scope, id, 'redis-cluster', resolved);
+    const { name, owner, nodeTimeoutMs, userConfig, preferredEndpointType, metrics, exporterImage } = resolved;
     this.clusterName = name;
     this.shards = resolved.shards;
     this.replicasPerShard = resolved.replicasPerShard;
     this.retiringShards = resolved.retiringShards;
-    this.profile = resolved.profileName;
-    this.image = resolved.image;
-    this.port = resolved.port;
     this.busPort = resolved.busPort;
-    this.persistence = resolved.persistence;
-    this.evictionPolicy = resolved.evictionPolicy;
-    this.memory = resolved.memory;
 
-    this.labels = {
-      'app.kubernetes.io/name': 'redis-cluster',
-      'app.kubernetes.io/instance': name,
-      'app.kubernetes.io/managed-by': 'slotforge',
-    };
     this.memberLabels = { ...this.labels, 'app.kubernetes.io/component': 'member' };
 
     this.redisConf = renderClusterConf(
@@ -105,218 +80,41 @@ export class RedisCluster extends Construct {
       'acl-users.conf': renderAclUsers(CLUSTER_ACL_USERS),
     };
     for (const script of MEMBER_SCRIPTS) data[script] = readScript(script);
-    this.configMap = new k8s.KubeConfigMap(this, 'Config', {
-      metadata: { name: `${name}-config`, labels: this.labels },
-      data,
-    });
-    const configHash = createHash('sha256').update(JSON.stringify(data)).digest('hex').slice(0, 16);
+    const keys = secretKeysOf(CLUSTER_ACL_USERS);
+    const shared = configAndAuth(this, { ...resolved, labels: this.labels, data, keys, auth: props.auth });
+    const { configMapName, configHash } = shared;
+    this.configMap = shared.configMap;
+    this.auth = shared.auth;
 
-    this.auth = new RedisAuth(this, 'Auth', {
-      ...props.auth,
-      baseName: name,
-      labels: { ...this.labels, 'app.kubernetes.io/component': 'auth' },
-      keys: secretKeysOf(CLUSTER_ACL_USERS),
-      redisImage: this.image,
-      owner,
-    });
-
-    const servicePorts: k8s.ServicePort[] = [
-      { name: 'redis', port: this.port, targetPort: k8s.IntOrString.fromString('redis') },
-      { name: 'bus', port: this.busPort, targetPort: k8s.IntOrString.fromString('bus') },
-    ];
     const headlessName = `${name}-headless`;
-    if (props.tls && 'secretName' in props.tls) {
-      check(
-        NAME_PATTERN.test(props.tls.secretName),
-        owner,
-        'tls.secretName',
-        'must be a Secret name',
-        props.tls.secretName,
-      );
-      this.tlsSecretName = props.tls.secretName;
-    } else if (props.tls && 'issuer' in props.tls) {
-      this.tlsSecretName = `${name}-tls`;
-      const namespace = Chart.of(this).namespace ?? 'default';
-      this.certificate = certificate(this, 'Certificate', {
-        name: `${name}-tls`,
-        labels: this.labels,
-        secretName: this.tlsSecretName,
-        issuer: props.tls.issuer,
-        dnsNames: [
-          `*.${headlessName}.${namespace}.svc.${clusterDomain}`,
-          `${name}.${namespace}.svc.${clusterDomain}`,
-          `*.${headlessName}`,
-          name,
-        ],
-      });
-    } else if (props.tls !== undefined) {
-      check(false, owner, 'tls', 'must be { secretName } or { issuer: { name, kind } }', props.tls);
-    }
-    this.headlessService = new k8s.KubeService(this, 'Headless', {
-      metadata: { name: headlessName, labels: this.labels },
-      spec: {
-        clusterIp: 'None',
-        // Members resolve each other (nodes.conf repair, bootstrap) before any of them is ready.
-        publishNotReadyAddresses: true,
-        selector: this.memberLabels,
-        ports: servicePorts,
-      },
-    });
-    this.service = new k8s.KubeService(this, 'Resource', {
-      metadata: { name, labels: { ...this.labels, 'slotforge.io/service': 'client' } },
-      spec: {
-        selector: this.memberLabels,
-        ports: [
-          { name: 'redis', port: this.port, targetPort: k8s.IntOrString.fromString('redis') },
-          ...(exporterImage
-            ? [{ name: 'metrics', port: EXPORTER_PORT, targetPort: k8s.IntOrString.fromString('metrics') }]
-            : []),
-        ],
-      },
-    });
+    const tls = clusterTls(this, resolved, this.labels, headlessName, props.tls);
+    this.tlsSecretName = tls.tlsSecretName;
+    this.certificate = tls.certificate;
+    const labels = { labels: this.labels, memberLabels: this.memberLabels };
+    const services = clusterServices(this, resolved, labels, headlessName);
+    this.headlessService = services.headlessService;
+    this.service = services.service;
+    const pods = { headlessName, configMapName, configHash, secretName: this.auth.secretName, ...tls };
+    const shards = shardStatefulSets(this, resolved, labels, pods);
+    this.statefulSets.push(...shards.statefulSets);
+    this.disruptionBudgets.push(...shards.budgets);
+    this.topologyJob = clusterTopologyJob(this, resolved, this.labels, pods);
+    this.networkPolicy = clusterNetworkPolicy(this, resolved, labels, props.networkPolicy);
 
-    const shardSize = 1 + this.replicasPerShard;
-    const topologyEnv = {
-      REDIS_PORT: this.port,
-      REDIS_BUS_PORT: this.busPort,
-      SLOTFORGE_NAME: name,
-      SLOTFORGE_HEADLESS: headlessName,
-      SLOTFORGE_CLUSTER_DOMAIN: clusterDomain,
-      SLOTFORGE_SHARD_SIZE: shardSize,
-      SLOTFORGE_CLI_TIMEOUT_S: scriptTimeouts.redisCliSeconds,
-    };
-    const resources: k8s.ResourceRequirements = {
-      requests: { cpu: k8s.Quantity.fromString(cpuRequest), memory: k8s.Quantity.fromString(memoryRequest) },
-      limits: {
-        memory: k8s.Quantity.fromString(memoryLimit),
-        ...(cpuLimit ? { cpu: k8s.Quantity.fromString(cpuLimit) } : {}),
-      },
-    };
-    for (let shard = 0; shard < this.shards + this.retiringShards; shard++) {
-      const shardName = `${name}-shard-${shard}`;
-      const shardLabels = { ...this.memberLabels, 'slotforge.io/shard': String(shard) };
-      this.statefulSets.push(
-        new k8s.KubeStatefulSet(this, `Shard${shard}`, {
-          metadata: { name: shardName, labels: shardLabels },
-          spec: {
-            serviceName: headlessName,
-            replicas: shardSize,
-            // Parallel: after a full restart every member must start at once (a member is ready only when the
-            // cluster is, so OrderedReady would wait forever for member 0).
-            podManagementPolicy: 'Parallel',
-            updateStrategy: { type: 'RollingUpdate' },
-            // A rollout moves on only after the restarted member has been Ready (probe.sh: a replica linked and not
-            // syncing, a master serving its slots) for this long.
-            minReadySeconds,
-            selector: { matchLabels: shardLabels },
-            template: memberPodTemplate({
-              image: this.image,
-              exporterImage,
-              port: this.port,
-              busPort: this.busPort,
-              env: {
-                ...topologyEnv,
-                SLOTFORGE_SHARD: shard,
-                SLOTFORGE_PERSISTENCE: this.persistence.mode,
-                SLOTFORGE_GUARD_TIMEOUT_S: guardSeconds,
-                SLOTFORGE_MEET_INTERVAL_S: 5,
-                SLOTFORGE_PRESTOP_TIMEOUT_S: grace - 15,
-                SLOTFORGE_PRESTOP_PEER_WAIT_S: scriptTimeouts.preStopPeerWaitSeconds,
-              },
-              configMapName: `${name}-config`,
-              secretName: this.auth.secretName,
-              tlsSecretName: this.tlsSecretName,
-              resources,
-              redisCliSeconds: scriptTimeouts.redisCliSeconds,
-              terminationGracePeriodSeconds: grace,
-              antiAffinity,
-              shardLabels,
-              memberLabels: this.memberLabels,
-              annotations: { 'slotforge.io/config-hash': configHash },
-            }),
-            volumeClaimTemplates: [dataClaimTemplate(storageSize, storageClassName)],
-          },
-        }),
-      );
-      this.disruptionBudgets.push(
-        new k8s.KubePodDisruptionBudget(this, `Budget${shard}`, {
-          metadata: { name: shardName, labels: shardLabels },
-          spec: {
-            maxUnavailable: k8s.IntOrString.fromNumber(1),
-            selector: { matchLabels: shardLabels },
-            // A member that is not Ready (crash-looping, stuck in a sync) may always be evicted: with the default
-            // (IfHealthyBudget) it would block every node drain of its shard while it already serves nothing.
-            unhealthyPodEvictionPolicy: 'AlwaysAllow',
-          },
-        }),
-      );
-    }
-
-    const retiring = this.retiringShards ? `-retire${this.retiringShards}` : '';
-    this.topologyJob = topologyJob(this, 'Topology', {
-      namePrefix: `${name}-topology`,
-      labels: {
-        ...this.labels,
-        'app.kubernetes.io/component': 'topology',
-        'slotforge.io/topology': `${this.shards}x${shardSize}${retiring}`,
-      },
-      annotations: { 'slotforge.io/config-hash': configHash },
-      image: this.image,
-      env: {
-        ...topologyEnv,
-        SLOTFORGE_SHARDS: this.shards,
-        SLOTFORGE_RETIRING_SHARDS: this.retiringShards,
-        SLOTFORGE_REBALANCE_TIMEOUT_S: scriptTimeouts.rebalanceSeconds,
-      },
-      activeDeadlineSeconds: scriptTimeouts.rebalanceSeconds + 600,
-      configMapName: `${name}-config`,
-      secretName: this.auth.secretName,
-      tlsSecretName: this.tlsSecretName,
-    });
-
-    this.networkPolicy = redisNetworkPolicy(this, 'NetworkPolicy', {
-      name,
-      labels: this.labels,
-      memberSelector: this.memberLabels,
-      peerSelector: { 'app.kubernetes.io/instance': name, 'app.kubernetes.io/managed-by': 'slotforge' },
-      ...resolveNetworkPolicyOptions(owner, name, props.networkPolicy),
-      redisPort: this.port,
-      busPort: this.busPort,
-      metricsPort: EXPORTER_PORT,
-    });
-
-    const monitoring = {
+    this.dataMonitoring = dataMonitoring(this, {
       name,
       labels: this.labels,
       serviceSelector: { ...this.labels, 'slotforge.io/service': 'client' },
       serviceName: name,
-    };
-    if (exporterImage) {
-      this.monitoringTarget = { ...monitoring, namespace: Chart.of(this).namespace, deployment: 'cluster' };
-    }
-    if (metrics.serviceMonitor) {
-      check(
-        exporterImage !== undefined,
-        owner,
-        'metrics.serviceMonitor',
-        'needs metrics.exporter',
-        metrics.serviceMonitor,
-      );
-      this.serviceMonitor = serviceMonitor(this, 'ServiceMonitor', monitoring);
-    }
-    if (metrics.prometheusRule) this.prometheusRule = prometheusRule(this, 'PrometheusRule', monitoring);
-
-    this.node.addValidation({
-      validate: () => {
-        const chart = Chart.of(this);
-        const clash = chart.node
-          .findAll()
-          .filter((c): c is RedisCluster => c instanceof RedisCluster && c !== this && c.clusterName === name);
-        return clash.length
-          ? [`${owner}: name must be unique in its chart (also used by ${clash.map((c) => c.node.path).join(', ')})`]
-          : [];
-      },
+      deployment: 'cluster',
+      exporter: exporterImage !== undefined,
+      serviceMonitor: metrics.serviceMonitor,
+      prometheusRule: metrics.prometheusRule,
     });
+
+    this.node.addValidation(
+      uniqueNameValidation(this, owner, (c) => c instanceof RedisCluster && c.clusterName === name),
+    );
   }
 }
 

@@ -1,20 +1,12 @@
-import type { EvictionPolicy } from '../config/directives.ts';
-import type { MemoryPlan } from '../config/memory.ts';
-import type { ResolvedPersistence } from '../config/profiles.ts';
-import { type DirectiveValue, type RedisConfEntries, renderRedisConf } from '../config/redis-conf.ts';
+import { type RedisConfEntries, renderRedisConf } from '../config/redis-conf.ts';
+import { confEntries as conf, type DataConfigInput } from '../data-pod/index.ts';
 
 /** What the base redis.conf of a cluster member is made from. */
-export interface ClusterConfigInput {
-  readonly port: number;
+export interface ClusterConfigInput extends DataConfigInput {
   readonly nodeTimeoutMs: number;
-  readonly persistence: ResolvedPersistence;
-  readonly memory: MemoryPlan;
-  readonly evictionPolicy: EvictionPolicy;
   readonly requireFullCoverage: boolean;
   readonly allowReadsWhenDown: boolean;
   readonly preferredEndpointType: 'ip' | 'hostname';
-  /** Validated user directives; they replace the construct's. */
-  readonly userConfig: Readonly<Record<string, DirectiveValue>>;
 }
 
 /**
@@ -23,12 +15,8 @@ export interface ClusterConfigInput {
  * @internal
  */
 export function clusterConfEntries(input: ClusterConfigInput): RedisConfEntries {
-  const { persistence, memory } = input;
-  const entries: Array<readonly [string, DirectiveValue]> = [
-    ['port', input.port],
-    ['protected-mode', false],
-    ['daemonize', false],
-    ['logfile', ''],
+  return [
+    ...conf.server(input.port),
     ['cluster-enabled', true],
     ['cluster-config-file', 'nodes.conf'],
     // 5 s, not Redis' 15 s: a dead master is replaced in about 6-7 s instead of about 17 s, while a GC-free Redis on
@@ -42,27 +30,12 @@ export function clusterConfEntries(input: ClusterConfigInput): RedisConfEntries 
     ['cluster-migration-barrier', 1],
     ['cluster-allow-replica-migration', true],
     ['cluster-preferred-endpoint-type', input.preferredEndpointType],
-    ['appendonly', persistence.aof],
-    ['appendfsync', persistence.appendfsync],
-    ['aof-use-rdb-preamble', true],
-    ['save', persistence.rdb ? persistence.rdb.map(([s, c]) => `${s} ${c}`).join(' ') : ''],
-    ['maxmemory', memory.maxmemoryBytes],
-    ['maxmemory-policy', input.evictionPolicy],
-    // Diskless sync without delay: a replica that rejoins is in sync in about 0.1 s instead of waiting 5 s for
-    // others to join the same transfer.
-    ['repl-diskless-sync', true],
-    ['repl-diskless-sync-delay', 0],
-    ['repl-backlog-size', memory.backlogBytes],
-    ['tcp-keepalive', 60],
-    ['shutdown-timeout', 10],
+    ...conf.persistence(input),
+    ...conf.replication(input.memory),
+    ...conf.connection(),
+    conf.replicaBuffer(input.memory),
+    ...conf.user(input),
   ];
-  const bufferHard = memory.replicaBufferBytes;
-  const out: Array<readonly [string, DirectiveValue]> = [
-    ...entries,
-    ['client-output-buffer-limit', `replica ${bufferHard} ${Math.floor(bufferHard / 2)} 60`],
-    ...Object.entries(input.userConfig),
-  ];
-  return out;
 }
 
 /** Renders {@link clusterConfEntries}; client-output-buffer-limit is kept per class. */

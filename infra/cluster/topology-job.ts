@@ -1,9 +1,9 @@
 import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
+import { commonMounts, commonVolumes, scriptEnv } from '../data-pod/index.ts';
 import { hashedJobName } from '../job-name.ts';
 import { SCRIPTS_MOUNT_PATH } from '../scripts.ts';
 import { containerSecurityContext, podSecurityContext } from '../security/security-context.ts';
-import { commonMounts, commonVolumes, scriptEnv } from './member-pod.ts';
 
 export interface TopologyJobInput {
   /** Name prefix; the Job is `<prefix>-<hash of its pod template>` ({@link hashedJobName}). */

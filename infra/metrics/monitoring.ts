@@ -1,7 +1,11 @@
-import { ApiObject, Chart } from 'cdk8s';
+import { type ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { type AlertDeployment, type PrometheusAlertingRule, prometheusRuleGroups } from '../../dashboards/alerts.ts';
+import { customResource } from '../custom-resource.ts';
 import { check } from '../errors.ts';
+
+const SERVICE_MONITOR = { apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor' } as const;
+const PROMETHEUS_RULE = { apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule' } as const;
 
 /**
  * The slotforge alerts for one deployment, scoped to its exporters: with a ServiceMonitor the Prometheus Operator sets
@@ -41,25 +45,21 @@ export interface MonitoringTarget extends MonitoringProps {
 
 /** A Prometheus Operator ServiceMonitor scraping the `metrics` port. */
 export function serviceMonitor(scope: Construct, id: string, props: MonitoringProps): ApiObject {
-  return new ApiObject(scope, id, {
-    apiVersion: 'monitoring.coreos.com/v1',
-    kind: 'ServiceMonitor',
-    metadata: { name: props.name, labels: props.labels },
-    spec: {
-      selector: { matchLabels: props.serviceSelector },
-      endpoints: [{ port: 'metrics', interval: '15s' }],
-    },
+  return customResource(scope, id, SERVICE_MONITOR, props, {
+    selector: { matchLabels: props.serviceSelector },
+    endpoints: [{ port: 'metrics', interval: '15s' }],
   });
 }
 
 /** A Prometheus Operator PrometheusRule with the deployment's alerts ({@link deploymentAlertRules}). */
 export function prometheusRule(scope: Construct, id: string, props: MonitoringProps): ApiObject {
-  return new ApiObject(scope, id, {
-    apiVersion: 'monitoring.coreos.com/v1',
-    kind: 'PrometheusRule',
-    metadata: { name: props.name, labels: props.labels },
-    spec: deploymentAlertRules(props.serviceName, props.deployment ?? 'cluster', `${props.name}.rules`),
-  });
+  return customResource(
+    scope,
+    id,
+    PROMETHEUS_RULE,
+    props,
+    deploymentAlertRules(props.serviceName, props.deployment ?? 'cluster', `${props.name}.rules`),
+  );
 }
 
 /** Properties of an {@link OperatorMonitoring}. */

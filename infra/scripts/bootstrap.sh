@@ -12,15 +12,9 @@
 set -eu
 . "${SLOTFORGE_CONFIG_DIR:-/opt/slotforge}/lib.sh"
 
-NAME=${SLOTFORGE_NAME:?}
-SHARDS=${SLOTFORGE_SHARDS:?}
-SIZE=${SLOTFORGE_SHARD_SIZE:?}
-RETIRING=${SLOTFORGE_RETIRING_SHARDS:-0}
+read_topology
 TIMEOUT=${SLOTFORGE_BOOTSTRAP_TIMEOUT_S:-600}
 ALL=$((SHARDS + RETIRING))
-
-member() { printf '%s-shard-%s-%s' "$NAME" "$1" "$2"; }
-member_ip() { resolve "$(pod_fqdn "$(member "$1" "$2")")"; }
 
 # Runs "$@" once per member with $s $r set.
 each_member() {

@@ -20,6 +20,34 @@ die() {
 }
 
 now() { date +%s; }
+now_ms() { date +%s%3N; }
+
+# One deadline for a whole script that makes several bounded calls (a probe: PING, INFO, CLUSTER NODES). Each call
+# gets what is left instead of CLI_TIMEOUT of its own: three slow answers used to add up to 9 s against the probe's
+# timeoutSeconds of 5 s, and the kubelet cut the probe off without its message.
+deadline_set() { _DEADLINE_MS=$(($(now_ms) + $1 * 1000)); }
+# Seconds left until the deadline as `S.mmm` (coreutils `timeout` takes fractions); prints 0 and returns 1 once it has
+# passed (`timeout 0` would mean no bound at all).
+deadline_left() {
+  _dl_left=$((${_DEADLINE_MS:?deadline_set first} - $(now_ms)))
+  if [ "$_dl_left" -le 0 ]; then
+    printf 0
+    return 1
+  fi
+  printf '%d.%03d' $((_dl_left / 1000)) $((_dl_left % 1000))
+}
+
+# redis-cli as the least-privileged `probe` user against this pod, within what is left of the deadline (deadline_set
+# CLI_TIMEOUT first); once it has passed, prints why instead of calling, so the probe still ends with a message.
+probe_cli() {
+  _left=$(deadline_left) || {
+    echo "probe deadline of ${CLI_TIMEOUT}s passed before: $*"
+    return 0
+  }
+  # shellcheck disable=SC2086
+  REDISCLI_AUTH=$(secret probe) timeout "$_left" redis-cli $TLS_ARGS --no-auth-warning --user probe -h "$(self_ip)" \
+    -p "$REDIS_PORT" "$@" 2>&1 | tr -d '\r'
+}
 
 # A password from the mounted Secret (one file per key); never echoed to a log.
 secret() {
@@ -57,6 +85,17 @@ rcli_at() {
   shift 2
   rcli_within "$CLI_TIMEOUT" "$_rc_host" "$_rc_port" "$@"
 }
+
+# The topology of a cluster as the topology Job's env gives it (bootstrap.sh, scale.sh): SHARDS, SIZE (1 + replicas
+# per shard) and RETIRING (shards being drained for a scale in); a missing name, shard count or size stops the script.
+read_topology() {
+  : "${SLOTFORGE_NAME:?}"
+  # shellcheck disable=SC2034 # used by the scripts that call this function
+  SHARDS=${SLOTFORGE_SHARDS:?} SIZE=${SLOTFORGE_SHARD_SIZE:?} RETIRING=${SLOTFORGE_RETIRING_SHARDS:-0}
+}
+# Pod name of member $2 of shard $1 (`<name>-shard-<s>-<m>`), and the address that name resolves to now (empty if none).
+member() { printf '%s-shard-%s-%s' "${SLOTFORGE_NAME:?}" "$1" "$2"; }
+member_ip() { resolve "$(pod_fqdn "$(member "$1" "$2")")"; }
 
 # The address this pod's redis-server listens on (POD_IP from the downward API).
 self_ip() { printf '%s' "${POD_IP:?POD_IP must be set (fieldRef status.podIP)}"; }

@@ -10,10 +10,10 @@
 #                masters), so it serves its slots.
 . "${SLOTFORGE_CONFIG_DIR:-/opt/slotforge}/lib.sh"
 
-# Bounded by CLI_TIMEOUT (scriptTimeouts.redisCliSeconds, 3 s), 2 s below the probes' timeoutSeconds (5 s): no answer in time fails the probe with a
-# message instead of leaving the kubelet to cut it off.
-# shellcheck disable=SC2086
-probe_cli() { REDISCLI_AUTH=$(secret probe) timeout "$CLI_TIMEOUT" redis-cli $TLS_ARGS --no-auth-warning --user probe -h "$(self_ip)" -p "$REDIS_PORT" "$@" 2>&1 | tr -d '\r'; }
+# The whole probe (every probe_cli call together) is bounded by CLI_TIMEOUT (scriptTimeouts.redisCliSeconds, 3 s),
+# 2 s below the probes' timeoutSeconds (5 s): no answer in time fails the probe with a message instead of leaving the
+# kubelet to cut it off.
+deadline_set "$CLI_TIMEOUT"
 
 not_ready() {
   echo "readiness: $*"

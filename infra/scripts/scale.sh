@@ -9,12 +9,7 @@ set -eu
 # shellcheck disable=SC2086 # TLS_ARGS is a list of arguments
 . "${SLOTFORGE_CONFIG_DIR:-/opt/slotforge}/lib.sh"
 
-NAME=${SLOTFORGE_NAME:?}
-SHARDS=${SLOTFORGE_SHARDS:?}
-SIZE=${SLOTFORGE_SHARD_SIZE:?}
-RETIRING=${SLOTFORGE_RETIRING_SHARDS:-0}
-
-member_ip() { resolve "$(pod_fqdn "$NAME-shard-$1-$2")"; }
+read_topology
 SEED=$(member_ip 0 0)
 export REDISCLI_AUTH
 REDISCLI_AUTH=$(secret admin)

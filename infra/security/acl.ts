@@ -37,8 +37,10 @@ const APP_RULES = [
 const PROBE_RULES = 'resetkeys resetchannels -@all +ping +cluster|info +cluster|myid +cluster|nodes +info';
 
 /**
- * Exporter user: what redis_exporter reads without key checks (1.45; 1.69, the image's, also reads LATENCY
- * HISTOGRAM for its per-command latency histograms), and no CONFIG GET. CONFIG GET returns
+ * Exporter user: what redis_exporter reads without key checks (1.45; 1.69, the local image's, and v1.88.0, the
+ * charts', also read LATENCY HISTOGRAM for their per-command latency histograms), and no CONFIG GET. v1.88.0's
+ * COMMANDLOG LEN (Redis 8.2) is not granted: Redis 8.0 refuses an ACL rule naming a command it does not know, so the
+ * call answers NOPERM on 8.2 and only the commandlog length metrics are missing (docs/cluster-setup.md). CONFIG GET returns
  * `masterauth` (the replication password) in clear to anyone allowed `config|get` (checked on Redis 7.0.15), and
  * ACL rules cannot limit it to some parameters: a command or subcommand is allowed whole, and selectors restrict keys
  * and channels only. The exporter runs with `REDIS_EXPORTER_CONFIG_COMMAND=-` (see exporter.ts) so it never asks: it

@@ -105,8 +105,13 @@ export interface RedisNetworkPolicyProps {
   readonly labels: Record<string, string>;
   /** Selects the members. */
   readonly memberSelector: Record<string, string>;
-  /** Selects every pod of the deployment (members and Jobs), which may use both ports. */
+  /** Selects the pods of the deployment (members and Jobs); {@link peerComponents} narrows it. */
   readonly peerSelector: Record<string, string>;
+  /**
+   * The `app.kubernetes.io/component` values of the deployment's pods that may use both ports: the members and the
+   * Jobs that talk to them (the topology Job), not the auth Job, which only talks to the API server.
+   */
+  readonly peerComponents: readonly string[];
   readonly clientPodLabels: Record<string, string>;
   /** Client pods of other namespaces (namespace AND pod selector per entry). */
   readonly clientNamespaces?: ReadonlyArray<Required<ClientNamespacePeer>>;
@@ -114,12 +119,14 @@ export interface RedisNetworkPolicyProps {
   readonly redisPort: number;
   /** Cluster bus (or Sentinel) port; absent when there is none. */
   readonly busPort?: number;
-  readonly metricsPort: number;
+  /** The exporter port; no metrics rule when absent (no exporter on the selected pods). */
+  readonly metricsPort?: number;
 }
 
 /**
  * Ingress policy of the members: clients carrying the client labels reach the Redis port; the deployment's own pods
- * (members and Jobs) reach the Redis and bus ports; the monitoring namespaces reach the exporter; with
+ * of the peer components (members, the topology Job) reach the Redis and bus ports; the monitoring namespaces reach
+ * the exporter when there is one; with
  * `clientNamespaces`, client pods of other namespaces reach the Redis port. Everything else is dropped by a CNI that
  * enforces NetworkPolicy: kind does by default since v0.24 (kindnet with kube-network-policies), as do Calico and
  * Cilium.
@@ -149,13 +156,26 @@ export function redisNetworkPolicy(
           ports: [tcp(props.redisPort)],
         },
         {
-          from: [{ podSelector: { matchLabels: props.peerSelector } }],
+          from: [
+            {
+              podSelector: {
+                matchLabels: props.peerSelector,
+                matchExpressions: [
+                  { key: 'app.kubernetes.io/component', operator: 'In', values: [...props.peerComponents] },
+                ],
+              },
+            },
+          ],
           ports: [tcp(props.redisPort), ...(props.busPort === undefined ? [] : [tcp(props.busPort)])],
         },
-        {
-          from: [{ namespaceSelector: { matchLabels: props.metricsNamespaceLabels } }],
-          ports: [tcp(props.metricsPort)],
-        },
+        ...(props.metricsPort === undefined
+          ? []
+          : [
+              {
+                from: [{ namespaceSelector: { matchLabels: props.metricsNamespaceLabels } }],
+                ports: [tcp(props.metricsPort)],
+              },
+            ]),
       ],
     },
   });

@@ -1,5 +1,6 @@
-import { ApiObject } from 'cdk8s';
+import type { ApiObject } from 'cdk8s';
 import type { Construct } from 'constructs';
+import { customResource } from '../custom-resource.ts';
 
 /** Where members, Jobs and the exporter find tls.crt, tls.key and ca.crt. */
 export const TLS_MOUNT_PATH = '/etc/slotforge/tls';
@@ -25,16 +26,11 @@ export interface CertificateProps {
 
 /** A cert-manager Certificate whose Secret the pods mount. */
 export function certificate(scope: Construct, id: string, props: CertificateProps): ApiObject {
-  return new ApiObject(scope, id, {
-    apiVersion: 'cert-manager.io/v1',
-    kind: 'Certificate',
-    metadata: { name: props.name, labels: props.labels },
-    spec: {
-      secretName: props.secretName,
-      issuerRef: { name: props.issuer.name, kind: props.issuer.kind ?? 'Issuer', group: 'cert-manager.io' },
-      dnsNames: props.dnsNames,
-      usages: ['server auth', 'client auth'],
-      privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
-    },
+  return customResource(scope, id, { apiVersion: 'cert-manager.io/v1', kind: 'Certificate' }, props, {
+    secretName: props.secretName,
+    issuerRef: { name: props.issuer.name, kind: props.issuer.kind ?? 'Issuer', group: 'cert-manager.io' },
+    dnsNames: props.dnsNames,
+    usages: ['server auth', 'client auth'],
+    privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
   });
 }

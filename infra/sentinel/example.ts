@@ -1,5 +1,5 @@
 import { type App, Chart } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-27';
+import { restrictedNamespace } from '../security/pod-security.ts';
 import { RedisSentinel } from './redis-sentinel.ts';
 
 /** Namespace of the Sentinel example chart. */
@@ -13,9 +13,7 @@ export const SENTINEL_EXAMPLE_NAMESPACE = 'slotforge-sentinel';
  */
 export function addSentinelExample(app: App, options: { readonly namespaceChart?: Chart } = {}): Chart {
   if (options.namespaceChart) {
-    new k8s.KubeNamespace(options.namespaceChart, 'sentinel-namespace', {
-      metadata: { name: SENTINEL_EXAMPLE_NAMESPACE },
-    });
+    restrictedNamespace(options.namespaceChart, 'sentinel-namespace', SENTINEL_EXAMPLE_NAMESPACE);
   }
   const chart = new Chart(app, 'slotforge-sentinel', { namespace: SENTINEL_EXAMPLE_NAMESPACE });
   if (options.namespaceChart) chart.addDependency(options.namespaceChart);

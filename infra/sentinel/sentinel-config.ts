@@ -1,18 +1,10 @@
-import type { EvictionPolicy } from '../config/directives.ts';
-import type { MemoryPlan } from '../config/memory.ts';
-import type { ResolvedPersistence } from '../config/profiles.ts';
-import { type DirectiveValue, type RedisConfEntries, renderRedisConf } from '../config/redis-conf.ts';
+import { type RedisConfEntries, renderRedisConf } from '../config/redis-conf.ts';
+import { confEntries as conf, type DataConfigInput } from '../data-pod/index.ts';
 
 /** What the base redis.conf of a Sentinel-managed Redis pod is made from. */
-export interface SentinelRedisConfigInput {
-  readonly port: number;
-  readonly persistence: ResolvedPersistence;
-  readonly memory: MemoryPlan;
-  readonly evictionPolicy: EvictionPolicy;
+export interface SentinelRedisConfigInput extends DataConfigInput {
   readonly minReplicasToWrite: number;
   readonly minReplicasMaxLagS: number;
-  /** Validated user directives; they replace the construct's. */
-  readonly userConfig: Readonly<Record<string, DirectiveValue>>;
 }
 
 /**
@@ -22,33 +14,20 @@ export interface SentinelRedisConfigInput {
  * @internal
  */
 export function sentinelRedisConfEntries(input: SentinelRedisConfigInput): RedisConfEntries {
-  const { persistence, memory } = input;
-  const bufferHard = memory.replicaBufferBytes;
   return [
-    ['port', input.port],
-    ['protected-mode', false],
-    ['daemonize', false],
-    ['logfile', ''],
-    ['appendonly', persistence.aof],
-    ['appendfsync', persistence.appendfsync],
-    ['aof-use-rdb-preamble', true],
-    ['save', persistence.rdb ? persistence.rdb.map(([s, c]) => `${s} ${c}`).join(' ') : ''],
-    ['maxmemory', memory.maxmemoryBytes],
-    ['maxmemory-policy', input.evictionPolicy],
+    ...conf.server(input.port),
+    ...conf.persistence(input),
     // A cut-off primary stops accepting writes once fewer than N replicas acknowledged within the lag: it bounds the
     // writes lost when the sentinels promote a replica on the other side of a partition.
     ['min-replicas-to-write', input.minReplicasToWrite],
     ['min-replicas-max-lag', input.minReplicasMaxLagS],
     // Same reasoning as the cluster: a replica that rejoins (or follows a new primary) syncs at once.
-    ['repl-diskless-sync', true],
-    ['repl-diskless-sync-delay', 0],
-    ['repl-backlog-size', memory.backlogBytes],
+    ...conf.replication(input.memory),
     // Replicas keep serving reads while their link is down; the sentinels decide who is primary, not the replicas.
     ['replica-serve-stale-data', true],
-    ['tcp-keepalive', 60],
-    ['shutdown-timeout', 10],
-    ['client-output-buffer-limit', `replica ${bufferHard} ${Math.floor(bufferHard / 2)} 60`],
-    ...Object.entries(input.userConfig),
+    ...conf.connection(),
+    conf.replicaBuffer(input.memory),
+    ...conf.user(input),
   ];
 }
 

@@ -134,6 +134,18 @@ describe.runIf(process.getuid?.() === 0)('NetworkPolicy of the default chart, en
       probeClient('np-stranger', 'slotforge', {}, image, [member, `${MEMBER_HOST}:9121`]),
       probeClient('np-scraper', 'monitoring', {}, image, [`${MEMBER_HOST}:9121`, member]),
       probeClient('np-elsewhere', 'default', { 'slotforge.io/client': 'redis' }, image, [member]),
+      // A pod with the auth Job's labels (same instance, component auth): not a peer of the members.
+      probeClient(
+        'np-auth-like',
+        'slotforge',
+        {
+          'app.kubernetes.io/instance': 'redis',
+          'app.kubernetes.io/managed-by': 'slotforge',
+          'app.kubernetes.io/component': 'auth',
+        },
+        image,
+        [member, `${MEMBER_HOST}:16379`],
+      ),
     );
     stateDir = join(dir, 'state');
     const started = Date.now();
@@ -172,6 +184,12 @@ describe.runIf(process.getuid?.() === 0)('NetworkPolicy of the default chart, en
     // The client label opens the Redis port only, not the cluster bus.
     expect(await verdict('np-client', `${MEMBER_HOST}:16379`)).toBe('timed out');
   }, 120_000);
+
+  it('admits to 6379 and the bus only the members and the topology Job, not another pod of the deployment', async () => {
+    // The cluster formed through the policy (beforeAll): the topology Job and the members are admitted.
+    expect(await verdict('np-auth-like', `${MEMBER_HOST}:6379`)).toBe('timed out');
+    expect(await verdict('np-auth-like', `${MEMBER_HOST}:16379`)).toBe('timed out');
+  });
 
   it('admits the exporter scrape from the monitoring namespace and the host, and nothing else there', async () => {
     expect(await verdict('np-scraper', `${MEMBER_HOST}:9121`)).toBe('reached');

@@ -1,10 +1,11 @@
+import { REDIS_IMAGE as DEPLOYED_REDIS_IMAGE } from '../../infra/index.ts';
 import type { Launcher, ProcessHandle } from '../../runtime/process/index.ts';
 
 /**
- * The image the container mode runs: the official image of the Redis line the process mode runs (8.0, from the redis
- * image rootfs, runtime/images). Pin it to the tag the image table names once that is verified.
+ * The image the container mode runs: the verified tag the charts deploy (infra/images.ts, `redis:8.2.9`), whose line
+ * the process mode's Debian 8.0.2 build carries the security fixes of; `REDIS_IMAGE` overrides it.
  */
-export const REDIS_IMAGE = process.env.REDIS_IMAGE ?? 'redis:8.0';
+export const REDIS_IMAGE = process.env.REDIS_IMAGE ?? DEPLOYED_REDIS_IMAGE;
 
 /**
  * Fails fast, with a message that says what to do, when `REDIS_FIXTURE=container` is set and no Docker engine

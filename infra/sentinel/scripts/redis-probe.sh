@@ -4,11 +4,9 @@
 # sync serves no reads yet).
 . "${SLOTFORGE_CONFIG_DIR:-/opt/slotforge}/lib.sh"
 
-# Bounded like every redis-cli call (CLI_TIMEOUT of lib.sh, below the probe's timeoutSeconds).
-probe_cli() {
-  REDISCLI_AUTH=$(secret probe) timeout "$CLI_TIMEOUT" redis-cli --no-auth-warning --user probe -h "$(self_ip)" -p "$REDIS_PORT" "$@" 2>&1 |
-    tr -d '\r'
-}
+# The whole probe (PING and INFO through probe_cli) is bounded by CLI_TIMEOUT of lib.sh (3 s, 2 s below the probe's
+# timeoutSeconds of 5 s).
+deadline_set "$CLI_TIMEOUT"
 
 case "${1:-}" in
 readiness)

@@ -1,0 +1,238 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CLUSTER_ACL_USERS, renderAclUsers } from '../../infra/index.ts';
+import { builtImage } from '../../runtime/images/index.ts';
+import { harnessTempDir } from '../support/harness-root.ts';
+
+// Unit tests of infra/scripts/lib.sh: each case sources the file in POSIX sh, calls one function and checks what it
+// printed or returned. The address parsing and nodes.conf rewrite are covered with Redis 8.0 captures in
+// nodes-conf.test.ts; this file covers the other functions the pod scripts are built on.
+const LIB = join(import.meta.dirname, '..', '..', 'infra/scripts/lib.sh');
+const CLUSTER_NODES = readFileSync(join(import.meta.dirname, 'fixtures', 'redis-8.0.2-cluster-nodes.txt'), 'utf8')
+  .split('\n')
+  .filter((l) => l !== '' && !l.startsWith('#'));
+
+const root = harnessTempDir('lib-sh');
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+interface ShResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `script` in sh with lib.sh sourced and `args` as $1..; resolves exit code, stdout and stderr. */
+async function sh(script: string, env: NodeJS.ProcessEnv = {}, args: string[] = []): Promise<ShResult> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)('sh', ['-c', `. "${LIB}"\n${script}`, 'sh', ...args], {
+      env: { PATH: process.env.PATH, ...env },
+      timeout: 20_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+const INFO_REPLICATION = [
+  '# Replication',
+  'role:slave',
+  'master_host:redis-shard-0-0.redis-headless',
+  'master_link_status:up',
+  'master_sync_in_progress:0',
+  'slave_repl_offset:1234',
+].join('\n');
+
+describe('lib.sh INFO and CLUSTER NODES helpers', () => {
+  it('info_field prints the value of a field, nothing for a missing one, and does not match a prefix', async () => {
+    const field = async (name: string) => (await sh('info_field "$1" "$2"', {}, [INFO_REPLICATION, name])).stdout;
+    expect(await field('role')).toBe('slave');
+    expect(await field('master_link_status')).toBe('up');
+    expect(await field('master_host')).toBe('redis-shard-0-0.redis-headless');
+    expect(await field('master_sync')).toBe('');
+    expect(await field('absent')).toBe('');
+  });
+
+  it('myself_line picks the one `myself` line of CLUSTER NODES', async () => {
+    const { stdout } = await sh('myself_line "$1"', {}, [CLUSTER_NODES.join('\n')]);
+    expect(stdout).toBe(CLUSTER_NODES.find((l) => l.includes(' myself,master ')));
+    expect(stdout.split(' ')[0]).toBe('5f3329d1bbcb4e3c7e86cdfd60ef8f416effb2cc');
+    expect(
+      (await sh('myself_line "$1"', {}, [CLUSTER_NODES.filter((l) => !l.includes('myself')).join('\n')])).stdout,
+    ).toBe('');
+  });
+
+  it('line_has_slots is true for masters that own slots and false for replicas', async () => {
+    const verdicts = await Promise.all(
+      CLUSTER_NODES.map(async (line) => (await sh('line_has_slots "$1"', {}, [line])).code === 0),
+    );
+    expect(verdicts).toEqual(CLUSTER_NODES.map((l) => / \d+-\d+$/.test(l)));
+    expect(verdicts.filter(Boolean)).toHaveLength(3);
+  });
+});
+
+describe('lib.sh pod identity and topology', () => {
+  const env = {
+    SLOTFORGE_HEADLESS: 'redis-headless',
+    POD_NAMESPACE: 'slotforge',
+    POD_NAME: 'redis-shard-1-0',
+    SLOTFORGE_NAME: 'redis',
+    SLOTFORGE_SHARDS: '3',
+    SLOTFORGE_SHARD_SIZE: '2',
+  };
+
+  it('pod_fqdn and self_fqdn build the headless DNS name with the cluster domain', async () => {
+    expect((await sh('pod_fqdn redis-shard-0-1', env)).stdout).toBe(
+      'redis-shard-0-1.redis-headless.slotforge.svc.cluster.local',
+    );
+    expect((await sh('self_fqdn', { ...env, SLOTFORGE_CLUSTER_DOMAIN: 'corp.example' })).stdout).toBe(
+      'redis-shard-1-0.redis-headless.slotforge.svc.corp.example',
+    );
+  });
+
+  it('read_topology sets SHARDS, SIZE and RETIRING; member names a pod', async () => {
+    const { stdout } = await sh('read_topology; echo "$SHARDS $SIZE $RETIRING $(member 2 1)"', env);
+    expect(stdout).toBe('3 2 0 redis-shard-2-1\n');
+    const retiring = await sh('read_topology; echo "$RETIRING"', { ...env, SLOTFORGE_RETIRING_SHARDS: '2' });
+    expect(retiring.stdout).toBe('2\n');
+  });
+
+  it('read_topology stops the script, naming the variable, when one is missing', async () => {
+    const { SLOTFORGE_SHARD_SIZE: _, ...withoutSize } = env;
+    const result = await sh('read_topology; echo reached', withoutSize);
+    expect(result.code).not.toBe(0);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('SLOTFORGE_SHARD_SIZE');
+  });
+
+  it('resolve prints nothing for a name that does not resolve (yet): callers retry on empty', async () => {
+    // The positive case needs a hosts file or DNS; the local runtime's pods get one per network namespace and the
+    // script tests (scripts.test.ts, bootstrap-partial.test.ts) resolve every member through it.
+    const result = await sh('resolve no-such-pod.invalid; echo "|$?"');
+    expect(result.stdout).toBe('|0\n');
+  });
+});
+
+describe('lib.sh secrets, ACL users and data', () => {
+  const auth = join(root, 'auth');
+  const config = join(root, 'config');
+  mkdirSync(auth, { recursive: true });
+  mkdirSync(config, { recursive: true });
+  const passwords: Record<string, string> = {};
+  for (const user of CLUSTER_ACL_USERS) {
+    passwords[user.secretKey] = `pw-${user.secretKey}-${Math.random().toString(36).slice(2)}`;
+    writeFileSync(join(auth, user.secretKey), passwords[user.secretKey] as string);
+  }
+  writeFileSync(join(config, 'acl-users.conf'), renderAclUsers(CLUSTER_ACL_USERS));
+  const env = { SLOTFORGE_AUTH_DIR: auth, SLOTFORGE_CONFIG_DIR: config };
+
+  it('secret prints a key of the mounted Secret and dies naming a missing key', async () => {
+    expect((await sh('secret admin', env)).stdout).toBe(passwords.admin);
+    const missing = await sh('secret nope; echo reached', env);
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr).toContain(`error: secret key 'nope' missing in ${auth}`);
+  });
+
+  it('hash_of is the hex SHA-256 of its argument', async () => {
+    const text = 'p@ss word';
+    expect((await sh('hash_of "$1"', {}, [text])).stdout).toBe(`${createHash('sha256').update(text).digest('hex')}\n`);
+  });
+
+  it('render_users writes one `user` line per ACL user with the password hash, guarded users off when guarded', async () => {
+    for (const guarded of ['no', 'yes'] as const) {
+      const lines = (await sh('render_users "$1"', env, [guarded])).stdout.trim().split('\n');
+      expect(lines).toHaveLength(CLUSTER_ACL_USERS.length);
+      for (const [i, user] of CLUSTER_ACL_USERS.entries()) {
+        const hash = createHash('sha256')
+          .update(passwords[user.secretKey] as string)
+          .digest('hex');
+        const state = guarded === 'yes' && !user.enabledWhileGuarded ? 'off' : 'on';
+        expect(lines[i]).toBe(`user ${user.name} reset ${state} #${hash} ${user.rules}`);
+      }
+      // The plain-text password never reaches the rendered config.
+      for (const password of Object.values(passwords)) expect(lines.join('\n')).not.toContain(password);
+    }
+  });
+
+  it('data_survived: only a non-empty AOF manifest counts, for aof and aof+rdb; none and rdb never', async () => {
+    const data = join(root, 'data');
+    const survived = async (mode: string) =>
+      (await sh('data_survived', { SLOTFORGE_DATA_DIR: data, SLOTFORGE_PERSISTENCE: mode })).code;
+    mkdirSync(join(data, 'appendonlydir'), { recursive: true });
+    expect(await survived('aof')).toBe(1);
+    writeFileSync(join(data, 'appendonlydir', 'appendonly.aof.manifest'), '');
+    expect(await survived('aof')).toBe(1);
+    writeFileSync(
+      join(data, 'appendonlydir', 'appendonly.aof.manifest'),
+      'file appendonly.aof.1.base.rdb seq 1 type b\n',
+    );
+    expect(await survived('aof')).toBe(0);
+    expect(await survived('aof+rdb')).toBe(0);
+    expect(await survived('rdb')).toBe(1);
+    expect(await survived('none')).toBe(1);
+    const bad = await sh('data_survived', { SLOTFORGE_DATA_DIR: data, SLOTFORGE_PERSISTENCE: 'disk' });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("SLOTFORGE_PERSISTENCE must be none, rdb, aof or aof+rdb (got 'disk')");
+  });
+});
+
+describe('lib.sh waits', () => {
+  it('deadline_left prints the seconds left as S.mmm and 0 with status 1 once the deadline has passed', async () => {
+    const { stdout } = await sh('deadline_set 2; deadline_left; echo " $?"; deadline_set 0; deadline_left; echo " $?"');
+    const [left, passed] = stdout.trim().split('\n');
+    expect(left).toMatch(/^1\.(9\d\d|8\d\d) 0$|^2\.000 0$/);
+    expect(passed).toBe('0 1');
+  });
+
+  it('wait_for returns 0 as soon as the command succeeds', async () => {
+    const marker = join(root, 'ready');
+    writeFileSync(marker, '');
+    const started = Date.now();
+    expect((await sh('wait_for 10 test -e "$1"', {}, [marker])).code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('wait_for returns 1 once its deadline has passed without success', async () => {
+    const started = Date.now();
+    const result = await sh('wait_for 1 false; echo "rc=$?"');
+    expect(result.stdout).toBe('rc=1\n');
+    // 1 s deadline on whole seconds: at least one retry, well under the test's bound.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('rcli_within cuts off a peer that accepts but never answers, printing nothing, at its deadline', async () => {
+    const auth = join(root, 'auth-rcli');
+    mkdirSync(auth, { recursive: true });
+    writeFileSync(join(auth, 'admin'), 'x');
+    // A frozen peer: the TCP connection is accepted, no byte ever comes back (redis-cli 7.0 would wait forever).
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const started = Date.now();
+      const result = await sh(
+        'rcli_within 1 127.0.0.1 "$1" ping; echo done',
+        {
+          SLOTFORGE_AUTH_DIR: auth,
+          // The image's redis-cli (Redis 8.0), never the host's.
+          PATH: `${builtImage('redis').hostBin}:${process.env.PATH}`,
+        },
+        [String(port)],
+      );
+      const elapsed = Date.now() - started;
+      expect(result.stdout).toBe('done\n');
+      expect(elapsed).toBeGreaterThanOrEqual(900);
+      expect(elapsed).toBeLessThan(5000);
+    } finally {
+      silent.close();
+    }
+  });
+});
