@@ -9,8 +9,9 @@ import { liveSupervisor } from './cleanup.ts';
 import { control } from './control.ts';
 import { LocalRuntimeError } from './errors.ts';
 import { loadManifests } from './manifests.ts';
-import type { LocalRuntimeOptions, RuntimeStatus } from './runtime.ts';
+import type { LocalRuntimeOptions } from './runtime-setup.ts';
 import { statePaths } from './state.ts';
+import type { RuntimeStatus } from './status.ts';
 
 /** Options of {@link startSupervisor}. */
 export interface SupervisorOptions {
