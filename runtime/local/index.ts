@@ -17,7 +17,7 @@ export {
   templateRevision,
 } from './apply.ts';
 export { type CleanupReport, cleanupLocal, leftovers, liveSupervisor } from './cleanup.ts';
-export { type ControlRequest, control, serveControl } from './control.ts';
+export { type ControlRequest, control, type EndpointsReply, serveControl } from './control.ts';
 export { REVISION_LABEL } from './controllers/index.ts';
 export {
   DEFAULT_DNS_DELAY_MS,

@@ -16,13 +16,18 @@ export interface ClusterReport {
   readonly keys: number;
 }
 
-/** A Redis server of a running pod, as host-side tools (the monitor's exporters) connect to it. */
+/** A Redis server of a running pod, as host-side tools (`slotforge monitor`, its exporters) connect to it. */
 export interface RedisEndpoint {
+  /** The pod's name. */
   readonly name: string;
+  readonly namespace: string;
+  /** The pod's IP. */
   readonly host: string;
   readonly port: number;
   /** The password the pod's own Secrets gave for the default user; undefined without one (or for a named user). */
   readonly password: string | undefined;
+  /** `host:port` of the pod's redis_exporter sidecar (its container port named `metrics`); null when it has none. */
+  readonly metrics: string | null;
 }
 
 /** The pod's Redis port: the one named `redis`, else 6379, else Sentinel's 26379. */
@@ -76,7 +81,13 @@ export class RedisStatus {
    * Secrets gave for the default user.
    */
   endpoints(
-    reports: ReadonlyArray<{ name: string; namespace: string; role: string | null; ip: string | null }>,
+    reports: ReadonlyArray<{
+      name: string;
+      namespace: string;
+      role: string | null;
+      ip: string | null;
+      ports: ReadonlyArray<{ name?: string; port: number }>;
+    }>,
     pod: (key: string) => Pod,
   ): RedisEndpoint[] {
     return reports
@@ -85,7 +96,15 @@ export class RedisStatus {
         const found = pod(`${p.namespace}/${p.name}`);
         const port = found.ports.find((x) => x.name === 'redis' || x.containerPort === 6379)?.containerPort ?? 6379;
         const credential = this.#viewer.credential(`${found.namespace}/${found.owner.name}`);
-        return { name: p.name, host: p.ip!, port, password: credential?.user ? undefined : credential?.password };
+        const metrics = p.ports.find((x) => x.name === 'metrics');
+        return {
+          name: p.name,
+          namespace: p.namespace,
+          host: p.ip!,
+          port,
+          password: credential?.user ? undefined : credential?.password,
+          metrics: metrics ? `${p.ip}:${metrics.port}` : null,
+        };
       });
   }
 }

@@ -326,8 +326,9 @@ export class LocalRuntime {
   }
 
   /**
-   * The Redis servers of the running pods (masters and replicas, as last seen by {@link status}) with the password
-   * their own Secrets gave for the default user: what host-side tools (the monitor's exporters) connect to.
+   * The Redis servers of the running pods (masters and replicas, as {@link status} sees them now) with the password
+   * their own Secrets gave for the default user and their exporter sidecar: what host-side tools (`slotforge
+   * monitor`) connect to. The supervisor answers it as the control socket's `endpoints` request.
    */
   async redisEndpoints(): Promise<RedisEndpoint[]> {
     const status = await this.status();
