@@ -55,6 +55,13 @@ export type { NetworkPolicyReport } from './policy-enforcement.ts';
 export type { ClusterReport, RedisEndpoint } from './redis-status.ts';
 export { LocalRuntime } from './runtime.ts';
 export { type LocalRuntimeOptions, type RuntimeEvent, runtimePrefix } from './runtime-setup.ts';
-export { type HealthOptions, type SupervisorOptions, startSupervisor, unhealthy, waitHealthy } from './start.ts';
+export {
+  type HealthOptions,
+  refuseIfUp,
+  type SupervisorOptions,
+  startSupervisor,
+  unhealthy,
+  waitHealthy,
+} from './start.ts';
 export { statePaths, storedSecret } from './state.ts';
 export type { PodReport, RuntimeStatus } from './status.ts';
