@@ -311,7 +311,7 @@ export class LocalRuntime {
 
   /** Per pod: name, IP, phase, readiness, role, ports; per Redis Cluster: state and slot coverage. */
   status(): Promise<RuntimeStatus> {
-    return collectStatus(this.pods(), this.#redis, {
+    return collectStatus(this.pods(), this.#redis, () => ({
       stateDir: this.paths.root,
       prefix: this.prefix,
       subnet: `${this.network.subnet}.0/24`,
@@ -322,7 +322,7 @@ export class LocalRuntime {
       partitions: this.#partitions.list(),
       networkPolicies: this.networkPolicies(),
       dns: { delayMs: this.#dns.delayMs, pending: this.#dns.pending },
-    });
+    }));
   }
 
   /**

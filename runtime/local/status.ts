@@ -56,9 +56,13 @@ export type RuntimeFacts = Omit<RuntimeStatus, 'up' | 'degraded' | 'pods' | 'clu
 
 /**
  * The status of a runtime: per pod its name, IP, phase, readiness, ports, and the role and version its Redis reports;
- * per Redis Cluster its state and slot coverage; and the runtime-wide `facts`.
+ * per Redis Cluster its state and slot coverage; and the runtime-wide facts, taken once the Redis servers answered.
  */
-export async function collectStatus(pods: Pod[], redis: RedisStatus, facts: RuntimeFacts): Promise<RuntimeStatus> {
+export async function collectStatus(
+  pods: Pod[],
+  redis: RedisStatus,
+  facts: () => RuntimeFacts,
+): Promise<RuntimeStatus> {
   const views = await redis.views(pods);
   const reports: PodReport[] = pods.map((pod, i) => ({
     name: pod.name,
@@ -75,7 +79,7 @@ export async function collectStatus(pods: Pod[], redis: RedisStatus, facts: Runt
     netns: pod.net?.netns ?? null,
     containers: pod.containerStatuses(),
   }));
-  const { stateDir, prefix, subnet, hostIp, notReproduced, acceptedNotEnforced, ...rest } = facts;
+  const { stateDir, prefix, subnet, hostIp, notReproduced, acceptedNotEnforced, ...rest } = facts();
   return {
     stateDir,
     up: true,
