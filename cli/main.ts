@@ -1,6 +1,5 @@
 import { Command, Option } from 'commander';
-import { parseDnsDelay } from '../runtime/local/dns.ts';
-import { parseAssumeCrds } from '../runtime/local/index.ts';
+import { parseAssumeCrds, parseDnsDelay } from '../runtime/local/index.ts';
 import { registerApply } from './commands/apply.ts';
 import { registerChaos } from './commands/chaos.ts';
 import { down } from './commands/down.ts';

@@ -1,6 +1,6 @@
 /**
- * slotforge observability: Grafana dashboards and Prometheus alerts as code, the Kubernetes objects that ship them,
- * and a local Prometheus stack for a running local deployment.
+ * slotforge observability: Grafana dashboards and Prometheus alerts as code, and the Kubernetes objects that ship
+ * them. The Prometheus `slotforge monitor` runs is the CLI's (cli/monitor/).
  */
 export {
   ALERT_NAMES,
@@ -22,16 +22,6 @@ export {
 } from './dashboards.ts';
 export { GENERATED_DIR, generatedFiles, RULES_FILE_NAME } from './generate.ts';
 export {
-  type ExporterTarget,
-  type LocalExporter,
-  type LocalMonitor,
-  type LocalMonitorOptions,
-  type MonitoredNode,
-  prometheusConfig,
-  REDIS_JOB,
-  startLocalMonitor,
-} from './local-stack.ts';
-export {
   CLIENT_HISTOGRAMS,
   CLIENT_LABELS,
   CLIENT_METRICS,
@@ -41,12 +31,5 @@ export {
   PROMETHEUS_METRICS,
 } from './metric-names.ts';
 export { buildDashboard, type DashboardSpec, type PanelSpec, type QuerySpec, type RowSpec } from './panels.ts';
-export {
-  type ActiveAlert,
-  type InstantSample,
-  PrometheusApi,
-  PrometheusApiError,
-  type ScrapeTarget,
-} from './prometheus-api.ts';
 export { expandGrafanaVariables, metricNamesIn } from './promql.ts';
 export { RedisMonitoring, type RedisMonitoringProps } from './redis-monitoring.ts';

@@ -1,6 +1,4 @@
-import type { LocalRuntime } from '../../runtime/local/index.ts';
-import { unhealthy } from '../../runtime/local/index.ts';
-import type { Pod } from '../../runtime/local/pod.ts';
+import { type LocalRuntime, type Pod, unhealthy } from '../../runtime/local/index.ts';
 import { pollUntil } from '../../runtime/process/index.ts';
 import { parseInfo } from '../../runtime/redis/index.ts';
 import type { ChaosTarget, PodInfo } from '../target.ts';

@@ -1,11 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import ora from 'ora';
 import {
   findScenarios,
-  harnessTarget,
   jsonReport,
   renderHtmlReport,
   runScenario,
@@ -14,30 +11,13 @@ import {
 } from '../../chaos/index.ts';
 import { timelineLines } from '../../chaos/observe/failover-timeline.ts';
 import {
-  defaultClusterManifests,
-  largeDatasetClusterManifests,
-  sentinelExampleManifests,
-} from '../../chaos/targets/default-deployment.ts';
-import { localTarget } from '../../chaos/targets/local.ts';
-import { localSentinelTarget } from '../../chaos/targets/local-sentinel.ts';
-import { cleanupLocal, LocalRuntime, loadManifests } from '../../runtime/local/index.ts';
-import { ProcessRegistry, reapRegistry } from '../../runtime/process/index.ts';
-import { startLocalCluster } from '../../runtime/redis/index.ts';
-
-/**
- * Targets `chaos run` can use: the local runtime running the synthesized default charts (the default), the test
- * harness's hand-made cluster (no root needed, no manifests involved), or a RedisCluster already deployed on a real
- * Kubernetes cluster (docs/chaos-kubernetes.md).
- */
-const TARGETS = ['local', 'harness', 'kubernetes'] as const;
-type TargetName = (typeof TARGETS)[number];
-
-function parseTarget(raw: string): TargetName {
-  if (!(TARGETS as readonly string[]).includes(raw)) {
-    throw new Error(`option --target must be one of ${TARGETS.join(', ')} (got '${raw}')`);
-  }
-  return raw as TargetName;
-}
+  parseTargetName,
+  TARGET_NAMES,
+  type TargetFactoryOptions,
+  type TargetName,
+  targetFactory,
+  targetRuns,
+} from '../../chaos/targets/index.ts';
 
 /** What a runner reports as it goes: progress lines, and each result as soon as its scenario ends. */
 interface Hooks {
@@ -47,125 +27,31 @@ interface Hooks {
 }
 
 /**
- * Runs scenarios on a fresh hand-made cluster per scenario (harness target: 3 masters, 3 replicas, node timeout
- * 2000 ms), so one scenario's damage never leaks into the next.
+ * Runs scenarios one after the other, each on the target the factory of `target` gives it (chaos/targets): a fresh
+ * deployment per scenario on local and harness, the deployed one on kubernetes. A scenario that cannot run is
+ * reported as FAIL and the next one runs.
  */
-async function runOnHarness(names: readonly string[], { onProgress, onResult }: Hooks): Promise<ScenarioResult[]> {
-  const results: ScenarioResult[] = [];
-  for (const scenario of findScenarios(names)) {
-    const dir = mkdtempSync(join(tmpdir(), 'slotforge-chaos-'));
-    const registry = join(dir, 'registry');
-    try {
-      const cluster = await startLocalCluster({
-        dir: join(dir, 'data'),
-        password: 'chaos',
-        registry: new ProcessRegistry(registry),
-      });
-      try {
-        results.push(onResult(await runScenario(scenario, harnessTarget(cluster), { onProgress })));
-      } catch (error) {
-        console.error(`FAIL ${scenario.name}: could not run: ${(error as Error).message}`);
-      } finally {
-        await cluster.stop();
-      }
-    } finally {
-      reapRegistry(registry);
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }
-  return results;
-}
-
-/**
- * Runs scenarios on the local runtime, a fresh deployment per scenario from the synthesized default charts (or
- * `manifests`), so one scenario's damage never leaks into the next. Needs root (network namespaces).
- */
-async function runOnLocal(
+async function runOn(
+  target: TargetName,
   names: readonly string[],
-  manifests: string | undefined,
-  namespace: string | undefined,
+  options: TargetFactoryOptions,
   { onProgress, onResult }: Hooks,
 ): Promise<ScenarioResult[]> {
-  if (process.getuid?.() !== 0) {
-    throw new Error(
-      "--target local needs root (each pod gets a network namespace); run as root, or use '--target harness'",
-    );
-  }
-  const results: ScenarioResult[] = [];
-  for (const scenario of findScenarios(names)) {
-    const stateDir = mkdtempSync(join(tmpdir(), 'slotforge-chaos-local-'));
-    let runtime: LocalRuntime | undefined;
-    try {
-      onProgress(`${scenario.name}: starting the deployment`);
-      const sentinel = scenario.deployment === 'sentinel';
-      runtime = await LocalRuntime.start({
-        stateDir,
-        manifests: manifests
-          ? loadManifests(manifests)
-          : sentinel
-            ? await sentinelExampleManifests()
-            : scenario.deployment === 'cluster-large'
-              ? await largeDatasetClusterManifests()
-              : await defaultClusterManifests(),
-      });
-      const target = sentinel
-        ? localSentinelTarget({ runtime })
-        : localTarget({
-            runtime,
-            ...(namespace ? { namespace } : {}),
-            ...(manifests ? {} : { manifestsFor: defaultClusterManifests }),
-          });
-      await target.waitHealthy(180_000);
-      results.push(onResult(await runScenario(scenario, target, { onProgress })));
-    } catch (error) {
-      console.error(`FAIL ${scenario.name}: could not run: ${(error as Error).message}`);
-    } finally {
-      await runtime?.stop();
-      await cleanupLocal(stateDir);
-      rmSync(stateDir, { recursive: true, force: true });
-    }
-  }
-  return results;
-}
-
-/** Flags of `chaos run --target kubernetes`. */
-interface KubernetesFlags {
-  kubeconfig?: string;
-  context?: string;
-  namespace?: string;
-  seeds?: string;
-}
-
-/**
- * Runs scenarios on the RedisCluster deployed in a real cluster. There is no fresh deployment per scenario: each one
- * starts only once the deployment is healthy again, and whatever the target created is removed at the end.
- */
-async function runOnKubernetes(
-  names: readonly string[],
-  flags: KubernetesFlags,
-  { onProgress, onResult }: Hooks,
-): Promise<ScenarioResult[]> {
-  // Loaded only for this target: @kubernetes/client-node is large.
-  const { kubernetesTarget, parseSeeds } = await import('../../chaos/targets/kubernetes.ts');
-  const target = kubernetesTarget({
-    ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
-    ...(flags.context ? { context: flags.context } : {}),
-    ...(flags.namespace ? { namespace: flags.namespace } : {}),
-    ...(flags.seeds ? { seeds: parseSeeds(flags.seeds).map((s) => `${s.host}:${s.port}`) } : {}),
-  });
+  const factory = await targetFactory(target, { ...options, onProgress });
   const results: ScenarioResult[] = [];
   try {
     for (const scenario of findScenarios(names)) {
       try {
-        onProgress(`${scenario.name}: waiting for the deployment to be healthy`);
-        await target.waitHealthy(180_000);
-        results.push(onResult(await runScenario(scenario, target, { onProgress })));
+        const opened = await factory.open(scenario);
+        results.push(onResult(await runScenario(scenario, opened, { onProgress })));
       } catch (error) {
         console.error(`FAIL ${scenario.name}: could not run: ${(error as Error).message}`);
+      } finally {
+        await factory.release();
       }
     }
   } finally {
-    await target.close();
+    await factory.close();
   }
   return results;
 }
@@ -200,7 +86,7 @@ export function registerChaos(program: Command): void {
     .description('run scenarios and print verdicts with figures')
     .argument('[names...]', 'scenario names (see chaos list)')
     .option('--all', 'every scenario', false)
-    .option('--target <name>', `where to inject faults: ${TARGETS.join(', ')}`, parseTarget, 'local')
+    .option('--target <name>', `where to inject faults: ${TARGET_NAMES.join(', ')}`, parseTargetName, 'local')
     .option('--manifests <dir>', 'for --target local: the manifests to run (default: the default charts, synthesized)')
     .option(
       '--kubeconfig <file>',
@@ -226,17 +112,19 @@ export function registerChaos(program: Command): void {
           manifests?: string;
           json?: string;
           report?: string;
-        } & KubernetesFlags,
+          kubeconfig?: string;
+          context?: string;
+          namespace?: string;
+          seeds?: string;
+        },
       ) => {
         // The harness has no Sentinel deployment: --all there means every RedisCluster scenario.
         const selected = flags.all
-          ? SCENARIOS.filter((s) => flags.target === 'local' || s.deployment !== 'sentinel').map((s) => s.name)
+          ? SCENARIOS.filter((s) => targetRuns(flags.target, s.deployment)).map((s) => s.name)
           : names;
         if (selected.length === 0)
           throw new Error("name at least one scenario (see 'slotforge chaos list') or pass --all");
-        const sentinelOnHarness = findScenarios(selected).filter(
-          (s) => s.deployment === 'sentinel' && flags.target !== 'local',
-        );
+        const sentinelOnHarness = findScenarios(selected).filter((s) => !targetRuns(flags.target, s.deployment));
         if (sentinelOnHarness.length > 0) {
           throw new Error(
             `scenario '${sentinelOnHarness[0]?.name}' runs on a RedisSentinel deployment, which only --target local has (not --target ${flags.target})`,
@@ -258,12 +146,14 @@ export function registerChaos(program: Command): void {
             return r;
           },
         };
-        const results =
-          flags.target === 'local'
-            ? await runOnLocal(selected, flags.manifests, flags.namespace, hooks)
-            : flags.target === 'kubernetes'
-              ? await runOnKubernetes(selected, flags, hooks)
-              : await runOnHarness(selected, hooks);
+        const { manifests, namespace, kubeconfig, context, seeds } = flags;
+        const results = await runOn(
+          flags.target,
+          selected,
+          // --manifests is for --target local only, as before.
+          { ...(flags.target === 'local' ? { manifests } : {}), namespace, kubeconfig, context, seeds },
+          hooks,
+        );
         spinner.stop();
         if (flags.json) writeFileSync(flags.json, `${JSON.stringify(jsonReport(results), null, 2)}\n`);
         if (flags.report) writeFileSync(flags.report, renderHtmlReport(results));

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import ora from 'ora';
-import { type CleanupReport, cleanupLocal } from '../../runtime/local/index.ts';
+import { type CleanupReport, cleanupLocal, statePaths } from '../../runtime/local/index.ts';
 import { reapRegistry } from '../../runtime/process/index.ts';
-import { statePaths } from '../state.ts';
 
 /**
  * Stops the local runtime of the state dir (its supervisor stops every pod gracefully) and removes everything it

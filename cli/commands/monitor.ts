@@ -1,16 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-// Not the dashboards index: that loads the Grafana SDK (a dev dependency), which monitor does not need.
-import {
-  type ExporterTarget,
-  type LocalMonitor,
-  type MonitoredNode,
-  startLocalMonitor,
-} from '../../dashboards/local-stack.ts';
-import { statePaths as runtimePaths } from '../../runtime/local/state.ts';
+import { control, type EndpointsReply, statePaths } from '../../runtime/local/index.ts';
 import { isAlive, ProcessRegistry } from '../../runtime/process/index.ts';
-import { readState, statePaths } from '../state.ts';
-import { status } from './status.ts';
+import { type ExporterTarget, type LocalMonitor, type MonitoredNode, startLocalMonitor } from '../monitor/index.ts';
 import { untilSignal } from './up.ts';
 
 /** Options of {@link monitor}. */
@@ -44,33 +36,35 @@ export interface MonitorTargets {
   /** Redis nodes without a sidecar: `monitor` starts an exporter on the host for each. */
   readonly nodes: MonitoredNode[];
   readonly password: string | undefined;
+  /** The runtime's file_sd file of the sidecars, when it has written one (Prometheus follows moved pods with it). */
+  readonly sidecarsFile: string | undefined;
 }
 
 /**
- * The exporters and nodes of the running local deployment. This is the ONLY place `monitor` reads the state the
- * local runtime records: when its format changes, only this function changes.
+ * The exporters and nodes of the running local deployment, as its supervisor answers the control socket's `endpoints`
+ * request: the one channel through which `monitor` learns them.
  *
  * The Redis pods' own redis_exporter sidecars (as the manifests define them, reached at the pod IPs over the bridge)
  * are scraped as Prometheus scrapes them on Kubernetes; a host-side exporter is started only for a node whose pod has
  * no `metrics` port (manifests synthesized with `metrics.exporter: false`).
  */
 export async function monitorTargets(stateDir: string): Promise<MonitorTargets> {
-  const state = readState(stateDir);
-  if (!state || state.nodes.length === 0) {
-    throw new Error(`nothing is up in ${statePaths(stateDir).root}: run 'slotforge up --detach' first`);
+  const paths = statePaths(stateDir);
+  const reply = existsSync(paths.socket)
+    ? await control<EndpointsReply>(paths.socket, { verb: 'endpoints' }, 30_000).catch(() => undefined)
+    : undefined;
+  if (!reply || reply.redis.length === 0) {
+    throw new Error(`nothing is up in ${paths.root}: run 'slotforge up --detach' first`);
   }
-  const password = state.passwordFile ? readFileSync(state.passwordFile, 'utf8').trim() : undefined;
-  const report = await status(stateDir);
   const sidecars: ExporterTarget[] = [];
   const nodes: MonitoredNode[] = [];
-  for (const n of state.nodes) {
-    const node = { host: n.host, port: n.port, name: n.name };
-    const pod = report.pods.find((p) => p.name === n.name && p.ip === n.host);
-    const metrics = pod?.ports.find((p) => p.name === 'metrics');
-    if (metrics) sidecars.push({ node, address: `${n.host}:${metrics.port}` });
+  for (const e of reply.redis) {
+    const node = { host: e.host, port: e.port, name: e.name };
+    if (e.metrics) sidecars.push({ node, address: e.metrics });
     else nodes.push(node);
   }
-  return { sidecars, nodes, password };
+  const password = reply.redis.find((e) => e.password)?.password;
+  return { sidecars, nodes, password, sidecarsFile: reply.exportersSdFile ?? undefined };
 }
 
 /** The committed dashboard JSON files (dashboards/generated/*.json). */
@@ -102,8 +96,7 @@ export function runningMonitor(stateDir: string): MonitorReport | undefined {
 export async function monitor(options: MonitorOptions): Promise<{ stack: LocalMonitor; report: MonitorReport }> {
   const running = runningMonitor(options.stateDir);
   if (running) throw new Error(`a monitor is already running at ${running.prometheusUrl} ('slotforge down' stops it)`);
-  const { sidecars, nodes, password } = await monitorTargets(options.stateDir);
-  const sdFile = runtimePaths(options.stateDir).exportersSdFile;
+  const { sidecars, nodes, password, sidecarsFile } = await monitorTargets(options.stateDir);
   const dir = monitorDir(options.stateDir);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -111,7 +104,7 @@ export async function monitor(options: MonitorOptions): Promise<{ stack: LocalMo
     dir,
     sidecars,
     // The runtime's discovery file of the sidecars: Prometheus follows pods recreated with new IPs.
-    ...(existsSync(sdFile) ? { sidecarsFile: sdFile } : {}),
+    ...(sidecarsFile ? { sidecarsFile } : {}),
     nodes,
     password,
     interval: options.interval ?? '5s',

@@ -2,11 +2,10 @@ import ora from 'ora';
 import {
   admitOrThrow,
   cleanupLocal,
-  LocalRuntimeError,
-  liveSupervisor,
   loadManifests,
   parseAssumeCrds,
   type RuntimeStatus,
+  refuseIfUp,
   startSupervisor,
   statePaths,
   waitHealthy,
@@ -46,13 +45,8 @@ export function parseCount(name: string, min: number) {
  */
 export async function up(options: UpOptions): Promise<RuntimeStatus> {
   const paths = statePaths(options.stateDir);
-  const running = liveSupervisor(options.stateDir);
-  if (running !== undefined) {
-    throw new LocalRuntimeError(
-      'E_ALREADY_UP',
-      `a local runtime is already up in ${paths.root} (supervisor pid ${running}); run 'slotforge down' first`,
-    );
-  }
+  // Before the cleanup below, which would stop the running supervisor.
+  refuseIfUp(options.stateDir);
   // What the API server would refuse fails first, in kubectl's words, before anything is cleaned or started.
   await admitOrThrow(
     loadManifests(options.manifests),

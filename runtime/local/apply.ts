@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { canonical, immutableProblem } from './admission/immutable.ts';
 import { LocalRuntimeError } from './errors.ts';
-import type { ManifestSet } from './manifests.ts';
+import { type ManifestSet, STORED_KINDS } from './manifests.ts';
 import type { KubeObject, PodTemplate, StatefulSet } from './types.ts';
 
 export { canonical };
@@ -56,18 +56,8 @@ export interface ApplyResult {
   readonly refused?: ReadonlyArray<{ readonly object: string; readonly message: string }>;
 }
 
-/** The kinds apply manages, in the order changes are made: data before the workloads that mount it. */
-export const APPLY_KINDS = [
-  ['ConfigMap', 'configMaps'],
-  ['Secret', 'secrets'],
-  ['PersistentVolumeClaim', 'claims'],
-  ['Service', 'services'],
-  ['StatefulSet', 'statefulSets'],
-  ['Deployment', 'deployments'],
-  ['Job', 'jobs'],
-  ['Namespace', 'namespaces'],
-  ['NetworkPolicy', 'networkPolicies'],
-] as const;
+/** The kinds apply manages, in the order changes are made: data before the workloads that mount it ({@link STORED_KINDS}). */
+export const APPLY_KINDS = STORED_KINDS;
 
 /**
  * Kinds `prune` keeps: NetworkPolicy is not in kubectl's default prune allowlist (staging/src/k8s.io/kubectl/pkg/util/

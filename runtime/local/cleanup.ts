@@ -5,7 +5,7 @@ import { removeHostsBlock } from './dns.ts';
 import { releaseHostDns } from './host-dns-claim.ts';
 import { listLinks, listNetns, sweepNetwork } from './network.ts';
 import { forgetRuntime } from './orphans.ts';
-import { runtimePrefix } from './runtime.ts';
+import { runtimePrefix } from './runtime-setup.ts';
 import { statePaths } from './state.ts';
 
 /** What {@link cleanupLocal} found and removed. */

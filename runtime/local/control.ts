@@ -3,6 +3,7 @@ import { createConnection, createServer, type Server } from 'node:net';
 import type { ApplyResult } from './apply.ts';
 import { AdmissionError, LocalRuntimeError } from './errors.ts';
 import { loadManifests } from './manifests.ts';
+import type { RedisEndpoint } from './redis-status.ts';
 import type { LocalRuntime } from './runtime.ts';
 
 /** A request to the supervisor: one JSON line. */
@@ -21,7 +22,23 @@ export type ControlRequest =
       readonly assumeCrds?: readonly string[];
     }
   | { readonly verb: 'heal' }
-  | { readonly verb: 'lookup'; readonly name: string };
+  | { readonly verb: 'lookup'; readonly name: string }
+  | { readonly verb: 'endpoints' };
+
+/**
+ * The reply to `endpoints`: where host-side tools reach the deployment's Redis servers now. The one channel through
+ * which `slotforge monitor` learns them (the socket is the supervisor's, in the state dir, connectable by its owner
+ * only, so the passwords in it stay as private as the Secrets they come from).
+ */
+export interface EndpointsReply {
+  /** Every master and replica of a running pod, with its exporter sidecar when the pod has one. */
+  readonly redis: RedisEndpoint[];
+  /**
+   * The Prometheus file_sd file of the exporter sidecars that the supervisor rewrites when pods move (a Prometheus
+   * cannot ask this socket, so it reads that file); null until it is first written.
+   */
+  readonly exportersSdFile: string | null;
+}
 
 async function handle(runtime: LocalRuntime, request: ControlRequest): Promise<unknown> {
   switch (request.verb) {
@@ -61,6 +78,13 @@ async function handle(runtime: LocalRuntime, request: ControlRequest): Promise<u
       return { partitions: [] };
     case 'lookup':
       return { ip: runtime.lookup(request.name) ?? null };
+    case 'endpoints': {
+      const sdFile = runtime.paths.exportersSdFile;
+      return {
+        redis: await runtime.redisEndpoints(),
+        exportersSdFile: existsSync(sdFile) ? sdFile : null,
+      } satisfies EndpointsReply;
+    }
     default:
       throw new LocalRuntimeError('E_CONTROL', `unknown verb '${(request as { verb: string }).verb}'`);
   }

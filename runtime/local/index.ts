@@ -17,7 +17,8 @@ export {
   templateRevision,
 } from './apply.ts';
 export { type CleanupReport, cleanupLocal, leftovers, liveSupervisor } from './cleanup.ts';
-export { type ControlRequest, control, serveControl } from './control.ts';
+export { type ControlRequest, control, type EndpointsReply, serveControl } from './control.ts';
+export { REVISION_LABEL } from './controllers/index.ts';
 export {
   DEFAULT_DNS_DELAY_MS,
   DelayedRecords,
@@ -48,19 +49,19 @@ export {
 } from './network-policy.ts';
 export { renderFirewall } from './network-policy-nft.ts';
 export { RUNTIMES_DIR, sweepOrphans } from './orphans.ts';
+export type { Partition, PartitionOptions } from './partitions.ts';
 export type { Pod, PodPhase } from './pod.ts';
+export type { NetworkPolicyReport } from './policy-enforcement.ts';
+export type { ClusterReport, RedisEndpoint } from './redis-status.ts';
+export { LocalRuntime } from './runtime.ts';
+export { type LocalRuntimeOptions, type RuntimeEvent, runtimePrefix } from './runtime-setup.ts';
 export {
-  type ClusterReport,
-  LocalRuntime,
-  type LocalRuntimeOptions,
-  type NetworkPolicyReport,
-  type Partition,
-  type PartitionOptions,
-  type PodReport,
-  REVISION_LABEL,
-  type RuntimeEvent,
-  type RuntimeStatus,
-  runtimePrefix,
-} from './runtime.ts';
-export { type HealthOptions, type SupervisorOptions, startSupervisor, unhealthy, waitHealthy } from './start.ts';
+  type HealthOptions,
+  refuseIfUp,
+  type SupervisorOptions,
+  startSupervisor,
+  unhealthy,
+  waitHealthy,
+} from './start.ts';
 export { statePaths, storedSecret } from './state.ts';
+export type { PodReport, RuntimeStatus } from './status.ts';

@@ -26,6 +26,22 @@ const INERT_KINDS = new Set([
   'PodDisruptionBudget',
 ]);
 
+/**
+ * The kinds a {@link ManifestSet} stores in a map of their own (the ones the runtime acts on), with the map's field,
+ * in the order apply stores them.
+ */
+export const STORED_KINDS = [
+  ['ConfigMap', 'configMaps'],
+  ['Secret', 'secrets'],
+  ['PersistentVolumeClaim', 'claims'],
+  ['Service', 'services'],
+  ['StatefulSet', 'statefulSets'],
+  ['Deployment', 'deployments'],
+  ['Job', 'jobs'],
+  ['Namespace', 'namespaces'],
+  ['NetworkPolicy', 'networkPolicies'],
+] as const satisfies ReadonlyArray<readonly [string, keyof ManifestSet]>;
+
 /** The objects of a set of manifests, sorted by kind. Keys are `namespace/name`. */
 export interface ManifestSet {
   readonly configMaps: Map<string, ConfigMap>;
@@ -81,21 +97,7 @@ export function manifestFiles(path: string): string[] {
 
 /** Reads every multi-document YAML file under `path` into a {@link ManifestSet}. */
 export function loadManifests(path: string): ManifestSet {
-  const set: ManifestSet = {
-    configMaps: new Map(),
-    secrets: new Map(),
-    services: new Map(),
-    statefulSets: new Map(),
-    deployments: new Map(),
-    jobs: new Map(),
-    claims: new Map(),
-    namespaces: new Map(),
-    networkPolicies: new Map(),
-    ignored: [],
-    others: new Map(),
-    sources: new Map(),
-    files: manifestFiles(path),
-  };
+  const set: ManifestSet = { ...emptyManifestSet(), files: manifestFiles(path) };
   for (const file of set.files) {
     const docs = parseAllDocuments(readFileSync(file, 'utf8'));
     const list = Array.isArray(docs) ? docs : [docs];
@@ -121,39 +123,15 @@ export function addObject(set: ManifestSet, object: KubeObject, where: string, f
   }
   const key = keyOf(object);
   set.sources.set(`${object.kind}/${key}`, file);
-  switch (object.kind) {
-    case 'ConfigMap':
-      set.configMaps.set(key, object as ConfigMap);
-      break;
-    case 'Secret':
-      set.secrets.set(key, object as Secret);
-      break;
-    case 'Service':
-      set.services.set(key, object as Service);
-      break;
-    case 'StatefulSet':
-      set.statefulSets.set(key, object as StatefulSet);
-      break;
-    case 'Deployment':
-      set.deployments.set(key, object as Deployment);
-      break;
-    case 'Job':
-      set.jobs.set(key, object as Job);
-      break;
-    case 'PersistentVolumeClaim':
-      set.claims.set(key, object as PersistentVolumeClaim);
-      break;
-    case 'Namespace':
-      set.namespaces.set(object.metadata.name, object as Namespace);
-      break;
-    case 'NetworkPolicy':
-      validateNetworkPolicy(object as NetworkPolicy, `${where}: NetworkPolicy ${key}`);
-      set.networkPolicies.set(key, object as NetworkPolicy);
-      break;
-    default:
-      set.others.set(`${object.kind}/${key}`, object);
-      if (!INERT_KINDS.has(object.kind)) set.ignored.push(`${object.kind}/${key}`);
+  const field = STORED_KINDS.find(([kind]) => kind === object.kind)?.[1];
+  if (!field) {
+    set.others.set(`${object.kind}/${key}`, object);
+    if (!INERT_KINDS.has(object.kind)) set.ignored.push(`${object.kind}/${key}`);
+    return;
   }
+  if (object.kind === 'NetworkPolicy') validateNetworkPolicy(object as NetworkPolicy, `${where}: NetworkPolicy ${key}`);
+  // A Namespace is cluster-scoped: keyed by its name.
+  (set[field] as Map<string, KubeObject>).set(object.kind === 'Namespace' ? object.metadata.name : key, object);
 }
 
 /** An empty set, for tests that add objects one by one. */

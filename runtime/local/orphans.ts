@@ -42,24 +42,26 @@ export function recordCreatedPaths(paths: readonly string[]): void {
   appendFileSync(CREATED_FILE, `${paths.join('\n')}\n`);
 }
 
-/** Runtimes whose owner still runs. */
-export function liveRuntimes(): RuntimeRecord[] {
+/** The runtime records of the host; one that cannot be read (half written) is left out. */
+function runtimeRecords(): RuntimeRecord[] {
   let names: string[];
   try {
     names = readdirSync(RUNTIMES_DIR).filter((n) => n.endsWith('.json'));
   } catch {
     return [];
   }
-  const live: RuntimeRecord[] = [];
-  for (const name of names) {
+  return names.flatMap((name) => {
     try {
-      const record = JSON.parse(readFileSync(join(RUNTIMES_DIR, name), 'utf8')) as RuntimeRecord;
-      if (isAlive(record.pid)) live.push(record);
+      return [JSON.parse(readFileSync(join(RUNTIMES_DIR, name), 'utf8')) as RuntimeRecord];
     } catch {
-      // half written
+      return [];
     }
-  }
-  return live;
+  });
+}
+
+/** Runtimes whose owner still runs. */
+export function liveRuntimes(): RuntimeRecord[] {
+  return runtimeRecords().filter((record) => isAlive(record.pid));
 }
 
 /**
@@ -102,22 +104,9 @@ export function forgetRuntime(prefix: string): string[] {
 
 /** Sweeps every recorded runtime whose owner is dead: its processes, namespaces, links and hosts block. */
 export async function sweepOrphans(): Promise<string[]> {
-  let names: string[];
-  try {
-    names = readdirSync(RUNTIMES_DIR).filter((n) => n.endsWith('.json'));
-  } catch {
-    return [];
-  }
   const swept: string[] = [];
-  for (const name of names) {
-    let record: RuntimeRecord;
-    try {
-      record = JSON.parse(readFileSync(join(RUNTIMES_DIR, name), 'utf8')) as RuntimeRecord;
-    } catch {
-      continue;
-    }
-    if (record.pid !== process.pid && isAlive(record.pid)) continue;
-    if (record.pid === process.pid) continue;
+  for (const record of runtimeRecords()) {
+    if (record.pid === process.pid || isAlive(record.pid)) continue;
     await sweepNetwork(record.prefix);
     await removeCgroups(record.prefix);
     removeHostsBlock(record.prefix);

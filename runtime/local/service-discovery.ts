@@ -1,5 +1,5 @@
 import { renameSync, writeFileSync } from 'node:fs';
-import type { PodReport } from './runtime.ts';
+import type { PodReport } from './status.ts';
 
 /** What discovery needs of a pod (a {@link PodReport} has it). */
 export type SdPod = Pick<PodReport, 'name' | 'namespace' | 'ip' | 'phase' | 'ports'>;

@@ -9,8 +9,9 @@ import { liveSupervisor } from './cleanup.ts';
 import { control } from './control.ts';
 import { LocalRuntimeError } from './errors.ts';
 import { loadManifests } from './manifests.ts';
-import type { LocalRuntimeOptions, RuntimeStatus } from './runtime.ts';
+import type { LocalRuntimeOptions } from './runtime-setup.ts';
 import { statePaths } from './state.ts';
+import type { RuntimeStatus } from './status.ts';
 
 /** Options of {@link startSupervisor}. */
 export interface SupervisorOptions {
@@ -27,19 +28,24 @@ export interface SupervisorOptions {
   readonly dnsDelayMs?: number;
 }
 
+/** Throws E_ALREADY_UP, naming the supervisor's pid, when a supervisor runs for the state dir. */
+export function refuseIfUp(stateDir: string): void {
+  const running = liveSupervisor(stateDir);
+  if (running !== undefined) {
+    throw new LocalRuntimeError(
+      'E_ALREADY_UP',
+      `a local runtime is already up in ${statePaths(stateDir).root} (supervisor pid ${running}); run 'slotforge down' first`,
+    );
+  }
+}
+
 /**
  * Starts the supervisor as a detached process (it outlives the CLI that started it) and waits until its control
  * socket answers. Refuses when one already runs for the state dir.
  */
 export async function startSupervisor(options: SupervisorOptions): Promise<{ pid: number }> {
   const paths = statePaths(options.stateDir);
-  const running = liveSupervisor(options.stateDir);
-  if (running !== undefined) {
-    throw new LocalRuntimeError(
-      'E_ALREADY_UP',
-      `a local runtime is already up in ${paths.root} (supervisor pid ${running}); run 'slotforge down' first`,
-    );
-  }
+  refuseIfUp(options.stateDir);
   // Admission here too, so `up` names every refused object in kubectl's words before anything starts.
   const assumeCrds = options.assumeCrds ?? parseAssumeCrds(process.env.SLOTFORGE_ASSUME_CRDS);
   await admitOrThrow(loadManifests(options.manifests), assumeCrds);

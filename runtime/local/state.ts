@@ -16,7 +16,6 @@ export function statePaths(stateDir: string) {
     pods: join(root, 'pods'),
     /** The object store of Secrets created inside the runtime (`<api>/<namespace>/secrets/<name>/<key>`). */
     api: join(root, 'api'),
-    /** Symlinks of image programs to host programs, first on every container's PATH. */
     /** The cluster DNS hosts file every pod mounts over /etc/hosts. */
     hostsFile: join(root, 'hosts'),
     /** Mounted over /etc/resolv.conf in every pod. */
@@ -28,10 +27,16 @@ export function statePaths(stateDir: string) {
     eventsFile: join(root, 'events.log'),
     /**
      * Prometheus file-based service discovery of the pods' exporter sidecars (`[{ targets, labels }]`), rewritten by
-     * the supervisor when pods move, so a Prometheus reading it follows recreated pods to their new IPs.
+     * the supervisor when pods move, so a Prometheus reading it follows recreated pods to their new IPs. A file because
+     * Prometheus's file_sd needs one; programs ask the control socket (`endpoints`) instead.
      */
     exportersSdFile: join(root, 'exporters.sd.json'),
     supervisorLog: join(root, 'supervisor.log'),
+    /**
+     * Host processes other commands start for this deployment (`slotforge monitor`'s Prometheus and exporters),
+     * recorded so that `slotforge down` reaps them (runtime/process's registry).
+     */
+    registry: join(root, 'registry'),
   };
 }
 

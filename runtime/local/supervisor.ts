@@ -3,8 +3,7 @@
  * socket until SIGTERM or SIGINT, then stops every pod and removes what the runtime created.
  * Usage: node --import tsx runtime/local/supervisor.ts <stateDir> <manifests> [timeScale]
  */
-import { writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { serveControl } from './control.ts';
 import { loadManifests } from './manifests.ts';
 import { LocalRuntime } from './runtime.ts';
@@ -26,13 +25,12 @@ try {
     timeScale: scaleArg ? Number(scaleArg) : undefined,
     onEvent: (e) => log(`${e.object}: ${e.message}`),
   });
+  // Programs ask the control socket (`status`, `endpoints`, ...); this is the one way in for other processes.
   const server = await serveControl(runtime, statePaths(stateDir).socket);
-  // state.json in the format the CLI's other commands read (`slotforge monitor` scrapes these nodes): rewritten when
-  // pods move, so it names the current addresses.
-  let lastState = '';
+  // Prometheus file_sd needs a file it re-reads (it cannot ask the socket): the exporter sidecars, rewritten when pods
+  // move, so a Prometheus started by `slotforge monitor` follows recreated pods to their new IPs.
   let lastTargets = '';
-  const writeState = async () => {
-    // The exporter sidecars for Prometheus file_sd (`slotforge monitor` reads it): follows recreated pods' new IPs.
+  const writeExporterTargets = () => {
     const groups = exporterTargetGroups(
       runtime.pods().map((p) => ({
         name: p.name,
@@ -43,25 +41,17 @@ try {
       })),
     );
     const targets = JSON.stringify(groups);
-    if (targets !== lastTargets) {
-      writeTargetGroups(statePaths(stateDir).exportersSdFile, groups);
-      lastTargets = targets;
-    }
-    const endpoints = await runtime.redisEndpoints();
-    const password = endpoints.find((e) => e.password)?.password;
-    const state = {
-      kind: 'cluster',
-      createdAt: new Date().toISOString(),
-      passwordFile: password ? join(stateDir, 'password') : undefined,
-      nodes: endpoints.map((e) => ({ name: e.name, host: e.host, port: e.port, dir: '', pid: process.pid })),
-    };
-    const key = JSON.stringify({ ...state, createdAt: '' });
-    if (key === lastState) return;
-    lastState = key;
-    if (password) writeFileSync(join(stateDir, 'password'), password, { mode: 0o600 });
-    writeFileSync(join(stateDir, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+    if (targets === lastTargets) return;
+    writeTargetGroups(statePaths(stateDir).exportersSdFile, groups);
+    lastTargets = targets;
   };
-  const stateTimer = setInterval(() => void writeState().catch(() => undefined), 2000);
+  const targetsTimer = setInterval(() => {
+    try {
+      writeExporterTargets();
+    } catch {
+      // the state dir is being removed
+    }
+  }, 2000);
   log(`supervising ${stateDir} (prefix ${runtime.prefix}, subnet ${runtime.network.subnet}.0/24)`);
   let stopping = false;
   const stop = async (signal: string) => {
@@ -69,7 +59,7 @@ try {
     stopping = true;
     log(`${signal}: stopping every pod`);
     server.close();
-    clearInterval(stateTimer);
+    clearInterval(targetsTimer);
     await runtime.stop();
     log('stopped');
     process.exit(0);

@@ -81,6 +81,23 @@ function unchanged(file: string, value: string | Buffer): boolean {
 }
 
 /**
+ * A ConfigMap or Secret volume: its keys written into `dir`, or an empty dir when the object is missing and the volume
+ * is optional; a missing object otherwise throws {@link MissingReferenceError} (the pod waits, as in
+ * ContainerCreating).
+ */
+function writeSourceKeys(
+  dir: string,
+  data: Readonly<Record<string, string>> | undefined,
+  source: { readonly optional?: boolean; readonly items?: readonly KeyToPath[]; readonly defaultMode?: number },
+  object: string,
+  at: string,
+): void {
+  if (data) writeKeys(dir, data, source.items, source.defaultMode ?? 0o644, at);
+  else if (!source.optional) throw new MissingReferenceError(`${at}: ${object}`);
+  else mkdirSync(dir, { recursive: true });
+}
+
+/**
  * Renders every volume of a pod into its dir (ConfigMap and Secret keys as files with their modes, emptyDirs, the
  * downward API) or points at its claim dir, and returns the dir of each volume by name. Throws
  * {@link MissingReferenceError} while a referenced ConfigMap or Secret does not exist (the pod waits, as on Kubernetes).
@@ -97,21 +114,13 @@ export function materializeVolumes(
     const at = `${where} volume '${volume.name}'`;
     const dir = join(paths.podDir, 'volumes', volume.name);
     if (volume.configMap) {
-      const data = store.configMap(facts.namespace, volume.configMap.name);
-      if (!data) {
-        if (!volume.configMap.optional) {
-          throw new MissingReferenceError(`${at}: ConfigMap '${facts.namespace}/${volume.configMap.name}'`);
-        }
-        mkdirSync(dir, { recursive: true });
-      } else writeKeys(dir, data, volume.configMap.items, volume.configMap.defaultMode ?? 0o644, at);
+      const { name } = volume.configMap;
+      const data = store.configMap(facts.namespace, name);
+      writeSourceKeys(dir, data, volume.configMap, `ConfigMap '${facts.namespace}/${name}'`, at);
     } else if (volume.secret) {
-      const data = store.secret(facts.namespace, volume.secret.secretName);
-      if (!data) {
-        if (!volume.secret.optional) {
-          throw new MissingReferenceError(`${at}: Secret '${facts.namespace}/${volume.secret.secretName}'`);
-        }
-        mkdirSync(dir, { recursive: true });
-      } else writeKeys(dir, data, volume.secret.items, volume.secret.defaultMode ?? 0o644, at);
+      const { secretName } = volume.secret;
+      const data = store.secret(facts.namespace, secretName);
+      writeSourceKeys(dir, data, volume.secret, `Secret '${facts.namespace}/${secretName}'`, at);
     } else if (volume.emptyDir) {
       mkdirSync(dir, { recursive: true });
     } else if (volume.downwardAPI) {

@@ -1,4 +1,4 @@
-export { DeadlineError, type PollOptions, pollUntil } from './deadline.ts';
+export { DeadlineError, type PollOptions, pollUntil, sleep } from './deadline.ts';
 export {
   type Launcher,
   ManagedProcess,
@@ -7,5 +7,5 @@ export {
   type StartProcessOptions,
   startProcess,
 } from './managed-process.ts';
-export { findProcesses, isAlive, readCmdline } from './proc.ts';
+export { findProcesses, isAlive, killGroup, readCmdline } from './proc.ts';
 export { ProcessRegistry, type RegistryEntry, reapRegistry } from './registry.ts';

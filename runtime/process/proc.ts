@@ -37,3 +37,12 @@ export function findProcesses(needle: string): number[] {
   }
   return out;
 }
+
+/** Sends `signal` to the process group `pid` leads (a process and everything it started); a gone group is no error. */
+export function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // gone
+  }
+}

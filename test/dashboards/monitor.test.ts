@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { MonitorReport } from '../../cli/commands/monitor.ts';
-import { PrometheusApi } from '../../dashboards/prometheus-api.ts';
+import { PrometheusApi } from '../../cli/monitor/index.ts';
 import { isAlive, pollUntil } from '../../runtime/process/index.ts';
 import { synthDefaultCharts } from '../local/chart-support.ts';
 import { harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../support/harness-root.ts';

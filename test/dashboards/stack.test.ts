@@ -5,15 +5,14 @@ import { join } from 'node:path';
 import { createClient, createRateLimiter, type RateLimiter, type SlotforgeClient } from '@slotforge/client';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ActiveAlert, type LocalMonitor, startLocalMonitor } from '../../cli/monitor/index.ts';
 import {
-  type ActiveAlert,
   alertDefinitions,
   buildDashboards,
   dashboardQueries,
   EXPORTER_METRICS,
   expandGrafanaVariables,
 } from '../../dashboards/index.ts';
-import { type LocalMonitor, startLocalMonitor } from '../../dashboards/local-stack.ts';
 import { cleanupLocal, LocalRuntime, loadManifests, type Pod } from '../../runtime/local/index.ts';
 import { pollUntil } from '../../runtime/process/index.ts';
 import {

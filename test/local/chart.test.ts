@@ -1,8 +1,16 @@
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Cluster } from 'ioredis';
+import { type Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupLocal, LocalRuntime, leftovers, loadManifests } from '../../runtime/local/index.ts';
+import {
+  cleanupLocal,
+  control,
+  type EndpointsReply,
+  LocalRuntime,
+  leftovers,
+  loadManifests,
+  serveControl,
+} from '../../runtime/local/index.ts';
 import { unhealthy } from '../../runtime/local/start.ts';
 import { isAlive, pollUntil } from '../../runtime/process/index.ts';
 import { parseClusterNodes } from '../../runtime/redis/index.ts';
@@ -91,6 +99,39 @@ describe.runIf(process.getuid?.() === 0)('the default RedisCluster chart on the 
     expect(status.jobs.filter((j) => j.name.startsWith('slotforge-sentinel/')).map((j) => j.status)).toEqual([
       'Complete',
     ]);
+  });
+
+  it('answers `endpoints` on its control socket: every master and replica, its exporter sidecar and password', async () => {
+    const socket = join(stateDir, 'endpoints-test.sock');
+    const server = await serveControl(runtime, socket);
+    try {
+      const reply = await control<EndpointsReply>(socket, { verb: 'endpoints' });
+      const status = await runtime.status();
+      const servers = status.pods.filter((p) => p.role === 'master' || p.role === 'replica').map((p) => p.name);
+      expect(reply.redis.map((e) => e.name).sort()).toEqual(servers.sort());
+      // The sentinels are no Redis servers to scrape.
+      expect(reply.redis.some((e) => status.pods.find((p) => p.name === e.name)?.role === 'sentinel')).toBe(false);
+      const cluster = reply.redis.filter((e) => isMember(e.name));
+      expect(cluster).toHaveLength(6);
+      for (const e of cluster) {
+        expect(e).toMatchObject({ namespace: 'slotforge', host: runtime.pod(e.name).ip, port: 6379 });
+        // The RedisCluster's redis_exporter sidecar, at the pod IP.
+        expect(e.metrics).toBe(`${e.host}:9121`);
+        // The password the pod's own Secret gives is the default user's: a host tool authenticates with it.
+        const probe = new Redis({ host: e.host, port: e.port, password: e.password, lazyConnect: true });
+        probe.on('error', () => {});
+        try {
+          await probe.connect();
+          expect(await probe.ping()).toBe('PONG');
+        } finally {
+          probe.disconnect();
+        }
+      }
+      // No supervisor writes the file_sd file here: the reply says so rather than naming a file that is not there.
+      expect(reply.exportersSdFile).toBeNull();
+    } finally {
+      server.close();
+    }
   });
 
   it('a deleted pod returns with a new IP and its data, and rejoins', async () => {

@@ -1,12 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { imageProgram } from '../runtime/images/programs.ts';
-import { pollUntil } from '../runtime/process/deadline.ts';
-import { type ProcessHandle, startProcess } from '../runtime/process/managed-process.ts';
-import type { ProcessRegistry } from '../runtime/process/registry.ts';
-import { freeRedisPort } from '../runtime/redis/ports.ts';
-import { type AlertOptions, prometheusRulesFile } from './alerts.ts';
+// The alerts module, not the dashboards index: the index also loads cdk8s and the Grafana SDK, which the monitor does
+// not need (measured: 1.8 s to import the index, 1.0 s the alerts module).
+import { type AlertOptions, prometheusRulesFile } from '../../dashboards/alerts.ts';
+import { imageProgram } from '../../runtime/images/index.ts';
+import { type ProcessHandle, type ProcessRegistry, pollUntil, startProcess } from '../../runtime/process/index.ts';
+import { freeRedisPort } from '../../runtime/redis/index.ts';
 import { PrometheusApi } from './prometheus-api.ts';
 
 /** A Redis node to monitor. */
