@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { parseDnsDelay } from '../runtime/local/dns.ts';
 import { parseAssumeCrds } from '../runtime/local/index.ts';
+import { reexecIfNotRoot } from '../runtime/local/rootless/index.ts';
 import { registerApply } from './commands/apply.ts';
 import { registerChaos } from './commands/chaos.ts';
 import { down } from './commands/down.ts';
@@ -76,6 +77,8 @@ upOptions(program.command('start'))
     'the main job: synthesize the manifests, run them on the local runtime, show the client patterns, stay up until Ctrl-C',
   )
   .action(async (flags: UpFlags) => {
+    // As a normal user the whole command runs in a user namespace of its own, where the runtime is root.
+    if (await reexecIfNotRoot()) return;
     await synth();
     await runUp(flags, async () => {
       const { demo } = await import('./commands/demo.ts');
@@ -86,7 +89,10 @@ upOptions(program.command('start'))
 
 upOptions(program.command('up'))
   .description('run the synthesized manifests as processes: a network namespace per pod, probes, controllers, DNS')
-  .action((flags: UpFlags) => runUp(flags));
+  .action(async (flags: UpFlags) => {
+    if (await reexecIfNotRoot()) return;
+    await runUp(flags);
+  });
 
 program
   .command('status')

@@ -15,6 +15,8 @@
  * util-linux unshare/nsenter cannot set supplementary groups (fsGroup).
  */
 
+import { insideRootless, rootlessChrootArgv } from './rootless/index.ts';
+
 /** Where and as whom a container process runs inside its image. */
 export interface ChrootSpec {
   /** Host path of the container's root (mounted inside the container's mount namespace only). */
@@ -41,6 +43,7 @@ const HELPER = [
 
 /** argv that runs `argv` inside `spec` (host perl, then the image's program). */
 export function chrootArgv(spec: ChrootSpec, argv: readonly string[]): string[] {
+  if (insideRootless()) return rootlessChrootArgv(spec, argv);
   return [
     '/usr/bin/perl',
     '-e',

@@ -27,6 +27,7 @@ import { renderFirewall } from './network-policy-nft.ts';
 import { forgetRuntime, recordCreatedPaths, recordRuntime, sweepOrphans } from './orphans.ts';
 import { Pod, type PodHost } from './pod.ts';
 import { type Credential, type RedisView, RedisViewer } from './redis-view.ts';
+import { rootlessDegradations } from './rootless/index.ts';
 import { statePaths } from './state.ts';
 import type { Deployment, Job, PodSpec, PodTemplate, Service, StatefulSet } from './types.ts';
 
@@ -261,7 +262,7 @@ export class LocalRuntime {
     if (process.getuid?.() !== 0) {
       throw new LocalRuntimeError(
         'E_NOT_ROOT',
-        'the local runtime needs root: every pod gets a network namespace, a veth on a private bridge and a mount namespace for its volumes (run as root, or use the harness cluster of runtime/redis for tests)',
+        'the local runtime needs root: every pod gets a network namespace, a veth on a private bridge and a mount namespace for its volumes (run as root; as another user `slotforge up` runs it in a user namespace by itself, and a script or test runs in one with `slotforge unshare -- CMD`)',
       );
     }
     // What runtimes whose owner died left behind (any state dir) goes first.
@@ -977,6 +978,7 @@ export class LocalRuntime {
       degraded: [
         'Services have no virtual IP: a Service name resolves to the addresses of its ready endpoints',
         'no resource limits, no pid namespace; containers run chrooted in image file systems built from Debian packages (runtime/images), the kubectl image is built in',
+        ...rootlessDegradations(),
       ],
       notReproduced: this.#manifests.ignored,
       acceptedNotEnforced: acceptedNotEnforced(this.#manifests, assumedCrds(this.options)),

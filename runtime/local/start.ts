@@ -9,6 +9,7 @@ import { liveSupervisor } from './cleanup.ts';
 import { control } from './control.ts';
 import { LocalRuntimeError } from './errors.ts';
 import { loadManifests } from './manifests.ts';
+import { recordNamespace } from './rootless/index.ts';
 import type { LocalRuntimeOptions, RuntimeStatus } from './runtime.ts';
 import { statePaths } from './state.ts';
 
@@ -44,6 +45,7 @@ export async function startSupervisor(options: SupervisorOptions): Promise<{ pid
   const assumeCrds = options.assumeCrds ?? parseAssumeCrds(process.env.SLOTFORGE_ASSUME_CRDS);
   await admitOrThrow(loadManifests(options.manifests), assumeCrds);
   mkdirSync(paths.root, { recursive: true });
+  recordNamespace(paths.root);
   const script = fileURLToPath(new URL('./supervisor.ts', import.meta.url));
   const fd = openSync(paths.supervisorLog, 'a');
   const child = spawn(

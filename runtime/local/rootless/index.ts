@@ -1,0 +1,15 @@
+export { procMountLine, rootlessChrootArgv, upperMountPointLines } from './chroot.ts';
+export { cleanupOutside, recordNamespace } from './cleanup.ts';
+export { ROOTLESS_DEGRADED, rootlessDegradations } from './degraded.ts';
+export {
+  enterArgv,
+  insideRootless,
+  NAMESPACE_SETUP,
+  namespaceArgv,
+  namespaceEnv,
+  needsNamespace,
+  ROOTLESS_ENV,
+  userNamespaceOf,
+  userNamespacesEnabled,
+} from './namespace.ts';
+export { reexecIfNotRoot, reexecInNamespace, runInNamespace, userNamespacesOff } from './reexec.ts';
