@@ -15,7 +15,7 @@
  * util-linux unshare/nsenter cannot set supplementary groups (fsGroup).
  */
 
-import { insideRootless, rootlessChrootArgv } from './rootless/index.ts';
+import { insideRootless, ROOTLESS_CHROOT_HELPER } from './rootless/index.ts';
 
 /** Where and as whom a container process runs inside its image. */
 export interface ChrootSpec {
@@ -43,11 +43,10 @@ const HELPER = [
 
 /** argv that runs `argv` inside `spec` (host perl, then the image's program). */
 export function chrootArgv(spec: ChrootSpec, argv: readonly string[]): string[] {
-  if (insideRootless()) return rootlessChrootArgv(spec, argv);
   return [
     '/usr/bin/perl',
     '-e',
-    HELPER,
+    insideRootless() ? ROOTLESS_CHROOT_HELPER : HELPER,
     '--',
     spec.root,
     spec.workingDir,

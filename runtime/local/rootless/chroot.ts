@@ -11,13 +11,12 @@
  * /proc before the chroot hides it.
  * @see https://man7.org/linux/man-pages/man7/user_namespaces.7.html (Defining user and group ID mappings)
  */
-import type { ChrootSpec } from '../chroot.ts';
-
 /** x86_64 unshare(2) and CLONE_NEWUSER. */
 const SYS_UNSHARE = 272;
 const CLONE_NEWUSER = 0x10000000;
 
-const HELPER = [
+/** The perl program that enters a container's image in the non-root namespace (argv as chroot.ts's helper). */
+export const ROOTLESS_CHROOT_HELPER = [
   'use strict; use POSIX ();',
   'my ($root, $wd, $uid, $gid, $groups, @argv) = @ARGV;',
   'sub put { my ($f, $s) = @_; open(my $h, ">", $f) or die "open $f: $!\\n"; print $h $s; close($h) or die "write $f: $!\\n"; }',
@@ -30,22 +29,6 @@ const HELPER = [
   'my $why = $argv[0] =~ m{/} ? "no such file or directory" : "executable file not found in \\$PATH";',
   'print STDERR "exec: \\"$argv[0]\\": $why\\n"; exit 128;',
 ].join(' ');
-
-/** argv that runs `argv` inside `spec` in the non-root namespace (see the module comment). */
-export function rootlessChrootArgv(spec: ChrootSpec, argv: readonly string[]): string[] {
-  return [
-    '/usr/bin/perl',
-    '-e',
-    HELPER,
-    '--',
-    spec.root,
-    spec.workingDir,
-    String(spec.uid),
-    String(spec.gid),
-    spec.groups.join(' '),
-    ...argv,
-  ];
-}
 
 /**
  * The prelude line that gives a container root its /proc. A fresh procfs needs a pid namespace owned by the

@@ -1,4 +1,4 @@
-export { procMountLine, rootlessChrootArgv, upperMountPointLines } from './chroot.ts';
+export { procMountLine, ROOTLESS_CHROOT_HELPER, upperMountPointLines } from './chroot.ts';
 export { cleanupOutside, recordNamespace } from './cleanup.ts';
 export { ROOTLESS_DEGRADED, rootlessDegradations } from './degraded.ts';
 export {
