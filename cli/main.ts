@@ -1,10 +1,10 @@
 import { Command, Option } from 'commander';
 import { parseDnsDelay } from '../runtime/local/dns.ts';
-import { parseAssumeCrds } from '../runtime/local/index.ts';
-import { reexecIfNotRoot } from '../runtime/local/rootless/index.ts';
+import { parseAssumeCrds, reexecIfNotRoot } from '../runtime/local/index.ts';
 import { registerApply } from './commands/apply.ts';
 import { registerChaos } from './commands/chaos.ts';
 import { down } from './commands/down.ts';
+import { registerExec } from './commands/exec.ts';
 import { registerFaults } from './commands/faults.ts';
 import { printStatus, status } from './commands/status.ts';
 import { synth } from './commands/synth.ts';
@@ -114,6 +114,7 @@ program
 program.command('synth').description('synthesize the manifests into dist/').action(synth);
 
 registerFaults(program, stateDir);
+registerExec(program, stateDir);
 registerApply(program, stateDir);
 
 program

@@ -1,6 +1,5 @@
 import Table from 'cli-table3';
-import type { RuntimeStatus } from '../runtime/local/index.ts';
-import { ROOTLESS_DEGRADED } from '../runtime/local/rootless/index.ts';
+import { ROOTLESS_DEGRADED, type RuntimeStatus } from '../runtime/local/index.ts';
 
 /** Restarts, and why the last one happened when a container did not end on its own (`1 (last: OOMKilled, 137)`). */
 function restartsCell(p: RuntimeStatus['pods'][number]): string {

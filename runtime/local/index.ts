@@ -50,6 +50,15 @@ export { renderFirewall } from './network-policy-nft.ts';
 export { RUNTIMES_DIR, sweepOrphans } from './orphans.ts';
 export type { Pod, PodPhase } from './pod.ts';
 export {
+  enterArgv,
+  insideRootless,
+  namespaceEnv,
+  needsNamespace,
+  ROOTLESS_DEGRADED,
+  reexecIfNotRoot,
+  runInNamespace,
+} from './rootless/index.ts';
+export {
   type ClusterReport,
   LocalRuntime,
   type LocalRuntimeOptions,

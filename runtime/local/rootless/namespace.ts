@@ -27,7 +27,7 @@ export function needsNamespace(env: NodeJS.ProcessEnv = process.env): boolean {
  * What the namespace's first process does before it runs the command, as its root:
  * - a private tmpfs on /run: `ip netns add` bind-mounts namespaces under /run/netns, and the runtime's host-wide
  *   records (/run/slotforge-local-runtimes, the host DNS claims of /run/slotforge) become this namespace's own;
- * - a private, writable /etc/hosts (a copy of the host's): the runtime publishes the pod and Service names there,
+ * - a private, writable /etc/hosts (a copy of the host's without the blocks of root runtimes): the runtime publishes the pod and Service names there,
  *   so every process of the namespace resolves them as host processes do in root mode; the copy is unlinked at once,
  *   the bind mount keeps it for the namespace's lifetime and nothing is left behind;
  * - loopback up (a new network namespace starts with `lo` down).
@@ -38,7 +38,8 @@ export const NAMESPACE_SETUP = [
   'mount -t tmpfs -o mode=755 tmpfs /run',
   'mkdir -p /run/netns',
   'hosts=$(mktemp /tmp/slotforge-hosts.XXXXXX)',
-  'cat /etc/hosts > "$hosts"',
+  // Without the host's runtime blocks: names of a root runtime's pods would shadow this runtime's own.
+  'sed \'/^# BEGIN slotforge local runtime /,/^# END slotforge local runtime /d\' /etc/hosts > "$hosts"',
   'mount --bind "$hosts" /etc/hosts',
   'rm -f "$hosts"',
   'ip link set lo up',
