@@ -6,6 +6,7 @@ import { registerChaos } from './commands/chaos.ts';
 import { down } from './commands/down.ts';
 import { registerExec } from './commands/exec.ts';
 import { registerFaults } from './commands/faults.ts';
+import { registerPortForward } from './commands/port-forward.ts';
 import { printStatus, status } from './commands/status.ts';
 import { synth } from './commands/synth.ts';
 import { parseCount, untilSignal, up } from './commands/up.ts';
@@ -115,6 +116,7 @@ program.command('synth').description('synthesize the manifests into dist/').acti
 
 registerFaults(program, stateDir);
 registerExec(program, stateDir);
+registerPortForward(program, stateDir, parseCount('base-port', 1));
 registerApply(program, stateDir);
 
 program

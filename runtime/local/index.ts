@@ -51,9 +51,13 @@ export { RUNTIMES_DIR, sweepOrphans } from './orphans.ts';
 export type { Pod, PodPhase } from './pod.ts';
 export {
   enterArgv,
+  type ForwardedMember,
   insideRootless,
   namespaceEnv,
   needsNamespace,
+  type PortForward,
+  type PortForwardOptions,
+  portForward,
   ROOTLESS_DEGRADED,
   reexecIfNotRoot,
   runInNamespace,

@@ -12,4 +12,5 @@ export {
   userNamespaceOf,
   userNamespacesEnabled,
 } from './namespace.ts';
+export { type ForwardedMember, type PortForward, type PortForwardOptions, portForward } from './port-forward.ts';
 export { reexecIfNotRoot, reexecInNamespace, runInNamespace, userNamespacesOff } from './reexec.ts';

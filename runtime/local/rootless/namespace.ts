@@ -76,7 +76,18 @@ export function namespaceEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.Proce
  * caller's working dir.
  */
 export function enterArgv(pid: number, argv: readonly string[], cwd = process.cwd()): string[] {
-  return ['nsenter', '-t', String(pid), '--user', '--net', '--mount', '--preserve-credentials', `--wd=${cwd}`, '--', ...argv];
+  return [
+    'nsenter',
+    '-t',
+    String(pid),
+    '--user',
+    '--net',
+    '--mount',
+    '--preserve-credentials',
+    `--wd=${cwd}`,
+    '--',
+    ...argv,
+  ];
 }
 
 /** The user namespace of `pid` (`user:[inode]`), undefined when it is gone or not ours. */
