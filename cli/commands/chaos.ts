@@ -20,7 +20,7 @@ import {
 } from '../../chaos/targets/default-deployment.ts';
 import { localTarget } from '../../chaos/targets/local.ts';
 import { localSentinelTarget } from '../../chaos/targets/local-sentinel.ts';
-import { cleanupLocal, LocalRuntime, loadManifests } from '../../runtime/local/index.ts';
+import { cleanupLocal, LocalRuntime, loadManifests, reexecIfNotRoot } from '../../runtime/local/index.ts';
 import { ProcessRegistry, reapRegistry } from '../../runtime/process/index.ts';
 import { startLocalCluster } from '../../runtime/redis/index.ts';
 
@@ -88,7 +88,7 @@ async function runOnLocal(
 ): Promise<ScenarioResult[]> {
   if (process.getuid?.() !== 0) {
     throw new Error(
-      "--target local needs root (each pod gets a network namespace); run as root, or use '--target harness'",
+      "--target local needs root or a user namespace (each pod gets a network namespace): run as root, through 'slotforge chaos run' (it enters one), or use '--target harness'",
     );
   }
   const results: ScenarioResult[] = [];
@@ -228,6 +228,8 @@ export function registerChaos(program: Command): void {
           report?: string;
         } & KubernetesFlags,
       ) => {
+        // As a normal user the local target runs in a user namespace of its own, where the runtime is root.
+        if (flags.target === 'local' && (await reexecIfNotRoot())) return;
         // The harness has no Sentinel deployment: --all there means every RedisCluster scenario.
         const selected = flags.all
           ? SCENARIOS.filter((s) => flags.target === 'local' || s.deployment !== 'sentinel').map((s) => s.name)
