@@ -5,7 +5,9 @@
  * @see https://man7.org/linux/man-pages/man7/user_namespaces.7.html
  * @see https://man7.org/linux/man-pages/man1/unshare.1.html
  */
-import { readFileSync, readlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** Set in every process that runs inside the namespace (the CLI re-executed, the supervisor, tests wrapped in it). */
 export const ROOTLESS_ENV = 'SLOTFORGE_ROOTLESS';
@@ -65,9 +67,18 @@ export function namespaceArgv(argv: readonly string[]): string[] {
   ];
 }
 
-/** The env of a process inside the namespace: marked, with the admin tools on PATH. */
+/**
+ * The env of a process inside the namespace: marked, with the admin tools on PATH, and a temp dir of the user's own:
+ * inside, every process is uid 0, and tools that keep per-uid dirs in /tmp (tsx's `/tmp/tsx-0`, which cdk8s synth
+ * uses) would reach for root's, which the user cannot write.
+ */
 export function namespaceEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  return { ...env, [ROOTLESS_ENV]: '1', PATH: `${SBIN_PATH}:${env.PATH ?? '/usr/bin:/bin'}` };
+  let tmp = env.TMPDIR;
+  if (!insideRootless(env)) {
+    tmp = join(tmpdir(), `slotforge-${process.getuid?.() ?? 'user'}`);
+    mkdirSync(tmp, { recursive: true, mode: 0o700 });
+  }
+  return { ...env, [ROOTLESS_ENV]: '1', PATH: `${SBIN_PATH}:${env.PATH ?? '/usr/bin:/bin'}`, TMPDIR: tmp };
 }
 
 /**
