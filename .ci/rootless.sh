@@ -47,7 +47,9 @@ as_user() { su - "$user" -c "cd '$clone' && $1"; }
 log="$(mktemp)"
 chown "$user:" "$log"
 started=$(date +%s.%N)
-as_user "setsid npm start > '$log' 2>&1 & echo \$! > '$log.pid'"
+# In a session of its own whose id is npm's pid, so Ctrl-C (SIGINT to its process group) reaches it as a terminal's would.
+as_user "setsid sh -c 'echo \$\$ > $log.pid; exec npm start' > '$log' 2>&1 < /dev/null &"
+for _ in $(seq 1 50); do [ -s "$log.pid" ] && break; sleep 0.1; done
 ok=0
 for _ in $(seq 1 300); do
   if grep -q 'up until Ctrl-C' "$log"; then ok=1; break; fi
