@@ -63,7 +63,13 @@ cat "$log"
 for want in 'client demo' 'set/get' 'cache-aside' 'cluster_state:ok' 'non-root mode:'; do
   grep -q "$want" "$log" || { echo "rootless.sh: npm start as $user printed no '$want'" >&2; exit 1; }
 done
-left="$(pgrep -u "$user" -a || true)"
+# Live processes only: a zombie is already gone and waits for its parent to read its status.
+left=""
+for _ in $(seq 1 20); do
+  left="$(ps -u "$user" -o pid=,stat=,cmd= | awk '$2 !~ /^Z/' || true)"
+  [ -z "$left" ] && break
+  sleep 0.5
+done
 [ -z "$left" ] || { echo "rootless.sh: left running after Ctrl-C: $left" >&2; exit 1; }
 echo "rootless.sh: npm start as $user: healthy, demo and status after ${up_s} s (synth and bootstrap included)"
 
