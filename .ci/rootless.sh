@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CI, the non-root mode (issue 18): as an ordinary user, `npm start` until the client demo and the status table, then
-# the local-runtime tests and the full-restart chaos drill in a user namespace (`slotforge unshare`). Run as root on
+# port-forward and exec from outside, then the local-runtime tests and the full-restart chaos drill in a user
+# namespace (`slotforge unshare`). Run as root on
 # the CI machine (it creates the user); prints the timings of `up` and of the drill.
 # Usage: .ci/rootless.sh [USER]   (default sfci)
 set -euo pipefail
@@ -74,5 +75,7 @@ done
 echo "rootless.sh: npm start as $user: healthy, demo and status after ${up_s} s (synth and bootstrap included)"
 
 # The local-runtime tests and the full-restart drill, in a user namespace where the tests are root.
+# Host access from outside the namespace, as the user: port-forward (ioredis natMap) and exec.
+as_user "npx vitest run test/runtime/local/rootless"
 as_user "node bin/slotforge.js unshare -- npx vitest run test/local/runtime.test.ts"
 as_user "node bin/slotforge.js unshare -- npx vitest run test/chaos/local.test.ts -t full-restart"

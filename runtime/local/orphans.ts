@@ -15,6 +15,7 @@ import { isAlive } from '../process/index.ts';
 import { removeCgroups } from './cgroups.ts';
 import { removeHostsBlock } from './dns.ts';
 import { sweepNetwork } from './network.ts';
+import { needsNamespace } from './rootless/index.ts';
 
 /**
  * One record per running runtime on this host (`<prefix>.json`: its state dir and the pid that owns its pods), so a
@@ -102,6 +103,8 @@ export function forgetRuntime(prefix: string): string[] {
 
 /** Sweeps every recorded runtime whose owner is dead: its processes, namespaces, links and hosts block. */
 export async function sweepOrphans(): Promise<string[]> {
+  // Not root and outside a namespace: the host's records are root's runtimes; a non-root one's live in its namespace.
+  if (needsNamespace()) return [];
   let names: string[];
   try {
     names = readdirSync(RUNTIMES_DIR).filter((n) => n.endsWith('.json'));
