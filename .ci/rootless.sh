@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # CI, the non-root mode (issue 18): as an ordinary user, `npm start` until the client demo and the status table, then
 # port-forward and exec from outside, then the local-runtime tests and the full-restart chaos drill in a user
-# namespace (`slotforge unshare`). Run as root on
-# the CI machine (it creates the user); prints the timings of `up` and of the drill.
+# namespace (`slotforge unshare`). Run as root on the CI machine (it creates the user); prints the time to the demo
+# and the drill's figures.
 # Usage: .ci/rootless.sh [USER]   (default sfci)
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
