@@ -1,9 +1,11 @@
 import { Command, Option } from 'commander';
-import { parseAssumeCrds, parseDnsDelay } from '../runtime/local/index.ts';
+import { parseAssumeCrds, parseDnsDelay, reexecIfNotRoot } from '../runtime/local/index.ts';
 import { registerApply } from './commands/apply.ts';
 import { registerChaos } from './commands/chaos.ts';
 import { down } from './commands/down.ts';
+import { registerExec } from './commands/exec.ts';
 import { registerFaults } from './commands/faults.ts';
+import { registerPortForward } from './commands/port-forward.ts';
 import { printStatus, status } from './commands/status.ts';
 import { synth } from './commands/synth.ts';
 import { parseCount, untilSignal, up } from './commands/up.ts';
@@ -75,6 +77,8 @@ upOptions(program.command('start'))
     'the main job: synthesize the manifests, run them on the local runtime, show the client patterns, stay up until Ctrl-C',
   )
   .action(async (flags: UpFlags) => {
+    // As a normal user the whole command runs in a user namespace of its own, where the runtime is root.
+    if (await reexecIfNotRoot()) return;
     await synth();
     await runUp(flags, async () => {
       const { demo } = await import('./commands/demo.ts');
@@ -85,7 +89,10 @@ upOptions(program.command('start'))
 
 upOptions(program.command('up'))
   .description('run the synthesized manifests as processes: a network namespace per pod, probes, controllers, DNS')
-  .action((flags: UpFlags) => runUp(flags));
+  .action(async (flags: UpFlags) => {
+    if (await reexecIfNotRoot()) return;
+    await runUp(flags);
+  });
 
 program
   .command('status')
@@ -107,6 +114,8 @@ program
 program.command('synth').description('synthesize the manifests into dist/').action(synth);
 
 registerFaults(program, stateDir);
+registerExec(program, stateDir);
+registerPortForward(program, stateDir, parseCount('base-port', 1));
 registerApply(program, stateDir);
 
 program

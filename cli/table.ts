@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import type { RuntimeStatus } from '../runtime/local/index.ts';
+import { ROOTLESS_DEGRADED, type RuntimeStatus } from '../runtime/local/index.ts';
 
 /** Restarts, and why the last one happened when a container did not end on its own (`1 (last: OOMKilled, 137)`). */
 function restartsCell(p: RuntimeStatus['pods'][number]): string {
@@ -38,5 +38,7 @@ export function renderRuntimeStatus(status: RuntimeStatus): string {
     const on = np.pods.length > 0 ? `on ${np.pods.length} pod(s): ${np.pods.join(' ')}` : 'selects no pod yet';
     lines.push(`NetworkPolicy ${np.name} (${np.policyTypes.join(', ')}) enforced ${on}`);
   }
+  // What the non-root mode cannot do as root does, by name (runtime/local/rootless).
+  for (const line of status.degraded ?? []) if (line.startsWith(ROOTLESS_DEGRADED)) lines.push(line);
   return lines.join('\n');
 }

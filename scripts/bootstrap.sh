@@ -55,6 +55,14 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
 fi
 
+# Not root: the local runtime runs in a user namespace of this user (docs/local-runtime.md, Without root).
+if [ "$(id -u)" -ne 0 ] && ! unshare --user --map-root-user --net --mount true 2>/dev/null; then
+  echo "slotforge: this kernel refuses user namespaces to $(id -un), and the local runtime needs one (or root)." >&2
+  echo "slotforge: run this once, then try again:" >&2
+  echo "  sudo sysctl -w kernel.unprivileged_userns_clone=1 user.max_user_namespaces=15000" >&2
+  exit 1
+fi
+
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "slotforge bootstrap: npm ci"
   npm ci --no-audit --no-fund --loglevel=error

@@ -103,7 +103,7 @@ function harnessFactory(): TargetFactory {
 function localFactory(options: TargetFactoryOptions): TargetFactory {
   if (process.getuid?.() !== 0) {
     throw new Error(
-      "--target local needs root (each pod gets a network namespace); run as root, or use '--target harness'",
+      "--target local needs root or a user namespace (each pod gets a network namespace): run as root, through 'slotforge chaos run' (it enters one), or use '--target harness'",
     );
   }
   const { manifests, namespace } = options;

@@ -18,6 +18,7 @@ import {
   targetFactory,
   targetRuns,
 } from '../../chaos/targets/index.ts';
+import { reexecIfNotRoot } from '../../runtime/local/index.ts';
 
 /** What a runner reports as it goes: progress lines, and each result as soon as its scenario ends. */
 interface Hooks {
@@ -119,6 +120,8 @@ export function registerChaos(program: Command): void {
         },
       ) => {
         // The harness has no Sentinel deployment: --all there means every RedisCluster scenario.
+        // As a normal user the local target runs in a user namespace of its own, where the runtime is root.
+        if (flags.target === 'local' && (await reexecIfNotRoot())) return;
         const selected = flags.all
           ? SCENARIOS.filter((s) => targetRuns(flags.target, s.deployment)).map((s) => s.name)
           : names;

@@ -15,6 +15,8 @@
  * util-linux unshare/nsenter cannot set supplementary groups (fsGroup).
  */
 
+import { insideRootless, ROOTLESS_CHROOT_HELPER } from './rootless/index.ts';
+
 /** Where and as whom a container process runs inside its image. */
 export interface ChrootSpec {
   /** Host path of the container's root (mounted inside the container's mount namespace only). */
@@ -44,7 +46,7 @@ export function chrootArgv(spec: ChrootSpec, argv: readonly string[]): string[] 
   return [
     '/usr/bin/perl',
     '-e',
-    HELPER,
+    insideRootless() ? ROOTLESS_CHROOT_HELPER : HELPER,
     '--',
     spec.root,
     spec.workingDir,

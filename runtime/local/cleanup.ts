@@ -5,6 +5,7 @@ import { removeHostsBlock } from './dns.ts';
 import { releaseHostDns } from './host-dns-claim.ts';
 import { listLinks, listNetns, sweepNetwork } from './network.ts';
 import { forgetRuntime } from './orphans.ts';
+import { cleanupOutside, needsNamespace } from './rootless/index.ts';
 import { runtimePrefix } from './runtime-setup.ts';
 import { statePaths } from './state.ts';
 
@@ -44,6 +45,20 @@ export async function cleanupLocal(stateDir: string, options: { graceMs?: number
   const prefix = runtimePrefix(stateDir);
   let supervisor: CleanupReport['supervisor'] = 'none';
   const pid = liveSupervisor(stateDir);
+  if (needsNamespace()) {
+    // Not root, outside the runtime's namespace: its network and records live (and go) with the namespace.
+    const outside = await cleanupOutside(stateDir, pid, options.graceMs ?? 60_000);
+    if (!options.keepData) rmSync(paths.root, { recursive: true, force: true });
+    return {
+      stateDir: paths.root,
+      supervisor: outside.supervisor,
+      namespaces: [],
+      links: [],
+      hostsBlock: false,
+      mountPoints: [],
+      cgroups: 0,
+    } satisfies CleanupReport;
+  }
   if (pid !== undefined) {
     process.kill(pid, 'SIGTERM');
     supervisor = 'stopped';

@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { type ManagedProcess, startProcess } from '../process/index.ts';
 import { type ChrootSpec, chrootArgv } from './chroot.ts';
 import { run } from './exec.ts';
+import { insideRootless, procMountLine, upperMountPointLines } from './rootless/index.ts';
 import type { ContainerPort, Handler } from './types.ts';
 import type { Mount } from './volumes.ts';
 
@@ -70,7 +71,9 @@ function rootLines(image: ImageRoot): string[] {
   return [
     `/usr/bin/mount -t overlay overlay -o ${shQuote(`lowerdir=${image.rootfs},upperdir=${image.upperDir},workdir=${image.overlayWorkDir}`)} ${root}`,
     `/usr/bin/mkdir -p ${sub('/proc')} ${sub('/dev')} ${sub('/sys')} ${sub('/tmp')}`,
-    `/usr/bin/mount -t proc -o nosuid,nodev,noexec proc ${sub('/proc')}`,
+    insideRootless()
+      ? procMountLine(sub('/proc'))
+      : `/usr/bin/mount -t proc -o nosuid,nodev,noexec proc ${sub('/proc')}`,
     `/usr/bin/mount -t tmpfs -o nosuid,mode=755,size=64k tmpfs ${sub('/dev')}`,
     ...DEVICES.flatMap((d) => [`: > ${sub(`/dev/${d}`)}`, `/usr/bin/mount --bind /dev/${d} ${sub(`/dev/${d}`)}`]),
     `/usr/bin/mkdir -p ${sub('/dev/shm')} && /usr/bin/mount -t tmpfs -o nosuid,nodev,mode=1777 shm ${sub('/dev/shm')}`,
@@ -114,6 +117,10 @@ export function renderPrelude(launch: ContainerLaunch): string {
   }
   // Parents before children, so /data/conf lands inside the volume at /data.
   const ordered = [...staged].sort((a, b) => a.target.split('/').length - b.target.split('/').length);
+  if (launch.image && insideRootless()) {
+    const points = ['/proc', '/dev', '/sys', '/tmp', launch.image.workingDir].map((t) => ({ target: t, file: false }));
+    lines.push(...upperMountPointLines(launch.image.rootfs, launch.image.upperDir, [...points, ...ordered], shQuote));
+  }
   if (launch.image) lines.push(...rootLines(launch.image));
   for (const m of ordered) {
     const target = shQuote(`${prefix}${m.target}`);

@@ -2,6 +2,7 @@ import { chmodSync, chownSync, lstatSync, readdirSync, readFileSync, statSync } 
 import { join } from 'node:path';
 import type { ImageConfig } from '../images/index.ts';
 import { LocalRuntimeError } from './errors.ts';
+import { insideRootless } from './rootless/index.ts';
 import type { PodSpec, SecurityContext } from './types.ts';
 
 /** Who a container's processes run as. */
@@ -57,11 +58,19 @@ export function containerIdentity(
   return { uid, gid, groups, readOnlyRoot: container?.readOnlyRootFilesystem ?? false };
 }
 
+/**
+ * chown, except in the non-root namespace: it maps one id only, so every file the runtime makes is the user's, which
+ * each container's own user namespace shows as the container's uid and gid (rootless/chroot.ts).
+ */
+function chown(path: string, uid: number, gid: number): void {
+  if (!insideRootless()) chownSync(path, uid, gid);
+}
+
 /** chgrp -R to `gid` with group read/write (and the setgid bit on dirs), as the kubelet applies fsGroup. */
 function chgrpTree(path: string, gid: number): void {
   const stat = lstatSync(path);
   if (stat.isSymbolicLink()) return;
-  chownSync(path, stat.uid, gid);
+  chown(path, stat.uid, gid);
   if (stat.isDirectory()) {
     chmodSync(path, (stat.mode & 0o7777) | 0o2070);
     for (const name of readdirSync(path)) chgrpTree(join(path, name), gid);
@@ -90,10 +99,10 @@ export function applyVolumeOwnership(spec: PodSpec, dirs: ReadonlyMap<string, st
       // Read-only volumes get group read (the kubelet's 0440 mask), so a Secret of mode 0400 is readable by fsGroup.
       for (const name of readdirSync(dir)) {
         const file = join(dir, name);
-        chownSync(file, 0, fsGroup);
+        chown(file, 0, fsGroup);
         chmodSync(file, (statSync(file).mode & 0o7777) | 0o440);
       }
-      chownSync(dir, 0, fsGroup);
+      chown(dir, 0, fsGroup);
     }
   }
 }

@@ -53,6 +53,19 @@ export type { Partition, PartitionOptions } from './partitions.ts';
 export type { Pod, PodPhase } from './pod.ts';
 export type { NetworkPolicyReport } from './policy-enforcement.ts';
 export type { ClusterReport, RedisEndpoint } from './redis-status.ts';
+export {
+  enterArgv,
+  type ForwardedMember,
+  insideRootless,
+  namespaceEnv,
+  needsNamespace,
+  type PortForward,
+  type PortForwardOptions,
+  portForward,
+  ROOTLESS_DEGRADED,
+  reexecIfNotRoot,
+  runInNamespace,
+} from './rootless/index.ts';
 export { LocalRuntime } from './runtime.ts';
 export { type LocalRuntimeOptions, type RuntimeEvent, runtimePrefix } from './runtime-setup.ts';
 export {

@@ -15,6 +15,7 @@ import { isAlive } from '../process/index.ts';
 import { removeCgroups } from './cgroups.ts';
 import { removeHostsBlock } from './dns.ts';
 import { sweepNetwork } from './network.ts';
+import { needsNamespace } from './rootless/index.ts';
 
 /**
  * One record per running runtime on this host (`<prefix>.json`: its state dir and the pid that owns its pods), so a
@@ -104,6 +105,8 @@ export function forgetRuntime(prefix: string): string[] {
 
 /** Sweeps every recorded runtime whose owner is dead: its processes, namespaces, links and hosts block. */
 export async function sweepOrphans(): Promise<string[]> {
+  // Not root and outside a namespace: the host's records are root's runtimes; a non-root one's live in its namespace.
+  if (needsNamespace()) return [];
   const swept: string[] = [];
   for (const record of runtimeRecords()) {
     if (record.pid === process.pid || isAlive(record.pid)) continue;

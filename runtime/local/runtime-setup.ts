@@ -79,7 +79,7 @@ export async function reserveRuntime(
   if (process.getuid?.() !== 0) {
     throw new LocalRuntimeError(
       'E_NOT_ROOT',
-      'the local runtime needs root: every pod gets a network namespace, a veth on a private bridge and a mount namespace for its volumes (run as root, or use the harness cluster of runtime/redis for tests)',
+      'the local runtime needs root: every pod gets a network namespace, a veth on a private bridge and a mount namespace for its volumes (run as root; as another user `slotforge up` runs it in a user namespace by itself, and a script or test runs in one with `slotforge unshare -- CMD`)',
     );
   }
   // What runtimes whose owner died left behind (any state dir) goes first.

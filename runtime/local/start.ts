@@ -9,6 +9,7 @@ import { liveSupervisor } from './cleanup.ts';
 import { control } from './control.ts';
 import { LocalRuntimeError } from './errors.ts';
 import { loadManifests } from './manifests.ts';
+import { namespaceArgv, namespaceEnv, needsNamespace, recordNamespace } from './rootless/index.ts';
 import type { LocalRuntimeOptions } from './runtime-setup.ts';
 import { statePaths } from './state.ts';
 import type { RuntimeStatus } from './status.ts';
@@ -50,29 +51,29 @@ export async function startSupervisor(options: SupervisorOptions): Promise<{ pid
   const assumeCrds = options.assumeCrds ?? parseAssumeCrds(process.env.SLOTFORGE_ASSUME_CRDS);
   await admitOrThrow(loadManifests(options.manifests), assumeCrds);
   mkdirSync(paths.root, { recursive: true });
+  recordNamespace(paths.root);
   const script = fileURLToPath(new URL('./supervisor.ts', import.meta.url));
   const fd = openSync(paths.supervisorLog, 'a');
-  const child = spawn(
+  // As a normal user (a library caller outside the namespace) the supervisor starts in a namespace of its own.
+  const [command, ...args] = rootlessWrap([
     process.execPath,
-    [
-      '--conditions=slotforge-source',
-      '--import',
-      import.meta.resolve('tsx'),
-      script,
-      paths.root,
-      resolve(options.manifests),
-      ...(options.timeScale ? [String(options.timeScale)] : []),
-    ],
-    {
-      detached: true,
-      stdio: ['ignore', fd, fd],
-      env: {
-        ...process.env,
-        SLOTFORGE_ASSUME_CRDS: assumeCrds.join(','),
-        ...(options.dnsDelayMs === undefined ? {} : { SLOTFORGE_DNS_DELAY: `${options.dnsDelayMs}ms` }),
-      },
+    '--conditions=slotforge-source',
+    '--import',
+    import.meta.resolve('tsx'),
+    script,
+    paths.root,
+    resolve(options.manifests),
+    ...(options.timeScale ? [String(options.timeScale)] : []),
+  ]);
+  const child = spawn(command!, args, {
+    detached: true,
+    stdio: ['ignore', fd, fd],
+    env: {
+      ...rootlessEnv(process.env),
+      SLOTFORGE_ASSUME_CRDS: assumeCrds.join(','),
+      ...(options.dnsDelayMs === undefined ? {} : { SLOTFORGE_DNS_DELAY: `${options.dnsDelayMs}ms` }),
     },
-  );
+  });
   closeSync(fd);
   child.unref();
   const pid = child.pid as number;
@@ -141,4 +142,13 @@ export async function waitHealthy(stateDir: string, options: HealthOptions = {})
     },
     { description: 'a healthy deployment', timeoutMs: options.timeoutMs ?? 180_000, intervalMs: 500 },
   );
+}
+
+/** argv as is, or in a new non-root namespace when this process is not root and not inside one. */
+function rootlessWrap(argv: string[]): string[] {
+  return needsNamespace() ? namespaceArgv(argv) : argv;
+}
+
+function rootlessEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return needsNamespace() ? namespaceEnv(env) : env;
 }

@@ -2,6 +2,7 @@ import type { Partition } from './partitions.ts';
 import type { Pod } from './pod.ts';
 import type { NetworkPolicyReport } from './policy-enforcement.ts';
 import { type ClusterReport, groupClusters, type RedisStatus } from './redis-status.ts';
+import { rootlessDegradations } from './rootless/index.ts';
 
 /** One pod in {@link RuntimeStatus}. */
 export interface PodReport {
@@ -86,7 +87,7 @@ export async function collectStatus(
     prefix,
     subnet,
     hostIp,
-    degraded: DEGRADED,
+    degraded: [...DEGRADED, ...rootlessDegradations()],
     notReproduced,
     acceptedNotEnforced,
     pods: reports,
