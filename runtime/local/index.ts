@@ -18,6 +18,7 @@ export {
 } from './apply.ts';
 export { type CleanupReport, cleanupLocal, leftovers, liveSupervisor } from './cleanup.ts';
 export { type ControlRequest, control, serveControl } from './control.ts';
+export { NodeSchedule } from './cordon.ts';
 export {
   DEFAULT_DNS_DELAY_MS,
   DelayedRecords,
@@ -49,6 +50,7 @@ export {
 export { renderFirewall } from './network-policy-nft.ts';
 export { RUNTIMES_DIR, sweepOrphans } from './orphans.ts';
 export type { Pod, PodPhase } from './pod.ts';
+export { type ExecOptions, type ExecResult, execInPod } from './pod-exec.ts';
 export {
   type ClusterReport,
   LocalRuntime,

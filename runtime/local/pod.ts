@@ -232,6 +232,12 @@ export class Pod {
     return c?.proc?.running ? c.proc.pid : undefined;
   }
 
+  /** Where an exec into container `name` (the first regular one by default) runs; undefined unless it runs. */
+  execTarget(name?: string): HandlerTarget | undefined {
+    const c = this.#containers.find((c) => !c.init && (name === undefined || c.spec.name === name));
+    return c?.proc?.running ? this.#target(c) : undefined;
+  }
+
   #event(message: string): void {
     this.host.event(this.name, message);
   }

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { admitApply, admitOrThrow, applyRefused, assumedCrds } from './admission/gate.ts';
 import { acceptedNotEnforced } from './admission/status.ts';
 import { APPLY_KINDS, type ApplyOptions, type ApplyResult, planApply, templateRevision } from './apply.ts';
+import { NodeSchedule } from './cordon.ts';
 import {
   DEFAULT_DNS_DELAY_MS,
   DelayedRecords,
@@ -206,6 +207,7 @@ export class LocalRuntime {
   readonly #pods = new Map<string, Pod>();
   readonly #terminating = new Set<Pod>();
   readonly #jobs = new Map<string, JobState>();
+  readonly #schedule = new NodeSchedule<Pod>();
   readonly #events: RuntimeEvent[] = [];
   readonly #partitions: Partition[] = [];
   readonly #applied = new Map<string, string>();
@@ -397,7 +399,7 @@ export class LocalRuntime {
     );
     this.#pods.set(`${namespace}/${name}`, pod);
     this.#event(`${owner.kind}/${owner.name}`, `created pod ${name}`);
-    pod.start();
+    this.#schedule.schedule(pod);
     return pod;
   }
 
@@ -694,6 +696,18 @@ export class LocalRuntime {
   /** SIGKILL to every process of the pod; its containers restart in place (same IP) per restartPolicy. */
   killPod(name: string): Promise<number> {
     return this.pod(name).kill();
+  }
+
+  /** `kubectl cordon`: pods created from now on stay Pending (Unschedulable) until {@link uncordon}. */
+  cordon(): void {
+    this.#schedule.cordon();
+    this.#event('runtime', 'cordoned: new pods stay Pending');
+  }
+
+  /** `kubectl uncordon`: the pods held back start, oldest first. */
+  uncordon(): void {
+    this.#event('runtime', 'uncordoned');
+    this.#schedule.uncordon((pod) => pod.terminating);
   }
 
   pausePod(name: string): Promise<number> {
