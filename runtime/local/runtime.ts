@@ -890,6 +890,12 @@ export class LocalRuntime {
     return this.#dns.delayMs;
   }
 
+  /** Changes the DNS delay from now on (see {@link DelayedRecords.setDelay}): a test's lagging, or caught-up, DNS. */
+  set dnsDelayMs(ms: number) {
+    this.#dns.setDelay(parseDnsDelay(`${ms}ms`, 'dnsDelayMs'), Date.now());
+    this.#publishDns();
+  }
+
   #publishDns(): void {
     clearTimeout(this.#dnsTimer);
     const { visible, nextAt } = this.#dns.update(this.records(), Date.now());
