@@ -161,7 +161,10 @@ describe('self-healing of a cluster member', () => {
     await pollUntil(
       async () => (await sim.nodes(replica)).find((n) => n.flags.includes('myself'))?.masterId === masterId,
       { description: `${replica} to replicate ${master}`, timeoutMs: 30_000 },
-    );
+    ).catch(async (e) => {
+      console.log('DEBUG', sim.log(replica).slice(-3000), String(await sim.call(replica, 'CLUSTER', 'NODES')), String(await sim.call(master, 'CLUSTER', 'NODES')));
+      throw e;
+    });
     await pollUntil(
       async () => {
         for (const pod of members()) if ((await sim.nodes(pod)).some((n) => n.id === oldId)) return false;

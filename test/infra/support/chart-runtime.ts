@@ -86,6 +86,13 @@ export class ChartRun {
     return this.#runtime;
   }
 
+  /** `kubectl apply` of a new synthesis (same options as {@link start}); `prune` removes what it no longer has. */
+  async apply(objects: readonly Manifest[], options: ChartRunOptions & { prune?: boolean } = {}): Promise<void> {
+    this.objects = chartObjects(objects, options);
+    this.#topologyJob = chartObjects(objects, { ...options, withoutTopologyJob: false }).find(isTopologyJob);
+    await this.runtime.apply(manifestSetOf(...this.objects), { prune: options.prune ?? false });
+  }
+
   get name(): string {
     return String(this.#containerEnv('SLOTFORGE_NAME'));
   }
