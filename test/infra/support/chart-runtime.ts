@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ConnectionOptions } from 'node:tls';
 import { Redis } from 'ioredis';
 import { afterAll } from 'vitest';
 import { type ExecResult, execInPod, LocalRuntime, type Pod } from '../../../runtime/local/index.ts';
@@ -26,6 +27,8 @@ export interface ChartRunOptions {
   readonly withoutTopologyJob?: boolean;
   /** Replicas per data StatefulSet, by name (`rc-shard-0`), to start only some pods of a chart. */
   readonly replicas?: Readonly<Record<string, number>>;
+  /** How long DNS changes take to reach the pods. @default 0 (the test's hosts file changed at once) */
+  readonly dnsDelayMs?: number;
 }
 
 const isTopologyJob = (o: Manifest) => o.kind === 'Job' && String(o.metadata.name).includes('-topology-');
@@ -59,6 +62,8 @@ export class ChartRun {
   readonly stateDir: string;
   /** Objects as last started or applied. */
   objects: Manifest[] = [];
+  /** ioredis TLS options of every client of {@link connect}, when the members speak TLS. */
+  tls: ConnectionOptions | undefined;
 
   constructor(label: string) {
     this.stateDir = join(harnessTempDir(label), 'state');
@@ -80,7 +85,7 @@ export class ChartRun {
     this.#runtime = await LocalRuntime.start({
       stateDir: this.stateDir,
       manifests: manifestSetOf(...this.objects),
-      dnsDelayMs: 0,
+      dnsDelayMs: options.dnsDelayMs ?? 0,
       hostDns: false,
     });
     return this.#runtime;
@@ -212,6 +217,7 @@ export class ChartRun {
       port,
       ...(user ? { username: user } : {}),
       password,
+      tls: this.tls,
       maxRetriesPerRequest: 1,
       retryStrategy: () => null,
     });
