@@ -87,6 +87,10 @@ beforeAll(async () => {
       // The ghost rule's bound, short for the test (the chart's default is 60 s).
       SLOTFORGE_FORGET_AFTER_S: '3',
     },
+    // The runtime's default (CoreDNS's TTL). With changes reaching the pods at once (0, as PodSim's hosts file did),
+    // the peers' re-MEET by name reached a member that lost its volume before its own rejoin ran, and it stayed a
+    // master without slots (2 of 2 full runs on the local runtime; maintain.sh's rejoin needs the node alone).
+    dnsDelayMs: 5000,
   });
   await pollUntil(() => members().length === SHARDS * 2, { description: 'every member pod', timeoutMs: 30_000 });
   await sim.waitHealthy(SHARDS * 2, 120_000);
@@ -161,10 +165,7 @@ describe('self-healing of a cluster member', () => {
     await pollUntil(
       async () => (await sim.nodes(replica)).find((n) => n.flags.includes('myself'))?.masterId === masterId,
       { description: `${replica} to replicate ${master}`, timeoutMs: 30_000 },
-    ).catch(async (e) => {
-      console.log('DEBUG', sim.log(replica).slice(-3000), String(await sim.call(replica, 'CLUSTER', 'NODES')), String(await sim.call(master, 'CLUSTER', 'NODES')));
-      throw e;
-    });
+    );
     await pollUntil(
       async () => {
         for (const pod of members()) if ((await sim.nodes(pod)).some((n) => n.id === oldId)) return false;
