@@ -208,14 +208,30 @@ export class ChartRun {
 
   #topologyJob: Manifest | undefined;
 
-  /** A client of the pod as `user` (the admin user by default); errors are left to the caller. */
-  connect(pod: string, user?: string, port = this.port): Redis {
-    const password =
-      user === undefined ? this.password('admin') : this.password(user === 'replicator' ? 'replication' : user);
+  /** The sentinels' port of a RedisSentinel chart (undefined for a cluster). */
+  get sentinelPort(): number | undefined {
+    const port = this.#containerEnv('SENTINEL_PORT');
+    return port === undefined ? undefined : Number(port);
+  }
+
+  /** True for a sentinel pod of a RedisSentinel chart. */
+  isSentinel(pod: string): boolean {
+    return this.sentinelPort !== undefined && pod.startsWith(`${this.name}-sentinel-`);
+  }
+
+  /**
+   * A client of the pod: a data pod as `user` (the admin user by default), a sentinel with the sentinel-access
+   * password; errors are left to the caller.
+   */
+  connect(pod: string, user?: string): Redis {
+    const sentinel = this.isSentinel(pod);
+    const password = sentinel
+      ? this.password('sentinel-access')
+      : this.password(user === undefined ? 'admin' : user === 'replicator' ? 'replication' : user);
     const client = new Redis({
       host: this.ip(pod),
-      port,
-      ...(user ? { username: user } : {}),
+      port: sentinel ? this.sentinelPort : this.port,
+      ...(user && !sentinel ? { username: user } : {}),
       password,
       tls: this.tls,
       maxRetriesPerRequest: 1,
