@@ -63,14 +63,6 @@ async function waitReplicaSynced(replica: string, master: string): Promise<void>
   );
 }
 
-/** Restarts `pod`'s containers in place (same address, same volumes: an OOM kill) and waits for Redis to answer. */
-async function restartInPlace(pod: string): Promise<void> {
-  const restarts = sim.pod(pod).restarts;
-  await sim.runtime.killPod(pod);
-  await pollUntil(() => sim.pod(pod).restarts > restarts, { description: `${pod} to restart`, timeoutMs: 30_000 });
-  await sim.waitPing(pod);
-}
-
 beforeAll(async () => {
   const objects = synthCluster({
     profile: 'cache',
@@ -107,7 +99,7 @@ describe('self-healing of a cluster member', () => {
     expect(keysBefore).toBeGreaterThan(0);
     // A container restart (OOM kill, failed liveness probe): same pod, same IP, same nodes.conf, no data.
     const started = Date.now();
-    await restartInPlace(master);
+    await sim.restartInPlace(master);
     expect(sim.log(master)).toContain('guard: this node was a master with replicas');
     // While guarded, the application user cannot reach the empty data set.
     await pollUntil(async () => (await sim.role(replica)) === 'master', {

@@ -55,14 +55,6 @@ beforeAll(async () => {
   await Promise.all(members().map((p) => sim.waitPing(p)));
 }, RUNTIME_HOOK_TIMEOUT_MS);
 
-/** Restarts `pod`'s containers in place (same address, same volumes) and waits until Redis answers again. */
-async function restartInPlace(pod: string): Promise<void> {
-  const restarts = sim.pod(pod).restarts;
-  await sim.runtime.killPod(pod);
-  await pollUntil(() => sim.pod(pod).restarts > restarts, { description: `${pod} to restart`, timeoutMs: 30_000 });
-  await sim.waitPing(pod);
-}
-
 describe('cluster scripts against real redis-server processes', () => {
   it('bootstrap forms the cluster, and a second run changes nothing', async () => {
     const first = await sim.topology('bootstrap.sh');
@@ -161,7 +153,7 @@ describe('cluster scripts against real redis-server processes', () => {
         timeoutMs: 30_000,
       });
       await sim.waitHealthy(SHARDS * 2, 45_000);
-      await restartInPlace(restarted);
+      await sim.restartInPlace(restarted);
       expect(sim.log(restarted)).not.toContain(`moved from '${fresh}' to '${oldIp}'`);
       expect(await seesMoved()).toBe(true);
     } finally {

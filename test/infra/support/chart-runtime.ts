@@ -171,6 +171,25 @@ export class ChartRun {
     });
   }
 
+  /**
+   * Kills every process of the pod (a crash, an OOM kill): the kubelet restarts its containers in place (same address,
+   * same volumes). Resolves once the first container runs again and its Redis answers PING.
+   */
+  async restartInPlace(pod: string): Promise<void> {
+    const main = this.pod(pod).spec.containers[0]?.name;
+    const status = () =>
+      this.pod(pod)
+        .containerStatuses()
+        .find((c) => c.name === main);
+    const restarts = status()?.restartCount ?? 0;
+    await this.runtime.killPod(pod);
+    await pollUntil(() => (status()?.restartCount ?? 0) > restarts && status()?.state === 'running', {
+      description: `${pod}'s container '${main}' to restart`,
+      timeoutMs: 30_000,
+    });
+    await this.waitPing(pod);
+  }
+
   /** Runs a script of the ConfigMap inside `pod`'s first container (as its probes and hooks run). */
   exec(
     pod: string,
