@@ -97,7 +97,9 @@ describe('scaling through the topology Job', () => {
       expect((await sim.clusterInfo(retiring)).cluster_known_nodes).toBe('1');
       // The next apply drops the retiring shard: its StatefulSet is pruned and its pod deleted.
       await sim.apply(synthCluster({ ...props, shards: 3 }), { ...run, prune: true });
+      const pruneAt = Date.now();
       await pollUntil(() => !members().includes(retiring), { description: `${retiring} gone`, timeoutMs: 90_000 });
+      console.log(`pruned StatefulSet: ${retiring} gone ${Date.now() - pruneAt} ms after the apply`);
       await sim.waitHealthy(3);
       for (const pod of members()) expect((await sim.nodes(pod)).some((n) => n.id === oldId)).toBe(false);
       const seed = `${sim.name}-shard-0-0`;
