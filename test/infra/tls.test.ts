@@ -168,7 +168,12 @@ describe('TLS (clients, cluster bus, replication)', () => {
     expect(sim.pod(pod).containerPid('redis')).toBe(pid);
     expect(pid).toBeDefined();
     expect(sim.pod(pod).restarts).toBe(restarts);
-    expect(sim.log(pod)).toMatch(/tls: the certificate files changed; reloaded them/);
+    // The entrypoint's loop logs the reload after the CONFIG SET that made Redis serve the new files.
+    const reloaded = /tls: the certificate files changed; reloaded them/;
+    await pollUntil(() => reloaded.test(sim.log(pod)), { description: 'the reload logged', timeoutMs: 5000 }).catch(
+      () => undefined,
+    );
+    expect(sim.log(pod)).toMatch(reloaded);
     // The cluster still works over TLS with the new certificates (bus and replication included).
     await sim.waitHealthy(6);
   });
