@@ -78,6 +78,12 @@ export class ClusterDns {
     return this.options.delayed.pending;
   }
 
+  /** Changes the DNS delay from now on (see {@link DelayedRecords.setDelay}) and publishes what that makes due. */
+  setDelay(ms: number): void {
+    this.options.delayed.setDelay(ms, Date.now());
+    this.publish();
+  }
+
   /** Publishes what is due now, and schedules the next publication when a change is still on its way. */
   publish(): void {
     const { delayed, hostsFile, hostBlock } = this.options;

@@ -152,7 +152,26 @@ export class DelayedRecords {
   /** Every name set seen, in first-seen order, so the file keeps a stable order. */
   readonly #order: string[] = [];
 
-  constructor(readonly delayMs: number) {}
+  #delayMs: number;
+
+  constructor(delayMs: number) {
+    this.#delayMs = delayMs;
+  }
+
+  get delayMs(): number {
+    return this.#delayMs;
+  }
+
+  /**
+   * Changes the delay from `now` on: changes after it take the new delay, and a change on its way reaches clients no
+   * later than `now + delayMs` (a shorter TTL caps what caches hold; a longer one does not stretch what they hold).
+   */
+  setDelay(delayMs: number, now: number): void {
+    this.#delayMs = delayMs;
+    for (const state of this.#names.values()) {
+      for (const change of state.pending) change.at = Math.min(change.at, now + delayMs);
+    }
+  }
 
   /** How many names have a change on its way to clients. */
   get pending(): number {
@@ -182,7 +201,7 @@ export class DelayedRecords {
     for (const [key, state] of this.#names) {
       const ips = truth.get(key) ?? [];
       const latest = state.pending.at(-1)?.ips ?? state.visible;
-      if (!sameIps(latest, ips)) state.pending.push({ at: now + this.delayMs, ips });
+      if (!sameIps(latest, ips)) state.pending.push({ at: now + this.#delayMs, ips });
       while (state.pending.length > 0 && state.pending[0]!.at <= now) state.visible = state.pending.shift()!.ips;
       if (state.pending.length > 0) nextAt = Math.min(nextAt ?? Number.POSITIVE_INFINITY, state.pending[0]!.at);
     }

@@ -19,6 +19,7 @@ export {
 export { type CleanupReport, cleanupLocal, leftovers, liveSupervisor } from './cleanup.ts';
 export { type ControlRequest, control, type EndpointsReply, serveControl } from './control.ts';
 export { REVISION_LABEL } from './controllers/index.ts';
+export { NodeSchedule } from './cordon.ts';
 export {
   DEFAULT_DNS_DELAY_MS,
   DelayedRecords,
@@ -51,6 +52,7 @@ export { renderFirewall } from './network-policy-nft.ts';
 export { RUNTIMES_DIR, sweepOrphans } from './orphans.ts';
 export type { Partition, PartitionOptions } from './partitions.ts';
 export type { Pod, PodPhase } from './pod.ts';
+export { type ExecOptions, type ExecResult, execInPod } from './pod-exec.ts';
 export type { NetworkPolicyReport } from './policy-enforcement.ts';
 export type { ClusterReport, RedisEndpoint } from './redis-status.ts';
 export {

@@ -1,4 +1,5 @@
 import type { ControllerContext } from './controllers/index.ts';
+import { NodeSchedule } from './cordon.ts';
 import { LocalRuntimeError } from './errors.ts';
 import { Pod, type PodHost } from './pod.ts';
 import type { PodSpec, PodTemplate } from './types.ts';
@@ -10,6 +11,8 @@ import type { PodSpec, PodTemplate } from './types.ts';
 export class PodSet implements ControllerContext {
   readonly #pods = new Map<string, Pod>();
   readonly #terminating = new Set<Pod>();
+  /** `kubectl cordon`: while cordoned, the pods created wait Pending (runtime.cordon()). */
+  readonly schedule = new NodeSchedule<Pod>();
   #seq = 0;
   readonly #host: PodHost;
 
@@ -91,7 +94,7 @@ export class PodSet implements ControllerContext {
     );
     this.#pods.set(`${namespace}/${name}`, pod);
     this.event(`${owner.kind}/${owner.name}`, `created pod ${name}`);
-    pod.start();
+    this.schedule.schedule(pod);
     return pod;
   }
 

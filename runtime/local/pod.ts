@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { sleep } from '../process/index.ts';
+import type { HandlerTarget } from './container.ts';
 import { runContainer } from './container-loop.ts';
 import {
   type ContainerRun,
   type ContainerStatus,
   containerEnvOf,
   containerStatus,
+  handlerTarget,
   newContainerRun,
   stopContainer,
 } from './container-run.ts';
@@ -133,6 +135,12 @@ export class Pod {
   containerPid(name?: string): number | undefined {
     const c = this.#containers.find((c) => !c.init && (name === undefined || c.spec.name === name));
     return c?.proc?.running ? c.proc.pid : undefined;
+  }
+
+  /** Where an exec into container `name` (the first regular one by default) runs; undefined unless it runs. */
+  execTarget(name?: string): HandlerTarget | undefined {
+    const c = this.#containers.find((c) => !c.init && (name === undefined || c.spec.name === name));
+    return c?.proc?.running ? handlerTarget(this, c) : undefined;
   }
 
   /** Records an event of this pod. @internal */

@@ -11,7 +11,7 @@ import {
   reconcileJob,
   reconcileStatefulSet,
 } from './controllers/index.ts';
-import { DelayedRecords, HostHostsBlock, type HostRecord } from './dns.ts';
+import { DelayedRecords, HostHostsBlock, type HostRecord, parseDnsDelay } from './dns.ts';
 import type { ObjectStore } from './env.ts';
 import { LocalRuntimeError } from './errors.ts';
 import type { HostDnsClaim } from './host-dns-claim.ts';
@@ -253,6 +253,18 @@ export class LocalRuntime {
     return this.pod(name).kill();
   }
 
+  /** `kubectl cordon`: pods created from now on stay Pending (Unschedulable) until {@link uncordon}. */
+  cordon(): void {
+    this.#pods.schedule.cordon();
+    this.#pods.event('runtime', 'cordoned: new pods stay Pending');
+  }
+
+  /** `kubectl uncordon`: the pods held back start, oldest first. */
+  uncordon(): void {
+    this.#pods.event('runtime', 'uncordoned');
+    this.#pods.schedule.uncordon((pod) => pod.terminating);
+  }
+
   pausePod(name: string): Promise<number> {
     return this.pod(name).freeze(true);
   }
@@ -302,6 +314,11 @@ export class LocalRuntime {
   /** The DNS delay in force (ms). */
   get dnsDelayMs(): number {
     return this.#dns.delayMs;
+  }
+
+  /** Changes the DNS delay from now on (see {@link DelayedRecords.setDelay}): a test's lagging, or caught-up, DNS. */
+  set dnsDelayMs(ms: number) {
+    this.#dns.setDelay(parseDnsDelay(`${ms}ms`, 'dnsDelayMs'));
   }
 
   /** The address `name` resolves to for clients of the runtime now (what the pods see, DNS delay included). */

@@ -1,20 +1,17 @@
-import { rmSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../../runtime/process/index.ts';
-import { harnessTempDir } from '../support/harness-root.ts';
-import { loopbackBlock, PodSim, type SimPod } from './support/pod-sim.ts';
+import { ChartRun, RUNTIME_HOOK_TIMEOUT_MS } from './support/chart-runtime.ts';
 import { synthCluster } from './support/synth.ts';
 
 // bootstrap.sh on a partly assigned slot map (a topology Job cut off between two ADDSLOTSRANGE calls; a claim
 // removed by hand): it finishes what the plan says when no key is at stake, and otherwise names every slot and member
-// holding keys and the command that repairs it. 3 shards x 1 member, run from the synthesized manifests.
+// holding keys and the command that repairs it. 3 shards x 1 member, the synthesized manifests on the local runtime
+// without their topology Job (the test runs bootstrap.sh itself, with the Job's env).
 const SHARDS = 3;
 const port = 20_000 + Math.floor(Math.random() * 20_000);
-const address = loopbackBlock();
-let root: string;
-let sim: PodSim;
-const pods = (): SimPod[] => [...sim.pods.values()];
-const member = (s: number) => sim.pod(`${sim.name}-shard-${s}-0`);
+const sim = new ChartRun('infra-bootstrap-partial');
+const pods = (): string[] => sim.podNames(`${sim.name}-shard-`);
+const member = (s: number) => `${sim.name}-shard-${s}-0`;
 
 /** The slot ranges `first-last` a node owns, as every node sees them (they must agree). */
 async function ownedRanges(s: number): Promise<string[]> {
@@ -30,29 +27,25 @@ async function ownedRanges(s: number): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  root = harnessTempDir('infra-bootstrap-partial');
   const objects = synthCluster({ shards: SHARDS, replicasPerShard: 0, port, nodeTimeoutMs: 2000 });
-  sim = new PodSim(root, objects, { SLOTFORGE_MEET_INTERVAL_S: '1', SLOTFORGE_BOOTSTRAP_TIMEOUT_S: '30' });
-  for (let s = 0; s < SHARDS; s++) sim.addPod(s, 0, address(2 + s));
-  await Promise.all(pods().map((p) => sim.start(p)));
-});
-
-afterAll(async () => {
-  await sim?.stopAll();
-  if (root) rmSync(root, { recursive: true, force: true });
-});
+  await sim.start(objects, {
+    env: { SLOTFORGE_MEET_INTERVAL_S: '1', SLOTFORGE_BOOTSTRAP_TIMEOUT_S: '30' },
+    withoutTopologyJob: true,
+  });
+  await Promise.all(Array.from({ length: SHARDS }, (_, s) => sim.waitPing(member(s))));
+}, RUNTIME_HOOK_TIMEOUT_MS);
 
 describe('bootstrap.sh on a partly assigned slot map', () => {
   it('assigns the slots no master owns by the plan, and leaves the assigned ones where they are', async () => {
     // A run cut off after shard 0's range and part of shard 1's: 0-5460 and 5461-8000 assigned, the rest not.
-    for (const pod of pods().slice(1)) await sim.call(member(0), 'CLUSTER', 'MEET', pod.ip, port);
+    for (const pod of pods().slice(1)) await sim.call(member(0), 'CLUSTER', 'MEET', sim.ip(pod), port);
     expect(await sim.call(member(0), 'CLUSTER', 'ADDSLOTSRANGE', 0, 5460)).toBe('OK');
     expect(await sim.call(member(1), 'CLUSTER', 'ADDSLOTSRANGE', 5461, 8000)).toBe('OK');
     await pollUntil(async () => (await sim.clusterInfo(member(2))).cluster_slots_assigned === '8001', {
       description: 'the partial slot map to spread',
       timeoutMs: 15_000,
     });
-    const job = await sim.runScript('bootstrap.sh');
+    const job = await sim.topology('bootstrap.sh');
     expect(job.code, job.output).toBe(0);
     expect(job.output).toContain('assigning slots 8001-10921');
     await sim.waitHealthy(SHARDS);
@@ -69,10 +62,10 @@ describe('bootstrap.sh on a partly assigned slot map', () => {
       description: 'slot 12182 to be unowned',
       timeoutMs: 15_000,
     });
-    const job = await sim.runScript('bootstrap.sh');
+    const job = await sim.topology('bootstrap.sh');
     expect(job.code).toBe(1);
     expect(job.output).toContain(`slot 12182: 1 keys on ${sim.name}-shard-2-0`);
-    expect(job.output).toContain(`redis-cli --cluster fix ${member(0).ip}:${port}`);
+    expect(job.output).toContain(`redis-cli --cluster fix ${sim.ip(member(0))}:${port}`);
     // Nothing was assigned: the key is not hidden behind a new owner.
     expect((await sim.clusterInfo(member(0))).cluster_slots_assigned).toBe('16383');
   });

@@ -1,11 +1,9 @@
-import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type SlotforgeClient } from '../../client/src/index.ts';
 import { InvalidPropError, type RedisClusterProps } from '../../infra/index.ts';
 import { pollUntil } from '../../runtime/process/index.ts';
 import { parseInfo } from '../../runtime/redis/index.ts';
-import { harnessTempDir } from '../support/harness-root.ts';
-import { formCluster, loopbackBlock, PodSim, type SimPod } from './support/pod-sim.ts';
+import { ChartRun, RUNTIME_HOOK_TIMEOUT_MS } from './support/chart-runtime.ts';
 import { memberConfig, synthCluster } from './support/synth.ts';
 
 const conf = (props: RedisClusterProps) => memberConfig(synthCluster(props))['redis.conf'] as string;
@@ -38,48 +36,44 @@ describe('requireFullCoverage and allowReadsWhenDown are props, per profile', ()
 
 // A store with allowReadsWhenDown and one whole shard frozen past the node timeout: cluster_state:fail everywhere
 // (full coverage), writes refused, and a client with readFrom 'replicas' still reads the other shards' keys, from
-// their replicas.
+// their replicas. The chart's manifests on the local runtime, formed by its topology Job.
 describe('one shard down, reads allowed: the client reads from replicas', () => {
   const SHARDS = 3;
   const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const address = loopbackBlock();
-  let root: string;
-  let sim: PodSim;
+  const sim = new ChartRun('infra-coverage');
   let client: SlotforgeClient | undefined;
-  const members = (): SimPod[] => [...sim.pods.values()];
+  const members = (): string[] => sim.podNames(`${sim.name}-shard-`);
 
   beforeAll(async () => {
-    root = harnessTempDir('infra-coverage');
     const objects = synthCluster({ shards: SHARDS, port, nodeTimeoutMs: 2000, allowReadsWhenDown: true });
-    sim = new PodSim(root, objects, { SLOTFORGE_MEET_INTERVAL_S: '1', SLOTFORGE_BOOTSTRAP_TIMEOUT_S: '30' });
-    await formCluster(sim, SHARDS, 2, address);
-  }, 120_000);
+    await sim.start(objects, { env: { SLOTFORGE_MEET_INTERVAL_S: '1', SLOTFORGE_BOOTSTRAP_TIMEOUT_S: '30' } });
+    await pollUntil(() => members().length === SHARDS * 2, { description: 'every member pod', timeoutMs: 30_000 });
+    await sim.waitHealthy(SHARDS * 2, 120_000);
+  }, RUNTIME_HOOK_TIMEOUT_MS);
 
   afterAll(async () => {
     await client?.close();
-    await sim?.stopAll();
-    if (root) rmSync(root, { recursive: true, force: true });
   });
 
   it('serves reads of the live shards while writes get CLUSTERDOWN', async () => {
-    const seeds = members().map((p) => ({ host: p.ip, port }));
+    const seeds = members().map((p) => ({ host: sim.ip(p), port }));
     client = createClient({
       cluster: { nodes: seeds },
-      password: sim.passwords.admin,
+      password: sim.password('admin'),
       readFrom: 'replicas',
       commandTimeoutMs: 3000,
     });
     // `{b}` hashes to slot 3300 (shard 0).
     await client.set('{b}k', 'before');
-    const replica = sim.pod(`${sim.name}-shard-0-1`);
+    const replica = `${sim.name}-shard-0-1`;
     await pollUntil(async () => (await sim.call(replica, 'GET', '{b}k')) instanceof Error === false, {
       description: 'the write to reach shard 0',
       timeoutMs: 5000,
     }).catch(() => undefined);
-    const down = [sim.pod(`${sim.name}-shard-2-0`), sim.pod(`${sim.name}-shard-2-1`)];
-    for (const pod of down) process.kill(-(pod.process?.pid as number), 'SIGSTOP');
+    const down = [`${sim.name}-shard-2-0`, `${sim.name}-shard-2-1`];
+    for (const pod of down) await sim.runtime.pausePod(pod);
     try {
-      await pollUntil(async () => (await sim.clusterInfo(members()[0] as SimPod)).cluster_state === 'fail', {
+      await pollUntil(async () => (await sim.clusterInfo(members()[0] as string)).cluster_state === 'fail', {
         description: 'cluster_state:fail once shard 2 is past the node timeout',
         timeoutMs: 15_000,
       });
@@ -93,7 +87,7 @@ describe('one shard down, reads allowed: the client reads from replicas', () => 
       expect(await gets()).toBeGreaterThan(before);
       await expect(client.set('{b}k', 'during')).rejects.toMatchObject({ code: 'E_CLUSTER_DOWN' });
     } finally {
-      for (const pod of down) process.kill(-(pod.process?.pid as number), 'SIGCONT');
+      for (const pod of down) await sim.runtime.resumePod(pod);
     }
   }, 60_000);
 });

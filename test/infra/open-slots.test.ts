@@ -1,35 +1,32 @@
 import { execFile } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { keySlot } from '@slotforge/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../../runtime/process/index.ts';
-import { harnessTempDir } from '../support/harness-root.ts';
-import { loopbackBlock, PodSim, type SimPod } from './support/pod-sim.ts';
+import { ChartRun, RUNTIME_HOOK_TIMEOUT_MS } from './support/chart-runtime.ts';
 import { synthCluster } from './support/synth.ts';
 
 // Open slots (issue 15 item 4): a slot left MIGRATING/IMPORTING by a reshard cut off mid-way is closed by the
-// members' maintenance loop once it has been open longer than SLOTFORGE_OPEN_SLOT_BOUND_S, and no key is lost.
+// members' maintenance loop once it has been open longer than SLOTFORGE_OPEN_SLOT_BOUND_S, and no key is lost. The
+// chart's manifests on the local runtime, formed by its topology Job.
 const run = promisify(execFile);
 const SHARDS = 3;
 const BOUND_S = 2;
 const port = 20_000 + Math.floor(Math.random() * 20_000);
-const address = loopbackBlock();
-let root: string;
-let sim: PodSim;
+const sim = new ChartRun('infra-open-slots');
 
-const members = () => [...sim.pods.values()];
+const members = () => sim.podNames(`${sim.name}-shard-`);
 
 /** The master pod of `shard` and its node id. */
-async function master(shard: number): Promise<{ pod: SimPod; id: string }> {
-  for (const pod of members().filter((p) => p.shard === shard)) {
+async function master(shard: number): Promise<{ pod: string; id: string }> {
+  for (const pod of sim.podNames(`${sim.name}-shard-${shard}-`)) {
     if ((await sim.role(pod)) === 'master') return { pod, id: String(await sim.call(pod, 'CLUSTER', 'MYID')) };
   }
   throw new Error(`shard ${shard} has no master`);
 }
 
 /** A hash tag whose slot `owner` serves: keys `{tag}:n` all land in that one slot. */
-async function tagOn(owner: SimPod, avoid: number[] = []): Promise<{ tag: string; slot: number }> {
+async function tagOn(owner: string, avoid: number[] = []): Promise<{ tag: string; slot: number }> {
   const [me] = (await sim.nodes(owner)).filter((n) => n.flags.includes('myself'));
   for (let i = 0; ; i++) {
     const slot = keySlot(`t${i}`);
@@ -38,17 +35,17 @@ async function tagOn(owner: SimPod, avoid: number[] = []): Promise<{ tag: string
 }
 
 /** `redis-cli --cluster check` output against `pod`. */
-async function clusterCheck(pod: SimPod): Promise<string> {
+async function clusterCheck(pod: string): Promise<string> {
   const { stdout } = await run(
     'redis-cli',
-    ['--no-auth-warning', '-a', sim.passwords.admin ?? '', '--cluster', 'check', `${pod.ip}:${port}`],
+    ['--no-auth-warning', '-a', sim.password('admin'), '--cluster', 'check', `${sim.ip(pod)}:${port}`],
     { timeout: 10_000 },
   ).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }));
   return stdout;
 }
 
 /** Polls until the cluster check reports no open slot and no error; returns how long that took. */
-async function waitClean(pod: SimPod, timeoutMs: number): Promise<number> {
+async function waitClean(pod: string, timeoutMs: number): Promise<number> {
   const started = Date.now();
   let last = '';
   await pollUntil(
@@ -64,25 +61,17 @@ async function waitClean(pod: SimPod, timeoutMs: number): Promise<number> {
 }
 
 beforeAll(async () => {
-  root = harnessTempDir('infra-open-slots');
   const objects = synthCluster({ profile: 'cache', shards: SHARDS, port, nodeTimeoutMs: 2000 });
-  sim = new PodSim(root, objects, {
-    SLOTFORGE_MEET_INTERVAL_S: '1',
-    SLOTFORGE_BOOTSTRAP_TIMEOUT_S: '30',
-    SLOTFORGE_OPEN_SLOT_BOUND_S: String(BOUND_S),
+  await sim.start(objects, {
+    env: {
+      SLOTFORGE_MEET_INTERVAL_S: '1',
+      SLOTFORGE_BOOTSTRAP_TIMEOUT_S: '30',
+      SLOTFORGE_OPEN_SLOT_BOUND_S: String(BOUND_S),
+    },
   });
-  let host = 2;
-  for (let s = 0; s < SHARDS; s++) for (let m = 0; m < 2; m++) sim.addPod(s, m, address(host++));
-  await Promise.all(members().map((p) => sim.start(p)));
-  const job = await sim.runScript('bootstrap.sh');
-  if (job.code !== 0) throw new Error(job.output);
-  await sim.waitHealthy(SHARDS * 2);
-});
-
-afterAll(async () => {
-  await sim?.stopAll();
-  if (root) rmSync(root, { recursive: true, force: true });
-});
+  await pollUntil(() => members().length === SHARDS * 2, { description: 'every member pod', timeoutMs: 30_000 });
+  await sim.waitHealthy(SHARDS * 2, 120_000);
+}, RUNTIME_HOOK_TIMEOUT_MS);
 
 describe('open slots close themselves (maintain.sh)', () => {
   it('finishes a move cut off mid-MIGRATE: the owner’s copy wins where a key is on both sides, keys only on the target stay', async () => {
@@ -94,10 +83,11 @@ describe('open slots close themselves (maintain.sh)', () => {
     // (then written again there, where clients are sent), key 1 moved.
     expect(await sim.call(b.pod, 'CLUSTER', 'SETSLOT', slot, 'IMPORTING', a.id)).toBe('OK');
     expect(await sim.call(a.pod, 'CLUSTER', 'SETSLOT', slot, 'MIGRATING', b.id)).toBe('OK');
-    const auth = ['AUTH', sim.passwords.admin ?? ''];
-    expect(await sim.call(a.pod, 'MIGRATE', b.pod.ip, port, `{${tag}}:0`, 0, 5000, 'COPY', ...auth)).toBe('OK');
+    const auth = ['AUTH', sim.password('admin')];
+    const bIp = sim.ip(b.pod);
+    expect(await sim.call(a.pod, 'MIGRATE', bIp, port, `{${tag}}:0`, 0, 5000, 'COPY', ...auth)).toBe('OK');
     expect(await sim.call(a.pod, 'SET', `{${tag}}:0`, 'written-after')).toBe('OK');
-    expect(await sim.call(a.pod, 'MIGRATE', b.pod.ip, port, `{${tag}}:1`, 0, 5000, ...auth)).toBe('OK');
+    expect(await sim.call(a.pod, 'MIGRATE', bIp, port, `{${tag}}:1`, 0, 5000, ...auth)).toBe('OK');
 
     const ms = await waitClean(a.pod, 30_000);
     console.log(
@@ -119,17 +109,18 @@ describe('open slots close themselves (maintain.sh)', () => {
     for (let i = 0; i < 5; i++) expect(await sim.call(a.pod, 'SET', `{${tag}}:${i}`, `v${i}`)).toBe('OK');
     expect(await sim.call(b.pod, 'CLUSTER', 'SETSLOT', slot, 'IMPORTING', a.id)).toBe('OK');
     expect(await sim.call(a.pod, 'CLUSTER', 'SETSLOT', slot, 'MIGRATING', b.id)).toBe('OK');
-    const auth = ['AUTH', sim.passwords.admin ?? ''];
+    const auth = ['AUTH', sim.password('admin')];
+    const bIp = sim.ip(b.pod);
     // redis-cli sets NODE only once every key moved (Redis itself drops a node's keys of a slot it learns it lost):
     // keys 1-4 moved, key 0 copied by a MIGRATE whose DEL a kill cut off, then written on b, the owner.
     for (let i = 1; i < 5; i++) {
-      expect(await sim.call(a.pod, 'MIGRATE', b.pod.ip, port, `{${tag}}:${i}`, 0, 5000, ...auth)).toBe('OK');
+      expect(await sim.call(a.pod, 'MIGRATE', bIp, port, `{${tag}}:${i}`, 0, 5000, ...auth)).toBe('OK');
     }
-    expect(await sim.call(a.pod, 'MIGRATE', b.pod.ip, port, `{${tag}}:0`, 0, 5000, 'COPY', ...auth)).toBe('OK');
+    expect(await sim.call(a.pod, 'MIGRATE', bIp, port, `{${tag}}:0`, 0, 5000, 'COPY', ...auth)).toBe('OK');
     expect(await sim.call(b.pod, 'CLUSTER', 'SETSLOT', slot, 'NODE', b.id)).toBe('OK');
     await pollUntil(
       async () => (await sim.nodes(a.pod)).find((n) => n.slots.some(([x, y]) => slot >= x && slot <= y))?.id === b.id,
-      { description: `${a.pod.name} to learn that ${b.pod.name} owns slot ${slot}`, timeoutMs: 10_000 },
+      { description: `${a.pod} to learn that ${b.pod} owns slot ${slot}`, timeoutMs: 10_000 },
     );
     expect(await sim.call(b.pod, 'SET', `{${tag}}:0`, 'owner-wrote')).toBe('OK');
 

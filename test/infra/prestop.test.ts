@@ -1,13 +1,12 @@
-import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../../runtime/process/index.ts';
-import { harnessTempDir } from '../support/harness-root.ts';
-import { loopbackBlock, PodSim, type SimPod } from './support/pod-sim.ts';
+import { ChartRun, RUNTIME_HOOK_TIMEOUT_MS } from './support/chart-runtime.ts';
 import { synthCluster } from './support/synth.ts';
 
 // preStop of a cluster master when its replica is gone: on a full restart (every pod deleted at once) the replica
 // stops first and the master's hook used to wait for it until the grace period killed it (43-63 s on the local
-// runtime instead of about 3 s). A store-profile cluster of 3 shards x 2 members, scripts run for real.
+// runtime instead of about 3 s). A store-profile cluster of 3 shards x 2 members, scripts run for real: the chart's
+// manifests on the local runtime, formed by its topology Job; the hook runs by exec, as the kubelet runs it.
 const SHARDS = 3;
 /** The construct prop under test (scriptTimeouts.preStopPeerWaitSeconds; the default is 3). */
 const PEER_WAIT_S = 2;
@@ -17,14 +16,12 @@ const PEER_WAIT_S = 2;
  */
 const GIVE_UP_MS = PEER_WAIT_S * 1000 + 5_000;
 const port = 20_000 + Math.floor(Math.random() * 20_000);
-const address = loopbackBlock();
-let root: string;
-let sim: PodSim;
+const sim = new ChartRun('infra-prestop');
 
-const members = () => [...sim.pods.values()];
+const members = () => sim.podNames(`${sim.name}-shard-`);
 
-async function shardPair(shard: number): Promise<{ master: SimPod; replica: SimPod }> {
-  const pods = members().filter((p) => p.shard === shard);
+async function shardPair(shard: number): Promise<{ master: string; replica: string }> {
+  const pods = sim.podNames(`${sim.name}-shard-${shard}-`);
   const roles = await Promise.all(pods.map((p) => sim.role(p)));
   const master = pods[roles.indexOf('master')];
   const replica = pods[roles.indexOf('slave')];
@@ -32,25 +29,24 @@ async function shardPair(shard: number): Promise<{ master: SimPod; replica: SimP
   return { master, replica };
 }
 
-async function waitLinkUp(replica: SimPod): Promise<void> {
+async function waitLinkUp(replica: string): Promise<void> {
   await pollUntil(
     async () => String(await sim.call(replica, 'INFO', 'replication')).includes('master_link_status:up'),
     {
-      description: `${replica.name} to have master_link_status:up`,
+      description: `${replica} to have master_link_status:up`,
       timeoutMs: 15_000,
     },
   );
 }
 
 /** Runs prestop.sh on `master` and returns its result and duration. */
-async function prestop(master: SimPod): Promise<{ code: number; output: string; tookMs: number }> {
+async function prestop(master: string): Promise<{ code: number; output: string; tookMs: number }> {
   const started = Date.now();
-  const result = await sim.runScript('prestop.sh', { pod: master, timeoutMs: 60_000 });
+  const result = await sim.exec(master, 'prestop.sh', [], { timeoutMs: 60_000 });
   return { ...result, tookMs: Date.now() - started };
 }
 
 beforeAll(async () => {
-  root = harnessTempDir('infra-prestop');
   const objects = synthCluster({
     shards: SHARDS,
     replicasPerShard: 1,
@@ -59,27 +55,23 @@ beforeAll(async () => {
     resources: { memoryLimit: '256Mi' },
     scriptTimeouts: { preStopPeerWaitSeconds: PEER_WAIT_S },
   });
-  sim = new PodSim(root, objects, { SLOTFORGE_MEET_INTERVAL_S: '1', SLOTFORGE_BOOTSTRAP_TIMEOUT_S: '30' });
-  let host = 2;
-  for (let s = 0; s < SHARDS; s++) for (let m = 0; m < 2; m++) sim.addPod(s, m, address(host++));
-  await Promise.all(members().map((p) => sim.start(p)));
-  const job = await sim.runScript('bootstrap.sh');
-  if (job.code !== 0) throw new Error(job.output);
-  await sim.waitHealthy(SHARDS * 2);
+  await sim.start(objects, { env: { SLOTFORGE_MEET_INTERVAL_S: '1', SLOTFORGE_BOOTSTRAP_TIMEOUT_S: '30' } });
+  await pollUntil(() => members().length === SHARDS * 2, { description: 'every member pod', timeoutMs: 30_000 });
+  await sim.waitHealthy(SHARDS * 2, 120_000);
   for (let s = 0; s < SHARDS; s++) await waitLinkUp((await shardPair(s)).replica);
-});
+}, RUNTIME_HOOK_TIMEOUT_MS);
 
 afterAll(async () => {
-  // A frozen process still holds its port: wake it so the SIGKILL of stopAll ends it for sure.
-  for (const pod of members()) pod.process?.signal('SIGCONT');
-  await sim?.stopAll();
-  if (root) rmSync(root, { recursive: true, force: true });
+  // A frozen pod is woken so its deletion at the end goes as usual.
+  for (const pod of members()) await sim.runtime.resumePod(pod).catch(() => 0);
 });
 
 describe('preStop of a cluster master whose replica is gone', () => {
   it('returns within a few seconds when the replica was killed, and stays master', async () => {
     const { master, replica } = await shardPair(0);
-    await sim.stop(replica, 'kill');
+    // Killed and not back: no node may take the pod again, and it goes without a grace period.
+    sim.runtime.cordon();
+    await sim.runtime.deletePod(replica, 0);
     const result = await prestop(master);
     console.log(`preStop with a killed replica returned after ${result.tookMs} ms`);
     expect(result.code, result.output).toBe(0);
@@ -93,7 +85,7 @@ describe('preStop of a cluster master whose replica is gone', () => {
     const { master, replica } = await shardPair(1);
     // SIGSTOP: the kernel still completes the TCP handshake, so only a deadline on each redis-cli call ends a
     // command sent to it (a pod whose namespace is gone behaves alike: nothing ever answers).
-    replica.process?.signal('SIGSTOP');
+    await sim.runtime.pausePod(replica);
     try {
       const result = await prestop(master);
       console.log(`preStop with a frozen replica returned after ${result.tookMs} ms`);
@@ -103,7 +95,7 @@ describe('preStop of a cluster master whose replica is gone', () => {
       expect(result.tookMs).toBeGreaterThanOrEqual(PEER_WAIT_S * 1000 - 1000);
       expect(await sim.role(master)).toBe('master');
     } finally {
-      replica.process?.signal('SIGCONT');
+      await sim.runtime.resumePod(replica);
     }
   });
 

@@ -1,17 +1,16 @@
 import { execFile } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { imageProgram } from '../../runtime/images/index.ts';
 import { pollUntil } from '../../runtime/process/index.ts';
-import { harnessTempDir } from '../support/harness-root.ts';
-import { loopbackBlock, PodSim, type SimPod } from './support/pod-sim.ts';
+import { ChartRun, RUNTIME_HOOK_TIMEOUT_MS } from './support/chart-runtime.ts';
 import { memberConfig, synthCluster } from './support/synth.ts';
 
 const run = promisify(execFile);
 
 // The field's complaint: liveness probes kill Redis while it loads a large AOF, so it restarts, loads again, and never
-// comes up. One store-profile member (AOF) filled with ~100 MB, restarted, and probed while it answers LOADING.
+// comes up. One store-profile member (AOF) filled with ~100 MB, restarted, and probed while it answers LOADING: the
+// chart's manifests on the local runtime with one pod of shard 0 and no topology Job.
 const KEYS = 100_000;
 const VALUE = 'x'.repeat(1024);
 /**
@@ -20,10 +19,8 @@ const VALUE = 'x'.repeat(1024);
  */
 const KEY_LOAD_DELAY_US = 50;
 const port = 20_000 + Math.floor(Math.random() * 20_000);
-const address = loopbackBlock();
-let root: string;
-let sim: PodSim;
-let pod: SimPod;
+const sim = new ChartRun('infra-probe-loading');
+const pod = 'rc-shard-0-0';
 
 /**
  * Bound of one redis-cli call of this test. A loading Redis 8.0 answers a new connection (accept, AUTH, the command)
@@ -35,27 +32,28 @@ const CLI_TIMEOUT_MS = 15_000;
 async function cli(...args: string[]): Promise<string> {
   const { stdout } = await run(
     imageProgram('redis-cli'),
-    ['--no-auth-warning', '-a', sim.passwords.admin as string, '-h', pod.ip, '-p', String(port), ...args],
+    ['--no-auth-warning', '-a', sim.password('admin'), '-h', sim.ip(pod), '-p', String(port), ...args],
     { timeout: CLI_TIMEOUT_MS },
   ).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }));
   return stdout.trim();
 }
 
 beforeAll(async () => {
-  root = harnessTempDir('infra-probe-loading');
   const objects = synthCluster({ shards: 3, port, resources: { memoryLimit: '1Gi' } });
   const config = memberConfig(objects);
   config['redis.conf'] = `${config['redis.conf']}\nkey-load-delay ${KEY_LOAD_DELAY_US}\n`;
-  sim = new PodSim(root, objects);
-  pod = sim.addPod(0, 0, address(2));
-  await sim.start(pod);
+  await sim.start(objects, {
+    withoutTopologyJob: true,
+    replicas: { 'rc-shard-0': 1, 'rc-shard-1': 0, 'rc-shard-2': 0 },
+  });
+  await sim.waitPing(pod);
   // A one-node cluster that serves every slot: enough for a member to hold data and pass its own probes.
   expect(await sim.call(pod, 'CLUSTER', 'ADDSLOTSRANGE', 0, 16383)).toBe('OK');
   await pollUntil(async () => (await sim.clusterInfo(pod)).cluster_state === 'ok', {
-    description: `${pod.name} to report cluster_state:ok`,
+    description: `${pod} to report cluster_state:ok`,
     timeoutMs: 10_000,
   });
-  const client = sim.ref(pod).connect();
+  const client = sim.connect(pod);
   try {
     for (let from = 0; from < KEYS; from += 10_000) {
       const batch = client.pipeline();
@@ -66,28 +64,26 @@ beforeAll(async () => {
   } finally {
     client.disconnect();
   }
-});
-
-afterAll(async () => {
-  await sim?.stopAll();
-  if (root) rmSync(root, { recursive: true, force: true });
-});
+}, RUNTIME_HOOK_TIMEOUT_MS);
 
 describe('the liveness probe of a cluster member', () => {
   it('passes while the member loads a large AOF (LOADING), where readiness fails', async () => {
     const usedMb = Number(/used_memory:(\d+)/.exec(await cli('INFO', 'memory'))?.[1]) / 2 ** 20;
-    // SIGTERM: redis-server fsyncs the AOF and exits; the restart loads it back.
-    await sim.stop(pod, 'term');
-    const starting = sim.start(pod);
+    // Deleted gracefully (SIGTERM: redis-server fsyncs the AOF and exits); the new pod loads it back from the claim.
+    await sim.runtime.deletePod(pod);
+    const starting = sim.waitPing(pod, 90_000);
     try {
-      await pollUntil(async () => (await cli('INFO', 'persistence')).includes('loading:1'), {
-        description: `${pod.name} to be loading its AOF`,
-        timeoutMs: 15_000,
-        intervalMs: 20,
-      });
+      await pollUntil(
+        async () => sim.pod(pod).ip !== undefined && (await cli('INFO', 'persistence')).includes('loading:1'),
+        {
+          description: `${pod} to be loading its AOF`,
+          timeoutMs: 15_000,
+          intervalMs: 20,
+        },
+      );
       expect(await cli('PING')).toMatch(/^LOADING/);
-      const liveness = await sim.runScript('probe.sh', { pod, args: ['liveness'], timeoutMs: 10_000 });
-      const readiness = await sim.runScript('probe.sh', { pod, args: ['readiness'], timeoutMs: 10_000 });
+      const liveness = await sim.exec(pod, 'probe.sh', ['liveness'], { timeoutMs: 10_000 });
+      const readiness = await sim.exec(pod, 'probe.sh', ['readiness'], { timeoutMs: 10_000 });
       // Still loading after both probes ran: they saw LOADING, not a finished load.
       const stillLoading = (await cli('INFO', 'persistence')).includes('loading:1');
       console.log(

@@ -1,24 +1,22 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../../runtime/process/index.ts';
-import { harnessTempDir } from '../support/harness-root.ts';
-import { formCluster, loopbackBlock, PodSim, type SimPod } from './support/pod-sim.ts';
+import { ChartRun, RUNTIME_HOOK_TIMEOUT_MS } from './support/chart-runtime.ts';
 import { synthCluster } from './support/synth.ts';
 
 // Readiness that means "this pod can take over or serves", and a preStop that never hands a master's slots to a
-// replica that is behind: 3 shards x 2 members run from the synthesized manifests (probe.sh and prestop.sh for real).
+// replica that is behind: 3 shards x 2 members run from the synthesized manifests on the local runtime (probe.sh
+// and prestop.sh for real, by exec, as the kubelet runs them).
 const SHARDS = 3;
 const port = 20_000 + Math.floor(Math.random() * 20_000);
-const address = loopbackBlock();
-let root: string;
-let sim: PodSim;
+const sim = new ChartRun('infra-readiness');
 
-const ready = async (pod: SimPod) => sim.runScript('probe.sh', { pod, args: ['readiness'] });
+const ready = async (pod: string) => sim.exec(pod, 'probe.sh', ['readiness']);
 
 /** Shard 0's master and replica as they are now. */
-async function shardZero(): Promise<{ master: SimPod; replica: SimPod }> {
-  const pods = [sim.pod(`${sim.name}-shard-0-0`), sim.pod(`${sim.name}-shard-0-1`)];
+async function shardZero(): Promise<{ master: string; replica: string }> {
+  const pods = [`${sim.name}-shard-0-0`, `${sim.name}-shard-0-1`];
   const roles = await Promise.all(pods.map((p) => sim.role(p)));
   const master = pods[roles.indexOf('master')];
   const replica = pods[roles.indexOf('slave')];
@@ -31,11 +29,14 @@ async function shardZero(): Promise<{ master: SimPod; replica: SimPod }> {
  * identity), with its master delaying every full sync by `delaySeconds`: the replica is back, PONGs, its cluster is
  * ok, and it holds nothing yet.
  */
-async function restartEmptyIntoSlowSync(master: SimPod, replica: SimPod, delaySeconds: number): Promise<void> {
+async function restartEmptyIntoSlowSync(master: string, replica: string, delaySeconds: number): Promise<void> {
   expect(await sim.call(master, 'CONFIG', 'SET', 'repl-diskless-sync-delay', delaySeconds)).toBe('OK');
-  await sim.stop(replica, 'term');
-  rmSync(join(replica.dirs.data, 'appendonlydir'), { recursive: true, force: true });
-  await sim.start(replica);
+  // The pod stays away (no node takes it) while its volume loses the AOF, then returns.
+  sim.runtime.cordon();
+  await sim.runtime.deletePod(replica);
+  rmSync(join(sim.dataDir(replica), 'appendonlydir'), { recursive: true, force: true });
+  sim.runtime.uncordon();
+  await sim.waitPing(replica);
   await pollUntil(async () => (await sim.clusterInfo(replica)).cluster_state === 'ok', {
     description: 'the restarted replica to see cluster_state:ok',
     timeoutMs: 15_000,
@@ -43,23 +44,24 @@ async function restartEmptyIntoSlowSync(master: SimPod, replica: SimPod, delaySe
 }
 
 beforeAll(async () => {
-  root = harnessTempDir('infra-readiness');
   const objects = synthCluster({ shards: SHARDS, replicasPerShard: 1, port, nodeTimeoutMs: 2000 });
-  sim = new PodSim(root, objects, {
-    SLOTFORGE_MEET_INTERVAL_S: '1',
-    SLOTFORGE_BOOTSTRAP_TIMEOUT_S: '30',
-    SLOTFORGE_PRESTOP_TIMEOUT_S: '8',
+  await sim.start(objects, {
+    env: { SLOTFORGE_MEET_INTERVAL_S: '1', SLOTFORGE_BOOTSTRAP_TIMEOUT_S: '30', SLOTFORGE_PRESTOP_TIMEOUT_S: '8' },
   });
-  await formCluster(sim, SHARDS, 2, address);
+  await pollUntil(() => sim.podNames(`${sim.name}-shard-`).length === SHARDS * 2, {
+    description: 'every member pod',
+    timeoutMs: 30_000,
+  });
+  await sim.waitHealthy(SHARDS * 2, 120_000);
   const { master } = await shardZero();
   // Slot 3300 ({b}): shard 0.
-  for (let i = 0; i < 2000; i++) await sim.call(master, 'SET', `{b}${i}`, 'x'.repeat(100));
-}, 120_000);
-
-afterAll(async () => {
-  await sim?.stopAll();
-  if (root) rmSync(root, { recursive: true, force: true });
-});
+  const client = sim.connect(master);
+  try {
+    for (let i = 0; i < 2000; i++) await client.set(`{b}${i}`, 'x'.repeat(100));
+  } finally {
+    client.disconnect();
+  }
+}, RUNTIME_HOOK_TIMEOUT_MS);
 
 describe('readiness is per pod and means "can take over"', () => {
   it('a replica is NotReady while its full resync runs, and Ready once linked', async () => {
@@ -79,8 +81,8 @@ describe('readiness is per pod and means "can take over"', () => {
   }, 60_000);
 
   it('one shard down: every other pod stays Ready (cluster_state fail is not a per-pod verdict)', async () => {
-    const down = [sim.pod(`${sim.name}-shard-2-0`), sim.pod(`${sim.name}-shard-2-1`)];
-    for (const pod of down) process.kill(-(pod.process?.pid as number), 'SIGSTOP');
+    const down = [`${sim.name}-shard-2-0`, `${sim.name}-shard-2-1`];
+    for (const pod of down) await sim.runtime.pausePod(pod);
     try {
       const { master, replica } = await shardZero();
       await pollUntil(async () => (await sim.clusterInfo(master)).cluster_state === 'fail', {
@@ -92,7 +94,7 @@ describe('readiness is per pod and means "can take over"', () => {
         expect(result.code, result.output).toBe(0);
       }
     } finally {
-      for (const pod of down) process.kill(-(pod.process?.pid as number), 'SIGCONT');
+      for (const pod of down) await sim.runtime.resumePod(pod);
     }
     await sim.waitHealthy(SHARDS * 2);
   }, 60_000);
@@ -103,7 +105,7 @@ describe('preStop never promotes a replica that is behind', () => {
     const { master, replica } = await shardZero();
     await restartEmptyIntoSlowSync(master, replica, 20);
     // The hook's budget (8 s) ends before the sync (20 s) starts: the replica must not take over.
-    const result = await sim.runScript('prestop.sh', { pod: master });
+    const result = await sim.exec(master, 'prestop.sh');
     expect(result.code, result.output).toBe(0);
     expect(result.output).toMatch(/no replica of \w+ is in sync yet/);
     expect(result.output).not.toMatch(/CLUSTER FAILOVER/);
@@ -116,7 +118,7 @@ describe('preStop never promotes a replica that is behind', () => {
       intervalMs: 250,
     });
     // In sync now: the hook hands over to it, and the new master holds every key.
-    const handover = await sim.runScript('prestop.sh', { pod: master });
+    const handover = await sim.exec(master, 'prestop.sh');
     expect(handover.output).toMatch(/is master after/);
     expect(await sim.role(replica)).toBe('master');
     expect(await sim.call(replica, 'DBSIZE')).toBe(2000);

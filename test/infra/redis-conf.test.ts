@@ -1,13 +1,12 @@
-import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { type APP_DENIED_COMMANDS, DIRECTIVES, parseRedisConf } from '../../infra/index.ts';
-import { harnessTempDir } from '../support/harness-root.ts';
-import { withExporterScrape } from './support/exporter.ts';
-import { loopbackBlock, PodSim, type SimPod } from './support/pod-sim.ts';
+import { pollUntil } from '../../runtime/process/index.ts';
+import { ChartRun, RUNTIME_HOOK_TIMEOUT_MS } from './support/chart-runtime.ts';
 import { memberConfig, synthCluster } from './support/synth.ts';
 
-// The rendered redis.conf and ACL users, started for real by the entrypoint on one member.
+// The rendered redis.conf and ACL users, started for real by the entrypoint on one member: the chart's manifests on
+// the local runtime, with one pod of shard 0 and no topology Job.
 const port = 20_000 + Math.floor(Math.random() * 20_000);
 const objects = synthCluster({
   profile: 'cache',
@@ -15,21 +14,16 @@ const objects = synthCluster({
   resources: { memoryLimit: '512Mi' },
   config: { 'maxmemory-samples': 10, 'lazyfree-lazy-eviction': true, 'slowlog-max-len': 256 },
 });
-let root: string;
-let sim: PodSim;
-let pod: SimPod;
+const sim = new ChartRun('infra-conf');
+const pod = 'rc-shard-0-0';
 
 beforeAll(async () => {
-  root = harnessTempDir('infra-conf');
-  sim = new PodSim(root, objects);
-  pod = sim.addPod(0, 0, loopbackBlock()(2));
-  await sim.start(pod);
-});
-
-afterAll(async () => {
-  await sim?.stopAll();
-  if (root) rmSync(root, { recursive: true, force: true });
-});
+  await sim.start(objects, {
+    withoutTopologyJob: true,
+    replicas: { 'rc-shard-0': 1, 'rc-shard-1': 0, 'rc-shard-2': 0 },
+  });
+  await sim.waitPing(pod);
+}, RUNTIME_HOOK_TIMEOUT_MS);
 
 const errorOf = (reply: unknown) => (reply instanceof Error ? reply.message : String(reply));
 
@@ -56,7 +50,7 @@ describe('rendered redis.conf on a real redis-server', () => {
     expect(await get('maxmemory-samples')).toBe('10');
     expect(await get('lazyfree-lazy-eviction')).toBe('yes');
     expect(await get('slowlog-max-len')).toBe('256');
-    expect(await get('cluster-announce-hostname')).toBe(sim.fqdn(pod.name));
+    expect(await get('cluster-announce-hostname')).toBe(sim.fqdn(pod));
     expect(await get('client-output-buffer-limit')).toMatch(/(slave|replica) \d+ \d+ 60/);
   });
 
@@ -109,7 +103,7 @@ describe('rendered redis.conf on a real redis-server', () => {
     expect(errorOf(await sim.callAs(pod, 'probe', 'GET', 'k'))).toMatch(/NOPERM/);
     expect(errorOf(await sim.callAs(pod, 'exporter', 'INFO', 'all'))).toMatch(/redis_version/);
     // CONFIG GET would hand out masterauth (the admin user proves it does): the exporter may not run it at all.
-    expect(String(await sim.call(pod, 'CONFIG', 'GET', 'masterauth'))).toContain(sim.passwords.replication as string);
+    expect(String(await sim.call(pod, 'CONFIG', 'GET', 'masterauth'))).toContain(sim.password('replication'));
     expect(errorOf(await sim.callAs(pod, 'exporter', 'CONFIG', 'GET', 'masterauth'))).toMatch(/NOPERM/);
     expect(errorOf(await sim.callAs(pod, 'exporter', 'CONFIG', 'GET', 'maxmemory'))).toMatch(/NOPERM/);
     expect(errorOf(await sim.callAs(pod, 'exporter', 'GET', 'k'))).toMatch(/NOPERM/);
@@ -119,54 +113,52 @@ describe('rendered redis.conf on a real redis-server', () => {
   });
 
   it('rejects a wrong password, and the final config holds only password hashes for the users', async () => {
-    const wrong = { ...sim.passwords };
-    sim.passwords.app = 'not-the-password';
-    const reply = errorOf(await sim.callAs(pod, 'app', 'PING'));
-    Object.assign(sim.passwords, wrong);
+    const client = new Redis({
+      host: sim.ip(pod),
+      port,
+      username: 'app',
+      password: 'not-the-password',
+      maxRetriesPerRequest: 1,
+      retryStrategy: () => null,
+    });
+    client.on('error', () => {});
+    const reply = errorOf(await client.ping().catch((error: Error) => error));
+    client.disconnect();
     expect(reply).toMatch(/WRONGPASS|invalid username-password/);
-    const final = readFileSync(join(pod.dirs.run, 'redis.conf'), 'utf8');
-    for (const key of ['admin', 'app', 'probe', 'exporter']) expect(final).not.toContain(sim.passwords[key] as string);
+    const final = (await sim.execArgv(pod, ['cat', '/run/slotforge/redis.conf'])).output;
+    for (const key of ['admin', 'app', 'probe', 'exporter']) expect(final).not.toContain(sim.password(key));
     expect(final).toMatch(/^user app reset on #[0-9a-f]{64} /m);
   });
 
   it('the liveness probe passes; readiness fails on a member that is not in a formed cluster', async () => {
-    expect((await sim.runScript('probe.sh', { pod, args: ['liveness'] })).code).toBe(0);
-    const readiness = await sim.runScript('probe.sh', { pod, args: ['readiness'] });
+    expect((await sim.exec(pod, 'probe.sh', ['liveness'])).code).toBe(0);
+    const readiness = await sim.exec(pod, 'probe.sh', ['readiness']);
     expect(readiness.code).toBe(1);
     expect(readiness.output).toContain('a master without slots');
   });
 
   it("the exporter sidecar, run as Debian's prometheus-redis-exporter with the manifest env, scrapes as its user", async () => {
-    const sts = objects.find((o) => o.kind === 'StatefulSet');
-    const exporter = sts?.spec.template.spec.containers.find((c: { name: string }) => c.name === 'exporter');
-    const env: Record<string, string> = { PATH: process.env.PATH ?? '' };
-    for (const e of exporter.env as Array<{
-      name: string;
-      value?: string;
-      valueFrom?: { secretKeyRef?: { key: string } };
-    }>) {
-      if (e.value !== undefined) env[e.name] = e.value;
-      const key = e.valueFrom?.secretKeyRef?.key;
-      if (key) env[e.name] = sim.passwords[key] as string;
-    }
-    // The pod's network namespace is ours: 127.0.0.1 becomes the member's address, :9121 a free port.
-    env.REDIS_ADDR = String(env.REDIS_ADDR).replace('127.0.0.1', pod.ip);
-    const metricsPort = 20_000 + Math.floor(Math.random() * 20_000);
-    env.REDIS_EXPORTER_WEB_LISTEN_ADDRESS = `${pod.ip}:${metricsPort}`;
+    // The pod runs the sidecar from the manifest, in the member's network namespace (REDIS_ADDR 127.0.0.1, :9121).
+    const env = sim.pod(pod).containerEnv('exporter') ?? {};
     expect(env.REDIS_USER).toBe('exporter');
     // Earlier tests provoked denials on purpose; only the exporter's own count here.
     await sim.call(pod, 'ACL', 'LOG', 'RESET');
-    const metricsUrl = `http://${pod.ip}:${metricsPort}/metrics`;
-    await withExporterScrape({ env, logDir: root, metricsUrl }, async (text) => {
-      expect(text).toMatch(/^redis_up 1$/m);
-      expect(text).toMatch(/^redis_exporter_last_scrape_error\{err=""\} 0$/m);
-      // Nothing the exporter asked for was refused by its ACL user.
-      const denials = ((await sim.call(pod, 'ACL', 'LOG', 100)) as unknown[][]).filter((entry) =>
-        entry.some((field, i) => entry[i - 1] === 'username' && field === 'exporter'),
-      );
-      expect(denials.map((d) => d[d.indexOf('object') + 1])).toEqual([]);
-      expect(text).toMatch(/^redis_memory_max_bytes \d+/m);
-      expect(text).toMatch(/^redis_cluster_enabled 1$/m);
-    });
+    // redis_exporter scrapes Redis on each request of /metrics: this one comes after the reset.
+    const text = await pollUntil(
+      async () => {
+        const body = await (await fetch(`http://${sim.ip(pod)}:9121/metrics`)).text();
+        return body.includes('redis_up') ? body : undefined;
+      },
+      { description: 'exporter metrics', timeoutMs: 30_000, intervalMs: 200 },
+    );
+    expect(text).toMatch(/^redis_up 1$/m);
+    expect(text).toMatch(/^redis_exporter_last_scrape_error\{err=""\} 0$/m);
+    // Nothing the exporter asked for was refused by its ACL user.
+    const denials = ((await sim.call(pod, 'ACL', 'LOG', 100)) as unknown[][]).filter((entry) =>
+      entry.some((field, i) => entry[i - 1] === 'username' && field === 'exporter'),
+    );
+    expect(denials.map((d) => d[d.indexOf('object') + 1])).toEqual([]);
+    expect(text).toMatch(/^redis_memory_max_bytes \d+/m);
+    expect(text).toMatch(/^redis_cluster_enabled 1$/m);
   });
 });

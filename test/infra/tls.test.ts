@@ -1,23 +1,46 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../../runtime/process/index.ts';
-import { harnessTempDir } from '../support/harness-root.ts';
-import { withExporterScrape } from './support/exporter.ts';
-import { loopbackBlock, NAMESPACE, PodSim, type SimPod } from './support/pod-sim.ts';
+import { ChartRun, NAMESPACE, RUNTIME_HOOK_TIMEOUT_MS } from './support/chart-runtime.ts';
 import { type Manifest, synthCluster } from './support/synth.ts';
 
+// A cluster with TLS everywhere, the chart's manifests on the local runtime (the topology Job left out: the test runs
+// its scripts), the TLS Secret made by the test as cert-manager would make it.
 const run = promisify(execFile);
 /** The DNS names of the chart's Certificate for its members (`*.<headless>.<namespace>.svc.<domain>`). */
-const sanNames = () => [`*.${sim.headless}.${NAMESPACE}.svc.cluster.local`, `*.${sim.headless}`];
+const sanNames = () => [`*.rc-headless.${NAMESPACE}.svc.cluster.local`, '*.rc-headless'];
 const port = 20_000 + Math.floor(Math.random() * 20_000);
-const address = loopbackBlock();
-let root: string;
-let sim: PodSim;
+const sim = new ChartRun('infra-tls');
+const tlsDir = join(sim.stateDir, '..', 'tls');
+const objects = synthCluster({
+  port,
+  nodeTimeoutMs: 2000,
+  tls: { secretName: 'redis-tls' },
+  resources: { memoryLimit: '256Mi' },
+});
+const chart = {
+  env: { SLOTFORGE_BOOTSTRAP_TIMEOUT_S: '30', SLOTFORGE_TLS_RELOAD_INTERVAL_S: '1' },
+  withoutTopologyJob: true,
+};
+const members = () => sim.podNames(`${sim.name}-shard-`);
+
+/** The Secret cert-manager keeps (tls.crt, tls.key, ca.crt), from the files in `tlsDir`. */
+function tlsSecret(): Manifest {
+  const data: Record<string, string> = {};
+  for (const key of ['tls.crt', 'tls.key', 'ca.crt']) data[key] = readFileSync(join(tlsDir, key)).toString('base64');
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'redis-tls', namespace: NAMESPACE },
+    type: 'kubernetes.io/tls',
+    data,
+  };
+}
 
 /** A CA and one member certificate, as cert-manager would put them in the Secret (SANs of the chart's Certificate). */
 async function makeCertificates(dir: string, dnsNames: readonly string[]): Promise<void> {
@@ -55,35 +78,24 @@ async function servedCommonName(host: string, port: number, ca: string): Promise
 }
 
 beforeAll(async () => {
-  root = harnessTempDir('infra-tls');
-  sim = new PodSim(
-    root,
-    synthCluster({ port, nodeTimeoutMs: 2000, tls: { secretName: 'redis-tls' }, resources: { memoryLimit: '256Mi' } }),
-    {
-      SLOTFORGE_BOOTSTRAP_TIMEOUT_S: '30',
-      SLOTFORGE_TLS_RELOAD_INTERVAL_S: '1',
-    },
-  );
-  await makeCertificates(sim.tlsDir, sanNames());
-  let host = 2;
-  for (let s = 0; s < 3; s++) for (let m = 0; m < 2; m++) sim.addPod(s, m, address(host++));
-  await Promise.all([...sim.pods.values()].map((p) => sim.start(p)));
-});
-
-afterAll(async () => {
-  await sim?.stopAll();
-  if (root) rmSync(root, { recursive: true, force: true });
-});
+  await makeCertificates(tlsDir, sanNames());
+  // ioredis checks the CA, not the hostname (as Redis does).
+  const read = (f: string) => readFileSync(join(tlsDir, f));
+  sim.tls = { ca: read('ca.crt'), cert: read('tls.crt'), key: read('tls.key'), checkServerIdentity: () => undefined };
+  await sim.start([...objects, tlsSecret()], chart);
+  await pollUntil(() => members().length === 6, { description: 'every member pod', timeoutMs: 30_000 });
+  await Promise.all(members().map((p) => sim.waitPing(p)));
+}, RUNTIME_HOOK_TIMEOUT_MS);
 
 describe('TLS (clients, cluster bus, replication)', () => {
   it('forms over TLS, replicates over TLS, refuses plain TCP, and preStop still hands over', async () => {
-    const job = await sim.runScript('bootstrap.sh');
+    const job = await sim.topology('bootstrap.sh');
     expect(job.code, job.output).toBe(0);
     await sim.waitHealthy(6);
     // redis-cli --cluster (rebalance, check) over TLS too.
-    const scale = await sim.runScript('scale.sh');
+    const scale = await sim.topology('scale.sh');
     expect(scale.code, scale.output).toBe(0);
-    const member = sim.pod(`${sim.name}-shard-0-1`) as SimPod;
+    const member = `${sim.name}-shard-0-1`;
     await pollUntil(
       async () => String(await sim.call(member, 'INFO', 'replication')).includes('master_link_status:up'),
       {
@@ -93,7 +105,7 @@ describe('TLS (clients, cluster bus, replication)', () => {
     );
     // Plain TCP on the same port: the TLS listener never answers a RESP PING.
     const plain = new Redis({
-      host: member.ip,
+      host: sim.ip(member),
       port,
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
@@ -103,60 +115,65 @@ describe('TLS (clients, cluster bus, replication)', () => {
     plain.on('error', () => {});
     await expect(plain.ping()).rejects.toThrow();
     plain.disconnect();
-    expect((await sim.runScript('probe.sh', { pod: member, args: ['readiness'] })).code).toBe(0);
-    const master = sim.pod(`${sim.name}-shard-0-0`) as SimPod;
-    const handover = await sim.runScript('prestop.sh', { pod: master });
+    expect((await sim.exec(member, 'probe.sh', ['readiness'])).code).toBe(0);
+    const master = `${sim.name}-shard-0-0`;
+    const handover = await sim.exec(master, 'prestop.sh');
     expect(handover.code, handover.output).toBe(0);
     expect(await sim.role(member)).toBe('master');
   });
 
   it('the exporter sidecar scrapes over TLS, as the manifest runs it: redis_up 1', async () => {
-    const pod = sim.pod(`${sim.name}-shard-1-0`) as SimPod;
-    const sts = sim.objects.find((o) => o.kind === 'StatefulSet');
-    const exporter = sts?.spec.template.spec.containers.find((c: { name: string }) => c.name === 'exporter');
-    const env: Record<string, string> = { PATH: process.env.PATH ?? '' };
-    for (const e of exporter.env as Array<{ name: string; value?: string; valueFrom?: Manifest }>) {
-      const field = e.valueFrom?.fieldRef?.fieldPath;
-      const key = e.valueFrom?.secretKeyRef?.key;
-      if (field) env[e.name] = field === 'metadata.name' ? pod.name : NAMESPACE;
-      else if (key) env[e.name] = sim.passwords[key] as string;
-      // Kubernetes expands $(VAR) from the variables above; the local runtime does too (env.ts).
-      else env[e.name] = String(e.value).replace(/\$\((\w+)\)/g, (_, name: string) => env[name] ?? '');
-    }
-    expect(env.REDIS_ADDR).toBe(`rediss://${sim.fqdn(pod.name)}:${port}`);
+    const pod = `${sim.name}-shard-1-0`;
+    // The pod runs the sidecar from the manifest; its env is what the runtime gave it ($(VAR) expanded, env.ts).
+    const env = sim.pod(pod).containerEnv('exporter') ?? {};
+    expect(env.REDIS_ADDR).toBe(`rediss://${sim.fqdn(pod)}:${port}`);
     for (const name of [
       'REDIS_EXPORTER_TLS_CA_CERT_FILE',
       'REDIS_EXPORTER_TLS_CLIENT_CERT_FILE',
       'REDIS_EXPORTER_TLS_CLIENT_KEY_FILE',
     ]) {
-      env[name] = String(env[name]).replace('/etc/slotforge/tls', sim.tlsDir);
+      expect(env[name], name).toMatch(/^\/etc\/slotforge\/tls\//);
     }
-    const metricsPort = 20_000 + Math.floor(Math.random() * 20_000);
-    env.REDIS_EXPORTER_WEB_LISTEN_ADDRESS = `127.0.0.1:${metricsPort}`;
-    // The pod's DNS name resolves through the hosts file, as in the pod.
-    const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
-    await withExporterScrape({ env, logDir: root, metricsUrl, hostsFile: sim.hostsFile }, (text) => {
-      expect(text, readFileSync(join(root, 'exporter.log'), 'utf8')).toMatch(/^redis_up 1$/m);
-      expect(text).toMatch(/^redis_cluster_state 1$/m);
-    });
+    // The pod's DNS name resolves through the pod's hosts file.
+    const text = await pollUntil(
+      async () => {
+        const body = await (await fetch(`http://${sim.ip(pod)}:9121/metrics`)).text();
+        return body.includes('redis_up') ? body : undefined;
+      },
+      { description: 'exporter metrics', timeoutMs: 30_000, intervalMs: 200 },
+    );
+    expect(text, sim.log(pod, 'exporter')).toMatch(/^redis_up 1$/m);
+    expect(text).toMatch(/^redis_cluster_state 1$/m);
   });
 
   it('a rotated certificate is loaded without a restart: new connections see it', async () => {
-    const pod = sim.pod(`${sim.name}-shard-2-0`) as SimPod;
-    const ca = readFileSync(join(sim.tlsDir, 'ca.crt'), 'utf8');
-    expect(await servedCommonName(pod.ip, port, ca)).toBe('redis-member');
-    const pid = pod.process?.pid;
-    await issueLeaf(sim.tlsDir, sanNames(), 'redis-member-rotated');
+    const pod = `${sim.name}-shard-2-0`;
+    const ca = readFileSync(join(tlsDir, 'ca.crt'), 'utf8');
+    const ip = sim.ip(pod);
+    expect(await servedCommonName(ip, port, ca)).toBe('redis-member');
+    const pid = sim.pod(pod).containerPid('redis');
+    const restarts = sim.pod(pod).restarts;
+    await issueLeaf(tlsDir, sanNames(), 'redis-member-rotated');
+    // cert-manager updates the Secret; the kubelet rewrites the mounted files in place.
+    await sim.apply([...objects, tlsSecret()], chart);
+    const read = (f: string) => readFileSync(join(tlsDir, f));
+    sim.tls = { ca: read('ca.crt'), cert: read('tls.crt'), key: read('tls.key'), checkServerIdentity: () => undefined };
     const started = Date.now();
-    await pollUntil(async () => (await servedCommonName(pod.ip, port, ca)) === 'redis-member-rotated', {
+    await pollUntil(async () => (await servedCommonName(ip, port, ca)) === 'redis-member-rotated', {
       description: 'new TLS connections to be served the rotated certificate',
       timeoutMs: 10_000,
       intervalMs: 200,
     });
     console.log(`rotated certificate served ${Date.now() - started} ms after the files changed`);
-    expect(pod.process?.pid).toBe(pid);
-    expect(pod.process?.running).toBe(true);
-    expect(sim.log(pod)).toMatch(/tls: the certificate files changed; reloaded them/);
+    expect(sim.pod(pod).containerPid('redis')).toBe(pid);
+    expect(pid).toBeDefined();
+    expect(sim.pod(pod).restarts).toBe(restarts);
+    // The entrypoint's loop logs the reload after the CONFIG SET that made Redis serve the new files.
+    const reloaded = /tls: the certificate files changed; reloaded them/;
+    await pollUntil(() => reloaded.test(sim.log(pod)), { description: 'the reload logged', timeoutMs: 5000 }).catch(
+      () => undefined,
+    );
+    expect(sim.log(pod)).toMatch(reloaded);
     // The cluster still works over TLS with the new certificates (bus and replication included).
     await sim.waitHealthy(6);
   });

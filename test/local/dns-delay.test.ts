@@ -39,6 +39,19 @@ describe('DelayedRecords (clients behind a DNS cache)', () => {
     expect(unhealthy({ ...status, dns: { delayMs: 5000, pending: 0 } })).toBeUndefined();
   });
 
+  it('a changed delay applies to later changes and caps the wait of changes already on their way', () => {
+    const dns = new DelayedRecords(0);
+    dns.update([A], 0);
+    // A lagging cache from 1000: the move at 2000 reaches clients only an hour later.
+    dns.setDelay(3_600_000, 1000);
+    const moved = { ...A, ip: '10.0.0.2' };
+    expect(dns.update([moved], 2000)).toEqual({ visible: [A], nextAt: 3_602_000 });
+    expect(dns.delayMs).toBe(3_600_000);
+    // Caught up at 5000: the change on its way is due at once, later ones take the new delay.
+    dns.setDelay(0, 5000);
+    expect(dns.update([moved], 5000)).toEqual({ visible: [moved], nextAt: undefined });
+  });
+
   it('publishes every change at once with delay 0', () => {
     const dns = new DelayedRecords(0);
     expect(dns.update([A], 0)).toEqual({ visible: [A], nextAt: undefined });

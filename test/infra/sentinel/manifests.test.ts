@@ -14,9 +14,8 @@ import {
   type RedisSentinelProps,
 } from '../../../infra/index.ts';
 import { harnessTempDir } from '../../support/harness-root.ts';
-import { type Manifest, objectsOfKind } from '../support/synth.ts';
+import { type Manifest, objectsOfKind, synthSentinel } from '../support/synth.ts';
 import { validateObject } from '../support/validate.ts';
-import { synthSentinel } from './support/sentinel-sim.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: container JSON
 type Container = Record<string, any>;

@@ -1,5 +1,5 @@
 import { Chart, Testing } from 'cdk8s';
-import { RedisCluster, type RedisClusterProps } from '../../../infra/index.ts';
+import { RedisCluster, type RedisClusterProps, RedisSentinel, type RedisSentinelProps } from '../../../infra/index.ts';
 
 /** A Kubernetes object as synthesized. */
 // biome-ignore lint/suspicious/noExplicitAny: manifests are untyped JSON
@@ -10,6 +10,14 @@ export function synthCluster(props: RedisClusterProps = {}, id = 'rc'): Manifest
   const app = Testing.app();
   const chart = new Chart(app, 'test', { namespace: 'ns' });
   new RedisCluster(chart, id, props);
+  return Testing.synth(chart) as Manifest[];
+}
+
+/** Synthesizes one RedisSentinel in a fresh chart (namespace `ns`) and returns its objects. */
+export function synthSentinel(props: RedisSentinelProps = {}, id = 'rs'): Manifest[] {
+  const app = Testing.app();
+  const chart = new Chart(app, 'test', { namespace: 'ns' });
+  new RedisSentinel(chart, id, props);
   return Testing.synth(chart) as Manifest[];
 }
 
