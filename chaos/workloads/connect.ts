@@ -35,7 +35,12 @@ export function connectData(connection: TargetConnection, options: { autoPipelin
     // short back-off (as @slotforge/client does). The failover timeline showed writes straddling the promotion
     // taking over 1 s that way.
     retryDelayOnClusterDown: 0,
-    retryDelayOnFailover: 100,
+    // 0: ioredis does not re-send a command whose connection closed before its reply (it would after 100 ms, on
+    // its own). A re-sent INCR that then meets CLUSTERDOWN or MOVED ends in an error that looks definite although
+    // its first attempt was applied: a SIGKILLed shard's restarted master refused the re-sent INCRBY during its
+    // writable delay, the workload recorded it failed, and counter-bounds saw one increment more than possible
+    // (kill-shard, 2026-12-05, load average 30). "Connection is closed" is recorded unknown; the writer retries.
+    retryDelayOnFailover: 0,
     maxRedirections: 6,
     enableAutoPipelining: options.autoPipelining ?? false,
     // A seed whose pod was scaled in no longer resolves; ioredis would then never connect (ioredis#979): keep the name
