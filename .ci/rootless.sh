@@ -77,5 +77,5 @@ echo "rootless.sh: npm start as $user: healthy, demo and status after ${up_s} s 
 # The local-runtime tests and the full-restart drill, in a user namespace where the tests are root.
 # Host access from outside the namespace, as the user: port-forward (ioredis natMap) and exec.
 as_user "npx vitest run test/runtime/local/rootless"
-as_user "node bin/slotforge.js unshare -- npx vitest run test/local/runtime.test.ts"
+as_user "node bin/slotforge.js unshare -- npx vitest run test/runtime/local/runtime.test.ts"
 as_user "node bin/slotforge.js unshare -- npx vitest run test/chaos/local.test.ts -t full-restart"

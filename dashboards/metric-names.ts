@@ -3,7 +3,7 @@
  * through these constants, and a test parses every expression and fails on a name that is not listed here.
  *
  * - {@link EXPORTER_METRICS}: what redis_exporter 1.45 (oliver006/redis_exporter, Debian `prometheus-redis-exporter`)
- *   exposes for a Redis 7.0 cluster node, checked against a real exporter by `test/dashboards/stack.test.ts`.
+ *   exposes for a Redis 7.0 cluster node, checked against a real exporter by `test/cli/monitor/stack.test.ts`.
  * - {@link CLIENT_METRICS}: the slotforge client's own constants, re-exported from the client source.
  * - {@link PROMETHEUS_METRICS}: series Prometheus itself writes for every target.
  *

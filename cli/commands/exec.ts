@@ -56,7 +56,7 @@ export function registerExec(program: Command, stateDir: () => string): void {
   program
     .command('unshare')
     .description(
-      'run a command in a new user + network + mount namespace where it is root, for programs that start runtimes themselves (tests: `slotforge unshare -- npx vitest run test/local`); as root it runs as is',
+      'run a command in a new user + network + mount namespace where it is root, for programs that start runtimes themselves (tests: `slotforge unshare -- npx vitest run test/runtime/local`); as root it runs as is',
     )
     .argument('<command...>', 'the command and its arguments (after --)')
     .action(async (argv: string[]) => {

@@ -1,7 +1,7 @@
 /**
  * `slotforge monitor`'s stack: a real Prometheus (and a redis_exporter per node without a sidecar) on the host,
  * scraping a running deployment with the slotforge alerts loaded, and a client of Prometheus's HTTP API. The
- * dashboards' proof (test/dashboards/stack.test.ts) runs this same stack, so the queries are proven against the
+ * dashboards' proof (test/cli/monitor/stack.test.ts) runs this same stack, so the queries are proven against the
  * Prometheus configuration users get.
  */
 export {

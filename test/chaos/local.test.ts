@@ -8,7 +8,7 @@ import type { ChaosTarget } from '../../chaos/target.ts';
 import { localTarget } from '../../chaos/targets/local.ts';
 import { FULL_RESTART_HEALTHY_MS, KILL_MASTER_RECOVERY_MARGIN_MS } from '../../chaos/thresholds.ts';
 import { LocalRuntime, loadManifests } from '../../runtime/local/index.ts';
-import { synthDefaultCharts } from '../local/chart-support.ts';
+import { synthDefaultCharts } from '../runtime/local/chart-support.ts';
 import { harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../support/harness-root.ts';
 import { cleanUpAndExpectNothingLeft } from '../support/nothing-left.ts';
 

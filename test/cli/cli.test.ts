@@ -12,11 +12,11 @@ const run = promisify(execFile);
 const bin = 'bin/slotforge.js';
 /**
  * The hand-written fixture (2 standalone Redis pods, a headless Service, a Job: fast to start and stop), in a
- * namespace and at mount paths of its own so it runs beside test/local's copy without sharing host names or paths.
+ * namespace and at mount paths of its own so it runs beside test/runtime/local's copy without sharing host names or paths.
  */
 const fixture = (() => {
   const path = join(harnessTempDir('cli-fixture'), 'basic.yaml');
-  const text = readFileSync('test/local/fixtures/basic.yaml', 'utf8')
+  const text = readFileSync('test/runtime/local/fixtures/basic.yaml', 'utf8')
     .replaceAll('namespace: demo', 'namespace: demo-cli')
     .replaceAll('/opt/scripts', '/opt/scripts-cli')
     .replaceAll('/opt/slotforge-test', '/opt/slotforge-test-cli');

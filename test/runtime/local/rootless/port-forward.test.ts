@@ -16,8 +16,8 @@ import {
   waitHealthy,
 } from '../../../../runtime/local/index.ts';
 import { userNamespacesEnabled } from '../../../../runtime/local/rootless/index.ts';
-import { synthDefaultCharts } from '../../../local/chart-support.ts';
 import { harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../../../support/harness-root.ts';
+import { synthDefaultCharts } from '../chart-support.ts';
 
 const run = promisify(execFile);
 const bin = fileURLToPath(new URL('../../../../bin/slotforge.js', import.meta.url));

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
-import type { LocalRuntime } from '../../runtime/local/index.ts';
-import { pollUntil } from '../../runtime/process/index.ts';
-import { parseClusterNodes, parseInfo } from '../../runtime/redis/index.ts';
+import type { LocalRuntime } from '../../../runtime/local/index.ts';
+import { pollUntil } from '../../../runtime/process/index.ts';
+import { parseClusterNodes, parseInfo } from '../../../runtime/redis/index.ts';
 
 const run = promisify(execFile);
-const mainTs = fileURLToPath(new URL('../../main.ts', import.meta.url));
+const mainTs = fileURLToPath(new URL('../../../main.ts', import.meta.url));
 
 /**
  * Synthesizes the default charts (`main.ts`) into `<dir>/dist`, exactly as `cdk8s synth` does, and returns it.

@@ -2,12 +2,12 @@ import { join } from 'node:path';
 import { App, Chart } from 'cdk8s';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addSentinelExample } from '../../infra/index.ts';
-import { cleanupLocal, LocalRuntime, loadManifests } from '../../runtime/local/index.ts';
-import { unhealthy } from '../../runtime/local/start.ts';
-import { pollUntil } from '../../runtime/process/index.ts';
-import { harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../support/harness-root.ts';
-import { cleanUpAndExpectNothingLeft } from '../support/nothing-left.ts';
+import { addSentinelExample } from '../../../infra/index.ts';
+import { cleanupLocal, LocalRuntime, loadManifests } from '../../../runtime/local/index.ts';
+import { unhealthy } from '../../../runtime/local/start.ts';
+import { pollUntil } from '../../../runtime/process/index.ts';
+import { harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../../support/harness-root.ts';
+import { cleanUpAndExpectNothingLeft } from '../../support/nothing-left.ts';
 
 const NAMESPACE = 'slotforge-sentinel';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countSlots, formatSlots, parseClusterNodes, parseInfo } from '../../runtime/redis/index.ts';
+import { countSlots, formatSlots, parseClusterNodes, parseInfo } from '../../../runtime/redis/index.ts';
 
 describe('parsers', () => {
   it('parses INFO sections into a flat record', () => {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { isAlive, killGroup, pollUntil } from '../../runtime/process/index.ts';
+import { isAlive, killGroup, pollUntil } from '../../../runtime/process/index.ts';
 
 describe('killGroup', () => {
   it('kills a process and everything it started (its process group)', async () => {

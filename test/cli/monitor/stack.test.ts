@@ -5,16 +5,16 @@ import { join } from 'node:path';
 import { createClient, createRateLimiter, type RateLimiter, type SlotforgeClient } from '@slotforge/client';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ActiveAlert, type LocalMonitor, startLocalMonitor } from '../../cli/monitor/index.ts';
+import { type ActiveAlert, type LocalMonitor, startLocalMonitor } from '../../../cli/monitor/index.ts';
 import {
   alertDefinitions,
   buildDashboards,
   dashboardQueries,
   EXPORTER_METRICS,
   expandGrafanaVariables,
-} from '../../dashboards/index.ts';
-import { cleanupLocal, LocalRuntime, loadManifests, type Pod } from '../../runtime/local/index.ts';
-import { pollUntil } from '../../runtime/process/index.ts';
+} from '../../../dashboards/index.ts';
+import { cleanupLocal, LocalRuntime, loadManifests, type Pod } from '../../../runtime/local/index.ts';
+import { pollUntil } from '../../../runtime/process/index.ts';
 import {
   admin,
   clusterConverged,
@@ -22,8 +22,8 @@ import {
   secret,
   synthDefaultCharts,
   waitConverged,
-} from '../local/chart-support.ts';
-import { harnessRegistry, harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../support/harness-root.ts';
+} from '../../runtime/local/chart-support.ts';
+import { harnessRegistry, harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../../support/harness-root.ts';
 
 /**
  * Proof on a real stack: the default charts (`main.ts`) synthesized and run on the local runtime, the redis_exporter

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { execInPod, LocalRuntimeError, NodeSchedule } from '../../runtime/local/index.ts';
+import { execInPod, LocalRuntimeError, NodeSchedule } from '../../../runtime/local/index.ts';
 
 /** An exec target on this process's own namespaces: what a running container gives, minus the chroot. */
 const self = (env: Record<string, string> = {}) => ({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { builtImage, RECIPES } from '../../runtime/images/index.ts';
-import { containerIdentity } from '../../runtime/local/identity.ts';
-import { containerArgv, IMAGE_TABLE, resolveImage } from '../../runtime/local/images.ts';
+import { builtImage, RECIPES } from '../../../runtime/images/index.ts';
+import { containerIdentity } from '../../../runtime/local/identity.ts';
+import { containerArgv, IMAGE_TABLE, resolveImage } from '../../../runtime/local/images.ts';
 
 const redis = RECIPES.redis.config;
 

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { App } from 'cdk8s';
 import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultCharts } from '../../charts.ts';
-import { run } from '../../runtime/local/exec.ts';
+import { defaultCharts } from '../../../charts.ts';
+import { run } from '../../../runtime/local/exec.ts';
 import {
   type ApplyResult,
   canonical,
@@ -12,11 +12,11 @@ import {
   LocalRuntime,
   loadManifests,
   type ManifestSet,
-} from '../../runtime/local/index.ts';
-import { pollUntil } from '../../runtime/process/index.ts';
-import { countSlots, parseClusterNodes } from '../../runtime/redis/index.ts';
-import { harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../support/harness-root.ts';
-import { cleanUpAndExpectNothingLeft } from '../support/nothing-left.ts';
+} from '../../../runtime/local/index.ts';
+import { pollUntil } from '../../../runtime/process/index.ts';
+import { countSlots, parseClusterNodes } from '../../../runtime/redis/index.ts';
+import { harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../../support/harness-root.ts';
+import { cleanUpAndExpectNothingLeft } from '../../support/nothing-left.ts';
 import { admin, appClient, clusterConverged, isMember, secret, synthDefaultCharts } from './chart-support.ts';
 
 const KEYS = 300;

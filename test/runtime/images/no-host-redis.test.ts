@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { builtImage, imageProgram, readImageManifest } from '../../runtime/images/index.ts';
+import { builtImage, imageProgram, readImageManifest } from '../../../runtime/images/index.ts';
 
 /** Source trees whose code starts processes. */
 const TREES = ['runtime', 'test', 'bench', 'chaos', 'cli', 'dashboards', 'scripts', 'bin', 'infra'];
@@ -28,7 +28,7 @@ describe('no code path starts the host Redis (Redis 8.0 from the image everywher
   it('no source starts redis-server, redis-sentinel, redis-cli or the exporter by host name or host path', () => {
     const offenders = TREES.flatMap(sources)
       // The recipes name paths inside the image rootfs, not the host's.
-      .filter((file) => !['test/images/no-host-redis.test.ts', 'runtime/images/recipes.ts'].includes(file))
+      .filter((file) => !['test/runtime/images/no-host-redis.test.ts', 'runtime/images/recipes.ts'].includes(file))
       .flatMap((file) =>
         readFileSync(file, 'utf8')
           .split('\n')

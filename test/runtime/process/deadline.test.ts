@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DeadlineError, pollUntil, sleep } from '../../runtime/process/index.ts';
+import { DeadlineError, pollUntil, sleep } from '../../../runtime/process/index.ts';
 
 describe('pollUntil', () => {
   it('returns the first value that is not undefined or false', async () => {

@@ -2,8 +2,14 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cachedImage, ensureImage, type ImageRecipe, imageCacheDir, recipeHash } from '../../runtime/images/index.ts';
-import { harnessTempDir } from '../support/harness-root.ts';
+import {
+  cachedImage,
+  ensureImage,
+  type ImageRecipe,
+  imageCacheDir,
+  recipeHash,
+} from '../../../runtime/images/index.ts';
+import { harnessTempDir } from '../../support/harness-root.ts';
 
 const TINY: ImageRecipe = {
   name: 'tiny',
@@ -15,7 +21,7 @@ const TINY: ImageRecipe = {
 
 /**
  * A stand-in for mmdebstrap (the builder's locking, atomic rename and clean-up are what is under test; the real
- * mmdebstrap is exercised by `npm run bootstrap` and test/images/no-host-redis.test.ts's checks of the built image):
+ * mmdebstrap is exercised by `npm run bootstrap` and test/runtime/images/no-host-redis.test.ts's checks of the built image):
  * it counts its runs, writes a dpkg status naming the recipe's package into its target dir, or fails half-way.
  */
 function fakeMmdebstrap(dir: string, fail: boolean): { env: NodeJS.ProcessEnv; runs: () => number } {

@@ -6,7 +6,7 @@ import {
   type ManifestSet,
   planApply,
   templateRevision,
-} from '../../runtime/local/index.ts';
+} from '../../../runtime/local/index.ts';
 
 const template = (image = 'redis:7.0.15') => ({ spec: { containers: [{ name: 'redis', image }] } });
 

@@ -3,8 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { imageProgram } from '../../runtime/images/index.ts';
-import { run } from '../../runtime/local/exec.ts';
+import { imageProgram } from '../../../runtime/images/index.ts';
+import { run } from '../../../runtime/local/exec.ts';
 import {
   addObject,
   cleanupLocal,
@@ -16,12 +16,12 @@ import {
   loadManifests,
   type ManifestSet,
   REVISION_LABEL,
-} from '../../runtime/local/index.ts';
-import { CREATED_FILE } from '../../runtime/local/orphans.ts';
-import type { Job, StatefulSet } from '../../runtime/local/types.ts';
-import { pollUntil } from '../../runtime/process/index.ts';
-import { harnessTempDir } from '../support/harness-root.ts';
-import { NOTHING_LEFT } from '../support/nothing-left.ts';
+} from '../../../runtime/local/index.ts';
+import { CREATED_FILE } from '../../../runtime/local/orphans.ts';
+import type { Job, StatefulSet } from '../../../runtime/local/types.ts';
+import { pollUntil } from '../../../runtime/process/index.ts';
+import { harnessTempDir } from '../../support/harness-root.ts';
+import { NOTHING_LEFT } from '../../support/nothing-left.ts';
 
 const fixture = new URL('./fixtures/basic.yaml', import.meta.url).pathname;
 const PASSWORD = 's3cret';
