@@ -12,10 +12,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { clusterConfEntries } from '../infra/cluster/cluster-config.ts';
-import { resolveClusterProps } from '../infra/cluster/cluster-props.ts';
-import type { RedisProfile } from '../infra/config/profiles.ts';
-import { ContainerCgroup } from '../runtime/local/cgroups.ts';
+import { clusterConfEntries, resolveClusterProps } from '../infra/cluster/index.ts';
+import type { RedisProfile } from '../infra/config/index.ts';
+import { ContainerCgroup } from '../runtime/local/index.ts';
 import { pollUntil } from '../runtime/process/index.ts';
 import { parseInfo, startRedisServer } from '../runtime/redis/index.ts';
 

@@ -9,7 +9,7 @@ export {
 } from './history.ts';
 export { jsonReport, renderHtmlReport, timelineSvg } from './report/html.ts';
 export { type TimelineBucket, timeline } from './report/timeline.ts';
-export { markAffected, type RunOptions, runScenario, type ScenarioResult } from './runner.ts';
+export { markAffected, type RunOptions, runScenario, type ScenarioResult, topErrors } from './runner.ts';
 export { type CheckContext, type Fault, type FaultEffect, pickMaster, type Scenario } from './scenario.ts';
 export { findScenarios, SCENARIOS } from './scenarios.ts';
 export { keySlot } from './slots.ts';

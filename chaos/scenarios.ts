@@ -92,6 +92,16 @@ function plannedVerdicts(history: History): Verdict[] {
 }
 
 /** Every scenario of the suite, by name. */
+/** What every scenario that loses no data must show: nothing acknowledged lost, counters in bounds, pub/sub delivered. */
+function integrityVerdicts(history: History): Verdict[] {
+  return [
+    checkLostWrites(history),
+    checkCounterBounds(history),
+    checkPubSubDelivery(history),
+    checkCoverage(history, WORKLOAD_KINDS),
+  ];
+}
+
 export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'kill-master',
@@ -112,48 +122,28 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'SIGKILL a master and its replicas; that shard is down until they return, the others keep serving',
     fault: killShard(),
     workloads: writesAndCounters,
-    check: (history) => [
-      checkLostWrites(history),
-      checkCounterBounds(history),
-      checkPubSubDelivery(history),
-      checkCoverage(history, WORKLOAD_KINDS),
-    ],
+    check: integrityVerdicts,
   },
   {
     name: 'pause-master',
     description: 'SIGSTOP a master longer than the node timeout, then SIGCONT: it must return as a replica',
     fault: pauseMaster(async (t) => (await t.nodeTimeoutMs()) + PAUSE_BEYOND_NODE_TIMEOUT_MS),
     workloads: writesAndCounters,
-    check: (history) => [
-      checkLostWrites(history),
-      checkCounterBounds(history),
-      checkPubSubDelivery(history),
-      checkCoverage(history, WORKLOAD_KINDS),
-    ],
+    check: integrityVerdicts,
   },
   {
     name: 'partition-master',
     description: 'cut a master off from the majority, then heal: one master per slot range afterwards',
     fault: partitionMaster({ holdMs: 8000 }),
     workloads: writesAndCounters,
-    check: (history) => [
-      checkLostWrites(history),
-      checkCounterBounds(history),
-      checkPubSubDelivery(history),
-      checkCoverage(history, WORKLOAD_KINDS),
-    ],
+    check: integrityVerdicts,
   },
   {
     name: 'partition-bus',
     description: 'cut only the cluster bus of a master, then heal',
     fault: partitionMaster({ busOnly: true, holdMs: 8000 }),
     workloads: writesAndCounters,
-    check: (history) => [
-      checkLostWrites(history),
-      checkCounterBounds(history),
-      checkPubSubDelivery(history),
-      checkCoverage(history, WORKLOAD_KINDS),
-    ],
+    check: integrityVerdicts,
   },
   {
     name: 'rolling-restart',
@@ -230,12 +220,7 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'Sentinel: cut the primary off from its replicas and the sentinels past down-after, then heal',
     fault: partitionMaster({ holdMs: 0, holdBeyondNodeTimeoutMs: SENTINEL_PARTITION_BEYOND_DOWN_AFTER_MS }),
     workloads: writesAndCounters,
-    check: (history) => [
-      checkLostWrites(history),
-      checkCounterBounds(history),
-      checkPubSubDelivery(history),
-      checkCoverage(history, WORKLOAD_KINDS),
-    ],
+    check: integrityVerdicts,
   },
   killDuringMigrationScenario('source'),
   killDuringMigrationScenario('target'),

@@ -14,6 +14,7 @@ export {
 } from './data-pod/index.ts';
 export { InvalidPropError } from './errors.ts';
 export {
+  IMAGE_REFERENCES_CHECKED_ON,
   isBitnamiImage,
   KUBECTL_IMAGE,
   REDIS_EXPORTER_IMAGE,

@@ -4,6 +4,6 @@ export { checkErrorBudget } from './error-budget.ts';
 export { checkLostWrites, type LostWritesOptions } from './lost-writes.ts';
 export { checkNoneForgotten } from './none-forgotten.ts';
 export { checkPubSubDelivery, type PubSubFigures } from './pubsub.ts';
-export { checkRecovery, measureRecovery, type RecoveryFigures, type RecoveryOptions } from './recovery.ts';
+export { checkRecovery, maxOf, measureRecovery, type RecoveryFigures, type RecoveryOptions } from './recovery.ts';
 export { checkSlotsClosed } from './slots-closed.ts';
 export type { Checker, Verdict } from './verdict.ts';

@@ -1,5 +1,5 @@
 import { pollUntil } from '../../runtime/process/index.ts';
-import { callWithin, memberClient } from '../observe/member-client.ts';
+import { callWithin, memberClient } from '../observe/index.ts';
 import type { Fault } from '../scenario.ts';
 import { type ChaosTarget, UnsupportedFaultError } from '../target.ts';
 

@@ -1,7 +1,7 @@
 import { Cluster } from 'ioredis';
 import type { Fault } from '../scenario.ts';
 import { type ChaosTarget, UnsupportedFaultError } from '../target.ts';
-import { connectData } from '../workloads/connect.ts';
+import { connectData } from '../workloads/index.ts';
 
 /** The dataset `rolling-restart-large` loads before its workloads start. */
 export interface DatasetOptions {

@@ -1,5 +1,5 @@
-import { maxOf } from '../checkers/recovery.ts';
-import { type FailoverTimeline, timelineRows } from '../observe/failover-timeline.ts';
+import { maxOf } from '../checkers/index.ts';
+import { type FailoverTimeline, timelineRows } from '../observe/index.ts';
 import type { ScenarioResult } from '../runner.ts';
 import { type TimelineBucket, timeline } from './timeline.ts';
 

@@ -1,4 +1,4 @@
-import { maxOf } from '../checkers/recovery.ts';
+import { maxOf } from '../checkers/index.ts';
 import type { History } from '../history.ts';
 
 /** One time bucket of a run, for the report's chart. */

@@ -18,5 +18,21 @@ export {
   targetRuns,
 } from './factory.ts';
 export { harnessTarget } from './harness.ts';
+export { kubernetesTarget } from './kubernetes.ts';
+export type { MemberState } from './kubernetes-objects.ts';
+export {
+  chaosInjected,
+  chaosMeshMissingError,
+  clusterHealth,
+  containerIdOf,
+  HEALTH_SCRIPT,
+  parseConfigGetMs,
+  partitionObject,
+  podInfosFromClusterNodes,
+  redisCliCommand,
+  signalPod,
+  signalPodName,
+} from './kubernetes-objects.ts';
+export { KubernetesTargetError, parseSeeds, resolveKubernetesOptions } from './kubernetes-options.ts';
 export { type LocalTargetOptions, localTarget } from './local.ts';
 export { type LocalSentinelTargetOptions, localSentinelTarget } from './local-sentinel.ts';

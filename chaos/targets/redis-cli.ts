@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { imageProgram } from '../../runtime/images/programs.ts';
+import { imageProgram } from '../../runtime/images/index.ts';
 
 const run = promisify(execFile);
 

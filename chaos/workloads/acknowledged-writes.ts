@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster } from 'ioredis';
-import { watchClientSlots } from '../observe/client-slots.ts';
+import { watchClientSlots } from '../observe/index.ts';
 import { connectData, FAILURE_BACKOFF_MS, refreshingOnFailure } from './connect.ts';
 import { type Workload, withTimeout } from './workload.ts';
 

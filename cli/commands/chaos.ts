@@ -9,7 +9,7 @@ import {
   SCENARIOS,
   type ScenarioResult,
 } from '../../chaos/index.ts';
-import { timelineLines } from '../../chaos/observe/failover-timeline.ts';
+import { timelineLines } from '../../chaos/observe/index.ts';
 import {
   parseTargetName,
   TARGET_NAMES,

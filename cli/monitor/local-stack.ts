@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 // The alerts module, not the dashboards index: the index also loads cdk8s and the Grafana SDK, which the monitor does
 // not need (measured: 1.8 s to import the index, 1.0 s the alerts module).
-import { type AlertOptions, prometheusRulesFile } from '../../dashboards/alerts.ts';
+import { type AlertOptions, prometheusRulesFile } from '../../dashboards/index.ts';
 import { imageProgram } from '../../runtime/images/index.ts';
 import { type ProcessHandle, type ProcessRegistry, pollUntil, startProcess } from '../../runtime/process/index.ts';
 import { freeRedisPort } from '../../runtime/redis/index.ts';

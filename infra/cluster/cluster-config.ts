@@ -1,4 +1,4 @@
-import { type RedisConfEntries, renderRedisConf } from '../config/redis-conf.ts';
+import { type RedisConfEntries, renderRedisConf } from '../config/index.ts';
 import { confEntries as conf, type DataConfigInput } from '../data-pod/index.ts';
 
 /** What the base redis.conf of a cluster member is made from. */

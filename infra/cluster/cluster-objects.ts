@@ -3,14 +3,15 @@ import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import { onePodBudget, redisResources } from '../data-pod/index.ts';
 import { check, NAME_PATTERN } from '../errors.ts';
-import { EXPORTER_PORT } from '../metrics/exporter.ts';
+import { EXPORTER_PORT } from '../metrics/index.ts';
 import { dataClaimTemplate } from '../persistence.ts';
 import {
+  certificate,
   type NetworkPolicyOptions,
   redisNetworkPolicy,
   resolveNetworkPolicyOptions,
-} from '../security/network-policy.ts';
-import { certificate, type TlsOptions } from '../security/tls.ts';
+  type TlsOptions,
+} from '../security/index.ts';
 import type { ResolvedClusterProps } from './cluster-props.ts';
 import { memberPodTemplate } from './member-pod.ts';
 import { topologyJob } from './topology-job.ts';

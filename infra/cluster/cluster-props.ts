@@ -1,8 +1,8 @@
-import type { RedisProfile } from '../config/profiles.ts';
+import type { RedisProfile } from '../config/index.ts';
 import { type RedisDataProps, resolveDataProps } from '../data-pod/index.ts';
 import { check, checkInt, checkOneOf, constructName, isInt } from '../errors.ts';
-import { EXPORTER_PORT } from '../metrics/exporter.ts';
-import type { TlsOptions } from '../security/tls.ts';
+import { EXPORTER_PORT } from '../metrics/index.ts';
+import type { TlsOptions } from '../security/index.ts';
 
 /** Deadlines of the shell scripts in the pods and the topology Job (each a hang that would otherwise need a person). */
 export interface ScriptTimeoutOptions {

@@ -8,7 +8,7 @@ import {
   spreadConstraint,
 } from '../data-pod/index.ts';
 import { memberProbes } from '../probes.ts';
-import { podSecurityContext } from '../security/security-context.ts';
+import { podSecurityContext } from '../security/index.ts';
 
 export interface MemberPodInput {
   readonly image: string;

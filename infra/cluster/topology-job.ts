@@ -3,7 +3,7 @@ import type { Construct } from 'constructs';
 import { commonMounts, commonVolumes, scriptEnv } from '../data-pod/index.ts';
 import { hashedJobName } from '../job-name.ts';
 import { SCRIPTS_MOUNT_PATH } from '../scripts.ts';
-import { containerSecurityContext, podSecurityContext } from '../security/security-context.ts';
+import { containerSecurityContext, podSecurityContext } from '../security/index.ts';
 
 export interface TopologyJobInput {
   /** Name prefix; the Job is `<prefix>-<hash of its pod template>` ({@link hashedJobName}). */

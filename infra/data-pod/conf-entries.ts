@@ -1,7 +1,4 @@
-import type { EvictionPolicy } from '../config/directives.ts';
-import type { MemoryPlan } from '../config/memory.ts';
-import type { ResolvedPersistence } from '../config/profiles.ts';
-import type { DirectiveValue } from '../config/redis-conf.ts';
+import type { DirectiveValue, EvictionPolicy, MemoryPlan, ResolvedPersistence } from '../config/index.ts';
 
 type Entry = readonly [string, DirectiveValue];
 

@@ -1,10 +1,8 @@
 import type { ApiObject } from 'cdk8s';
 import type { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import type { EvictionPolicy } from '../config/directives.ts';
-import type { MemoryPlan } from '../config/memory.ts';
-import type { RedisProfile, ResolvedPersistence } from '../config/profiles.ts';
-import type { MonitoringTarget } from '../metrics/monitoring.ts';
+import type { EvictionPolicy, MemoryPlan, RedisProfile, ResolvedPersistence } from '../config/index.ts';
+import type { MonitoringTarget } from '../metrics/index.ts';
 import type { ResolvedDataProps } from './data-props.ts';
 import type { DataMonitoring } from './objects.ts';
 

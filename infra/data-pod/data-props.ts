@@ -1,14 +1,20 @@
-import { EVICTION_POLICIES, type EvictionPolicy } from '../config/directives.ts';
-import { planMemory } from '../config/memory.ts';
-import { type PersistenceOptions, PROFILES, type RedisProfile, resolvePersistence } from '../config/profiles.ts';
-import { parseMemoryQuantity } from '../config/quantity.ts';
-import { type DirectiveValue, validateUserConfig } from '../config/redis-conf.ts';
+import {
+  type DirectiveValue,
+  EVICTION_POLICIES,
+  type EvictionPolicy,
+  type PersistenceOptions,
+  PROFILES,
+  parseMemoryQuantity,
+  planMemory,
+  type RedisProfile,
+  resolvePersistence,
+  validateUserConfig,
+} from '../config/index.ts';
 import { check, checkInt, checkOneOf, isInt } from '../errors.ts';
 import { REDIS_IMAGE } from '../images.ts';
-import { DEFAULT_EXPORTER_IMAGE } from '../metrics/exporter.ts';
+import { DEFAULT_EXPORTER_IMAGE } from '../metrics/index.ts';
 import type { StorageOptions } from '../persistence.ts';
-import type { AuthOptions } from '../security/auth.ts';
-import type { NetworkPolicyOptions } from '../security/network-policy.ts';
+import type { AuthOptions, NetworkPolicyOptions } from '../security/index.ts';
 
 /**
  * The deployed Redis: the oldest maintained 8.x tag (8.2.9); the local runtime runs Debian's 8.0.2 with the same

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { type ApiObject, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
-import type { AlertDeployment } from '../../dashboards/alerts.ts';
-import { type MonitoringTarget, prometheusRule, serviceMonitor } from '../metrics/monitoring.ts';
-import { type AuthOptions, RedisAuth } from '../security/auth.ts';
+import type { AlertDeployment } from '../../dashboards/index.ts';
+import { type MonitoringTarget, prometheusRule, serviceMonitor } from '../metrics/index.ts';
+import { type AuthOptions, RedisAuth } from '../security/index.ts';
 
 /**
  * The scripts ConfigMap of a deployment (redis.conf, ACL users, the scripts), then its auth Secret (referenced, or

@@ -1,10 +1,8 @@
 import { k8s } from 'cdk8s-plus-27';
-import { exporterContainer } from '../metrics/exporter.ts';
+import { exporterContainer } from '../metrics/index.ts';
 import { DATA_MOUNT_PATH } from '../persistence.ts';
 import { SCRIPTS_MOUNT_PATH } from '../scripts.ts';
-import { AUTH_MOUNT_PATH } from '../security/auth.ts';
-import { containerSecurityContext } from '../security/security-context.ts';
-import { TLS_MOUNT_PATH } from '../security/tls.ts';
+import { AUTH_MOUNT_PATH, containerSecurityContext, TLS_MOUNT_PATH } from '../security/index.ts';
 
 /** Where the entrypoint renders the final redis.conf (an in-memory emptyDir: it holds masterauth). */
 export const RUN_MOUNT_PATH = '/run/slotforge';

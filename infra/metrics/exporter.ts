@@ -1,6 +1,6 @@
 import { k8s } from 'cdk8s-plus-27';
 import { REDIS_EXPORTER_IMAGE } from '../images.ts';
-import { containerSecurityContext, EXPORTER_UID } from '../security/security-context.ts';
+import { containerSecurityContext, EXPORTER_UID } from '../security/index.ts';
 
 /** The exporter port Prometheus scrapes. */
 export const EXPORTER_PORT = 9121;

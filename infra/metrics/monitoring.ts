@@ -1,6 +1,6 @@
 import { type ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { type AlertDeployment, type PrometheusAlertingRule, prometheusRuleGroups } from '../../dashboards/alerts.ts';
+import { type AlertDeployment, type PrometheusAlertingRule, prometheusRuleGroups } from '../../dashboards/index.ts';
 import { customResource } from '../custom-resource.ts';
 import { check } from '../errors.ts';
 

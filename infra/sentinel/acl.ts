@@ -1,4 +1,4 @@
-import { type AclUser, CLUSTER_ACL_USERS } from '../security/acl.ts';
+import { type AclUser, CLUSTER_ACL_USERS } from '../security/index.ts';
 
 /**
  * What a sentinel sends a Redis it monitors: INFO and ROLE, PING, hello messages on `__sentinel__:hello`, and during a

@@ -1,5 +1,5 @@
 import { type App, Chart } from 'cdk8s';
-import { restrictedNamespace } from '../security/pod-security.ts';
+import { restrictedNamespace } from '../security/index.ts';
 import { RedisSentinel } from './redis-sentinel.ts';
 
 /** Namespace of the Sentinel example chart. */

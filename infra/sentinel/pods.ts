@@ -8,7 +8,7 @@ import {
   scriptContainer,
   spreadConstraint,
 } from '../data-pod/index.ts';
-import { podSecurityContext } from '../security/security-context.ts';
+import { podSecurityContext } from '../security/index.ts';
 
 /** What both pod templates of a RedisSentinel share. */
 export interface SentinelPodInput {

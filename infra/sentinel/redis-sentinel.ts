@@ -9,8 +9,8 @@ import {
   uniqueNameValidation,
 } from '../data-pod/index.ts';
 import { RedisCluster } from '../redis-cluster.ts';
-import { renderAclUsers, secretKeysOf } from '../security/acl.ts';
-import type { RedisAuth } from '../security/auth.ts';
+import type { RedisAuth } from '../security/index.ts';
+import { renderAclUsers, secretKeysOf } from '../security/index.ts';
 import { SENTINEL_ACCESS_KEY, SENTINEL_ACL_USERS } from './acl.ts';
 import { sentinelScriptFiles } from './scripts.ts';
 import { masterLines, renderSentinelConf, renderSentinelRedisConf } from './sentinel-config.ts';

@@ -1,13 +1,9 @@
 import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import { redisResources } from '../data-pod/index.ts';
-import { EXPORTER_PORT } from '../metrics/exporter.ts';
+import { EXPORTER_PORT } from '../metrics/index.ts';
 import { dataClaimTemplate } from '../persistence.ts';
-import {
-  type NetworkPolicyOptions,
-  redisNetworkPolicy,
-  resolveNetworkPolicyOptions,
-} from '../security/network-policy.ts';
+import { type NetworkPolicyOptions, redisNetworkPolicy, resolveNetworkPolicyOptions } from '../security/index.ts';
 import { dataPodTemplate, sentinelPodTemplate } from './pods.ts';
 import type { ResolvedSentinelProps } from './sentinel-props.ts';
 

@@ -1,7 +1,7 @@
-import { parseMemoryQuantity } from '../config/quantity.ts';
+import { parseMemoryQuantity } from '../config/index.ts';
 import { type RedisDataProps, resolveDataProps } from '../data-pod/index.ts';
 import { check, checkInt, constructName, InvalidPropError, isInt } from '../errors.ts';
-import { EXPORTER_PORT } from '../metrics/exporter.ts';
+import { EXPORTER_PORT } from '../metrics/index.ts';
 
 /** Properties of a RedisSentinel: the shared data-pod props ({@link RedisDataProps}) and the Sentinel's own. */
 export interface RedisSentinelProps extends RedisDataProps {

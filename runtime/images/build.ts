@@ -14,8 +14,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { runOk } from '../local/exec.ts';
-import { isAlive } from '../process/proc.ts';
+import { isAlive, runOk } from '../process/index.ts';
 import { type CachedImage, cachedImage, type ImageManifest, imageCacheDir } from './cache.ts';
 import { DEBIAN_MIRROR, DEBIAN_SECURITY_MIRROR, type ImageRecipe } from './recipes.ts';
 

@@ -1,9 +1,8 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { type ManagedProcess, startProcess } from '../process/index.ts';
+import { type ManagedProcess, run, startProcess } from '../process/index.ts';
 import { type ChrootSpec, chrootArgv } from './chroot.ts';
-import { run } from './exec.ts';
 import { insideRootless, procMountLine, upperMountPointLines } from './rootless/index.ts';
 import type { ContainerPort, Handler } from './types.ts';
 import type { Mount } from './volumes.ts';

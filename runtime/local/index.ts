@@ -16,6 +16,7 @@ export {
   planApply,
   templateRevision,
 } from './apply.ts';
+export { CGROUP_ROOT, ContainerCgroup, cgroupLeftovers, limitsOf } from './cgroups.ts';
 export { type CleanupReport, cleanupLocal, leftovers, liveSupervisor } from './cleanup.ts';
 export { type ControlRequest, control, type EndpointsReply, serveControl } from './control.ts';
 export { REVISION_LABEL } from './controllers/index.ts';
@@ -30,7 +31,8 @@ export {
 } from './dns.ts';
 export { AdmissionError, LocalRuntimeError, type LocalRuntimeErrorCode } from './errors.ts';
 export { claimHostDns, HOST_DNS_CLAIM_DIR, type HostDnsClaim, releaseHostDns } from './host-dns-claim.ts';
-export { IMAGE_TABLE, type ImageMapping, resolveImage } from './images.ts';
+export { containerIdentity } from './identity.ts';
+export { containerArgv, IMAGE_TABLE, type ImageMapping, resolveImage } from './images.ts';
 export {
   addObject,
   cloneManifestSet,
@@ -49,7 +51,7 @@ export {
   validateNetworkPolicy,
 } from './network-policy.ts';
 export { renderFirewall } from './network-policy-nft.ts';
-export { RUNTIMES_DIR, sweepOrphans } from './orphans.ts';
+export { CREATED_FILE, RUNTIMES_DIR, sweepOrphans } from './orphans.ts';
 export type { Partition, PartitionOptions } from './partitions.ts';
 export type { Pod, PodPhase } from './pod.ts';
 export { type ExecOptions, type ExecResult, execInPod } from './pod-exec.ts';
@@ -80,3 +82,4 @@ export {
 } from './start.ts';
 export { statePaths, storedSecret } from './state.ts';
 export type { PodReport, RuntimeStatus } from './status.ts';
+export type { Container, Deployment, Job, KubeObject, NetworkPolicy, PodSpec, StatefulSet } from './types.ts';

@@ -1,5 +1,5 @@
+import { run, runOk } from '../process/index.ts';
 import { LocalRuntimeError } from './errors.ts';
-import { run, runOk } from './exec.ts';
 
 /** Where a pod's network lives: its namespace, the root-side veth and its address. */
 export interface PodNet {

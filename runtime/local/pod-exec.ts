@@ -1,7 +1,7 @@
+import { run } from '../process/index.ts';
 import { chrootArgv } from './chroot.ts';
 import type { HandlerTarget } from './container.ts';
 import { LocalRuntimeError } from './errors.ts';
-import { run } from './exec.ts';
 
 /** Options of {@link execInPod}. */
 export interface ExecOptions {

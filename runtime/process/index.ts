@@ -1,4 +1,5 @@
 export { DeadlineError, type PollOptions, pollUntil, sleep } from './deadline.ts';
+export { type RunOptions, type RunResult, run, runOk } from './exec.ts';
 export {
   type Launcher,
   ManagedProcess,

@@ -2,10 +2,9 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Cluster } from 'ioredis';
-import { imageProgram } from '../images/programs.ts';
-import { pollUntil } from '../process/deadline.ts';
-import type { Launcher } from '../process/managed-process.ts';
-import type { ProcessRegistry } from '../process/registry.ts';
+import { imageProgram } from '../images/index.ts';
+import type { Launcher, ProcessRegistry } from '../process/index.ts';
+import { pollUntil } from '../process/index.ts';
 import { parseClusterNodes, parseInfo } from './info.ts';
 import { command, type RedisServer, startRedisServer } from './server.ts';
 

@@ -1,10 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { imageProgram } from '../images/programs.ts';
-import { pollUntil } from '../process/deadline.ts';
-import type { Launcher } from '../process/managed-process.ts';
-import type { ProcessRegistry } from '../process/registry.ts';
+import { imageProgram } from '../images/index.ts';
+import type { Launcher, ProcessRegistry } from '../process/index.ts';
+import { pollUntil } from '../process/index.ts';
 import { freeRedisPort } from './ports.ts';
 import { command, type RedisServer, startRedisServer } from './server.ts';
 

@@ -1,10 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { imageProgram } from '../images/programs.ts';
-import { pollUntil } from '../process/deadline.ts';
-import { type Launcher, type ProcessHandle, startProcess } from '../process/managed-process.ts';
-import type { ProcessRegistry } from '../process/registry.ts';
+import { imageProgram } from '../images/index.ts';
+import type { ProcessRegistry } from '../process/index.ts';
+import { type Launcher, type ProcessHandle, pollUntil, startProcess } from '../process/index.ts';
 import { freeRedisPort } from './ports.ts';
 
 /** Options of {@link startRedisServer}. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatOps, formatRow, measure, median, memoryRow, parseArgs, toRow } from '../../bench/lib.ts';
+import { formatOps, formatRow, measure, median, memoryRow, parseArgs, toRow } from '../../bench/index.ts';
 
 describe('bench arguments', () => {
   it('reads --json FILE, --json=FILE and --quick', () => {

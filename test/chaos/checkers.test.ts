@@ -9,8 +9,8 @@ import {
   checkRecovery,
   measureRecovery,
 } from '../../chaos/checkers/index.ts';
-import { defaultClassifier, type History, type Operation } from '../../chaos/history.ts';
-import { spreadChannels } from '../../chaos/workloads/pubsub-delivery.ts';
+import { defaultClassifier, type History, type Operation } from '../../chaos/index.ts';
+import { spreadChannels } from '../../chaos/workloads/index.ts';
 
 let nextId = 0;
 const op = (o: Partial<Operation> & Pick<Operation, 'kind' | 'start' | 'end'>): Operation => ({
@@ -81,7 +81,16 @@ describe('checkCounterBounds', () => {
     const lost = checkCounterBounds(history(ops(1)));
     expect(lost.ok).toBe(false);
     expect(lost.evidence.violations).toEqual([
-      { key: 'c', op: expect.any(Number), observed: 1, acknowledged: 2, possible: 2 },
+      {
+        key: 'c',
+        op: expect.any(Number),
+        kind: 'read-counter',
+        start: 200,
+        end: 201,
+        observed: 1,
+        acknowledged: 2,
+        possible: 2,
+      },
     ]);
   });
 
@@ -107,7 +116,16 @@ describe('checkCounterBounds', () => {
     );
     expect(v.ok).toBe(false);
     expect(v.evidence.violations).toEqual([
-      { key: 'c', op: expect.any(Number), observed: 1, acknowledged: 2, possible: 2 },
+      {
+        key: 'c',
+        op: expect.any(Number),
+        kind: 'read-counter',
+        start: 10,
+        end: 11,
+        observed: 1,
+        acknowledged: 2,
+        possible: 2,
+      },
     ]);
   });
 

@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { History, HistoryEvent, Operation } from '../../chaos/history.ts';
-import { changedRuns } from '../../chaos/observe/client-slots.ts';
-import { failoverTimeline, timelineLines } from '../../chaos/observe/failover-timeline.ts';
-import { jsonReport, renderHtmlReport } from '../../chaos/report/html.ts';
-import type { ScenarioResult } from '../../chaos/runner.ts';
-import type { FaultEffect } from '../../chaos/scenario.ts';
+import type { FaultEffect, History, HistoryEvent, Operation, ScenarioResult } from '../../chaos/index.ts';
+import { changedRuns, failoverTimeline, timelineLines } from '../../chaos/observe/index.ts';
+import { jsonReport, renderHtmlReport } from '../../chaos/report/index.ts';
 
 const effect: FaultEffect = {
   pods: ['redis-shard-0-0'],

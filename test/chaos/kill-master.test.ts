@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { runScenario } from '../../chaos/runner.ts';
-import { findScenarios } from '../../chaos/scenarios.ts';
-import { harnessTarget } from '../../chaos/targets/harness.ts';
-import { useCluster } from '../support/fixtures.ts';
+import { findScenarios, runScenario } from '../../chaos/index.ts';
+import { harnessTarget } from '../../chaos/targets/index.ts';
+import { useCluster } from '../support/index.ts';
 
 // Its own configuration (node timeout 2000 ms, as the manifests use) so no other file shares the broken cluster.
 const cluster = useCluster({ shards: 3, replicasPerShard: 1, nodeTimeoutMs: 2000, password: 'chaos-kill-master' });

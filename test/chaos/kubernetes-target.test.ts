@@ -5,23 +5,25 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UnsupportedFaultError } from '../../chaos/target.ts';
-import { kubernetesTarget } from '../../chaos/targets/kubernetes.ts';
+import { UnsupportedFaultError } from '../../chaos/index.ts';
 import {
   chaosInjected,
   chaosMeshMissingError,
   clusterHealth,
   containerIdOf,
   HEALTH_SCRIPT,
+  KubernetesTargetError,
+  kubernetesTarget,
   type MemberState,
   parseConfigGetMs,
+  parseSeeds,
   partitionObject,
   podInfosFromClusterNodes,
   redisCliCommand,
+  resolveKubernetesOptions,
   signalPod,
   signalPodName,
-} from '../../chaos/targets/kubernetes-objects.ts';
-import { KubernetesTargetError, parseSeeds, resolveKubernetesOptions } from '../../chaos/targets/kubernetes-options.ts';
+} from '../../chaos/targets/index.ts';
 
 // Redis 7 CLUSTER NODES as a pod of the chart prints it: ip:port@cport,hostname.
 const NODES = [

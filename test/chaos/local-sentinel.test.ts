@@ -1,15 +1,11 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runScenario } from '../../chaos/runner.ts';
-import { findScenarios } from '../../chaos/scenarios.ts';
-import type { ChaosTarget } from '../../chaos/target.ts';
-import { sentinelExampleManifests } from '../../chaos/targets/default-deployment.ts';
-import { localSentinelTarget } from '../../chaos/targets/local-sentinel.ts';
-import { SENTINEL_FAILOVER_MARGIN_MS } from '../../chaos/thresholds.ts';
+import type { ChaosTarget } from '../../chaos/index.ts';
+import { findScenarios, runScenario, SENTINEL_FAILOVER_MARGIN_MS } from '../../chaos/index.ts';
+import { localSentinelTarget, sentinelExampleManifests } from '../../chaos/targets/index.ts';
 import { LocalRuntime } from '../../runtime/local/index.ts';
-import { harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../support/harness-root.ts';
-import { cleanUpAndExpectNothingLeft } from '../support/nothing-left.ts';
+import { cleanUpAndExpectNothingLeft, harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../support/index.ts';
 
 /** The Sentinel example chart of main.ts on the local runtime: its primary killed under load, clients through the sentinels. */
 describe.runIf(process.getuid?.() === 0)('chaos on the local runtime (RedisSentinel example chart)', () => {

@@ -1,16 +1,19 @@
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { timelineLines } from '../../chaos/observe/failover-timeline.ts';
-import { runScenario, type ScenarioResult } from '../../chaos/runner.ts';
-import { findScenarios } from '../../chaos/scenarios.ts';
-import type { ChaosTarget } from '../../chaos/target.ts';
-import { localTarget } from '../../chaos/targets/local.ts';
-import { FULL_RESTART_HEALTHY_MS, KILL_MASTER_RECOVERY_MARGIN_MS } from '../../chaos/thresholds.ts';
+import type { ChaosTarget } from '../../chaos/index.ts';
+import {
+  FULL_RESTART_HEALTHY_MS,
+  findScenarios,
+  KILL_MASTER_RECOVERY_MARGIN_MS,
+  runScenario,
+  type ScenarioResult,
+} from '../../chaos/index.ts';
+import { timelineLines } from '../../chaos/observe/index.ts';
+import { localTarget } from '../../chaos/targets/index.ts';
 import { LocalRuntime, loadManifests } from '../../runtime/local/index.ts';
-import { synthDefaultCharts } from '../runtime/local/chart-support.ts';
-import { harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../support/harness-root.ts';
-import { cleanUpAndExpectNothingLeft } from '../support/nothing-left.ts';
+import { synthDefaultCharts } from '../runtime/local/index.ts';
+import { cleanUpAndExpectNothingLeft, harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../support/index.ts';
 
 /**
  * The representative subset of the chaos matrix that `npm test` runs (`npm run chaos` runs all of it), on the

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { History, Operation } from '../../chaos/history.ts';
-import { jsonReport, renderHtmlReport } from '../../chaos/report/html.ts';
-import { percentile, timeline } from '../../chaos/report/timeline.ts';
-import { type ScenarioResult, topErrors } from '../../chaos/runner.ts';
+import type { History, Operation } from '../../chaos/index.ts';
+import { type ScenarioResult, topErrors } from '../../chaos/index.ts';
+import { jsonReport, percentile, renderHtmlReport, timeline } from '../../chaos/report/index.ts';
 
 const op = (id: number, start: number, end: number, outcome: Operation['outcome'] = 'ok'): Operation => ({
   id,

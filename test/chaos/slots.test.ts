@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
-import { keySlot } from '../../chaos/slots.ts';
+import { keySlot } from '../../chaos/index.ts';
 import { command } from '../../runtime/redis/index.ts';
-import { useStandalone } from '../support/fixtures.ts';
+import { useStandalone } from '../support/index.ts';
 
 const redis = useStandalone({ config: { 'cluster-enabled': 'yes', 'cluster-config-file': 'nodes.conf' } });
 

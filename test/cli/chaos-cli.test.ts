@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { SCENARIOS } from '../../chaos/scenarios.ts';
-import { harnessTempDir } from '../support/harness-root.ts';
+import { SCENARIOS } from '../../chaos/index.ts';
+import { harnessTempDir } from '../support/index.ts';
 
 const run = promisify(execFile);
 const chaos = (...args: string[]) =>

@@ -5,8 +5,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { leftovers, liveSupervisor, type RuntimeStatus } from '../../runtime/local/index.ts';
 import { isAlive, pollUntil } from '../../runtime/process/index.ts';
-import { harnessTempDir } from '../support/harness-root.ts';
-import { NOTHING_LEFT } from '../support/nothing-left.ts';
+import { harnessTempDir, NOTHING_LEFT } from '../support/index.ts';
 
 const run = promisify(execFile);
 const bin = 'bin/slotforge.js';

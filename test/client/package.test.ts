@@ -3,8 +3,7 @@ import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } fro
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
-import { useStandalone } from '../support/fixtures.ts';
-import { harnessTempDir } from '../support/harness-root.ts';
+import { harnessTempDir, useStandalone } from '../support/index.ts';
 
 const run = promisify(execFile);
 const redis = useStandalone({ password: 'package-test' });

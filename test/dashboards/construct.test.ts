@@ -7,7 +7,7 @@ import { ConfigMap } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { buildDashboards, prometheusRuleGroups, RedisMonitoring } from '../../dashboards/index.ts';
-import { harnessTempDir } from '../support/harness-root.ts';
+import { harnessTempDir } from '../support/index.ts';
 
 const run = promisify(execFile);
 

@@ -13,7 +13,7 @@ import {
   RULES_FILE_NAME,
 } from '../../dashboards/index.ts';
 import { RedisCluster, RedisSentinel } from '../../infra/index.ts';
-import { harnessTempDir } from '../support/harness-root.ts';
+import { harnessTempDir } from '../support/index.ts';
 
 const run = promisify(execFile);
 /** The promtool unit tests of each deployment's rule set, and the rules file name each one loads. */

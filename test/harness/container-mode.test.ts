@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertContainerEngine } from '../support/container.ts';
-import { fixtureMode } from '../support/fixtures.ts';
+import { assertContainerEngine, fixtureMode } from '../support/index.ts';
 
 describe('REDIS_FIXTURE=container', () => {
   it('fails fast with a message that says what to do when no Docker engine answers', async () => {

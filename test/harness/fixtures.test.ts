@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { command, parseInfo } from '../../runtime/redis/index.ts';
-import { useCluster, useSentinel, useStandalone } from '../support/fixtures.ts';
+import { useCluster, useSentinel, useStandalone } from '../support/index.ts';
 
 describe('standalone fixture', () => {
   const redis = useStandalone({ password: 'standalone-secret' });

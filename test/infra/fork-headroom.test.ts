@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatForkHeadroom, measureForkHeadroom } from '../../bench/fork-headroom.ts';
-import { CGROUP_ROOT } from '../../runtime/local/cgroups.ts';
-import { harnessRegistry, harnessTempDir } from '../support/harness-root.ts';
+import { formatForkHeadroom, measureForkHeadroom } from '../../bench/index.ts';
+import { CGROUP_ROOT } from '../../runtime/local/index.ts';
+import { harnessRegistry, harnessTempDir } from '../support/index.ts';
 
 const MiB = 2 ** 20;
 

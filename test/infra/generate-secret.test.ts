@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_KUBECTL_IMAGE, DEFAULT_REDIS_IMAGE, InvalidPropError } from '../../infra/index.ts';
-import { harnessTempDir } from '../support/harness-root.ts';
+import { harnessTempDir } from '../support/index.ts';
 import { type Manifest, objectsOfKind, synthCluster } from './support/synth.ts';
 import { validateObject } from './support/validate.ts';
 

@@ -3,17 +3,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { defaultClusterManifests, sentinelExampleManifests } from '../../chaos/targets/default-deployment.ts';
+import { defaultClusterManifests, sentinelExampleManifests } from '../../chaos/targets/index.ts';
 import {
+  DEFAULT_EXPORTER_IMAGE,
+  DEFAULT_REDIS_IMAGE,
   IMAGE_REFERENCES_CHECKED_ON,
   isBitnamiImage,
   VERIFIED_IMAGE_REFERENCES,
   verifiedReference,
-} from '../../infra/images.ts';
-import { DEFAULT_EXPORTER_IMAGE, DEFAULT_REDIS_IMAGE } from '../../infra/index.ts';
-import { resolveImage } from '../../runtime/local/images.ts';
-import { loadManifests, type ManifestSet } from '../../runtime/local/index.ts';
-import { harnessTempDir } from '../support/harness-root.ts';
+} from '../../infra/index.ts';
+import { loadManifests, type ManifestSet, resolveImage } from '../../runtime/local/index.ts';
+import { harnessTempDir } from '../support/index.ts';
 
 const repo = join(import.meta.dirname, '..', '..');
 const dirs: string[] = [];

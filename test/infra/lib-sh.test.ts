@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLUSTER_ACL_USERS, renderAclUsers } from '../../infra/index.ts';
 import { builtImage } from '../../runtime/images/index.ts';
-import { harnessTempDir } from '../support/harness-root.ts';
+import { harnessTempDir } from '../support/index.ts';
 
 // Unit tests of infra/scripts/lib.sh: each case sources the file in POSIX sh, calls one function and checks what it
 // printed or returned. The address parsing and nodes.conf rewrite are covered with Redis 8.0 captures in

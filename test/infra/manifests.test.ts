@@ -5,10 +5,10 @@ import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { alertDefinitions } from '../../dashboards/alerts.ts';
+import { alertDefinitions } from '../../dashboards/index.ts';
 import { parseMemoryQuantity, parseRedisConf, type RedisClusterProps } from '../../infra/index.ts';
-import { SENTINEL_EXAMPLE_NAMESPACE } from '../../infra/sentinel/example.ts';
-import { harnessTempDir } from '../support/harness-root.ts';
+import { SENTINEL_EXAMPLE_NAMESPACE } from '../../infra/sentinel/index.ts';
+import { harnessTempDir } from '../support/index.ts';
 import { type Manifest, memberConfig, objectsOfKind, synthCluster } from './support/synth.ts';
 import { validateObject } from './support/validate.ts';
 

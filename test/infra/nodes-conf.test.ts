@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { command, parseClusterNodes, type RedisServer, startRedisServer } from '../../runtime/redis/index.ts';
-import { harnessTempDir } from '../support/harness-root.ts';
+import { harnessTempDir } from '../support/index.ts';
 import { redis8Rootfs, rootfsLauncher } from './support/redis-rootfs.ts';
 
 // infra/scripts/lib.sh parses node address fields of two formats, both captured from Redis 8.0.2 (Debian trixie,

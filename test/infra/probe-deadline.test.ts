@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtImage } from '../../runtime/images/index.ts';
 import { type RedisServer, startRedisServer } from '../../runtime/redis/index.ts';
-import { harnessTempDir } from '../support/harness-root.ts';
+import { harnessTempDir } from '../support/index.ts';
 
 // Issue 14 review: a readiness probe makes up to three redis-cli calls, each bounded by redisCliSeconds (3 s), so a
 // slow but answering server let it run ~9 s against timeoutSeconds 5 s, and the kubelet cut it off without its

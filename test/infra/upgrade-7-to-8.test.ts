@@ -12,7 +12,7 @@ import {
   startLocalCluster,
   startRedisServer,
 } from '../../runtime/redis/index.ts';
-import { harnessTempDir } from '../support/harness-root.ts';
+import { harnessTempDir } from '../support/index.ts';
 import { redis8Rootfs, redis70Launcher, rootfsLauncher } from './support/redis-rootfs.ts';
 
 // docs/cluster-setup.md "Upgrade 7.0 -> 8.0", executed: a cluster made by Redis 7.0.15 (AOF + nodes.conf on disk)

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { sweepOrphans } from '../../runtime/local/orphans.ts';
+import { sweepOrphans } from '../../runtime/local/index.ts';
 import { findProcesses, reapRegistry } from '../../runtime/process/index.ts';
 
 /**

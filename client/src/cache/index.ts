@@ -1,5 +1,5 @@
 /** The cache patterns: getOrSet (cache-aside), the store and its entries, tags, invalidation, read/write-through, write-behind, warm-up. */
-export { decodeEntry, type Entry } from './entry.ts';
+export { COMPACT_ENTRY_HEADER_BYTES, decodeEntry, ENTRY_HEADER_BYTES, type Entry, encodeEntry } from './entry.ts';
 export { GET_OR_SET_DEFAULTS, GetOrSet, type GetOrSetDeps, type GetOrSetOptions, type Loader } from './get-or-set.ts';
 export { type InvalidatePatternOptions, Invalidation, type InvalidationDeps } from './invalidation.ts';
 export { LOCK_KEY_PART, type LoaderLockDeps, type LockedLoad, loadUnderLock } from './loader-lock.ts';

@@ -1,4 +1,7 @@
 /** The core: the command interface and its ioredis implementation, options, deps, errors, events, retries, slots, validation. It imports no feature folder. */
+
+export type { Watched } from './attempt-watchdog.ts';
+export { AttemptWatchdog } from './attempt-watchdog.ts';
 export {
   type BatchCommand,
   type BatchResult,
@@ -51,3 +54,5 @@ export {
   numberOption,
   stringOption,
 } from './validate.ts';
+export type { Corkable, StreamHolder } from './write-coalescer.ts';
+export { WriteCoalescer } from './write-coalescer.ts';

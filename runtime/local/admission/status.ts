@@ -1,5 +1,5 @@
 import { APPLY_KINDS } from '../apply.ts';
-import { RBAC_KINDS } from '../kubectl/rbac.ts';
+import { RBAC_KINDS } from '../kubectl/index.ts';
 import type { ManifestSet } from '../manifests.ts';
 import { crdKinds, served } from './index.ts';
 

@@ -7,8 +7,7 @@
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isAlive, pollUntil } from '../../process/index.ts';
-import { run } from '../exec.ts';
+import { isAlive, pollUntil, run } from '../../process/index.ts';
 import { statePaths } from '../state.ts';
 import { insideRootless, userNamespaceOf } from './namespace.ts';
 

@@ -3,11 +3,11 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { MonitorReport } from '../../../cli/commands/monitor.ts';
+import type { MonitorReport } from '../../../cli/commands/index.ts';
 import { PrometheusApi } from '../../../cli/monitor/index.ts';
 import { isAlive, pollUntil } from '../../../runtime/process/index.ts';
-import { synthDefaultCharts } from '../../runtime/local/chart-support.ts';
-import { harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../../support/harness-root.ts';
+import { synthDefaultCharts } from '../../runtime/local/index.ts';
+import { harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../../support/index.ts';
 
 const run = promisify(execFile);
 const cli = (stateDir: string, ...args: string[]) =>

@@ -22,8 +22,8 @@ import {
   secret,
   synthDefaultCharts,
   waitConverged,
-} from '../../runtime/local/chart-support.ts';
-import { harnessRegistry, harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../../support/harness-root.ts';
+} from '../../runtime/local/index.ts';
+import { harnessRegistry, harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../../support/index.ts';
 
 /**
  * Proof on a real stack: the default charts (`main.ts`) synthesized and run on the local runtime, the redis_exporter

@@ -1,8 +1,8 @@
 import { METRIC_NAMES } from '@slotforge/client';
 import { Registry } from 'prom-client';
 import { expect, it } from 'vitest';
-import { eventually, shiftedClock } from '../contract/clock.ts';
-import type { ContractFixture } from '../contract/fixture.ts';
+import type { ContractFixture } from '../contract/index.ts';
+import { eventually, shiftedClock } from '../contract/index.ts';
 
 async function counter(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
   const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);

@@ -2,8 +2,8 @@ import { createClient, isSlotforgeError, METRIC_NAMES, type SlotforgeClient } fr
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type RedisServer, startRedisServer } from '../../../runtime/redis/index.ts';
-import { harnessRegistry, harnessTempDir } from '../../support/harness-root.ts';
-import { eventually } from '../contract/clock.ts';
+import { harnessRegistry, harnessTempDir } from '../../support/index.ts';
+import { eventually } from '../contract/index.ts';
 
 /**
  * Issue 16 item 4: while Redis is unreachable, every sequential getOrSet used to wait its whole deadline before the

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { command } from '../../../runtime/redis/index.ts';
-import { useStandalone } from '../../support/fixtures.ts';
+import { useStandalone } from '../../support/index.ts';
 
 const PROCESSES = 4;
 const CALLS_PER_PROCESS = 200;

@@ -3,7 +3,7 @@ import * as aside from '../../../docs/examples/cache/cache-aside.ts';
 import * as invalidation from '../../../docs/examples/cache/invalidation.ts';
 import * as near from '../../../docs/examples/cache/near-cache.ts';
 import * as writes from '../../../docs/examples/cache/write-behind.ts';
-import type { ContractFixture } from '../contract/fixture.ts';
+import type { ContractFixture } from '../contract/index.ts';
 
 /** The examples of docs/cache-patterns.md, executed on every deployment so the docs cannot rot. */
 export default function docsExamples(fixture: ContractFixture): void {

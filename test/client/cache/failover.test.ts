@@ -2,7 +2,7 @@ import { createClient, keySlot, METRIC_NAMES } from '@slotforge/client';
 import { Registry } from 'prom-client';
 import { expect, it } from 'vitest';
 import { command, parseClusterNodes } from '../../../runtime/redis/index.ts';
-import { useCluster } from '../../support/fixtures.ts';
+import { useCluster } from '../../support/index.ts';
 
 /**
  * Scenario: a master is SIGKILLed while writers and getOrSet readers run. Checkers with named thresholds:

@@ -2,8 +2,8 @@ import { createClient, LocalStore, METRIC_NAMES, type SlotforgeClient } from '@s
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { command } from '../../../runtime/redis/index.ts';
-import { useStandalone } from '../../support/fixtures.ts';
-import { eventually } from '../contract/clock.ts';
+import { useStandalone } from '../../support/index.ts';
+import { eventually } from '../contract/index.ts';
 
 describe('local store', () => {
   it('evicts the least recently used entry past maxEntries', () => {

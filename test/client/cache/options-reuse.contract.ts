@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import type { ContractFixture } from '../contract/fixture.ts';
+import type { ContractFixture } from '../contract/index.ts';
 
 /** getOrSet reuses the resolution of equal options, never of changed ones. */
 export default function optionsReuseContract(fixture: ContractFixture): void {

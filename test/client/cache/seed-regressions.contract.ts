@@ -1,6 +1,6 @@
 import { defineScript } from '@slotforge/client';
 import { expect, it } from 'vitest';
-import type { ContractFixture } from '../contract/fixture.ts';
+import type { ContractFixture } from '../contract/index.ts';
 
 /**
  * The seed CacheManager's bugs (/work/shared/seed/redis-caching-instructions.md), one test each, on every deployment.

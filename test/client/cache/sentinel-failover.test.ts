@@ -1,8 +1,8 @@
 import { createClient, METRIC_NAMES } from '@slotforge/client';
 import { Registry } from 'prom-client';
 import { expect, it } from 'vitest';
-import { useSentinel } from '../../support/fixtures.ts';
-import { eventually } from '../contract/clock.ts';
+import { useSentinel } from '../../support/index.ts';
+import { eventually } from '../contract/index.ts';
 
 /**
  * Scenario: the Sentinel-managed primary is SIGKILLed under a getOrSet workload with a near cache.

@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
-import { eventually } from '../contract/clock.ts';
-import type { ContractFixture } from '../contract/fixture.ts';
+import type { ContractFixture } from '../contract/index.ts';
+import { eventually } from '../contract/index.ts';
 
 /** Tag version keys expire (no key leaks forever), and an expired tag never revives entries it invalidated. */
 export default function tagTtlContract(fixture: ContractFixture): void {

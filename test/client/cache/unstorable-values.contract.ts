@@ -1,6 +1,6 @@
 import { isSlotforgeError, type SlotforgeError } from '@slotforge/client';
 import { expect, it } from 'vitest';
-import type { ContractFixture } from '../contract/fixture.ts';
+import type { ContractFixture } from '../contract/index.ts';
 
 /**
  * Issue 16 item 2 and 3: values the codecs cannot represent are refused with an error naming what and where, and

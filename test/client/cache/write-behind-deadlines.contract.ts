@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import type { ContractFixture } from '../contract/fixture.ts';
+import type { ContractFixture } from '../contract/index.ts';
 
 /** Write-behind deadlines: a hung source never holds the queue or close() forever. */
 export default function writeBehindDeadlinesContract(fixture: ContractFixture): void {

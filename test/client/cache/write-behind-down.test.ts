@@ -1,7 +1,7 @@
 import { createClient, isSlotforgeError, METRIC_NAMES, type SlotforgeError } from '@slotforge/client';
 import { Registry } from 'prom-client';
 import { expect, it } from 'vitest';
-import { useStandalone } from '../../support/fixtures.ts';
+import { useStandalone } from '../../support/index.ts';
 
 /** Stops its own server (distinct configuration), so no other file sees it down. */
 const redis = useStandalone({ config: { hz: '12' } });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type ClientOptions, type ConnectionOptions, createClient, type SlotforgeClient } from '@slotforge/client';
 import { afterEach, describe } from 'vitest';
 import type { LocalCluster, LocalSentinel, RedisServer } from '../../../runtime/redis/index.ts';
-import { type Fixture, useCluster, useSentinel, useStandalone } from '../../support/fixtures.ts';
+import { type Fixture, useCluster, useSentinel, useStandalone } from '../../support/index.ts';
 
 /**
  * The contract fixture: what a contract case gets, whatever the deployment.

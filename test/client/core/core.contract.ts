@@ -1,6 +1,6 @@
 import { createClient, defineScript, isSlotforgeError, keySlot } from '@slotforge/client';
 import { expect, it } from 'vitest';
-import type { ContractFixture } from '../contract/fixture.ts';
+import type { ContractFixture } from '../contract/index.ts';
 
 const bump = defineScript('bump', "return redis.call('INCRBY', KEYS[1], ARGV[1])");
 

@@ -5,13 +5,13 @@ import {
   ENTRY_HEADER_BYTES,
   type Entry,
   encodeEntry,
-} from '../../../client/src/cache/entry.ts';
+} from '../../../client/src/cache/index.ts';
 import {
   COMPACT_ENTRY_ENVELOPE_VERSION,
   ENTRY_ENVELOPE_VERSION,
   ENVELOPE_MAGIC,
   Envelope,
-} from '../../../client/src/codecs/envelope.ts';
+} from '../../../client/src/codecs/index.ts';
 
 const value = { at: new Date(7), n: 9n, m: new Map([[1, 'x']]), e: '', u: undefined };
 const entry: Entry = { value, negative: false, freshUntil: 1_800_000_000_123, staleUntil: 1_800_000_060_123, tags: [] };

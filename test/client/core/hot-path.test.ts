@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { AttemptWatchdog, type Watched } from '../../../client/src/core/attempt-watchdog.ts';
-import { type Corkable, type StreamHolder, WriteCoalescer } from '../../../client/src/core/write-coalescer.ts';
+import {
+  AttemptWatchdog,
+  type Corkable,
+  type StreamHolder,
+  type Watched,
+  WriteCoalescer,
+} from '../../../client/src/core/index.ts';
 
 /** A command as the watchdog sees it: settles once, remembers how. */
 class FakeCommand implements Watched {

@@ -3,8 +3,8 @@ import { Testing } from 'cdk8s';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisSentinel } from '../../../infra/index.ts';
 import { command } from '../../../runtime/redis/index.ts';
-import { useSentinel } from '../../support/fixtures.ts';
-import { eventually } from '../contract/clock.ts';
+import { useSentinel } from '../../support/index.ts';
+import { eventually } from '../contract/index.ts';
 
 /**
  * Issue 16 item 5: Sentinel as docs/sentinel-setup.md says it works, against real redis-sentinel processes that

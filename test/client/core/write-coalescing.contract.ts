@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import type { ContractFixture } from '../contract/fixture.ts';
+import type { ContractFixture } from '../contract/index.ts';
 
 /** Write coalescing changes how commands reach the socket, never what they return. */
 export default function writeCoalescingContract(fixture: ContractFixture): void {

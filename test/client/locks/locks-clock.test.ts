@@ -1,7 +1,7 @@
 import { type Clock, createClient, createLocks, isSlotforgeError } from '@slotforge/client';
 import { afterAll, expect, it } from 'vitest';
-import { useStandalone } from '../../support/fixtures.ts';
-import { eventually } from '../contract/clock.ts';
+import { useStandalone } from '../../support/index.ts';
+import { eventually } from '../contract/index.ts';
 
 /**
  * Auto-extension is driven by our own timers: with an injected manual clock the test decides when each extension

@@ -1,8 +1,8 @@
 import { createLocks, isSlotforgeError, keySlot, METRIC_NAMES } from '@slotforge/client';
 import { Registry } from 'prom-client';
 import { expect, it } from 'vitest';
-import { eventually } from '../contract/clock.ts';
-import type { ContractFixture } from '../contract/fixture.ts';
+import type { ContractFixture } from '../contract/index.ts';
+import { eventually } from '../contract/index.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

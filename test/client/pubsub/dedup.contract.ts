@@ -1,8 +1,8 @@
 import { createPubSub, type DroppedMessage, METRIC_NAMES } from '@slotforge/client';
 import { Registry } from 'prom-client';
 import { expect, it } from 'vitest';
-import { eventually } from '../contract/clock.ts';
-import type { ContractFixture } from '../contract/fixture.ts';
+import type { ContractFixture } from '../contract/index.ts';
+import { eventually } from '../contract/index.ts';
 
 /**
  * Issue 15 item 3: Redis can deliver one PUBLISH twice (a deposed master's publishes forwarded over the bus after a

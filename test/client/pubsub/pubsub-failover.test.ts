@@ -1,8 +1,8 @@
 import { createClient, createPubSub } from '@slotforge/client';
 import { expect, it } from 'vitest';
 import { command, parseClusterNodes } from '../../../runtime/redis/index.ts';
-import { useCluster } from '../../support/fixtures.ts';
-import { eventually } from '../contract/clock.ts';
+import { useCluster } from '../../support/index.ts';
+import { eventually } from '../contract/index.ts';
 
 /**
  * Scenario: the master that owns a sharded channel's slot is SIGKILLed. Checker: after its replica takes over, the

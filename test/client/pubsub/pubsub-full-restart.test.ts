@@ -1,8 +1,8 @@
 import { createClient, createPubSub } from '@slotforge/client';
 import { expect, it } from 'vitest';
 import { command } from '../../../runtime/redis/index.ts';
-import { useCluster } from '../../support/fixtures.ts';
-import { eventually } from '../contract/clock.ts';
+import { useCluster } from '../../support/index.ts';
+import { eventually } from '../contract/index.ts';
 
 /**
  * Scenario (what the chaos drill `full-restart` meets with a DNS delay, without the drill): every master drops the

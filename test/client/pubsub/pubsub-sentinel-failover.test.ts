@@ -1,7 +1,7 @@
 import { createClient, createPubSub } from '@slotforge/client';
 import { expect, it } from 'vitest';
-import { useSentinel } from '../../support/fixtures.ts';
-import { eventually } from '../contract/clock.ts';
+import { useSentinel } from '../../support/index.ts';
+import { eventually } from '../contract/index.ts';
 
 /**
  * Scenario: the Sentinel-managed primary is SIGKILLed. Checker: once a replica is promoted, the SAME subscription

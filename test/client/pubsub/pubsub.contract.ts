@@ -1,8 +1,8 @@
 import { createPubSub, type MalformedMessage, METRIC_NAMES, type SlotforgeClient } from '@slotforge/client';
 import { Registry } from 'prom-client';
 import { expect, it } from 'vitest';
-import { eventually } from '../contract/clock.ts';
-import type { ContractFixture } from '../contract/fixture.ts';
+import type { ContractFixture } from '../contract/index.ts';
+import { eventually } from '../contract/index.ts';
 
 async function errorsOf(registry: Registry, code: string): Promise<number> {
   const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === METRIC_NAMES.errors);

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createRateLimiter, isSlotforgeError, METRIC_NAMES } from '@slotforge/client';
 import { Registry } from 'prom-client';
 import { expect, it } from 'vitest';
-import { shiftedClock } from '../contract/clock.ts';
-import type { ContractFixture } from '../contract/fixture.ts';
+import type { ContractFixture } from '../contract/index.ts';
+import { shiftedClock } from '../contract/index.ts';
 
 async function decisions(registry: Registry, labels: Record<string, string>): Promise<number> {
   const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === METRIC_NAMES.rateLimitDecisions);

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createSessionStore, createSessions, keySlot } from '@slotforge/client';
 import session from 'express-session';
 import { expect, it } from 'vitest';
-import type { ContractFixture } from '../contract/fixture.ts';
+import type { ContractFixture } from '../contract/index.ts';
 
 type Req = IncomingMessage & { session: session.Session & Record<string, unknown>; sessionID: string };
 

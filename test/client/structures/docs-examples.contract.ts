@@ -4,7 +4,7 @@ import * as locks from '../../../docs/examples/data-structures/locks.ts';
 import * as pubsub from '../../../docs/examples/data-structures/pubsub.ts';
 import * as rateLimit from '../../../docs/examples/data-structures/rate-limit.ts';
 import * as sessions from '../../../docs/examples/data-structures/sessions.ts';
-import type { ContractFixture } from '../contract/fixture.ts';
+import type { ContractFixture } from '../contract/index.ts';
 
 /** The examples of docs/data-structures.md, executed on every deployment so the docs cannot rot. */
 export default function dataStructureExamples(fixture: ContractFixture): void {

@@ -9,8 +9,8 @@ import {
   type RedisCommands,
 } from '@slotforge/client';
 import { expect, it } from 'vitest';
-import { eventually } from '../contract/clock.ts';
-import type { ContractFixture } from '../contract/fixture.ts';
+import type { ContractFixture } from '../contract/index.ts';
+import { eventually } from '../contract/index.ts';
 
 /** Counters, hashes and batches: the same behaviour on standalone, cluster and sentinel. */
 export default function structuresContract(fixture: ContractFixture): void {

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { useCluster } from '../../support/fixtures.ts';
+import { useCluster } from '../../support/index.ts';
 import { recordEvidence } from './evidence.ts';
 
 const cluster = useCluster({ shards: 3, replicasPerShard: 0 });

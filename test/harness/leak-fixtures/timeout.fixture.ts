@@ -1,5 +1,5 @@
 import { it } from 'vitest';
-import { useStandalone } from '../../support/fixtures.ts';
+import { useStandalone } from '../../support/index.ts';
 import { recordEvidence } from './evidence.ts';
 
 const redis = useStandalone();

@@ -2,8 +2,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../../../runtime/process/index.ts';
-import { ChartRun, RUNTIME_HOOK_TIMEOUT_MS } from '../support/chart-runtime.ts';
-import { synthSentinel } from '../support/synth.ts';
+import { ChartRun, RUNTIME_HOOK_TIMEOUT_MS, synthSentinel } from '../support/index.ts';
 import { SentinelViews } from './support/sentinel-views.ts';
 
 // A RedisSentinel with its default failover settings (replicas 2, sentinels 3, quorum 2, down-after 5000 ms,

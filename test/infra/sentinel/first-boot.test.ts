@@ -2,8 +2,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../../../runtime/process/index.ts';
-import { ChartRun, RUNTIME_HOOK_TIMEOUT_MS } from '../support/chart-runtime.ts';
-import { synthSentinel } from '../support/synth.ts';
+import { ChartRun, RUNTIME_HOOK_TIMEOUT_MS, synthSentinel } from '../support/index.ts';
 import { SentinelViews } from './support/sentinel-views.ts';
 
 // The empty-primary guard on a fresh deployment whose sentinels are up before the data pods (the order the local

@@ -13,9 +13,8 @@ import {
   RedisSentinel,
   type RedisSentinelProps,
 } from '../../../infra/index.ts';
-import { harnessTempDir } from '../../support/harness-root.ts';
-import { type Manifest, objectsOfKind, synthSentinel } from '../support/synth.ts';
-import { validateObject } from '../support/validate.ts';
+import { harnessTempDir } from '../../support/index.ts';
+import { type Manifest, objectsOfKind, synthSentinel, validateObject } from '../support/index.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: container JSON
 type Container = Record<string, any>;

@@ -6,9 +6,12 @@ import { afterAll } from 'vitest';
 import { type ExecResult, execInPod, LocalRuntime, type Pod } from '../../../runtime/local/index.ts';
 import { pollUntil } from '../../../runtime/process/index.ts';
 import { parseClusterNodes, parseInfo } from '../../../runtime/redis/index.ts';
-import { harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../../support/harness-root.ts';
-import { manifestSetOf } from '../../support/local-runtime-fixture.ts';
-import { cleanUpAndExpectNothingLeft } from '../../support/nothing-left.ts';
+import {
+  cleanUpAndExpectNothingLeft,
+  harnessTempDir,
+  manifestSetOf,
+  RUNTIME_HOOK_TIMEOUT_MS,
+} from '../../support/index.ts';
 import { type Manifest, objectsOfKind } from './synth.ts';
 
 export { RUNTIME_HOOK_TIMEOUT_MS };

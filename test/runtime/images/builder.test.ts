@@ -9,7 +9,7 @@ import {
   imageCacheDir,
   recipeHash,
 } from '../../../runtime/images/index.ts';
-import { harnessTempDir } from '../../support/harness-root.ts';
+import { harnessTempDir } from '../../support/index.ts';
 
 const TINY: ImageRecipe = {
   name: 'tiny',

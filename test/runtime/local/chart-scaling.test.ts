@@ -4,7 +4,6 @@ import { App } from 'cdk8s';
 import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCharts } from '../../../charts.ts';
-import { run } from '../../../runtime/local/exec.ts';
 import {
   type ApplyResult,
   canonical,
@@ -13,10 +12,9 @@ import {
   loadManifests,
   type ManifestSet,
 } from '../../../runtime/local/index.ts';
-import { pollUntil } from '../../../runtime/process/index.ts';
+import { pollUntil, run } from '../../../runtime/process/index.ts';
 import { countSlots, parseClusterNodes } from '../../../runtime/redis/index.ts';
-import { harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../../support/harness-root.ts';
-import { cleanUpAndExpectNothingLeft } from '../../support/nothing-left.ts';
+import { cleanUpAndExpectNothingLeft, harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../../support/index.ts';
 import { admin, appClient, clusterConverged, isMember, secret, synthDefaultCharts } from './chart-support.ts';
 
 const KEYS = 300;

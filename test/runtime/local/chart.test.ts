@@ -10,12 +10,11 @@ import {
   leftovers,
   loadManifests,
   serveControl,
+  unhealthy,
 } from '../../../runtime/local/index.ts';
-import { unhealthy } from '../../../runtime/local/start.ts';
 import { isAlive, pollUntil } from '../../../runtime/process/index.ts';
 import { parseClusterNodes } from '../../../runtime/redis/index.ts';
-import { harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../../support/harness-root.ts';
-import { NOTHING_LEFT } from '../../support/nothing-left.ts';
+import { harnessTempDir, NOTHING_LEFT, RUNTIME_HOOK_TIMEOUT_MS } from '../../support/index.ts';
 import { admin, appClient, isMember, synthDefaultCharts, waitConverged } from './chart-support.ts';
 
 /** The target for a full restart on our 2-core machines. */

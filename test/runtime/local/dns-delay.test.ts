@@ -1,10 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DelayedRecords, parseDnsDelay } from '../../../runtime/local/dns.ts';
-import { type ManifestSet, type RuntimeStatus, unhealthy } from '../../../runtime/local/index.ts';
+import {
+  DelayedRecords,
+  type ManifestSet,
+  parseDnsDelay,
+  type RuntimeStatus,
+  unhealthy,
+} from '../../../runtime/local/index.ts';
 import { pollUntil } from '../../../runtime/process/index.ts';
-import { localRuntimeFixture, manifestSetOf } from '../../support/local-runtime-fixture.ts';
+import { localRuntimeFixture, manifestSetOf } from '../../support/index.ts';
 
 const A = { ip: '10.0.0.1', names: ['a.svc', 'a'] };
 

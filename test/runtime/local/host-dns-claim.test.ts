@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { claimHostDns, releaseHostDns } from '../../../runtime/local/host-dns-claim.ts';
-import { harnessTempDir } from '../../support/harness-root.ts';
+import { claimHostDns, releaseHostDns } from '../../../runtime/local/index.ts';
+import { harnessTempDir } from '../../support/index.ts';
 
 describe('host DNS claims (one runtime per namespace publishes names in /etc/hosts)', () => {
   // Inside the run's harness root, which the global teardown removes.

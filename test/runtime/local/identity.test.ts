@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { builtImage, RECIPES } from '../../../runtime/images/index.ts';
-import { containerIdentity } from '../../../runtime/local/identity.ts';
-import { containerArgv, IMAGE_TABLE, resolveImage } from '../../../runtime/local/images.ts';
+import { containerArgv, containerIdentity, IMAGE_TABLE, resolveImage } from '../../../runtime/local/index.ts';
 
 const redis = RECIPES.redis.config;
 

@@ -3,11 +3,10 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtImage } from '../../../runtime/images/index.ts';
+import type { Container, PodSpec } from '../../../runtime/local/index.ts';
 import { addObject, emptyManifestSet, LocalRuntime, type ManifestSet } from '../../../runtime/local/index.ts';
-import type { Container, PodSpec } from '../../../runtime/local/types.ts';
 import { pollUntil } from '../../../runtime/process/index.ts';
-import { harnessTempDir } from '../../support/harness-root.ts';
-import { cleanUpAndExpectNothingLeft } from '../../support/nothing-left.ts';
+import { cleanUpAndExpectNothingLeft, harnessTempDir } from '../../support/index.ts';
 
 const REDIS = 'redis:8.0.2';
 const EXPORTER = 'oliver006/redis_exporter:v1.69.0';

@@ -1,11 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { renderRuntimeStatus } from '../../../cli/table.ts';
-import { CGROUP_ROOT, cgroupLeftovers, limitsOf } from '../../../runtime/local/cgroups.ts';
+import { renderRuntimeStatus } from '../../../cli/index.ts';
 import type { ManifestSet } from '../../../runtime/local/index.ts';
+import { CGROUP_ROOT, cgroupLeftovers, limitsOf } from '../../../runtime/local/index.ts';
 import { pollUntil } from '../../../runtime/process/index.ts';
-import { localRuntimeFixture, manifestSetOf } from '../../support/local-runtime-fixture.ts';
+import { localRuntimeFixture, manifestSetOf } from '../../support/index.ts';
 
 describe('limitsOf', () => {
   const c = (limits: Record<string, string>) => ({ name: 'c', image: 'x', resources: { limits } });

@@ -2,12 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderRuntimeStatus } from '../../../cli/table.ts';
+import { renderRuntimeStatus } from '../../../cli/index.ts';
+import type { Deployment, NetworkPolicy } from '../../../runtime/local/index.ts';
 import { addObject, LocalRuntime, loadManifests, type ManifestSet } from '../../../runtime/local/index.ts';
-import type { Deployment, NetworkPolicy } from '../../../runtime/local/types.ts';
 import { pollUntil } from '../../../runtime/process/index.ts';
-import { harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../../support/harness-root.ts';
-import { cleanUpAndExpectNothingLeft } from '../../support/nothing-left.ts';
+import { cleanUpAndExpectNothingLeft, harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../../support/index.ts';
 import { isMember, synthDefaultCharts, waitConverged } from './chart-support.ts';
 
 /** A probe that gets no answer within this is a dropped connection (`timeout` exits 124). */

@@ -1,10 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { planApply } from '../../../runtime/local/apply.ts';
-import { LocalRuntimeError } from '../../../runtime/local/errors.ts';
-import { addObject, emptyManifestSet } from '../../../runtime/local/manifests.ts';
-import { NAMESPACE_NAME_LABEL, type PolicyPod, podFirewall } from '../../../runtime/local/network-policy.ts';
-import { renderFirewall } from '../../../runtime/local/network-policy-nft.ts';
-import type { NetworkPolicy } from '../../../runtime/local/types.ts';
+import type { NetworkPolicy } from '../../../runtime/local/index.ts';
+import {
+  addObject,
+  emptyManifestSet,
+  LocalRuntimeError,
+  NAMESPACE_NAME_LABEL,
+  type PolicyPod,
+  planApply,
+  podFirewall,
+  renderFirewall,
+} from '../../../runtime/local/index.ts';
 
 const pod = (name: string, namespace: string, ip: string, labels: Record<string, string> = {}, ports = {}) =>
   ({

@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imageProgram } from '../../../runtime/images/index.ts';
-import { run } from '../../../runtime/local/exec.ts';
+import type { Job, StatefulSet } from '../../../runtime/local/index.ts';
 import {
   addObject,
+  CREATED_FILE,
   cleanupLocal,
   cloneManifestSet,
   emptyManifestSet,
@@ -17,11 +18,8 @@ import {
   type ManifestSet,
   REVISION_LABEL,
 } from '../../../runtime/local/index.ts';
-import { CREATED_FILE } from '../../../runtime/local/orphans.ts';
-import type { Job, StatefulSet } from '../../../runtime/local/types.ts';
-import { pollUntil } from '../../../runtime/process/index.ts';
-import { harnessTempDir } from '../../support/harness-root.ts';
-import { NOTHING_LEFT } from '../../support/nothing-left.ts';
+import { pollUntil, run } from '../../../runtime/process/index.ts';
+import { harnessTempDir, NOTHING_LEFT } from '../../support/index.ts';
 
 const fixture = new URL('./fixtures/basic.yaml', import.meta.url).pathname;
 const PASSWORD = 's3cret';

@@ -3,11 +3,9 @@ import { App, Chart } from 'cdk8s';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addSentinelExample } from '../../../infra/index.ts';
-import { cleanupLocal, LocalRuntime, loadManifests } from '../../../runtime/local/index.ts';
-import { unhealthy } from '../../../runtime/local/start.ts';
+import { cleanupLocal, LocalRuntime, loadManifests, unhealthy } from '../../../runtime/local/index.ts';
 import { pollUntil } from '../../../runtime/process/index.ts';
-import { harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../../support/harness-root.ts';
-import { cleanUpAndExpectNothingLeft } from '../../support/nothing-left.ts';
+import { cleanUpAndExpectNothingLeft, harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../../support/index.ts';
 
 const NAMESPACE = 'slotforge-sentinel';
 

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pollUntil } from '../../../../runtime/process/index.ts';
-import { startProcess } from '../../../../runtime/process/managed-process.ts';
-import { harnessRegistry } from '../../../support/harness-root.ts';
-import type { ChartRun } from '../../support/chart-runtime.ts';
+import { pollUntil, startProcess } from '../../../../runtime/process/index.ts';
+import { harnessRegistry } from '../../../support/index.ts';
+import type { ChartRun } from '../../support/index.ts';
 
 export type PodKind = 'redis' | 'sentinel';
 

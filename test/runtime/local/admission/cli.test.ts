@@ -5,8 +5,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { RuntimeStatus } from '../../../../runtime/local/index.ts';
-import { harnessTempDir } from '../../../support/harness-root.ts';
-import { cleanUpAndExpectNothingLeft } from '../../../support/nothing-left.ts';
+import { cleanUpAndExpectNothingLeft, harnessTempDir } from '../../../support/index.ts';
 
 const run = promisify(execFile);
 const NS = 'admission';

@@ -3,11 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { admitSecret, loadSchemas } from '../../../../runtime/local/admission/index.ts';
-import { type KubectlContext, runKubectl } from '../../../../runtime/local/kubectl/command.ts';
-import { resolveContainerPath } from '../../../../runtime/local/kubectl/launch.ts';
-import { rbacPolicy } from '../../../../runtime/local/kubectl/rbac.ts';
-import { readSecret } from '../../../../runtime/local/kubectl/secret-store.ts';
-import type { KubeObject } from '../../../../runtime/local/types.ts';
+import type { KubeObject } from '../../../../runtime/local/index.ts';
+import {
+  type KubectlContext,
+  rbacPolicy,
+  readSecret,
+  resolveContainerPath,
+  runKubectl,
+} from '../../../../runtime/local/kubectl/index.ts';
 
 const NS = 'demo';
 const role = (verbs: string[], resourceNames?: string[]): KubeObject[] => [

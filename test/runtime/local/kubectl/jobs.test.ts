@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addObject, emptyManifestSet, LocalRuntime, type ManifestSet } from '../../../../runtime/local/index.ts';
 import { pollUntil } from '../../../../runtime/process/index.ts';
-import { harnessTempDir } from '../../../support/harness-root.ts';
-import { cleanUpAndExpectNothingLeft } from '../../../support/nothing-left.ts';
+import { cleanUpAndExpectNothingLeft, harnessTempDir } from '../../../support/index.ts';
 
 const NS = 'kube';
 const IMAGE = 'registry.k8s.io/kubectl:v1.33.4';

@@ -16,7 +16,7 @@ import {
   waitHealthy,
 } from '../../../../runtime/local/index.ts';
 import { userNamespacesEnabled } from '../../../../runtime/local/rootless/index.ts';
-import { harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../../../support/harness-root.ts';
+import { harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../../../support/index.ts';
 import { synthDefaultCharts } from '../chart-support.ts';
 
 const run = promisify(execFile);

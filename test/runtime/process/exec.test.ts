@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { run } from '../../../runtime/local/exec.ts';
+import { run } from '../../../runtime/process/index.ts';
 
 describe('run (the local runtime commands)', () => {
   it('reports a command that exits without reading its input by its exit code, not an EPIPE crash', async () => {

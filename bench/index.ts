@@ -1,0 +1,2 @@
+export { formatForkHeadroom, measureForkHeadroom } from './fork-headroom.ts';
+export { formatOps, formatRow, measure, median, memoryRow, parseArgs, toRow } from './lib.ts';

@@ -1,0 +1,4 @@
+export { changedRuns, watchClientSlots } from './client-slots.ts';
+export type { FailoverTimeline } from './failover-timeline.ts';
+export { failoverTimeline, timelineLines, timelineRows } from './failover-timeline.ts';
+export { callWithin, memberClient } from './member-client.ts';

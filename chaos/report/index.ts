@@ -1,0 +1,2 @@
+export { jsonReport, renderHtmlReport } from './html.ts';
+export { percentile, timeline } from './timeline.ts';

@@ -1,0 +1,2 @@
+export { connectData } from './connect.ts';
+export { spreadChannels } from './pubsub-delivery.ts';

@@ -1,0 +1,1 @@
+export type { MonitorReport } from './monitor.ts';

@@ -1,0 +1,1 @@
+export { renderRuntimeStatus } from './table.ts';

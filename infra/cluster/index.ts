@@ -1,0 +1,2 @@
+export { clusterConfEntries } from './cluster-config.ts';
+export { resolveClusterProps } from './cluster-props.ts';

@@ -1,0 +1,10 @@
+export type { AclUser } from './acl.ts';
+export { CLUSTER_ACL_USERS, renderAclUsers, secretKeysOf } from './acl.ts';
+export type { AuthOptions } from './auth.ts';
+export { AUTH_MOUNT_PATH, RedisAuth } from './auth.ts';
+export type { NetworkPolicyOptions } from './network-policy.ts';
+export { redisNetworkPolicy, resolveNetworkPolicyOptions } from './network-policy.ts';
+export { restrictedNamespace } from './pod-security.ts';
+export { containerSecurityContext, EXPORTER_UID, podSecurityContext } from './security-context.ts';
+export type { TlsOptions } from './tls.ts';
+export { certificate, TLS_MOUNT_PATH } from './tls.ts';

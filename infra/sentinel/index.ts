@@ -1,0 +1,1 @@
+export { SENTINEL_EXAMPLE_NAMESPACE } from './example.ts';

@@ -1,0 +1,2 @@
+export { eventually, shiftedClock } from './clock.ts';
+export type { ContractFixture } from './fixture.ts';

@@ -1,0 +1,1 @@
+export { admin, clusterConverged, isMember, secret, synthDefaultCharts, waitConverged } from './chart-support.ts';
