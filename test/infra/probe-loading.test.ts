@@ -82,7 +82,14 @@ describe('the liveness probe of a cluster member', () => {
         },
       );
       expect(await cli('PING')).toMatch(/^LOADING/);
-      const liveness = await sim.exec(pod, 'probe.sh', ['liveness'], { timeoutMs: 10_000 });
+      // As the kubelet judges it: a restart takes failureThreshold (3) failed liveness probes in a row, so loading is
+      // safe when one of three passes (on a machine at load average 20+ a single PING to a loading server can miss
+      // the probe's 3 s budget).
+      let liveness = await sim.exec(pod, 'probe.sh', ['liveness'], { timeoutMs: 10_000 });
+      for (let attempt = 1; attempt < 3 && liveness.code !== 0; attempt++) {
+        console.log(`liveness attempt ${attempt} failed: ${liveness.output.trim()}`);
+        liveness = await sim.exec(pod, 'probe.sh', ['liveness'], { timeoutMs: 10_000 });
+      }
       const readiness = await sim.exec(pod, 'probe.sh', ['readiness'], { timeoutMs: 10_000 });
       // Still loading after both probes ran: they saw LOADING, not a finished load.
       const stillLoading = (await cli('INFO', 'persistence')).includes('loading:1');
