@@ -18,7 +18,7 @@ clone="$home/slotforge"
 # A clone the user owns, with node_modules hard-linked (never chown the links: they are the checkout's files).
 rm -rf "$clone"
 git clone -q "$repo" "$clone"
-(cd "$repo" && git ls-files -mo --exclude-standard -z | tar -cf - --null -T -) | tar -C "$clone" -xf -
+(cd "$repo" && git ls-files -mo --exclude-standard -z | while IFS= read -r -d "" f; do [ -e "$f" ] && printf "%s\0" "$f"; done | tar -cf - --null -T -) | tar -C "$clone" -xf -
 cp -al "$repo/node_modules" "$clone/node_modules"
 rm -f "$clone/node_modules/.package-lock.json" && cp "$repo/node_modules/.package-lock.json" "$clone/node_modules/"
 find "$clone" -path "$clone/node_modules" -prune -o -print0 | xargs -0 chown -h "$user:"
@@ -33,11 +33,14 @@ mkdir -p "$user_cache"
 for dir in "$root_cache"/*/; do
   name="$(basename "$dir")"
   [ -f "$dir/image.json" ] || continue
-  [ -e "$user_cache/$name" ] && continue
+  [ -f "$user_cache/$name/image.json" ] && continue
+  rm -rf "${user_cache:?}/${name:?}"
   cp -al "$dir" "$user_cache/$name"
   for wrapper in "$user_cache/$name"/host-bin/*; do
     sed "s#$root_cache#$user_cache#g" "$wrapper" > "$wrapper.new" && chmod 755 "$wrapper.new" && mv "$wrapper.new" "$wrapper"
   done
+  # A copy of image.json, not a link: chown on the link would hand root's own file to the user.
+  cp --remove-destination "$dir/image.json" "$user_cache/$name/image.json"
   chown "$user:" "$user_cache/$name" "$user_cache/$name/host-bin" "$user_cache/$name"/host-bin/* "$user_cache/$name/image.json"
 done
 chown "$user:" "$home/.cache" "$home/.cache/slotforge" "$user_cache"
@@ -47,6 +50,13 @@ as_user() { su - "$user" -c "cd '$clone' && $1"; }
 # npm start until the demo and the status table, then Ctrl-C; nothing of it may be left.
 log="$(mktemp)"
 chown "$user:" "$log"
+# Whatever happens: the user's processes are stopped and this script's files removed (the user and its clone stay for
+# a look after a failure; the next run replaces the clone).
+cleanup() {
+  pkill -KILL -u "$user" 2>/dev/null || true
+  rm -f "$log" "$log.pid"
+}
+trap cleanup EXIT
 started=$(date +%s.%N)
 # In a session of its own whose id is npm's pid, so Ctrl-C (SIGINT to its process group) reaches it as a terminal's would.
 as_user "setsid sh -c 'echo \$\$ > $log.pid; exec npm start' > '$log' 2>&1 < /dev/null &"
@@ -56,7 +66,7 @@ for _ in $(seq 1 300); do
   if grep -q 'up until Ctrl-C' "$log"; then ok=1; break; fi
   sleep 1
 done
-up_s=$(echo "$(date +%s.%N) - $started" | bc)
+up_s=$(awk -v a="$(date +%s.%N)" -v b="$started" 'BEGIN { printf "%.1f", a - b }')
 kill -INT -- "-$(cat "$log.pid")" 2>/dev/null || true
 for _ in $(seq 1 120); do kill -0 "$(cat "$log.pid")" 2>/dev/null || break; sleep 1; done
 cat "$log"

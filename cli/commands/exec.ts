@@ -47,7 +47,7 @@ export function registerExec(program: Command, stateDir: () => string): void {
   program
     .command('exec')
     .description(
-      'run a command inside the pod network with cluster DNS (redis-cli, an app, a test): `slotforge exec -- redis-cli -h redis-shard-0-0.redis-headless.slotforge.svc.cluster.local ping`',
+      'run a command inside the pod network with cluster DNS (an app, a test): `slotforge exec -- getent hosts redis-shard-0-0.redis-headless.slotforge.svc.cluster.local`',
     )
     .argument('<command...>', 'the command and its arguments (after --)')
     .action(async (argv: string[]) => {
@@ -56,7 +56,7 @@ export function registerExec(program: Command, stateDir: () => string): void {
   program
     .command('unshare')
     .description(
-      'run a command in a new user + network + mount namespace where it is root, for programs that start runtimes themselves (tests: `slotforge unshare -- npx vitest run test/runtime/local`); as root it runs as is',
+      'run a command in a new user + network + mount namespace where it is root, for programs that start runtimes themselves (tests: `slotforge unshare -- npx vitest run test/runtime/local/runtime.test.ts`); as root it runs as is',
     )
     .argument('<command...>', 'the command and its arguments (after --)')
     .action(async (argv: string[]) => {

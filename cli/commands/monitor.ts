@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { control, type EndpointsReply, statePaths } from '../../runtime/local/index.ts';
+import { control, type EndpointsReply, needsNamespace, statePaths } from '../../runtime/local/index.ts';
 import { isAlive, ProcessRegistry } from '../../runtime/process/index.ts';
 import { type ExporterTarget, type LocalMonitor, type MonitoredNode, startLocalMonitor } from '../monitor/index.ts';
 import { untilSignal } from './up.ts';
@@ -94,6 +94,11 @@ export function runningMonitor(stateDir: string): MonitorReport | undefined {
  * node without one) and evaluates the slotforge alerts; resolves once every target has been scraped.
  */
 export async function monitor(options: MonitorOptions): Promise<{ stack: LocalMonitor; report: MonitorReport }> {
+  if (needsNamespace()) {
+    throw new Error(
+      "slotforge monitor needs root: its Prometheus runs on the host and scrapes the pod IPs, which a non-root runtime keeps inside its own network namespace (see 'slotforge status', non-root mode)",
+    );
+  }
   const running = runningMonitor(options.stateDir);
   if (running) throw new Error(`a monitor is already running at ${running.prometheusUrl} ('slotforge down' stops it)`);
   const { sidecars, nodes, password, sidecarsFile } = await monitorTargets(options.stateDir);

@@ -33,6 +33,7 @@ export function rootlessDegradations(): string[] {
   const lines = [
     `${ROOTLESS_DEGRADED} the pods run in a user + network + mount namespace of ${user}; host processes reach them through 'slotforge exec -- CMD' (inside the pod network, cluster DNS) or 'slotforge port-forward'`,
     `${ROOTLESS_DEGRADED} users: one id is mapped (${user} -> root), so each container runs as its runAsUser/runAsGroup in a user namespace of its own where that id is the only one: fsGroup and supplementalGroups are not separate groups, files of other owners read as nobody, and a container that starts as root cannot switch to another user (run as root for that)`,
+    `${ROOTLESS_DEGRADED} 'slotforge monitor' is not available: its Prometheus runs on the host, which does not reach the pod IPs (run as root for it)`,
   ];
   if (!cgroupsWritable()) {
     lines.push(
