@@ -9,13 +9,23 @@ import {
   checkSlotsClosed,
 } from './checkers/index.ts';
 import type { Verdict } from './checkers/verdict.ts';
-import { killMaster, killReplica, killShard, pauseMaster, stallMembers } from './faults/kill.ts';
-import { killDuringMigration } from './faults/migration.ts';
-import { partitionMaster } from './faults/partition.ts';
-import { fullRestart, rollingRestart } from './faults/restart.ts';
-import { loadDataset, statefulSetRollout } from './faults/rollout.ts';
-import { deleteAllSentinels } from './faults/sentinels.ts';
-import { reshard, scale, scaleTo } from './faults/topology.ts';
+import {
+  deleteAllSentinels,
+  fullRestart,
+  killDuringMigration,
+  killMaster,
+  killReplica,
+  killShard,
+  loadDataset,
+  partitionMaster,
+  pauseMaster,
+  reshard,
+  rollingRestart,
+  scale,
+  scaleTo,
+  stallMembers,
+  statefulSetRollout,
+} from './faults/index.ts';
 import type { History } from './history.ts';
 import { failoverTimeline } from './observe/failover-timeline.ts';
 import type { CheckContext, Scenario } from './scenario.ts';
