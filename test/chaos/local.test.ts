@@ -57,20 +57,6 @@ describe.runIf(process.getuid?.() === 0)('chaos on the local runtime (default ch
     expect(result.history.operations.filter((op) => op.kind === 'client-write').length).toBeGreaterThan(100);
   }, 180_000);
 
-  // Runs before kill-master: a second SIGKILL of the same pod within 10 minutes waits out the kubelet's 10 s back-off,
-  // longer than the node timeout, so its replica would take over, and Redis does not replicate slot markers to
-  // replicas (redis/redis#6339): that case is a different drill (docs/chaos.md, "Open slots").
-  it('kill-during-migration: the source master killed mid-reshard restarts in place, the open slot closes itself, nothing lost', async () => {
-    const result = await run('kill-during-migration');
-    expect(result.history.events.find((e) => e.name === 'migration:killed-role')?.detail).toMatch(/restarted in place/);
-    expect(result.verdicts.find((v) => v.checker === 'slots-closed')?.ok).toBe(true);
-    expect(result.history.operations.filter((op) => op.kind === 'bulk-write' && op.outcome === 'ok').length).toBe(
-      50_000,
-    );
-    expect(result.lostAcknowledgedWrites).toBe(0);
-    expect(result.ok).toBe(true);
-  }, 240_000);
-
   it('kill-master: its slots take writes again within node timeout + 1.5 s, the verdict says whether by restart or failover', async () => {
     const result = await run('kill-master');
     expect(result.fault.pods).toHaveLength(1);
@@ -106,6 +92,21 @@ describe.runIf(process.getuid?.() === 0)('chaos on the local runtime (default ch
     expect(healthy && injected ? healthy.at - injected.at : Infinity).toBeLessThan(FULL_RESTART_HEALTHY_MS);
     const moved = members().filter((p) => before.has(p.name) && before.get(p.name) !== p.ip);
     expect(moved.length).toBe(before.size);
+    expect(result.lostAcknowledgedWrites).toBe(0);
+    expect(result.ok).toBe(true);
+  }, 240_000);
+
+  // Runs last, after full-restart replaced every pod: a second SIGKILL of one pod within 10 minutes waits out the
+  // kubelet's 10 s back-off, longer than the node timeout, so its replica takes over. Here that would make Redis serve
+  // the open slot without its markers (they are not replicated: redis/redis#6339), a different drill (docs/chaos.md);
+  // before kill-master it made kill-master's victim fail over instead of restarting in place.
+  it('kill-during-migration: the source master killed mid-reshard restarts in place, the open slot closes itself, nothing lost', async () => {
+    const result = await run('kill-during-migration');
+    expect(result.history.events.find((e) => e.name === 'migration:killed-role')?.detail).toMatch(/restarted in place/);
+    expect(result.verdicts.find((v) => v.checker === 'slots-closed')?.ok).toBe(true);
+    expect(result.history.operations.filter((op) => op.kind === 'bulk-write' && op.outcome === 'ok').length).toBe(
+      50_000,
+    );
     expect(result.lostAcknowledgedWrites).toBe(0);
     expect(result.ok).toBe(true);
   }, 240_000);
