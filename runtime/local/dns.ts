@@ -1,4 +1,4 @@
-import { closeSync, ftruncateSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 /** One name record: an address and the names that resolve to it. */
 export interface HostRecord {
@@ -33,26 +33,10 @@ export function renderPodHosts(records: readonly HostRecord[]): string {
 
 /**
  * Writes `content` into `path` in place (same inode): the file is bind-mounted into every pod, and a rename would
- * leave the mounts on the old inode. Not truncated first: a resolver reading the file between a truncate and the
- * write saw it empty and answered "Name or service not known" for a pod that existed (a bootstrap.sh run met a member
- * at an empty address in a CI rehearsal); written over from the start, then cut to length, a reader sees the old or
- * the new records, and at worst an old tail for the instant before the cut.
+ * leave the mounts on the old inode.
  */
 export function writeInPlace(path: string, content: string): void {
-  const data = Buffer.from(content);
-  let fd: number;
-  try {
-    fd = openSync(path, 'r+');
-  } catch {
-    writeFileSync(path, data);
-    return;
-  }
-  try {
-    writeSync(fd, data, 0, data.length, 0);
-    ftruncateSync(fd, data.length);
-  } finally {
-    closeSync(fd);
-  }
+  writeFileSync(path, content);
 }
 
 const begin = (tag: string) => `# BEGIN slotforge local runtime ${tag}`;
