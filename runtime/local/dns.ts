@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 
 /** One name record: an address and the names that resolve to it. */
 export interface HostRecord {
@@ -33,10 +33,35 @@ export function renderPodHosts(records: readonly HostRecord[]): string {
 
 /**
  * Writes `content` into `path` in place (same inode): the file is bind-mounted into every pod, and a rename would
- * leave the mounts on the old inode.
+ * leave the mounts on the old inode. The file is never truncated, because a resolver reading it between a truncate and
+ * the write sees it empty and answers "Name or service not known" for a live pod (bootstrap.sh met a member at an
+ * empty address in a CI rehearsal; CoreDNS answers from a consistent view). Instead the new records are written over
+ * the old ones in one write, and when they are shorter the rest of the old length is filled with one comment line, so
+ * a reader sees either the old or the new records and never an old tail.
  */
 export function writeInPlace(path: string, content: string): void {
-  writeFileSync(path, content);
+  let fd: number;
+  try {
+    fd = openSync(path, 'r+');
+  } catch {
+    writeFileSync(path, content);
+    return;
+  }
+  try {
+    const data = padded(content, fstatSync(fd).size);
+    writeSync(fd, data, 0, data.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** `content` filled up to `length` bytes with a trailing comment line (unchanged when it is that long already). */
+export function padded(content: string, length: number): Buffer {
+  const data = Buffer.from(content);
+  const missing = length - data.length;
+  if (missing <= 0) return data;
+  const filler = missing === 1 ? '\n' : `#${' '.repeat(missing - 2)}\n`;
+  return Buffer.concat([data, Buffer.from(filler)]);
 }
 
 const begin = (tag: string) => `# BEGIN slotforge local runtime ${tag}`;

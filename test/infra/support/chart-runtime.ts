@@ -297,18 +297,29 @@ export class ChartRun {
     return Array.isArray(reply) ? String(reply[0]) : String(reply);
   }
 
-  /** Polls until every member pod reports cluster_state:ok and knows `expectedNodes` nodes. */
+  /**
+   * Polls until every member pod reports cluster_state:ok, knows `expectedNodes` nodes, and names each of them at a
+   * current pod address with no failure or handshake flag. The last part matters after pods came back with new
+   * addresses: cluster_state turns ok before gossip has replaced every old address, and a tool that walks the node
+   * table then (redis-cli --cluster rebalance, as the scale Job does) fails with "No route to host" on the stale ones.
+   */
   async waitHealthy(expectedNodes: number, timeoutMs = 60_000): Promise<void> {
     await pollUntil(
       async () => {
-        for (const pod of this.podNames(`${this.name}-shard-`)) {
+        const pods = this.podNames(`${this.name}-shard-`);
+        const addresses = new Set(pods.map((p) => this.pod(p).ip).filter(Boolean));
+        for (const pod of pods) {
           const info = await this.clusterInfo(pod);
           if (info.cluster_state !== 'ok' || Number(info.cluster_known_nodes) !== expectedNodes) return undefined;
+          for (const node of await this.nodes(pod)) {
+            if (!addresses.has(node.address.split(':')[0] ?? '')) return undefined;
+            if (node.flags.some((f) => f.includes('fail') || f === 'handshake' || f === 'noaddr')) return undefined;
+          }
         }
         return true;
       },
       {
-        description: `every member to report cluster_state:ok with ${expectedNodes} nodes`,
+        description: `every member to report cluster_state:ok with ${expectedNodes} nodes, each at its current address`,
         timeoutMs,
         intervalMs: 200,
       },
