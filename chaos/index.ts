@@ -16,3 +16,4 @@ export { keySlot } from './slots.ts';
 export { type ChaosTarget, type PodInfo, type TargetConnection, UnsupportedFaultError } from './target.ts';
 export { harnessTarget } from './targets/harness.ts';
 export * from './thresholds.ts';
+export type { Workload, WorkloadContext } from './workloads/index.ts';

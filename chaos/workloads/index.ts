@@ -1,2 +1,3 @@
 export { connectData } from './connect.ts';
 export { spreadChannels } from './pubsub-delivery.ts';
+export type { Workload, WorkloadContext } from './workload.ts';

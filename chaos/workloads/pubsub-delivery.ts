@@ -41,6 +41,10 @@ export function spreadChannels(n: number): string[] {
  */
 export function pubsubDelivery(options: PubSubDeliveryOptions = {}): Workload {
   const namespace = `chaos-${randomUUID().slice(0, 8)}`;
+  /** Per channel: when (recorder clock) the newest message received on it was published. */
+  const newestReceived = new Map<string, number>();
+  const publishedAt = new Map<number, number>();
+  let channelCount = 0;
   return {
     name: 'pubsub-delivery',
     async run({ connection, recorder, signal, operationTimeoutMs }) {
@@ -50,10 +54,14 @@ export function pubsubDelivery(options: PubSubDeliveryOptions = {}): Workload {
       try {
         const pubsub = client.use(createPubSub, {});
         const channels = spreadChannels(options.channels ?? 6).map((name) => pubsub.channel<number>(name));
+        channelCount = channels.length;
         for (const channel of channels) {
           await channel.subscribe((seq) => {
             const at = recorder.elapsed();
             lastReceive = at;
+            const sent = publishedAt.get(seq);
+            if (sent !== undefined)
+              newestReceived.set(channel.name, Math.max(newestReceived.get(channel.name) ?? 0, sent));
             recorder.record({ kind: 'receive', key: channel.name, value: seq, start: at, end: at, outcome: 'ok' });
           });
         }
@@ -62,6 +70,7 @@ export function pubsubDelivery(options: PubSubDeliveryOptions = {}): Workload {
         for (let seq = 0; seq < max && !signal.aborted; seq++) {
           const channel = channels[seq % channels.length];
           if (!channel) break;
+          publishedAt.set(seq, recorder.elapsed());
           await recorder.invoke('publish', { key: channel.name, value: seq }, () =>
             withTimeout(channel.publish(seq), deadline),
           );
@@ -76,5 +85,8 @@ export function pubsubDelivery(options: PubSubDeliveryOptions = {}): Workload {
         await client.close();
       }
     },
+    // Every channel delivered a message published after the deployment was healthy again.
+    settled: (healthyAt) =>
+      newestReceived.size === channelCount && [...newestReceived.values()].every((at) => at >= healthyAt),
   };
 }

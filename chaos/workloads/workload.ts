@@ -18,6 +18,12 @@ export interface Workload {
   readonly name: string;
   run(ctx: WorkloadContext): Promise<void>;
   verify?(ctx: WorkloadContext): Promise<void>;
+  /**
+   * Whether the workload has been served again since `healthyAt` (ms on the recorder's clock): the runner keeps it
+   * running past the settle time until it has (up to a bound), so a checker that asks "did it resume after the
+   * fault" judges a client that reconnects slowly, not a run that stopped too early. Absent: settled at once.
+   */
+  settled?(healthyAt: number): boolean;
 }
 
 /** Rejects with a timeout error when `promise` takes longer than `ms`, so the operation is recorded as unknown. */

@@ -25,9 +25,12 @@ export {
   DEFAULT_DNS_DELAY_MS,
   DelayedRecords,
   type HostRecord,
+  padded,
   parseDnsDelay,
   podNames,
+  renderPodHosts,
   serviceNames,
+  writeInPlace,
 } from './dns.ts';
 export { AdmissionError, LocalRuntimeError, type LocalRuntimeErrorCode } from './errors.ts';
 export { claimHostDns, HOST_DNS_CLAIM_DIR, type HostDnsClaim, releaseHostDns } from './host-dns-claim.ts';

@@ -48,7 +48,7 @@ describe('one shard down, reads allowed: the client reads from replicas', () => 
     const objects = synthCluster({ shards: SHARDS, port, nodeTimeoutMs: 2000, allowReadsWhenDown: true });
     await sim.start(objects, { env: { SLOTFORGE_MEET_INTERVAL_S: '1', SLOTFORGE_BOOTSTRAP_TIMEOUT_S: '30' } });
     await pollUntil(() => members().length === SHARDS * 2, { description: 'every member pod', timeoutMs: 30_000 });
-    await sim.waitHealthy(SHARDS * 2, 120_000);
+    await sim.waitFormed(SHARDS * 2);
   }, RUNTIME_HOOK_TIMEOUT_MS);
 
   afterAll(async () => {

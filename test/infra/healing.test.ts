@@ -85,7 +85,7 @@ beforeAll(async () => {
     dnsDelayMs: 5000,
   });
   await pollUntil(() => members().length === SHARDS * 2, { description: 'every member pod', timeoutMs: 30_000 });
-  await sim.waitHealthy(SHARDS * 2, 120_000);
+  await sim.waitFormed(SHARDS * 2);
   const c = client();
   for (let i = 0; i < KEYS; i++) await c.set(`key:${i}`, `value:${i}`);
   c.disconnect();

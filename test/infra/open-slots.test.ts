@@ -70,7 +70,7 @@ beforeAll(async () => {
     },
   });
   await pollUntil(() => members().length === SHARDS * 2, { description: 'every member pod', timeoutMs: 30_000 });
-  await sim.waitHealthy(SHARDS * 2, 120_000);
+  await sim.waitFormed(SHARDS * 2);
 }, RUNTIME_HOOK_TIMEOUT_MS);
 
 describe('open slots close themselves (maintain.sh)', () => {

@@ -57,7 +57,7 @@ beforeAll(async () => {
   });
   await sim.start(objects, { env: { SLOTFORGE_MEET_INTERVAL_S: '1', SLOTFORGE_BOOTSTRAP_TIMEOUT_S: '30' } });
   await pollUntil(() => members().length === SHARDS * 2, { description: 'every member pod', timeoutMs: 30_000 });
-  await sim.waitHealthy(SHARDS * 2, 120_000);
+  await sim.waitFormed(SHARDS * 2);
   for (let s = 0; s < SHARDS; s++) await waitLinkUp((await shardPair(s)).replica);
 }, RUNTIME_HOOK_TIMEOUT_MS);
 

@@ -52,7 +52,7 @@ beforeAll(async () => {
     description: 'every member pod',
     timeoutMs: 30_000,
   });
-  await sim.waitHealthy(SHARDS * 2, 120_000);
+  await sim.waitFormed(SHARDS * 2);
   const { master } = await shardZero();
   // Slot 3300 ({b}): shard 0.
   const client = sim.connect(master);

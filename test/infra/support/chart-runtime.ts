@@ -298,6 +298,27 @@ export class ChartRun {
   }
 
   /**
+   * Polls until the topology Job has completed and the cluster is healthy ({@link waitHealthy}). What a test needs
+   * before it reads roles: every member reports cluster_state:ok as soon as the slots are assigned, while bootstrap.sh
+   * attaches the replicas after that (a test that read the roles in between found a shard of two masters).
+   */
+  async waitFormed(expectedNodes: number, timeoutMs = 120_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const job = this.#topologyJob?.metadata.name;
+    if (job && this.objects.some(isTopologyJob)) {
+      const status = await pollUntil(
+        async () => {
+          const found = (await this.runtime.status()).jobs.find((j) => j.name.endsWith(`/${job}`) || j.name === job);
+          return found && found.status !== 'Running' ? found.status : undefined;
+        },
+        { description: `the topology Job ${job} to end`, timeoutMs, intervalMs: 500 },
+      );
+      if (status !== 'Complete') throw new Error(`the topology Job ${job} ended ${status}`);
+    }
+    await this.waitHealthy(expectedNodes, Math.max(1_000, deadline - Date.now()));
+  }
+
+  /**
    * Polls until every member pod reports cluster_state:ok, knows `expectedNodes` nodes, and names each of them at a
    * current pod address with no failure or handshake flag. The last part matters after pods came back with new
    * addresses: cluster_state turns ok before gossip has replaced every old address, and a tool that walks the node

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { padded, renderPodHosts, writeInPlace } from '../../../runtime/local/dns.ts';
+import { padded, renderPodHosts, writeInPlace } from '../../../runtime/local/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'slotforge-dns-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
