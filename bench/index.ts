@@ -1,2 +1,11 @@
 export { formatForkHeadroom, measureForkHeadroom } from './fork-headroom.ts';
-export { formatOps, formatRow, measure, median, memoryRow, parseArgs, toRow } from './lib.ts';
+export {
+  formatOps,
+  formatRow,
+  measure,
+  measureInterleaved,
+  median,
+  memoryRow,
+  parseArgs,
+  toRow,
+} from './lib.ts';

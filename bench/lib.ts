@@ -94,6 +94,52 @@ export async function measure(
   return { ops: done, ms, opsPerSec: (done / ms) * 1000, errors };
 }
 
+/** The two sides of one interleaved measurement. */
+export interface PairedMeasurement {
+  readonly ours: Measurement;
+  readonly theirs: Measurement;
+}
+
+/**
+ * One paired round: `ours` and `theirs` take turns in slices of `sliceMs` (order A B B A, so neither side always runs
+ * first after the other) until each has run `bounds.maxMs` in total or `bounds.maxOps` operations. Both sides see the
+ * same machine: a load that comes and goes (another job on a shared 2-core host) lands on both within milliseconds,
+ * where two back-to-back 500 ms measurements could catch it on one side only and move the ratio by 10 % or more.
+ */
+export async function measureInterleaved(
+  ours: () => Promise<unknown>,
+  theirs: () => Promise<unknown>,
+  concurrency: number,
+  bounds: Bounds,
+  sliceMs = 25,
+  clock: MeasureClock = { now: () => performance.now() },
+): Promise<PairedMeasurement> {
+  if (!(sliceMs > 0)) throw new Error(`sliceMs must be > 0 (got ${sliceMs})`);
+  const total = { ours: { ops: 0, ms: 0, errors: 0 }, theirs: { ops: 0, ms: 0, errors: 0 } };
+  const order = ['ours', 'theirs', 'theirs', 'ours'] as const;
+  /** A side whose slice started nothing (its time was up at once) is done too. */
+  const stalled = new Set<string>();
+  const done = (side: 'ours' | 'theirs') =>
+    stalled.has(side) || total[side].ms >= bounds.maxMs || total[side].ops + total[side].errors >= bounds.maxOps;
+  for (let turn = 0; !(done('ours') && done('theirs')); turn++) {
+    const side = order[turn % order.length] as 'ours' | 'theirs';
+    if (done(side)) continue;
+    const left = bounds.maxOps - total[side].ops - total[side].errors;
+    const slice = await measure(side === 'ours' ? ours : theirs, concurrency, { maxOps: left, maxMs: sliceMs }, clock);
+    total[side].ops += slice.ops;
+    total[side].errors += slice.errors;
+    total[side].ms += slice.ms;
+    if (slice.ops + slice.errors === 0) stalled.add(side);
+  }
+  const result = (t: { ops: number; ms: number; errors: number }): Measurement => ({
+    ops: t.ops,
+    ms: t.ms,
+    opsPerSec: (t.ops / Math.max(t.ms, 1e-3)) * 1000,
+    errors: t.errors,
+  });
+  return { ours: result(total.ours), theirs: result(total.theirs) };
+}
+
 /** A row of the results: what we measured against whom. */
 export interface Row {
   readonly name: string;

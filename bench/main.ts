@@ -20,13 +20,24 @@ import ora from 'ora';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { type LocalCluster, startLocalCluster } from '../runtime/redis/index.ts';
 import { benchCases, type Case, HOT_KEYS, VALUE } from './cases.ts';
-import { type Bounds, formatRow, type Measurement, measure, parseArgs, type Row, toRow } from './lib.ts';
+import {
+  type Bounds,
+  formatRow,
+  type Measurement,
+  measure,
+  measureInterleaved,
+  parseArgs,
+  type Row,
+  toRow,
+} from './lib.ts';
 import { memoryRows } from './memory.ts';
 
 const args = parseArgs(process.argv.slice(2));
 /** Per round: whichever comes first. A full run is about 12 rows x (14 rounds x maxMs + warm-up) plus setup (3 min). */
 const BOUNDS: Bounds = args.quick ? { maxOps: 20_000, maxMs: 200 } : { maxOps: 200_000, maxMs: 500 };
 const ROUNDS = args.rounds ?? (args.quick ? 2 : 7);
+/** Turn length of the interleaved rounds: a few hundred calls at concurrency 1, short against a load's swings. */
+const SLICE_MS = 25;
 /**
  * Warm-up per side before the rounds, long enough for V8 to optimize both code paths. With 500 calls and 5 rounds the
  * first row (hit, concurrency 1) read 0.93-0.95x in three runs; with 5000 calls and 7 rounds, 0.98x in two.
@@ -48,12 +59,16 @@ async function runCase(c: Case, index: number, total: number): Promise<Row> {
   const ours: Measurement[] = [];
   const peers: Measurement[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
-    if (!c.skipped) {
-      progress(`${label}: ${c.peer}, round ${round}/${ROUNDS}`);
-      peers.push(await measure(c.theirs, c.concurrency, BOUNDS));
+    if (c.skipped) {
+      progress(`${label}: ours, round ${round}/${ROUNDS}`);
+      ours.push(await measure(c.ours, c.concurrency, BOUNDS));
+      continue;
     }
-    progress(`${label}: ours, round ${round}/${ROUNDS}`);
-    ours.push(await measure(c.ours, c.concurrency, BOUNDS));
+    // Ours and the peer take turns every SLICE_MS within the round, so a load that comes and goes hits both.
+    progress(`${label}: ours and ${c.peer} interleaved, round ${round}/${ROUNDS}`);
+    const pair = await measureInterleaved(c.ours, c.theirs, c.concurrency, BOUNDS, SLICE_MS);
+    ours.push(pair.ours);
+    peers.push(pair.theirs);
   }
   const row = toRow({
     name: c.name,

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { formatOps, formatRow, measure, median, memoryRow, parseArgs, toRow } from '../../bench/index.ts';
+import {
+  formatOps,
+  formatRow,
+  measure,
+  measureInterleaved,
+  median,
+  memoryRow,
+  parseArgs,
+  toRow,
+} from '../../bench/index.ts';
 
 describe('bench arguments', () => {
   it('reads --json FILE, --json=FILE and --quick', () => {
@@ -65,6 +74,78 @@ describe('bounded measurement', () => {
     await expect(measure(async () => {}, 0, { maxOps: 1, maxMs: 1 })).rejects.toThrow(
       'concurrency must be >= 1 (got 0)',
     );
+  });
+});
+
+describe('interleaved measurement', () => {
+  /** A fake clock and two sides whose calls cost `cost` ms each, times the machine's load at that moment. */
+  function machine(load: (now: number) => number) {
+    let now = 0;
+    const turns: string[] = [];
+    const side = (name: string, cost: number) => async () => {
+      if (turns[turns.length - 1] !== name) turns.push(name);
+      now += cost * load(now);
+    };
+    return { clock: { now: () => now }, turns, side };
+  }
+
+  it('takes turns A B B A until each side has had its time, and measures each side by its own time', async () => {
+    const m = machine(() => 1);
+    const pair = await measureInterleaved(
+      m.side('ours', 2),
+      m.side('theirs', 1),
+      1,
+      { maxOps: 1e6, maxMs: 100 },
+      10,
+      m.clock,
+    );
+    expect(m.turns.slice(0, 6)).toEqual(['ours', 'theirs', 'ours', 'theirs', 'ours', 'theirs']);
+    expect(pair.ours.ms).toBeGreaterThanOrEqual(100);
+    expect(pair.theirs.ms).toBeGreaterThanOrEqual(100);
+    expect(pair.ours.opsPerSec).toBeCloseTo(500, -1);
+    expect(pair.theirs.opsPerSec).toBeCloseTo(1000, -1);
+  });
+
+  it('keeps the ratio when a load comes and goes mid-round, where back-to-back measurement does not', async () => {
+    // The machine is 3x slower from 80 ms to 180 ms of the round.
+    const load = (now: number) => (now >= 80 && now < 180 ? 3 : 1);
+    const a = machine(load);
+    const pair = await measureInterleaved(
+      a.side('ours', 2),
+      a.side('theirs', 1),
+      1,
+      { maxOps: 1e6, maxMs: 100 },
+      5,
+      a.clock,
+    );
+    expect(pair.ours.opsPerSec / pair.theirs.opsPerSec).toBeCloseTo(0.5, 1);
+    const b = machine(load);
+    const theirs = await measure(b.side('theirs', 1), 1, { maxOps: 1e6, maxMs: 100 }, b.clock);
+    const ours = await measure(b.side('ours', 2), 1, { maxOps: 1e6, maxMs: 100 }, b.clock);
+    expect(ours.opsPerSec / theirs.opsPerSec).toBeLessThan(0.4);
+  });
+
+  it('stops at maxOps per side and refuses a slice of 0', async () => {
+    const m = machine(() => 1);
+    const pair = await measureInterleaved(
+      m.side('ours', 1),
+      m.side('theirs', 1),
+      2,
+      { maxOps: 50, maxMs: 1e6 },
+      10,
+      m.clock,
+    );
+    expect(pair.ours.ops).toBe(50);
+    expect(pair.theirs.ops).toBe(50);
+    await expect(
+      measureInterleaved(
+        async () => {},
+        async () => {},
+        1,
+        { maxOps: 1, maxMs: 1 },
+        0,
+      ),
+    ).rejects.toThrow('sliceMs must be > 0 (got 0)');
   });
 });
 
