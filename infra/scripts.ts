@@ -5,6 +5,7 @@ export const MEMBER_SCRIPTS = [
   'lib.sh',
   'entrypoint.sh',
   'maintain.sh',
+  'failover-assist.sh',
   'open-slots.sh',
   'probe.sh',
   'prestop.sh',

@@ -154,6 +154,8 @@ export function shardStatefulSets(
               SLOTFORGE_MEET_INTERVAL_S: 5,
               SLOTFORGE_PRESTOP_TIMEOUT_S: r.grace - 15,
               SLOTFORGE_PRESTOP_PEER_WAIT_S: r.scriptTimeouts.preStopPeerWaitSeconds,
+              SLOTFORGE_FAILOVER_ASSIST: r.failoverAssist ? 1 : 0,
+              SLOTFORGE_FAILOVER_ASSIST_INTERVAL_MS: r.failoverAssistIntervalMs,
             },
             configMapName: input.configMapName,
             secretName: input.secretName,

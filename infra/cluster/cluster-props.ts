@@ -106,6 +106,16 @@ export interface RedisClusterProps extends RedisDataProps {
    * @default 10
    */
   readonly minReadySeconds?: number;
+  /**
+   * The failover assist (infra/scripts/failover-assist.sh): a replica that sees its master flagged failing asks the
+   * other masters directly and, when as many as Redis's quorum flag it failing too, starts the election at once
+   * (CLUSTER FAILOVER FORCE; the masters still vote) instead of waiting for the failure reports to spread by gossip and
+   * for the election delay. Off: Redis's own timing alone (docs/chaos.md has both).
+   * @default true
+   */
+  readonly failoverAssist?: boolean;
+  /** How often the failover assist reads its node's view, in ms. @default 200 */
+  readonly failoverAssistIntervalMs?: number;
 }
 
 /** Every prop of a RedisCluster validated and with its default resolved. @internal */
@@ -161,6 +171,10 @@ export function resolveClusterProps(id: string, props: RedisClusterProps) {
   checkInt(owner, 'scriptTimeouts.rebalanceSeconds', scriptTimeouts.rebalanceSeconds, 60, 86_400);
   const minReadySeconds = props.minReadySeconds ?? 10;
   checkInt(owner, 'minReadySeconds', minReadySeconds, 0, 600);
+  const failoverAssist = props.failoverAssist ?? true;
+  checkOneOf(owner, 'failoverAssist', failoverAssist, [true, false]);
+  const failoverAssistIntervalMs = props.failoverAssistIntervalMs ?? 200;
+  checkInt(owner, 'failoverAssistIntervalMs', failoverAssistIntervalMs, 50, 10_000);
   const preferredEndpointType = props.preferredEndpointType ?? 'ip';
   checkOneOf(owner, 'preferredEndpointType', preferredEndpointType, ['ip', 'hostname']);
   return {
@@ -178,5 +192,7 @@ export function resolveClusterProps(id: string, props: RedisClusterProps) {
     scriptTimeouts,
     minReadySeconds,
     preferredEndpointType,
+    failoverAssist,
+    failoverAssistIntervalMs,
   };
 }

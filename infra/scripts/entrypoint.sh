@@ -99,5 +99,6 @@ watch_tls() {
 
 # The loops stop when this pid (redis-server after exec) is gone.
 sh "$CONFIG_DIR/maintain.sh" "$$" &
+[ "${SLOTFORGE_FAILOVER_ASSIST:-1}" = 1 ] && sh "$CONFIG_DIR/failover-assist.sh" "$$" &
 [ -n "$TLS_DIR" ] && watch_tls "$$" &
 exec redis-server "$RUN_DIR/redis.conf"
