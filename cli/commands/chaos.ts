@@ -40,6 +40,18 @@ async function runOn(
 ): Promise<ScenarioResult[]> {
   const factory = await targetFactory(target, { ...options, onProgress });
   const results: ScenarioResult[] = [];
+  // Ctrl-C or a SIGTERM mid-run: the deployment and everything it started go with the run, as `up` does.
+  const interrupted = (signal: NodeJS.Signals) => {
+    console.error(`${signal}: stopping the deployment and removing what the run created`);
+    void factory
+      .release()
+      .catch(() => undefined)
+      .then(() => factory.close())
+      .catch(() => undefined)
+      .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     for (const scenario of findScenarios(names)) {
       try {
@@ -52,6 +64,8 @@ async function runOn(
       }
     }
   } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
     await factory.close();
   }
   return results;

@@ -7,9 +7,10 @@
 # which then broadcasts FAIL, and the replica waits 500 ms + 0-500 ms + 1 s per rank before it asks for votes. The
 # first is the definition of "unreachable for the node timeout"; the other two are 1.5 to 3 s of waiting on a
 # decision that is already made. This loop reads this node's view every SLOTFORGE_FAILOVER_ASSIST_INTERVAL_MS; when
-# this node is a replica and its master is flagged failing, it asks every other master serving slots directly, and
-# when as many of them as Redis's own quorum (masters serving slots / 2 + 1) flag the master failing (fail? or fail)
-# it starts the election at once with CLUSTER FAILOVER FORCE. The masters still vote (FORCE skips only the handshake
+# this node is a replica and suspects its master (flagged failing here, or a PING to it unanswered for half the node
+# timeout: the replica's own PING may have gone out after the masters'), it asks every other master serving slots
+# directly, and when as many of them as Redis's own quorum (masters serving slots / 2 + 1) flag the master failing
+# (fail? or fail) it starts the election at once with CLUSTER FAILOVER FORCE. The masters still vote (FORCE skips only the handshake
 # with the unreachable master), so the condition, the quorum and the vote are Redis's; only the waiting goes.
 # Not acted on: a master without slots (a drained shard), a replica that is not the most advanced of its master's
 # replicas that answer (rank, as Redis orders them), cluster-replica-no-failover set, or within 2 x node timeout of
@@ -83,7 +84,8 @@ assist() {
   quorum_flags_failing "$1" "$_view" || return 1
   best_replica "$1" "$_view" || return 1
   _reply=$(rcli "$SELF" cluster failover force 2>&1)
-  log "assist: master $1 flagged failing by $QUORUM masters serving slots; CLUSTER FAILOVER FORCE: $_reply"
+  log "assist: master $1 flagged failing by $QUORUM masters serving slots; CLUSTER FAILOVER FORCE: $_reply" \
+    "($(($(now_ms) - _now)) ms after this node suspected it)"
 }
 
 NODE_TIMEOUT_MS=$(rcli "$SELF" config get cluster-node-timeout 2>/dev/null | tail -n 1)
@@ -92,12 +94,13 @@ _secs=$((INTERVAL_MS / 1000)).$(printf '%03d' $((INTERVAL_MS % 1000)))
 _last=0
 while alive; do
   # One redis-cli repeats CLUSTER NODES every interval (-r -1 -i): one process, not one per poll. It ends when the
-  # server goes away; the loop starts it again while redis-server lives.
+  # server goes away; the loop starts it again while redis-server lives. redis-cli flushes each reply; nothing else
+  # may stand in the pipe (tr, grep: a filter writing to a pipe buffers 4 KiB, which held the lines back 1.2 s).
   # shellcheck disable=SC2086
   REDISCLI_AUTH=$(secret admin) redis-cli $TLS_ARGS --no-auth-warning -h "$SELF" -p "$REDIS_PORT" -r -1 \
-    -i "$_secs" cluster nodes 2>/dev/null | tr -d '\r' | {
+    -i "$_secs" cluster nodes 2>/dev/null | {
     _master=
-    while read -r _id _addr _flags _of _rest; do
+    while read -r _id _addr _flags _of _ping _rest; do
       case ",$_flags," in
       *,myself,*)
         case ",$_flags," in *,slave,*) _master=$_of ;; *) _master= ;; esac
@@ -105,7 +108,12 @@ while alive; do
         ;;
       esac
       [ -n "$_master" ] && [ "$_id" = "$_master" ] || continue
-      flagged_failing "$_flags" || continue
+      # Suspect: flagged failing here, or a PING to it unanswered for half the node timeout (this replica may be the
+      # last to flag it: its own PING may have gone out later than the masters').
+      if ! flagged_failing "$_flags"; then
+        [ "${_ping:-0}" != 0 ] || continue
+        [ $(($(now_ms) - _ping)) -gt $((NODE_TIMEOUT_MS / 2)) ] || continue
+      fi
       _now=$(now_ms)
       [ $((_now - _last)) -ge $((2 * NODE_TIMEOUT_MS)) ] || continue
       # After an election was started, none again for 2 x node timeout (Redis's own retry bound).

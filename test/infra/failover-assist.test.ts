@@ -73,6 +73,13 @@ describe('the failover assist', () => {
         intervalMs: 50,
       });
       console.log(`promoted ${Date.now() - started} ms after the pause (node timeout ${NODE_TIMEOUT_MS} ms)`);
+      console.log(
+        sim
+          .log(replica)
+          .split('\n')
+          .filter((l) => l.includes('assist:'))
+          .join('\n'),
+      );
       expect(sim.log(replica)).toMatch(
         /assist: master \w+ flagged failing by 2 of 3 masters serving slots; CLUSTER FAILOVER FORCE: OK/,
       );
