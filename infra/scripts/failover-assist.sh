@@ -20,76 +20,96 @@
 MAIN_PID=$1
 SELF=$(self_ip)
 INTERVAL_MS=${SLOTFORGE_FAILOVER_ASSIST_INTERVAL_MS:-200}
+TMP="$RUN_DIR/failover-assist"
 
 alive() { kill -0 "$MAIN_PID" 2>/dev/null; }
 # Milliseconds since the epoch (GNU date).
 now_ms() { date +%s%3N; }
 flagged_failing() { case ",$1," in *,fail,* | *,fail\?,*) return 0 ;; *) return 1 ;; esac; }
+# redis-cli as admin against HOST PORT within 1 s, with the password read when the stream (re)started: a decision
+# takes a handful of calls, and under load each fork counts (cat, timeout, tr of lib.sh's rcli).
+acli() {
+  _ac_host=$1
+  _ac_port=$2
+  shift 2
+  # shellcheck disable=SC2086
+  REDISCLI_AUTH=$AUTH timeout 1 redis-cli $TLS_ARGS --no-auth-warning -h "$_ac_host" -p "$_ac_port" "$@"
+}
 
-# Whether node $1 (master id) is flagged failing by a quorum of the masters of view $2 serving slots; QUORUM says how
-# many agreed of how many.
+# Whether node $1 (master id) is flagged failing by a quorum of the masters of view $2 serving slots, asked all at
+# once; QUORUM says how many agreed of how many.
 quorum_flags_failing() {
   _qf_target=$1
   _qf_size=0
-  _qf_agree=0
-  _qf_peers=$(printf '%s\n' "$2" | while IFS= read -r _qf_l; do
-    set -f
-    # shellcheck disable=SC2086
-    set -- $_qf_l
-    set +f
-    case ",$3," in *,master,*) ;; *) continue ;; esac
-    line_has_slots "$_qf_l" && printf '%s %s %s\n' "$1" "$2" "$3"
-  done)
-  while read -r _qf_id _qf_addr _qf_flags; do
-    [ -n "$_qf_id" ] || continue
+  _qf_n=0
+  rm -f "$TMP".*
+  for _qf_peer in $(printf '%s\n' "$2" | while read -r _qf_id _qf_addr _qf_flags _qf_rest; do
+    case ",$_qf_flags," in *,master,*) ;; *) continue ;; esac
+    line_has_slots "$_qf_id $_qf_addr $_qf_flags $_qf_rest" || continue
+    printf '%s|%s|%s\n' "$_qf_id" "$_qf_addr" "$_qf_flags"
+  done); do
     _qf_size=$((_qf_size + 1))
+    _qf_id=${_qf_peer%%|*}
+    _qf_flags=${_qf_peer##*|}
+    _qf_addr=${_qf_peer#*|}
+    _qf_addr=${_qf_addr%|*}
     [ "$_qf_id" = "$_qf_target" ] && continue
     case ",$_qf_flags," in *,fail,* | *,fail\?,* | *,handshake,* | *,noaddr,*) continue ;; esac
-    _qf_line=$(rcli_within 1 "$(addr_ip "$_qf_addr")" "$(addr_port "$_qf_addr")" cluster nodes 2>/dev/null |
-      grep "^$_qf_target " || true)
-    _qf_seen=$(printf '%s' "$_qf_line" | cut -d' ' -f3)
-    flagged_failing "$_qf_seen" && _qf_agree=$((_qf_agree + 1))
-  done <<EOF
-$_qf_peers
-EOF
+    _qf_n=$((_qf_n + 1))
+    acli "$(addr_ip "$_qf_addr")" "$(addr_port "$_qf_addr")" cluster nodes 2>/dev/null |
+      grep "^$_qf_target " >"$TMP.$_qf_n" &
+  done
+  wait
+  _qf_agree=0
+  for _qf_file in "$TMP".*; do
+    [ -e "$_qf_file" ] || continue
+    flagged_failing "$(cut -d' ' -f3 <"$_qf_file")" && _qf_agree=$((_qf_agree + 1))
+  done
+  rm -f "$TMP".*
   QUORUM="$_qf_agree of $_qf_size"
   [ "$_qf_size" -gt 0 ] && [ "$_qf_agree" -ge $((_qf_size / 2 + 1)) ]
 }
 
-# Whether this replica's replication offset is the highest among the replicas of master $1 in view $2 that answer
-# (ties: the lowest node id), as Redis ranks replicas for the election.
+# Whether this replica ($2) has the highest replication offset among the replicas of master $1 in view $3 that
+# answer (ties: the lowest node id), as Redis ranks replicas for the election. No call when it is the only one.
 best_replica() {
-  _br_mine=$(info_field "$(rcli "$SELF" info replication 2>/dev/null)" slave_repl_offset)
-  [ -n "$_br_mine" ] || return 1
-  _br_myid=$(rcli "$SELF" cluster myid 2>/dev/null)
-  printf '%s\n' "$2" | while read -r _br_id _br_addr _br_flags _br_master _br_rest; do
-    [ "$_br_master" = "$1" ] && [ "$_br_id" != "$_br_myid" ] || continue
+  _br_others=$(printf '%s\n' "$3" | while read -r _br_id _br_addr _br_flags _br_master _br_rest; do
+    [ "$_br_master" = "$1" ] && [ "$_br_id" != "$2" ] || continue
     case ",$_br_flags," in *,fail,* | *,fail\?,* | *,handshake,* | *,noaddr,*) continue ;; esac
-    _br_theirs=$(info_field "$(rcli_within 1 "$(addr_ip "$_br_addr")" "$(addr_port "$_br_addr")" info replication \
-      2>/dev/null)" slave_repl_offset)
+    printf '%s|%s\n' "$_br_id" "$_br_addr"
+  done)
+  [ -n "$_br_others" ] || return 0
+  _br_mine=$(info_field "$(acli "$SELF" "$REDIS_PORT" info replication 2>/dev/null | tr -d '\r')" slave_repl_offset)
+  [ -n "$_br_mine" ] || return 1
+  for _br_other in $_br_others; do
+    _br_id=${_br_other%%|*}
+    _br_addr=${_br_other#*|}
+    _br_theirs=$(info_field "$(acli "$(addr_ip "$_br_addr")" "$(addr_port "$_br_addr")" info replication 2>/dev/null |
+      tr -d '\r')" slave_repl_offset)
     [ -n "$_br_theirs" ] || continue
-    [ "$_br_theirs" -gt "$_br_mine" ] && exit 1
+    [ "$_br_theirs" -gt "$_br_mine" ] && return 1
     [ "$_br_theirs" = "$_br_mine" ] || continue
-    [ "$(printf '%s\n%s\n' "$_br_id" "$_br_myid" | sort | head -n 1)" = "$_br_id" ] && exit 1
-    :
+    [ "$(printf '%s\n%s\n' "$_br_id" "$2" | sort | head -n 1)" = "$_br_id" ] && return 1
   done
+  return 0
 }
 
-# One decision on master $1, flagged failing in this node's stream; succeeds when it started an election.
+# One decision on master $1 (this node is $2), suspected in this node's stream; succeeds when it started an election.
 assist() {
-  _view=$(rcli "$SELF" cluster nodes 2>/dev/null) || return 1
+  _view=$(acli "$SELF" "$REDIS_PORT" cluster nodes 2>/dev/null) || return 1
   _master_line=$(printf '%s\n' "$_view" | grep "^$1 " || true)
   [ -n "$_master_line" ] && line_has_slots "$_master_line" || return 1
-  [ "$(rcli "$SELF" config get cluster-replica-no-failover 2>/dev/null | tail -n 1)" = yes ] && return 1
+  [ "$NO_FAILOVER" = yes ] && return 1
   quorum_flags_failing "$1" "$_view" || return 1
-  best_replica "$1" "$_view" || return 1
-  _reply=$(rcli "$SELF" cluster failover force 2>&1)
+  best_replica "$1" "$2" "$_view" || return 1
+  _reply=$(acli "$SELF" "$REDIS_PORT" cluster failover force 2>&1)
   log "assist: master $1 flagged failing by $QUORUM masters serving slots; CLUSTER FAILOVER FORCE: $_reply" \
     "($(($(now_ms) - _now)) ms after this node suspected it)"
 }
 
 NODE_TIMEOUT_MS=$(rcli "$SELF" config get cluster-node-timeout 2>/dev/null | tail -n 1)
 case "$NODE_TIMEOUT_MS" in '' | *[!0-9]*) NODE_TIMEOUT_MS=15000 ;; esac
+NO_FAILOVER=$(rcli "$SELF" config get cluster-replica-no-failover 2>/dev/null | tail -n 1)
 _secs=$((INTERVAL_MS / 1000)).$(printf '%03d' $((INTERVAL_MS % 1000)))
 _last=0
 while alive; do
@@ -97,13 +117,16 @@ while alive; do
   # server goes away; the loop starts it again while redis-server lives. redis-cli flushes each reply; nothing else
   # may stand in the pipe (tr, grep: a filter writing to a pipe buffers 4 KiB, which held the lines back 1.2 s).
   # shellcheck disable=SC2086
-  REDISCLI_AUTH=$(secret admin) redis-cli $TLS_ARGS --no-auth-warning -h "$SELF" -p "$REDIS_PORT" -r -1 \
+  AUTH=$(secret admin)
+  REDISCLI_AUTH=$AUTH redis-cli $TLS_ARGS --no-auth-warning -h "$SELF" -p "$REDIS_PORT" -r -1 \
     -i "$_secs" cluster nodes 2>/dev/null | {
     _master=
+    _myid=
     while read -r _id _addr _flags _of _ping _rest; do
       case ",$_flags," in
       *,myself,*)
         case ",$_flags," in *,slave,*) _master=$_of ;; *) _master= ;; esac
+        _myid=$_id
         continue
         ;;
       esac
@@ -117,7 +140,7 @@ while alive; do
       _now=$(now_ms)
       [ $((_now - _last)) -ge $((2 * NODE_TIMEOUT_MS)) ] || continue
       # After an election was started, none again for 2 x node timeout (Redis's own retry bound).
-      assist "$_master" && _last=$_now
+      assist "$_master" "$_myid" && _last=$_now
       alive || exit 0
     done
   }

@@ -1,9 +1,10 @@
-import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { SCENARIOS } from '../../chaos/index.ts';
+import { pollUntil } from '../../runtime/process/index.ts';
 import { harnessTempDir } from '../support/index.ts';
 
 const run = promisify(execFile);
@@ -48,5 +49,39 @@ describe('slotforge chaos', () => {
     const html = readFileSync(report, 'utf8');
     expect(html).toContain('<svg');
     expect(html).toContain('kill-replica');
+  }, 120_000);
+
+  it('stops the deployment and everything it started on SIGTERM mid-run (exit 143)', async () => {
+    // Its own TMPDIR: the harness cluster's dir and processes are found there, apart from other tests'.
+    const tmp = harnessTempDir('chaos-cli-sigterm');
+    const child = spawn(process.execPath, ['bin/slotforge.js', 'chaos', 'run', 'kill-replica', '--target', 'harness'], {
+      env: { ...process.env, TMPDIR: tmp },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    /** Pids of processes whose working directory is under the test's TMPDIR (the cluster's redis-servers). */
+    const ours = () =>
+      readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .filter((p) => {
+          try {
+            return readlinkSync(`/proc/${p}/cwd`).startsWith(tmp);
+          } catch {
+            return false;
+          }
+        });
+    await pollUntil(() => output.includes('workloads') && ours().length > 0, {
+      description: 'the scenario to be running on its cluster',
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
+    child.kill('SIGTERM');
+    expect(await exited).toBe(143);
+    expect(output).toContain('SIGTERM: stopping the deployment');
+    expect(ours()).toEqual([]);
+    expect(readdirSync(tmp).filter((f) => f.startsWith('slotforge-chaos-'))).toEqual([]);
   }, 120_000);
 });
