@@ -94,7 +94,14 @@ best_replica() {
   return 0
 }
 
-# One decision on master $1 (this node is $2), suspected in this node's stream; succeeds when it started an election.
+# One decision on master $1 (this node is $2), suspected in this node's stream; prints the action it took (force or
+# takeover) and succeeds when it took one.
+#  - The master is flagged fail? here (Redis has not agreed FAIL yet): CLUSTER FAILOVER FORCE, which starts the
+#    election at once; the masters vote as usual.
+#  - Redis already agreed FAIL (flagged fail here): its own election is then scheduled 500-1000 ms out, and a FORCE
+#    sent now waits for that schedule (clusterHandleSlaveFailover keeps an attempt already set up). The decision the
+#    vote would make is made: a quorum of masters flags the master failing, and only the best replica acts.
+#    CLUSTER FAILOVER TAKEOVER takes the slots without the wait (a new configEpoch; epoch collisions resolve as usual).
 assist() {
   _view=$(acli "$SELF" "$REDIS_PORT" cluster nodes 2>/dev/null) || return 1
   _master_line=$(printf '%s\n' "$_view" | grep "^$1 " || true)
@@ -102,22 +109,35 @@ assist() {
   [ "$NO_FAILOVER" = yes ] && return 1
   quorum_flags_failing "$1" "$_view" || return 1
   best_replica "$1" "$2" "$_view" || return 1
-  _reply=$(acli "$SELF" "$REDIS_PORT" cluster failover force 2>&1)
-  log "assist: master $1 flagged failing by $QUORUM masters serving slots; CLUSTER FAILOVER FORCE: $_reply" \
+  case ",$(printf '%s' "$_master_line" | cut -d' ' -f3)," in
+  *,fail,*) _action=takeover ;;
+  *) _action=force ;;
+  esac
+  [ "$_action" = force ] && [ "$_forced" = yes ] && return 1
+  _reply=$(acli "$SELF" "$REDIS_PORT" cluster failover "$_action" 2>&1)
+  log "assist: master $1 flagged failing by $QUORUM masters serving slots; CLUSTER FAILOVER $_action: $_reply" \
     "($(($(now_ms) - _now)) ms after this node suspected it)"
+  printf '%s' "$_action"
 }
 
-NODE_TIMEOUT_MS=$(rcli "$SELF" config get cluster-node-timeout 2>/dev/null | tail -n 1)
-case "$NODE_TIMEOUT_MS" in '' | *[!0-9]*) NODE_TIMEOUT_MS=15000 ;; esac
-NO_FAILOVER=$(rcli "$SELF" config get cluster-replica-no-failover 2>/dev/null | tail -n 1)
 _secs=$((INTERVAL_MS / 1000)).$(printf '%03d' $((INTERVAL_MS % 1000)))
 _last=0
+_forced=no
+_forced_at=0
 while alive; do
   # One redis-cli repeats CLUSTER NODES every interval (-r -1 -i): one process, not one per poll. It ends when the
   # server goes away; the loop starts it again while redis-server lives. redis-cli flushes each reply; nothing else
   # may stand in the pipe (tr, grep: a filter writing to a pipe buffers 4 KiB, which held the lines back 1.2 s).
-  # shellcheck disable=SC2086
   AUTH=$(secret admin)
+  # The server's own settings, read when it answers (this loop starts with redis-server, before it listens).
+  NODE_TIMEOUT_MS=$(acli "$SELF" "$REDIS_PORT" config get cluster-node-timeout 2>/dev/null | tr -d '\r' | tail -n 1)
+  case "$NODE_TIMEOUT_MS" in '' | *[!0-9]*)
+    sleep 1
+    continue
+    ;;
+  esac
+  NO_FAILOVER=$(acli "$SELF" "$REDIS_PORT" config get cluster-replica-no-failover 2>/dev/null | tr -d '\r' | tail -n 1)
+  # shellcheck disable=SC2086
   REDISCLI_AUTH=$AUTH redis-cli $TLS_ARGS --no-auth-warning -h "$SELF" -p "$REDIS_PORT" -r -1 \
     -i "$_secs" cluster nodes 2>/dev/null | {
     _master=
@@ -138,9 +158,17 @@ while alive; do
         [ $(($(now_ms) - _ping)) -gt $((NODE_TIMEOUT_MS / 2)) ] || continue
       fi
       _now=$(now_ms)
+      # After a takeover, nothing again for 2 x node timeout (Redis's own retry bound); after a FORCE only a takeover,
+      # should Redis agree FAIL before the FORCE's election started.
       [ $((_now - _last)) -ge $((2 * NODE_TIMEOUT_MS)) ] || continue
-      # After an election was started, none again for 2 x node timeout (Redis's own retry bound).
-      assist "$_master" "$_myid" && _last=$_now
+      [ $((_now - _forced_at)) -ge $((2 * NODE_TIMEOUT_MS)) ] && _forced=no
+      case "$(assist "$_master" "$_myid")" in
+      takeover) _last=$_now ;;
+      force)
+        _forced=yes
+        _forced_at=$_now
+        ;;
+      esac
       alive || exit 0
     done
   }

@@ -7,7 +7,7 @@ import { synthCluster } from './support/synth.ts';
 // it must start the election as soon as Redis's own quorum of masters flags a master failing, and never when they do
 // not (a replica that alone lost its master must not take over: Redis would not either).
 const SHARDS = 3;
-const NODE_TIMEOUT_MS = 3000;
+const NODE_TIMEOUT_MS = 2000;
 const port = 20_000 + Math.floor(Math.random() * 20_000);
 const sim = new ChartRun('infra-assist');
 
@@ -55,7 +55,7 @@ describe('the failover assist', () => {
         expect(await sim.role(replica)).toBe('slave');
         await new Promise((r) => setTimeout(r, 250));
       }
-      expect(sim.log(replica)).not.toContain('CLUSTER FAILOVER FORCE');
+      expect(sim.log(replica)).not.toContain('CLUSTER FAILOVER');
     } finally {
       await sim.runtime.heal();
     }
@@ -77,11 +77,11 @@ describe('the failover assist', () => {
         sim
           .log(replica)
           .split('\n')
-          .filter((l) => l.includes('assist:'))
+          .filter((l) => l.includes('assist'))
           .join('\n'),
       );
       expect(sim.log(replica)).toMatch(
-        /assist: master \w+ flagged failing by 2 of 3 masters serving slots; CLUSTER FAILOVER FORCE: OK/,
+        /assist: master \w+ flagged failing by 2 of 3 masters serving slots; CLUSTER FAILOVER (force|takeover): OK/,
       );
     } finally {
       await sim.runtime.resumePod(master);
