@@ -107,10 +107,11 @@ export interface RedisClusterProps extends RedisDataProps {
    */
   readonly minReadySeconds?: number;
   /**
-   * The failover assist (infra/scripts/failover-assist.sh): a replica that sees its master flagged failing asks the
-   * other masters directly and, when as many as Redis's quorum flag it failing too, starts the election at once
-   * (CLUSTER FAILOVER FORCE; the masters still vote) instead of waiting for the failure reports to spread by gossip and
-   * for the election delay. Off: Redis's own timing alone (docs/chaos.md has both).
+   * The failover assist (infra/scripts/failover-assist.sh): a replica that suspects its master asks the other masters
+   * directly and, when as many as Redis's quorum flag it failing, fails it over at once (CLUSTER FAILOVER FORCE, an
+   * election the masters vote in, before Redis agreed FAIL; TAKEOVER once it has, when its own election would only
+   * wait 500-1000 ms more) instead of waiting for the failure reports to spread by gossip and for the election delay.
+   * Off: Redis's own timing alone (docs/chaos.md has both).
    * @default true
    */
   readonly failoverAssist?: boolean;

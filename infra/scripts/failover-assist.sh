@@ -2,7 +2,7 @@
 # slotforge failover assist of a RedisCluster member, started in the background by entrypoint.sh; it ends when the
 # redis-server pid given as $1 is gone. Off with SLOTFORGE_FAILOVER_ASSIST=0 (the construct's failoverAssist prop).
 #
-# Redis fails a master over in three waits after its node timeout (docs/chaos.md, "Where the failover time goes"):
+# Redis fails a master over in three waits after its node timeout (docs/chaos.md, "What the timeline showed"):
 # each other master must time out a PING of its own (PFAIL), their failure reports must reach one node by gossip,
 # which then broadcasts FAIL, and the replica waits 500 ms + 0-500 ms + 1 s per rank before it asks for votes. The
 # first is the definition of "unreachable for the node timeout"; the other two are 1.5 to 3 s of waiting on a
@@ -10,11 +10,12 @@
 # this node is a replica and suspects its master (flagged failing here, or a PING to it unanswered for half the node
 # timeout: the replica's own PING may have gone out after the masters'), it asks every other master serving slots
 # directly, and when as many of them as Redis's own quorum (masters serving slots / 2 + 1) flag the master failing
-# (fail? or fail) it starts the election at once with CLUSTER FAILOVER FORCE. The masters still vote (FORCE skips only the handshake
-# with the unreachable master), so the condition, the quorum and the vote are Redis's; only the waiting goes.
+# (fail? or fail) it fails the master over at once (see assist below: FORCE, an election the masters vote in, before
+# Redis agreed FAIL; TAKEOVER after, when Redis's own election would only wait). The condition and the quorum are
+# Redis's; only the waiting goes.
 # Not acted on: a master without slots (a drained shard), a replica that is not the most advanced of its master's
 # replicas that answer (rank, as Redis orders them), cluster-replica-no-failover set, or within 2 x node timeout of
-# the last attempt (Redis's own retry bound).
+# the last takeover (Redis's own retry bound).
 . "${SLOTFORGE_CONFIG_DIR:-/opt/slotforge}/lib.sh"
 
 MAIN_PID=$1
