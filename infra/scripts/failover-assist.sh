@@ -5,7 +5,7 @@
 # Redis fails a master over in three waits after its node timeout (docs/chaos.md, "What the timeline showed"):
 # each other master must time out a PING of its own (PFAIL), their failure reports must reach one node by gossip,
 # which then broadcasts FAIL, and the replica waits 500 ms + 0-500 ms + 1 s per rank before it asks for votes. The
-# first is the definition of "unreachable for the node timeout"; the other two are 1.5 to 3 s of waiting on a
+# first is the definition of "unreachable for the node timeout"; the other two are 1 to 3 s of waiting on a
 # decision that is already made. This loop reads this node's view every SLOTFORGE_FAILOVER_ASSIST_INTERVAL_MS; when
 # this node is a replica and suspects its master (flagged failing here, or a PING to it unanswered for half the node
 # timeout: the replica's own PING may have gone out after the masters'), it asks every other master serving slots
@@ -14,8 +14,8 @@
 # Redis agreed FAIL; TAKEOVER after, when Redis's own election would only wait). The condition and the quorum are
 # Redis's; only the waiting goes.
 # Not acted on: a master without slots (a drained shard), a replica that is not the most advanced of its master's
-# replicas that answer (rank, as Redis orders them), cluster-replica-no-failover set, or within 2 x node timeout of
-# the last takeover (Redis's own retry bound).
+# replicas that answer (rank, as Redis orders them), a replica with cluster-replica-no-failover, or within 2 x node
+# timeout of the last takeover (how long masters refuse another vote for this master's replicas).
 . "${SLOTFORGE_CONFIG_DIR:-/opt/slotforge}/lib.sh"
 
 MAIN_PID=$1
@@ -24,8 +24,6 @@ INTERVAL_MS=${SLOTFORGE_FAILOVER_ASSIST_INTERVAL_MS:-200}
 TMP="$RUN_DIR/failover-assist"
 
 alive() { kill -0 "$MAIN_PID" 2>/dev/null; }
-# Milliseconds since the epoch (GNU date).
-now_ms() { date +%s%3N; }
 flagged_failing() { case ",$1," in *,fail,* | *,fail\?,*) return 0 ;; *) return 1 ;; esac; }
 # redis-cli as admin against HOST PORT within 1 s, with the password read when the stream (re)started: a decision
 # takes a handful of calls, and under load each fork counts (cat, timeout, tr of lib.sh's rcli).
@@ -44,6 +42,7 @@ quorum_flags_failing() {
   _qf_size=0
   _qf_n=0
   rm -f "$TMP".*
+  set -f
   for _qf_peer in $(printf '%s\n' "$2" | while read -r _qf_id _qf_addr _qf_flags _qf_rest; do
     case ",$_qf_flags," in *,master,*) ;; *) continue ;; esac
     line_has_slots "$_qf_id $_qf_addr $_qf_flags $_qf_rest" || continue
@@ -60,6 +59,7 @@ quorum_flags_failing() {
     acli "$(addr_ip "$_qf_addr")" "$(addr_port "$_qf_addr")" cluster nodes 2>/dev/null |
       grep "^$_qf_target " >"$TMP.$_qf_n" &
   done
+  set +f
   wait
   _qf_agree=0
   for _qf_file in "$TMP".*; do
@@ -71,18 +71,22 @@ quorum_flags_failing() {
   [ "$_qf_size" -gt 0 ] && [ "$_qf_agree" -ge $((_qf_size / 2 + 1)) ]
 }
 
-# Whether this replica ($2) has the highest replication offset among the replicas of master $1 in view $3 that
-# answer (ties: the lowest node id), as Redis ranks replicas for the election. No call when it is the only one.
+# The other replicas of master $1 (this node is $2) in view $3 that could be elected: not failing, not nofailover.
+other_replicas() {
+  printf '%s\n' "$3" | while read -r _or_id _or_addr _or_flags _or_master _or_rest; do
+    [ "$_or_master" = "$1" ] && [ "$_or_id" != "$2" ] || continue
+    case ",$_or_flags," in *,fail,* | *,fail\?,* | *,handshake,* | *,noaddr,* | *,nofailover,*) continue ;; esac
+    printf '%s|%s\n' "$_or_id" "$_or_addr"
+  done
+}
+
+# Whether this replica ($1) has the highest replication offset among replicas $2 (id|addr lines) that answer (ties:
+# the lowest node id), as Redis ranks replicas for the election.
 best_replica() {
-  _br_others=$(printf '%s\n' "$3" | while read -r _br_id _br_addr _br_flags _br_master _br_rest; do
-    [ "$_br_master" = "$1" ] && [ "$_br_id" != "$2" ] || continue
-    case ",$_br_flags," in *,fail,* | *,fail\?,* | *,handshake,* | *,noaddr,*) continue ;; esac
-    printf '%s|%s\n' "$_br_id" "$_br_addr"
-  done)
-  [ -n "$_br_others" ] || return 0
+  [ -n "$2" ] || return 0
   _br_mine=$(info_field "$(acli "$SELF" "$REDIS_PORT" info replication 2>/dev/null | tr -d '\r')" slave_repl_offset)
   [ -n "$_br_mine" ] || return 1
-  for _br_other in $_br_others; do
+  for _br_other in $2; do
     _br_id=${_br_other%%|*}
     _br_addr=${_br_other#*|}
     _br_theirs=$(info_field "$(acli "$(addr_ip "$_br_addr")" "$(addr_port "$_br_addr")" info replication 2>/dev/null |
@@ -90,41 +94,69 @@ best_replica() {
     [ -n "$_br_theirs" ] || continue
     [ "$_br_theirs" -gt "$_br_mine" ] && return 1
     [ "$_br_theirs" = "$_br_mine" ] || continue
-    [ "$(printf '%s\n%s\n' "$_br_id" "$2" | sort | head -n 1)" = "$_br_id" ] && return 1
+    [ "$(printf '%s\n%s\n' "$_br_id" "$1" | sort | head -n 1)" = "$_br_id" ] && return 1
   done
   return 0
 }
 
 # One decision on master $1 (this node is $2), suspected in this node's stream; prints the action it took (force or
-# takeover) and succeeds when it took one.
-#  - The master is flagged fail? here (Redis has not agreed FAIL yet): CLUSTER FAILOVER FORCE, which starts the
-#    election at once; the masters vote as usual.
-#  - Redis already agreed FAIL (flagged fail here): its own election is then scheduled 500-1000 ms out, and a FORCE
-#    sent now waits for that schedule (clusterHandleSlaveFailover keeps an attempt already set up). The decision the
-#    vote would make is made: a quorum of masters flags the master failing, and only the best replica acts.
-#    CLUSTER FAILOVER TAKEOVER takes the slots without the wait (a new configEpoch; epoch collisions resolve as usual).
+# takeover) and succeeds only when Redis answered OK.
+#  - Redis has not agreed FAIL yet (the master is flagged fail? here): CLUSTER FAILOVER FORCE, which starts an election
+#    at once. Its vote request is forced: the voters skip their own "is the master FAIL" check, so the quorum of
+#    masters flagging it failing, asked just before, stands in for that check.
+#  - Redis has agreed FAIL (flagged fail here) and this is the master's only replica that could be elected: Redis's own
+#    election is then set up 500-1000 ms out, and a FORCE sent now waits for that schedule (clusterHandleSlaveFailover
+#    keeps an attempt already set up). The decision the vote would make is made (FAIL agreed, no other candidate), so
+#    CLUSTER FAILOVER TAKEOVER takes the slots at once with a new configEpoch. With other candidates it never takes
+#    over: the vote is what keeps two of them from both winning.
+#  - After a FORCE it sends nothing more for the same suspicion but that takeover, which ends the same election the
+#    same way (this node wins) when FAIL came first.
 assist() {
   _view=$(acli "$SELF" "$REDIS_PORT" cluster nodes 2>/dev/null) || return 1
+  # The decision is taken on this fresh view: still a replica of $1 (replica migration may have moved it), and not
+  # cluster-replica-no-failover (CONFIG SET of it shows as the nofailover flag).
+  _me=$(myself_line "$_view")
+  set -f
+  # shellcheck disable=SC2086
+  set -- "$1" "$2" $_me
+  set +f
+  [ "${6:-}" = "$1" ] || return 1
+  case ",${5:-}," in *,slave,*) ;; *) return 1 ;; esac
+  case ",${5:-}," in *,nofailover,*) return 1 ;; esac
   _master_line=$(printf '%s\n' "$_view" | grep "^$1 " || true)
   [ -n "$_master_line" ] && line_has_slots "$_master_line" || return 1
-  [ "$NO_FAILOVER" = yes ] && return 1
-  quorum_flags_failing "$1" "$_view" || return 1
-  best_replica "$1" "$2" "$_view" || return 1
   case ",$(printf '%s' "$_master_line" | cut -d' ' -f3)," in
-  *,fail,*) _action=takeover ;;
-  *) _action=force ;;
+  *,fail,*) _agreed=yes ;;
+  *,fail\?,*) _agreed=no ;;
+  *) return 1 ;;
   esac
-  [ "$_action" = force ] && [ "$_forced" = yes ] && return 1
+  _others=$(other_replicas "$1" "$2" "$_view")
+  if [ "$_agreed" = yes ] && [ -z "$_others" ]; then
+    _action=takeover
+  else
+    _action=force
+    [ "$_forced" = yes ] && return 1
+  fi
+  if ! quorum_flags_failing "$1" "$_view"; then
+    # Once per suspicion: why nothing happens (a partition between this replica and its master alone, say).
+    [ "$_said" = yes ] || log "assist: master $1 suspected here; $QUORUM masters serving slots flag it failing: waiting"
+    printf 'waiting'
+    return 1
+  fi
+  best_replica "$2" "$_others" || return 1
   _reply=$(acli "$SELF" "$REDIS_PORT" cluster failover "$_action" 2>&1)
   log "assist: master $1 flagged failing by $QUORUM masters serving slots; CLUSTER FAILOVER $_action: $_reply" \
     "($(($(now_ms) - _now)) ms after this node suspected it)"
+  [ "$_reply" = OK ] || return 1
   printf '%s' "$_action"
 }
 
 _secs=$((INTERVAL_MS / 1000)).$(printf '%03d' $((INTERVAL_MS % 1000)))
 _last=0
+_next=0
 _forced=no
 _forced_at=0
+_said=no
 while alive; do
   # One redis-cli repeats CLUSTER NODES every interval (-r -1 -i): one process, not one per poll. It ends when the
   # server goes away; the loop starts it again while redis-server lives. redis-cli flushes each reply; nothing else
@@ -137,7 +169,6 @@ while alive; do
     continue
     ;;
   esac
-  NO_FAILOVER=$(acli "$SELF" "$REDIS_PORT" config get cluster-replica-no-failover 2>/dev/null | tr -d '\r' | tail -n 1)
   # shellcheck disable=SC2086
   REDISCLI_AUTH=$AUTH redis-cli $TLS_ARGS --no-auth-warning -h "$SELF" -p "$REDIS_PORT" -r -1 \
     -i "$_secs" cluster nodes 2>/dev/null | {
@@ -159,17 +190,24 @@ while alive; do
         [ $(($(now_ms) - _ping)) -gt $((NODE_TIMEOUT_MS / 2)) ] || continue
       fi
       _now=$(now_ms)
-      # After a takeover, nothing again for 2 x node timeout (Redis's own retry bound); after a FORCE only a takeover,
-      # should Redis agree FAIL before the FORCE's election started.
+      # One decision per poll interval at most: lines read meanwhile are skipped (no fork), so no backlog builds up.
+      [ "$_now" -ge "$_next" ] || continue
+      # After a takeover, nothing again for 2 x node timeout (how long masters refuse another vote for this master's
+      # replicas); a FORCE is sent once per suspicion (see assist).
       [ $((_now - _last)) -ge $((2 * NODE_TIMEOUT_MS)) ] || continue
-      [ $((_now - _forced_at)) -ge $((2 * NODE_TIMEOUT_MS)) ] && _forced=no
+      [ $((_now - _forced_at)) -ge $((2 * NODE_TIMEOUT_MS)) ] && _forced=no && _said=no
       case "$(assist "$_master" "$_myid")" in
       takeover) _last=$_now ;;
       force)
         _forced=yes
         _forced_at=$_now
         ;;
+      waiting)
+        _said=yes
+        _forced_at=$_now
+        ;;
       esac
+      _next=$(($(now_ms) + INTERVAL_MS))
       alive || exit 0
     done
   }

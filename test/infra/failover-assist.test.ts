@@ -56,6 +56,10 @@ describe('the failover assist', () => {
         await new Promise((r) => setTimeout(r, 250));
       }
       expect(sim.log(replica)).not.toContain('CLUSTER FAILOVER');
+      // The assist ran, suspected the master and declined: the other masters do not flag it.
+      expect(sim.log(replica)).toMatch(
+        /assist: master \w+ suspected here; [01] of 3 masters serving slots flag it failing: waiting/,
+      );
     } finally {
       await sim.runtime.heal();
     }
