@@ -101,7 +101,7 @@ best_replica() {
 
 # One decision on master $1 (this node is $2), suspected in this node's stream; prints the action it took (force or
 # takeover) and succeeds only when Redis answered OK.
-#  - Redis has not agreed FAIL yet (the master is flagged fail? here): CLUSTER FAILOVER FORCE, which starts an election
+#  - Redis has not agreed FAIL yet (not flagged fail here): CLUSTER FAILOVER FORCE, which starts an election
 #    at once. Its vote request is forced: the voters skip their own "is the master FAIL" check, so the quorum of
 #    masters flagging it failing, asked just before, stands in for that check.
 #  - Redis has agreed FAIL (flagged fail here) and this is the master's only replica that could be elected: Redis's own
@@ -127,8 +127,7 @@ assist() {
   [ -n "$_master_line" ] && line_has_slots "$_master_line" || return 1
   case ",$(printf '%s' "$_master_line" | cut -d' ' -f3)," in
   *,fail,*) _agreed=yes ;;
-  *,fail\?,*) _agreed=no ;;
-  *) return 1 ;;
+  *) _agreed=no ;;
   esac
   _others=$(other_replicas "$1" "$2" "$_view")
   if [ "$_agreed" = yes ] && [ -z "$_others" ]; then
@@ -146,7 +145,7 @@ assist() {
   best_replica "$2" "$_others" || return 1
   _reply=$(acli "$SELF" "$REDIS_PORT" cluster failover "$_action" 2>&1)
   log "assist: master $1 flagged failing by $QUORUM masters serving slots; CLUSTER FAILOVER $_action: $_reply" \
-    "($(($(now_ms) - _now)) ms after this node suspected it)"
+    "($(($(now_ms) - _since)) ms after this node began to suspect it)"
   [ "$_reply" = OK ] || return 1
   printf '%s' "$_action"
 }
@@ -154,6 +153,7 @@ assist() {
 _secs=$((INTERVAL_MS / 1000)).$(printf '%03d' $((INTERVAL_MS % 1000)))
 _last=0
 _next=0
+_since=0
 _forced=no
 _forced_at=0
 _said=no
@@ -186,10 +186,14 @@ while alive; do
       # Suspect: flagged failing here, or a PING to it unanswered for half the node timeout (this replica may be the
       # last to flag it: its own PING may have gone out later than the masters').
       if ! flagged_failing "$_flags"; then
-        [ "${_ping:-0}" != 0 ] || continue
-        [ $(($(now_ms) - _ping)) -gt $((NODE_TIMEOUT_MS / 2)) ] || continue
+        if [ "${_ping:-0}" = 0 ] || [ $(($(now_ms) - _ping)) -le $((NODE_TIMEOUT_MS / 2)) ]; then
+          _since=0
+          continue
+        fi
       fi
       _now=$(now_ms)
+      # When this suspicion began, for the log line.
+      [ "$_since" != 0 ] || _since=$_now
       # One decision per poll interval at most: lines read meanwhile are skipped (no fork), so no backlog builds up.
       [ "$_now" -ge "$_next" ] || continue
       # After a takeover, nothing again for 2 x node timeout (how long masters refuse another vote for this master's
