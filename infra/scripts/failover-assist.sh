@@ -5,7 +5,7 @@
 # Redis fails a master over in three waits after its node timeout (docs/chaos.md, "What the timeline showed"):
 # each other master must time out a PING of its own (PFAIL), their failure reports must reach one node by gossip,
 # which then broadcasts FAIL, and the replica waits 500 ms + 0-500 ms + 1 s per rank before it asks for votes. The
-# first is the definition of "unreachable for the node timeout"; the other two are 1 to 3 s of waiting on a
+# first is the definition of "unreachable for the node timeout"; the other two are 0.5 to 1.5 s of waiting on a
 # decision that is already made. This loop reads this node's view every SLOTFORGE_FAILOVER_ASSIST_INTERVAL_MS; when
 # this node is a replica and suspects its master (flagged failing here, or a PING to it unanswered for half the node
 # timeout: the replica's own PING may have gone out after the masters'), it asks every other master serving slots
