@@ -11,15 +11,6 @@ const NODE_TIMEOUT_MS = 2000;
 const port = 20_000 + Math.floor(Math.random() * 20_000);
 const sim = new ChartRun('infra-assist');
 
-async function shardPair(shard: number): Promise<{ master: string; replica: string }> {
-  const pods = sim.podNames(`${sim.name}-shard-${shard}-`);
-  const roles = await Promise.all(pods.map((p) => sim.role(p)));
-  const master = pods[roles.indexOf('master')];
-  const replica = pods[roles.indexOf('slave')];
-  if (!master || !replica) throw new Error(`shard ${shard} has no master/replica pair (${roles.join(',')})`);
-  return { master, replica };
-}
-
 beforeAll(async () => {
   const objects = synthCluster({
     shards: SHARDS,
@@ -38,7 +29,7 @@ afterAll(async () => {
 
 describe('the failover assist', () => {
   it('does not fail over a master that only its replica lost: the other masters still reach it', async () => {
-    const { master, replica } = await shardPair(1);
+    const { master, replica } = await sim.shardPair(1);
     await sim.runtime.partition([replica], [master]);
     try {
       // The replica flags its master failing after the node timeout; three node timeouts in which nothing may move.
@@ -67,7 +58,7 @@ describe('the failover assist', () => {
   });
 
   it('promotes the replica of a paused master once the quorum of masters flags it, and says so', async () => {
-    const { master, replica } = await shardPair(0);
+    const { master, replica } = await sim.shardPair(0);
     const started = Date.now();
     await sim.runtime.pausePod(master);
     try {

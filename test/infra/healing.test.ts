@@ -43,15 +43,6 @@ async function readAll(): Promise<Array<string | null>> {
   }
 }
 
-async function shardMaster(shard: number): Promise<{ master: string; replica: string }> {
-  const pods = sim.podNames(`${sim.name}-shard-${shard}-`);
-  const roles = await Promise.all(pods.map((p) => sim.role(p)));
-  const master = pods[roles.indexOf('master')];
-  const replica = pods[roles.indexOf('slave')];
-  if (!master || !replica) throw new Error(`shard ${shard} has no master/replica pair (${roles.join(',')})`);
-  return { master, replica };
-}
-
 async function waitReplicaSynced(replica: string, master: string): Promise<void> {
   const want = Number(await sim.call(master, 'DBSIZE'));
   await pollUntil(
@@ -93,7 +84,7 @@ beforeAll(async () => {
 
 describe('self-healing of a cluster member', () => {
   it('a master that restarts empty does not wipe its replica: the replica takes over with the data', async () => {
-    const { master, replica } = await shardMaster(0);
+    const { master, replica } = await sim.shardPair(0);
     await waitReplicaSynced(replica, master);
     const keysBefore = Number(await sim.call(replica, 'DBSIZE'));
     expect(keysBefore).toBeGreaterThan(0);
@@ -122,7 +113,7 @@ describe('self-healing of a cluster member', () => {
   });
 
   it('a member recreated with a new IP rejoins, met again at its new address', async () => {
-    const { replica } = await shardMaster(1);
+    const { replica } = await sim.shardPair(1);
     const oldIp = sim.ip(replica);
     // Deleted: its StatefulSet recreates it with a new address.
     await sim.runtime.deletePod(replica);
@@ -143,7 +134,7 @@ describe('self-healing of a cluster member', () => {
   });
 
   it('a member that lost its volume rejoins as a replica of its shard and its old identity is forgotten', async () => {
-    const { master, replica } = await shardMaster(2);
+    const { master, replica } = await sim.shardPair(2);
     const oldId = String(await sim.call(replica, 'CLUSTER', 'MYID'));
     // Killed, and back on a new node with a new, empty volume (and a new address).
     sim.runtime.cordon();
@@ -196,7 +187,7 @@ describe('self-healing of a cluster member', () => {
       timeoutMs: 30_000,
     });
     console.log(`cache full restart with new IPs healed in ${Date.now() - started} ms`);
-    for (let shard = 0; shard < SHARDS; shard++) await shardMaster(shard);
+    for (let shard = 0; shard < SHARDS; shard++) await sim.shardPair(shard);
     // A cache starts cold after a full restart, and serves again.
     const c = client();
     await c.set('after-restart', 'ok');
@@ -208,7 +199,7 @@ describe('self-healing of a cluster member', () => {
   it(
     'a member reset while its shard is drained (scale in) stays out: neither rejoins nor is met again',
     async () => {
-      const { master, replica } = await shardMaster(1);
+      const { master, replica } = await sim.shardPair(1);
       const masterId = String(await sim.call(master, 'CLUSTER', 'MYID'));
       const drainStart = Date.now();
       // What scale.sh does to a retiring shard: its master's slots move away, then its members are reset one by one.

@@ -20,15 +20,6 @@ const sim = new ChartRun('infra-prestop');
 
 const members = () => sim.podNames(`${sim.name}-shard-`);
 
-async function shardPair(shard: number): Promise<{ master: string; replica: string }> {
-  const pods = sim.podNames(`${sim.name}-shard-${shard}-`);
-  const roles = await Promise.all(pods.map((p) => sim.role(p)));
-  const master = pods[roles.indexOf('master')];
-  const replica = pods[roles.indexOf('slave')];
-  if (!master || !replica) throw new Error(`shard ${shard} has no master/replica pair (${roles.join(',')})`);
-  return { master, replica };
-}
-
 async function waitLinkUp(replica: string): Promise<void> {
   await pollUntil(
     async () => String(await sim.call(replica, 'INFO', 'replication')).includes('master_link_status:up'),
@@ -58,7 +49,7 @@ beforeAll(async () => {
   await sim.start(objects, { env: { SLOTFORGE_MEET_INTERVAL_S: '1', SLOTFORGE_BOOTSTRAP_TIMEOUT_S: '30' } });
   await pollUntil(() => members().length === SHARDS * 2, { description: 'every member pod', timeoutMs: 30_000 });
   await sim.waitFormed(SHARDS * 2);
-  for (let s = 0; s < SHARDS; s++) await waitLinkUp((await shardPair(s)).replica);
+  for (let s = 0; s < SHARDS; s++) await waitLinkUp((await sim.shardPair(s)).replica);
 }, RUNTIME_HOOK_TIMEOUT_MS);
 
 afterAll(async () => {
@@ -68,7 +59,7 @@ afterAll(async () => {
 
 describe('preStop of a cluster master whose replica is gone', () => {
   it('returns within a few seconds when the replica was killed, and stays master', async () => {
-    const { master, replica } = await shardPair(0);
+    const { master, replica } = await sim.shardPair(0);
     // Killed and not back: no node may take the pod again, and it goes without a grace period.
     sim.runtime.cordon();
     await sim.runtime.deletePod(replica, 0);
@@ -82,7 +73,7 @@ describe('preStop of a cluster master whose replica is gone', () => {
   });
 
   it('returns within a few seconds when the replica is frozen (accepts connections, never answers)', async () => {
-    const { master, replica } = await shardPair(1);
+    const { master, replica } = await sim.shardPair(1);
     // SIGSTOP: the kernel still completes the TCP handshake, so only a deadline on each redis-cli call ends a
     // command sent to it (a pod whose namespace is gone behaves alike: nothing ever answers).
     await sim.runtime.pausePod(replica);
@@ -100,7 +91,7 @@ describe('preStop of a cluster master whose replica is gone', () => {
   });
 
   it('still hands over to a replica that answers', async () => {
-    const { master, replica } = await shardPair(2);
+    const { master, replica } = await sim.shardPair(2);
     const result = await prestop(master);
     console.log(`preStop with a live replica handed over in ${result.tookMs} ms`);
     expect(result.code, result.output).toBe(0);

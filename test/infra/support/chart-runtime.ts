@@ -292,6 +292,16 @@ export class ChartRun {
     return parseClusterNodes(String(await this.call(pod, 'CLUSTER', 'NODES')));
   }
 
+  /** The master and the replica of shard `shard` (a 1-replica shard), by their current roles. */
+  async shardPair(shard: number): Promise<{ master: string; replica: string }> {
+    const pods = this.podNames(`${this.name}-shard-${shard}-`);
+    const roles = await Promise.all(pods.map((p) => this.role(p)));
+    const master = pods[roles.indexOf('master')];
+    const replica = pods[roles.indexOf('slave')];
+    if (!master || !replica) throw new Error(`shard ${shard} has no master/replica pair (${roles.join(',')})`);
+    return { master, replica };
+  }
+
   async role(pod: string): Promise<string> {
     const reply = await this.call(pod, 'ROLE');
     return Array.isArray(reply) ? String(reply[0]) : String(reply);
