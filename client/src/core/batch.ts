@@ -12,10 +12,10 @@ import { classifyFailure, sleep, toSlotforgeError } from './retry.ts';
 
 /** What runBatch needs from the connection (no ioredis here). */
 export interface BatchRunner {
-  /** The node serving `key` now. */
-  nodeOf(key: string): string;
-  /** Sends one pipeline to the node of these commands; replies in order. */
-  exec(commands: readonly BatchCommand[], buffers: boolean): Promise<[Error | null, unknown][] | null>;
+  /** The node serving this command's key now. */
+  nodeOf(command: BatchCommand): string;
+  /** Sends one pipeline to `node` (nodeOf of every command); replies in order. */
+  exec(node: string, commands: readonly BatchCommand[], buffers: boolean): Promise<[Error | null, unknown][] | null>;
   idempotent(command: string): boolean;
   onRetry(error: unknown): void;
   closed(): boolean;
@@ -45,7 +45,7 @@ export async function runBatch(
     const groups = new Map<string, number[]>();
     for (const i of pending) {
       const c = commands[i] as BatchCommand;
-      const node = runner.nodeOf(c.key ?? String(c.args[0] ?? ''));
+      const node = runner.nodeOf(c);
       const group = groups.get(node);
       if (group) group.push(i);
       else groups.set(node, [i]);
@@ -53,7 +53,7 @@ export async function runBatch(
     const retry: number[] = [];
     lastErrors = new Map();
     await Promise.all(
-      [...groups.values()].map(async (indices) => {
+      [...groups].map(async ([node, indices]) => {
         let replies: [Error | null, unknown][];
         try {
           // One attempt is bounded like a single command: a pipeline stuck on a dead node must not eat the whole
@@ -62,6 +62,7 @@ export async function runBatch(
           replies =
             (await raceTimeout(
               runner.exec(
+                node,
                 indices.map((i) => commands[i] as BatchCommand),
                 options?.buffers ?? false,
               ),

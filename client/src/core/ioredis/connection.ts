@@ -21,7 +21,17 @@ import { execGroup } from './batch-exec.ts';
 import { CommandLoop, SENTINELS_UNREACHABLE } from './command-loop.ts';
 import { type Client, createBreaker, createClient, createNodeClient, createSubscriberClient } from './create.ts';
 import { durableOutcome, setAndWait } from './durable.ts';
-import { groupByNode, masters, nodeClient, nodeIdOfKey, nodeRef, perSlot, scanNodes } from './routing.ts';
+import {
+  atPositions,
+  groupByNode,
+  masters,
+  nodeClient,
+  nodeIdOfCommand,
+  nodeIdOfKey,
+  nodeRef,
+  perSlot,
+  scanNodes,
+} from './routing.ts';
 import { watchStrandedReconnect } from './sharded-subscribers.ts';
 import { startSlotRefresh } from './slot-refresh.ts';
 import { waitReady } from './wait-ready.ts';
@@ -59,6 +69,8 @@ class IoredisCommands implements Api.RedisCommands {
   readonly #stopRefresh: (() => void)[] = [];
   /** Every call's attempts (command-loop.ts). */
   readonly #loop: CommandLoop;
+  /** A batch's commands may go straight to their node's connection (cluster, reads from masters). */
+  readonly #direct: boolean;
 
   constructor(options: ResolvedConnectionOptions, deps: Deps) {
     this.#options = options;
@@ -67,6 +79,7 @@ class IoredisCommands implements Api.RedisCommands {
     this.commandTimeoutMs = options.commandTimeoutMs;
     this.#events.setMaxListeners(0);
     this.#client = createClient(options);
+    this.#direct = this.#client instanceof Cluster && options.readFrom === 'master';
     this.#coalescer = options.coalesceWrites ? new WriteCoalescer(() => this.#streamHolders()) : null;
     this.#watchdog = new AttemptWatchdog(options.attemptTimeoutMs);
     this.#refreshPeriodically(this.#client);
@@ -195,7 +208,8 @@ class IoredisCommands implements Api.RedisCommands {
 
   async del(keys: readonly string[], options?: Api.CallOptions): Promise<number> {
     if (keys.length === 0) return 0;
-    const results = await this.batch(perSlot('DEL', keys, this.mode === 'cluster'), { idempotent: true, ...options });
+    const { commands } = perSlot('DEL', keys, this.mode === 'cluster');
+    const results = await this.batch(commands, { idempotent: true, ...options });
     let deleted = 0;
     for (const result of results) {
       if (!result.ok) throw result.error;
@@ -206,18 +220,8 @@ class IoredisCommands implements Api.RedisCommands {
 
   async mget(keys: readonly string[], options?: Api.CallOptions): Promise<(Buffer | null)[]> {
     if (keys.length === 0) return [];
-    const commands = perSlot('MGET', keys, this.mode === 'cluster');
-    const results = await this.batch(commands, { idempotent: true, buffers: true, ...options });
-    const byKey = new Map<string, Buffer | null>();
-    results.forEach((result, i) => {
-      if (!result.ok) throw result.error;
-      const cmdKeys = (commands[i] as Api.BatchCommand).args as string[];
-      const values = result.value as (Buffer | null)[];
-      cmdKeys.forEach((k, j) => {
-        byKey.set(k, values[j] ?? null);
-      });
-    });
-    return keys.map((k) => byKey.get(k) ?? null);
+    const { commands, at } = perSlot('MGET', keys, this.mode === 'cluster');
+    return atPositions(keys.length, at, await this.batch(commands, { idempotent: true, buffers: true, ...options }));
   }
 
   async call(command: string, args: readonly Api.RedisArg[], options?: Api.CallOptions): Promise<unknown> {
@@ -260,8 +264,9 @@ class IoredisCommands implements Api.RedisCommands {
     const timeoutMs = options?.timeoutMs ?? this.commandTimeoutMs;
     await this.#slotMapReady(timeoutMs);
     return runBatch(commands, options, timeoutMs, {
-      nodeOf: (key) => nodeIdOfKey(this.#client, key),
-      exec: (group, buffers) => execGroup(this.#client, this.#coalescer, this.#watchdog, group, buffers),
+      nodeOf: (command) => nodeIdOfCommand(this.#client, command),
+      exec: (node, group, buffers) =>
+        execGroup(this.#client, this.#coalescer, this.#watchdog, { node, group, buffers, direct: this.#direct }),
       idempotent: (command) => this.#idempotent(command, options),
       onRetry: (error) => {
         this.breaker?.failure(error);

@@ -2,4 +2,7 @@
  * The ONLY folder that imports ioredis: construction (create.ts), WatchedCommand, routing, the command loop and the
  * RedisCommands implementation on top of them (connection.ts). Everything else in the client sees RedisCommands.
  */
+
+/** @internal The batch's direct path; exported for the test that pins it to ioredis' internals. */
+export { readyConnection } from './batch-exec.ts';
 export { connect } from './connection.ts';

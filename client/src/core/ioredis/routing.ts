@@ -3,7 +3,7 @@
  * @internal Used by the ioredis folder only.
  */
 import { Cluster, type Redis } from 'ioredis';
-import type { BatchCommand, NodeRef, RedisArg } from '../commands.ts';
+import type { BatchCommand, BatchResult, NodeRef, RedisArg } from '../commands.ts';
 import { SlotforgeError } from '../errors.ts';
 import type { Target } from '../options.ts';
 import { keySlot } from '../slot.ts';
@@ -12,29 +12,78 @@ import type { Client } from './create.ts';
 /** Most keys per DEL/MGET command, so one call never blocks Redis for long. */
 const MULTI_KEY_CHUNK = 500;
 
-/** One command per slot (chunked), so no command ever spans slots. */
-export function perSlot(command: string, keys: readonly string[], cluster: boolean): BatchCommand[] {
-  const bySlot = new Map<number, string[]>();
-  for (const key of new Set(keys)) {
+/** A command of one slot, with that slot computed once (routing reads it instead of hashing the key again). */
+export interface SlotCommand extends BatchCommand {
+  readonly args: readonly string[];
+  readonly slot: number;
+}
+
+/**
+ * One command per slot (chunked), so no command ever spans slots. `at[i][j]` lists the positions in `keys` of
+ * arg j of command i (a key given twice is sent once and answers at both positions).
+ */
+export function perSlot(
+  command: string,
+  keys: readonly string[],
+  cluster: boolean,
+): { readonly commands: SlotCommand[]; readonly at: number[][][] } {
+  const bySlot = new Map<number, { keys: string[]; at: number[][] }>();
+  const seen = new Map<string, number[]>();
+  keys.forEach((key, position) => {
+    const positions = seen.get(key);
+    if (positions) {
+      positions.push(position);
+      return;
+    }
+    const mine = [position];
+    seen.set(key, mine);
     const slot = cluster ? keySlot(key) : 0;
     const group = bySlot.get(slot);
-    if (group) group.push(key);
-    else bySlot.set(slot, [key]);
-  }
-  const commands: BatchCommand[] = [];
-  for (const group of bySlot.values()) {
-    for (let i = 0; i < group.length; i += MULTI_KEY_CHUNK) {
-      const chunk = group.slice(i, i + MULTI_KEY_CHUNK);
-      commands.push({ command, args: chunk, key: chunk[0] as string });
+    if (group) {
+      group.keys.push(key);
+      group.at.push(mine);
+    } else bySlot.set(slot, { keys: [key], at: [mine] });
+  });
+  const commands: SlotCommand[] = [];
+  const at: number[][][] = [];
+  for (const [slot, group] of bySlot) {
+    for (let i = 0; i < group.keys.length; i += MULTI_KEY_CHUNK) {
+      const chunk = group.keys.slice(i, i + MULTI_KEY_CHUNK);
+      commands.push({ command, args: chunk, key: chunk[0] as string, slot });
+      at.push(group.at.slice(i, i + MULTI_KEY_CHUNK));
     }
   }
-  return commands;
+  return { commands, at };
+}
+
+/** The replies of perSlot's MGETs, at the positions of their keys; throws the first failed command's error. */
+export function atPositions(
+  count: number,
+  at: readonly number[][][],
+  results: readonly BatchResult[],
+): (Buffer | null)[] {
+  const values: (Buffer | null)[] = new Array(count).fill(null);
+  results.forEach((result, i) => {
+    if (!result.ok) throw result.error;
+    const replies = result.value as (Buffer | null)[];
+    (at[i] as number[][]).forEach((positions, j) => {
+      for (const position of positions) values[position] = replies[j] ?? null;
+    });
+  });
+  return values;
 }
 
 /** The master serving `key` now: slot map lookup on a cluster, the one node elsewhere. */
 export function nodeIdOfKey(client: Client, key: string): string {
   if (!(client instanceof Cluster)) return 'main';
   return client.slots[keySlot(key)]?.[0] ?? 'unknown';
+}
+
+/** The master serving a batch command now, by the slot perSlot computed when there is one. */
+export function nodeIdOfCommand(client: Client, command: BatchCommand | SlotCommand): string {
+  if (!(client instanceof Cluster)) return 'main';
+  if ('slot' in command) return client.slots[command.slot]?.[0] ?? 'unknown';
+  return nodeIdOfKey(client, command.key ?? String(command.args[0] ?? ''));
 }
 
 /** `keys` grouped by the node serving them now. */
