@@ -3,6 +3,7 @@ import {
   checkCoverage,
   checkErrorBudget,
   checkLostWrites,
+  checkMoveCompleted,
   checkNoneForgotten,
   checkPubSubDelivery,
   checkRecovery,
@@ -12,6 +13,7 @@ import type { Verdict } from './checkers/verdict.ts';
 import {
   deleteAllSentinels,
   fullRestart,
+  type KillDuringMigrationOptions,
   killDuringMigration,
   killMaster,
   killReplica,
@@ -32,6 +34,7 @@ import type { CheckContext, Scenario } from './scenario.ts';
 import {
   EVERYSEC_LOSS_WINDOW_MS,
   FULL_RESTART_HEALTHY_MS,
+  INTERRUPTED_SCALE_COMPLETE_WITHIN_MS,
   KILL_MASTER_RECOVERY_MARGIN_MS,
   LARGE_FULL_RESYNC_MIN_MS,
   MIGRATION_DRILL_SLOTS,
@@ -234,6 +237,8 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   killDuringMigrationScenario('source'),
   killDuringMigrationScenario('target'),
+  interruptedScaleScenario('out'),
+  interruptedScaleScenario('in'),
   {
     name: 'stall-members',
     description: 'SIGSTOP a master and a replica past node timeout, 3 rounds: no healthy member forgotten, converges',
@@ -260,18 +265,25 @@ function sentinelFailoverVerdicts(history: History, ctx: CheckContext): Verdict[
 }
 
 /**
- * Kill the source or the target master while a reshard moves keys (issue 15 item 4): nothing acknowledged lost (the
- * bulk keys included), counters in bounds, and the open slots closed by the platform within a bound.
+ * A kill in the middle of a slot move, with 50 000 extra keys for it to carry: nothing acknowledged lost (the bulk keys
+ * included), counters in bounds, the open slots closed by the platform within a bound, and, when the move must finish
+ * (`completeWithinMs`), finished.
  */
-function killDuringMigrationScenario(side: 'source' | 'target'): Scenario {
-  // The fault waits until this run's bulk keys are written, so the reshard has keys to move.
+function killMidMoveScenario(s: {
+  readonly name: string;
+  readonly description: string;
+  readonly prepare?: Scenario['prepare'];
+  readonly kill: Omit<KillDuringMigrationOptions, 'before' | 'closeWithinMs'>;
+}): Scenario {
+  // The fault waits until this run's bulk keys are written, so the move has keys to carry.
   let bulk: BulkKeys | undefined;
+  const completeWithinMs = s.kill.completeWithinMs;
   return {
-    name: side === 'source' ? 'kill-during-migration' : 'kill-during-migration-target',
-    description: `SIGKILL the ${side} master of a slot migration mid-reshard: open slots close without a person, nothing lost`,
+    name: s.name,
+    description: s.description,
+    ...(s.prepare ? { prepare: s.prepare } : {}),
     fault: killDuringMigration({
-      side,
-      slots: MIGRATION_DRILL_SLOTS,
+      ...s.kill,
       before: () => bulk?.ready ?? Promise.resolve(),
       closeWithinMs: OPEN_SLOTS_CLOSED_WITHIN_MS,
     }),
@@ -283,10 +295,41 @@ function killDuringMigrationScenario(side: 'source' | 'target'): Scenario {
       checkLostWrites(history, { kinds: ['write', 'client-write', 'bulk-write'] }),
       checkCounterBounds(history),
       checkSlotsClosed(history, OPEN_SLOTS_CLOSED_WITHIN_MS),
+      ...(completeWithinMs === undefined ? [] : [checkMoveCompleted(history, completeWithinMs)]),
       checkPubSubDelivery(history),
       checkCoverage(history, WORKLOAD_KINDS),
     ],
   };
+}
+
+/** Kill the source or the target master while `redis-cli --cluster reshard` moves keys (issue 15 item 4). */
+function killDuringMigrationScenario(side: 'source' | 'target'): Scenario {
+  return killMidMoveScenario({
+    name: side === 'source' ? 'kill-during-migration' : 'kill-during-migration-target',
+    description: `SIGKILL the ${side} master of a slot migration mid-reshard: open slots close without a person, nothing lost`,
+    kill: { side, slots: MIGRATION_DRILL_SLOTS },
+  });
+}
+
+/**
+ * A scale step cut off (issue 15 item 4): SIGKILL a master that is giving slots away while the topology Job's
+ * rebalance runs, scaling out (3 -> 4 shards: an old master feeds the new shard) or in (4 -> 3: the retiring master
+ * drains). The open slot must close without a person and the Job's next pod must finish the step.
+ */
+function interruptedScaleScenario(direction: 'out' | 'in'): Scenario {
+  const shards = direction === 'out' ? 4 : 3;
+  return killMidMoveScenario({
+    name: `scale-${direction}-interrupted`,
+    description: `SIGKILL a master giving slots away while scale-${direction} rebalances: the slot closes, the Job finishes the step, nothing lost`,
+    ...(direction === 'in' ? { prepare: (target) => scale(target, 4) } : {}),
+    kill: {
+      side: 'source',
+      slots: 0,
+      move: { name: `scale-${direction} to ${shards} shards`, run: (target) => scale(target, shards) },
+      markerWithinMs: 120_000,
+      completeWithinMs: INTERRUPTED_SCALE_COMPLETE_WITHIN_MS,
+    },
+  });
 }
 
 /** Looks scenarios up by name; an unknown name is an error that lists the known ones. */

@@ -53,6 +53,14 @@ export const MIGRATION_DRILL_SLOTS = 2000;
 export const OPEN_SLOTS_CLOSED_WITHIN_MS = 40_000;
 
 /**
+ * An interrupted scale step must be complete (every master serving slots, the check clean) within this of the kill:
+ * the open slot closes (OPEN_SLOTS_CLOSED_WITHIN_MS), the failed Job pod is replaced after the Job back-off (10 s, then
+ * 20 s if the next pod met the slot still open), and the new pod meets every member again and rebalances what is left
+ * (tens of seconds with the drill's 50 000 keys on 2 cores). 40 + 30 + 80 s.
+ */
+export const INTERRUPTED_SCALE_COMPLETE_WITHIN_MS = 150_000;
+
+/**
  * `rolling-restart-large` only proves something when a replica's full resync is long enough for a rollout to run
  * ahead of it (the issue: at least 5 s); the drill fails its own precondition below this.
  */

@@ -1,5 +1,5 @@
 export { killMaster, killReplica, killShard, pauseMaster, type StallMembersOptions, stallMembers } from './kill.ts';
-export { checkIsClean, type KillDuringMigrationOptions, killDuringMigration } from './migration.ts';
+export { checkIsClean, emptyMasters, type KillDuringMigrationOptions, killDuringMigration } from './migration.ts';
 export { type PartitionMasterOptions, partitionMaster } from './partition.ts';
 export { fullRestart, rollingRestart } from './restart.ts';
 export { type DatasetOptions, loadDataset, statefulSetRollout } from './rollout.ts';

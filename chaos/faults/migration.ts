@@ -13,13 +13,25 @@ export interface KillDuringMigrationOptions {
   readonly before?: () => Promise<void>;
   /** How long the open slots may take to close after the kill (`slots-closed` verdict). */
   readonly closeWithinMs: number;
+  /**
+   * The move the kill interrupts: an operator's `redis-cli --cluster reshard` of `slots` slots (default), or a scale
+   * step that the topology Job runs (its rebalance fails with the kill; the Job's next pod must finish it).
+   */
+  readonly move?: { readonly name: string; run(target: ChaosTarget): Promise<void> };
+  /** How long the first slot marker may take to appear (a scale step first starts pods and the Job). @default 30000 */
+  readonly markerWithinMs?: number;
+  /**
+   * When set, the move must also complete: after it returns, every master serves slots and the cluster check is clean
+   * within this of the kill (`move:completed`, else `move:incomplete`; the `move-completed` verdict).
+   */
+  readonly completeWithinMs?: number;
 }
 
 /**
  * Polls every member's own CLUSTER NODES line until one shows a marker of `side` (`[slot->-id]` source, `[slot-<-id]`
  * target) and returns that pod.
  */
-async function podWithMarker(target: ChaosTarget, side: 'source' | 'target'): Promise<string> {
+async function podWithMarker(target: ChaosTarget, side: 'source' | 'target', timeoutMs: number): Promise<string> {
   const observable = await target.observable?.();
   if (!observable) throw new UnsupportedFaultError(target.name, 'observe the members (kill-during-migration)');
   const marker = side === 'source' ? '->-' : '-<-';
@@ -39,7 +51,7 @@ async function podWithMarker(target: ChaosTarget, side: 'source' | 'target'): Pr
         }
         return undefined;
       },
-      { description: `a ${side} slot marker to appear during the reshard`, timeoutMs: 30_000, intervalMs: 20 },
+      { description: `a ${side} slot marker to appear during the move`, timeoutMs, intervalMs: 20 },
     );
   } finally {
     for (const { client } of clients) client.disconnect();
@@ -49,6 +61,11 @@ async function podWithMarker(target: ChaosTarget, side: 'source' | 'target'): Pr
 /** Whether `redis-cli --cluster check` output is clean: every slot covered, none open, no error. */
 export function checkIsClean(output: string): boolean {
   return !/\[WARNING\]|\[ERR\]/.test(output) && output.includes('[OK] All 16384 slots covered');
+}
+
+/** Masters that `redis-cli --cluster check` lists with 0 slots (a new shard not filled, a drained one not removed). */
+export function emptyMasters(output: string): number {
+  return (output.match(/slots: ?\(0 slots\) master/g) ?? []).length;
 }
 
 /**
@@ -63,14 +80,16 @@ export function killDuringMigration(options: KillDuringMigrationOptions): Fault 
       const { reshard, clusterCheck } = target;
       if (!reshard || !clusterCheck) throw new UnsupportedFaultError(target.name, 'reshard and check');
       await options.before?.();
-      const moving = reshard(options.slots).then(
-        () => 'the reshard finished before the kill took effect',
-        (error: Error) => `the reshard failed: ${error.message.slice(0, 160)}`,
+      const move = options.move ?? { name: 'the reshard', run: () => reshard(options.slots) };
+      const moving = move.run(target).then(
+        () => `${move.name} finished`,
+        (error: Error) => `${move.name} failed: ${error.message.slice(0, 160)}`,
       );
-      const pod = await podWithMarker(target, options.side);
+      const pod = await podWithMarker(target, options.side, options.markerWithinMs ?? 30_000);
       await target.kill(pod);
-      ctx?.mark('fault:start', `SIGKILL ${options.side} ${pod} mid-migration`);
-      ctx?.mark('migration:ended', await moving);
+      const killedAt = Date.now();
+      ctx?.mark('fault:start', `SIGKILL ${options.side} ${pod} mid-migration (${move.name})`);
+      // Watched while the move goes on: a scale step returns only once its Job has finished.
       let last = '';
       const clean = await pollUntil(
         async () => {
@@ -84,6 +103,28 @@ export function killDuringMigration(options: KillDuringMigrationOptions): Fault 
       );
       const open = last.match(/open[^\n]*:[^\n]*/)?.[0] ?? '';
       ctx?.mark(clean ? 'slots:clean' : 'slots:open', clean ? 'redis-cli --cluster check clean' : open.slice(0, 200));
+      ctx?.mark('migration:ended', await moving);
+      if (options.completeWithinMs !== undefined) {
+        const done = await pollUntil(
+          async () => {
+            last = await clusterCheck();
+            return checkIsClean(last) && emptyMasters(last) === 0;
+          },
+          {
+            description: 'every master to serve slots',
+            timeoutMs: Math.max(1, killedAt + options.completeWithinMs - Date.now()),
+            intervalMs: 1000,
+          },
+        ).then(
+          () => true,
+          () => false,
+        );
+        const masters = last.match(/keys in (\d+) masters/)?.[1] ?? '?';
+        ctx?.mark(
+          done ? 'move:completed' : 'move:incomplete',
+          `${masters} masters, ${emptyMasters(last)} without slots, check ${checkIsClean(last) ? 'clean' : 'not clean'}`,
+        );
+      }
       // Restarted in place (the drill's case: markers come back from nodes.conf) or failed over: Redis does not
       // replicate MIGRATING/IMPORTING markers (redis/redis#6339), so a promoted replica serves the open slot without
       // them; docs/chaos.md tells the two apart.
@@ -95,7 +136,7 @@ export function killDuringMigration(options: KillDuringMigrationOptions): Fault 
       return {
         pods: [pod],
         affectedSlots: [],
-        description: `SIGKILL ${options.side} master ${pod} while ${options.slots} slots moved`,
+        description: `SIGKILL ${options.side} master ${pod} during ${options.move ? move.name : `a reshard of ${options.slots} slots`}`,
       };
     },
     heal: async () => {},

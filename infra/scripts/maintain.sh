@@ -22,6 +22,7 @@
 #   reshard, rebalance or scale step cut off by a killed node: Redis 7.0 keeps the markers in nodes.conf and nothing
 #   closes them) is closed by finishing the move forward with the migration protocol (docs/cluster-setup.md, "Open
 #   slots"): the copy of the node that owns the slot wins, keys only on the other side are moved to the new owner.
+#   A slot this node imports from a master that was failed over meanwhile is re-pointed at the new owner at once.
 #   The repair lives in open-slots.sh, sourced below.
 . "${SLOTFORGE_CONFIG_DIR:-/opt/slotforge}/lib.sh"
 

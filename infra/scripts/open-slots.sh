@@ -1,7 +1,8 @@
 #!/bin/sh
 # Open-slot repair of a RedisCluster member's maintenance loop (maintain.sh sources it after lib.sh): a slot this
 # master has had MIGRATING or IMPORTING for longer than SLOTFORGE_OPEN_SLOT_BOUND_S is closed by finishing the move
-# forward with the migration protocol (docs/cluster-setup.md, "Open slots"). Needs from the caller: SELF, REDIS_PORT,
+# forward with the migration protocol (docs/cluster-setup.md, "Open slots"); a slot imported from a master that was
+# failed over is re-pointed at the new owner at once. Needs from the caller: SELF, REDIS_PORT,
 # RUN_DIR and self_nodes.
 
 # --- Open slots ---------------------------------------------------------------------------------------------------
@@ -153,6 +154,10 @@ repair_slot() {
   _rs_me=$(myself_line "$_rs_view")
   _rs_myid=${_rs_me%% *}
   _rs_owner=$(owner_of "$_rs_view" "$_rs_slot")
+  # An importing node's own table may not know the owner (owner_elsewhere says why).
+  if [ -z "$_rs_owner" ] && [ "$_rs_kind" = importing ]; then
+    _rs_owner=$(owner_elsewhere "$_rs_view" "$_rs_slot" "$_rs_myid")
+  fi
   if [ -z "$_rs_owner" ]; then
     log "open slot $_rs_slot ($_rs_kind $_rs_peer): no node serves it; waiting for a failover"
     return 0
@@ -208,6 +213,57 @@ repair_slot() {
   esac
 }
 
+# The owner of SLOT as the other masters serving slots see it (the first that names one). A node importing a slot
+# keeps the old owner in its own table, or none once that owner turned replica: Redis skips the slots it imports when
+# it applies another node's claim (clusterUpdateSlotsConfigWith), so after a failover of the source only the others
+# know the new owner. $1 the view, $2 the slot, $3 this node's id.
+owner_elsewhere() {
+  _oe_slot=$2
+  printf '%s\n' "$1" | while read -r _oe_id _oe_addr _oe_flags _oe_rest; do
+    [ "$_oe_id" = "$3" ] && continue
+    case ",$_oe_flags," in *,master,*) ;; *) continue ;; esac
+    case ",$_oe_flags," in *,fail,* | *,fail?,* | *,handshake,* | *,noaddr,*) continue ;; esac
+    _oe_owner=$(owner_of "$(rcli_at "$(addr_ip "$_oe_addr")" "$(addr_port "$_oe_addr")" cluster nodes 2>/dev/null)" \
+      "$_oe_slot")
+    if [ -n "$_oe_owner" ]; then
+      printf '%s' "$_oe_owner"
+      break
+    fi
+  done
+}
+
+# The master this node imports SLOT from ($3) was failed over: its promoted replica serves the slot without the
+# MIGRATING marker (Redis does not replicate markers, redis/redis#6339), so it answers for the keys already moved here
+# as if they never existed (a read misses, an INCR starts a new counter that the repair would later copy over this
+# one). Not worth waiting out the bound: the move is re-pointed at once, the new owner MIGRATING to this node and this
+# node IMPORTING from it, so the owner sends clients here for every key it lacks. Returns 1 when that is not the case.
+follow_failed_over_source() {
+  _ff_view=$1
+  _ff_slot=$2
+  _ff_peer=$3
+  _ff_me=$(myself_line "$_ff_view")
+  _ff_myid=${_ff_me%% *}
+  _ff_line=$(printf '%s\n' "$_ff_view" | grep -m1 "^$_ff_peer " || true)
+  set -f
+  # shellcheck disable=SC2086
+  set -- $_ff_line
+  set +f
+  # The source is no longer a master serving the slot: failed (its replica promoted), or back as a replica.
+  case ",${3:-}," in *,fail,* | *,slave,*) ;; *) return 1 ;; esac
+  _ff_owner=$(owner_elsewhere "$_ff_view" "$_ff_slot" "$_ff_myid")
+  [ -n "$_ff_owner" ] && [ "$_ff_owner" != "$_ff_peer" ] && [ "$_ff_owner" != "$_ff_myid" ] || return 1
+  # shellcheck disable=SC2046
+  set -- $(node_address "$_ff_view" "$_ff_owner")
+  [ -n "${1:-}" ] || return 1
+  _ff_reply=$(rcli_at "$1" "$2" cluster setslot "$_ff_slot" migrating "$_ff_myid" 2>&1)
+  if [ "$_ff_reply" != OK ]; then
+    log "open slot $_ff_slot: $_ff_peer was failed over to $_ff_owner; SETSLOT MIGRATING there: $_ff_reply"
+    return 1
+  fi
+  rcli "$SELF" cluster setslot "$_ff_slot" importing "$_ff_owner" >/dev/null
+  log "open slot $_ff_slot: $_ff_peer was failed over to $_ff_owner; the move now comes from $_ff_owner"
+}
+
 # Tracks this node's own markers (CLUSTER NODES shows them on the myself line only) and repairs those open longer
 # than the bound.
 close_open_slots() {
@@ -224,6 +280,9 @@ close_open_slots() {
     *'-<-'*) _co_kind=importing _co_slot=${_co_m%%-<-*} _co_peer=${_co_m#*-<-} ;;
     *) continue ;;
     esac
+    if [ "$_co_kind" = importing ] && follow_failed_over_source "$_co_view" "$_co_slot" "$_co_peer"; then
+      continue
+    fi
     _co_since=$(grep "^$_co_slot $_co_kind $_co_peer " "$OPEN_SLOTS_FILE" 2>/dev/null | cut -d' ' -f4 || true)
     [ -n "$_co_since" ] || _co_since=$_co_now
     printf '%s %s %s %s\n' "$_co_slot" "$_co_kind" "$_co_peer" "$_co_since" >>"$OPEN_SLOTS_FILE.new"

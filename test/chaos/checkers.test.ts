@@ -5,10 +5,12 @@ import {
   checkCoverage,
   checkErrorBudget,
   checkLostWrites,
+  checkMoveCompleted,
   checkPubSubDelivery,
   checkRecovery,
   measureRecovery,
 } from '../../chaos/checkers/index.ts';
+import { emptyMasters } from '../../chaos/faults/index.ts';
 import { defaultClassifier, type History, type Operation } from '../../chaos/index.ts';
 import { spreadChannels } from '../../chaos/workloads/index.ts';
 
@@ -344,5 +346,52 @@ describe('spreadChannels', () => {
       expect(slot).toBe(keySlot(`other:${name}`));
       expect(Math.floor((slot * 6) / 16384)).toBe(part);
     });
+  });
+});
+
+describe('checkMoveCompleted and emptyMasters', () => {
+  const events = (...e: { at: number; name: string; detail?: string }[]): History => ({ operations: [], events: e });
+
+  it('passes when the interrupted move completed within the bound, and says how long it took', () => {
+    const v = checkMoveCompleted(
+      events(
+        { at: 1000, name: 'fault:start' },
+        { at: 30_000, name: 'migration:ended', detail: 'scale-out to 4 shards finished' },
+        { at: 61_000, name: 'move:completed', detail: '4 masters, 0 without slots, check clean' },
+      ),
+      150_000,
+    );
+    expect(v.ok).toBe(true);
+    expect(v.evidence).toMatchObject({ tookMs: 60_000 });
+  });
+
+  it('fails when the move came late or never completed, and names what was left', () => {
+    const late = checkMoveCompleted(
+      events({ at: 0, name: 'fault:start' }, { at: 200_000, name: 'move:completed', detail: '4 masters' }),
+      150_000,
+    );
+    expect(late.ok).toBe(false);
+    const stuck = checkMoveCompleted(
+      events(
+        { at: 0, name: 'fault:start' },
+        { at: 150_000, name: 'move:incomplete', detail: '4 masters, 1 without slots' },
+      ),
+      150_000,
+    );
+    expect(stuck.ok).toBe(false);
+    expect(stuck.summary).toContain('1 without slots');
+  });
+
+  it('counts the masters a cluster check lists without slots', () => {
+    const check = [
+      'M: aaa 10.0.0.1:6379',
+      '   slots:[0-8191] (8192 slots) master',
+      'M: bbb 10.0.0.2:6379',
+      '   slots: (0 slots) master',
+      'M: ccc 10.0.0.3:6379',
+      '   slots:[8192-16383] (8192 slots) master',
+    ].join('\n');
+    expect(emptyMasters(check)).toBe(1);
+    expect(emptyMasters(check.replace('slots: (0 slots)', 'slots:[1-2] (2 slots)'))).toBe(0);
   });
 });

@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { keySlot } from '@slotforge/client';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../../runtime/process/index.ts';
 import { ChartRun, RUNTIME_HOOK_TIMEOUT_MS } from './support/chart-runtime.ts';
@@ -23,15 +22,6 @@ async function master(shard: number): Promise<{ pod: string; id: string }> {
     if ((await sim.role(pod)) === 'master') return { pod, id: String(await sim.call(pod, 'CLUSTER', 'MYID')) };
   }
   throw new Error(`shard ${shard} has no master`);
-}
-
-/** A hash tag whose slot `owner` serves: keys `{tag}:n` all land in that one slot. */
-async function tagOn(owner: string, avoid: number[] = []): Promise<{ tag: string; slot: number }> {
-  const [me] = (await sim.nodes(owner)).filter((n) => n.flags.includes('myself'));
-  for (let i = 0; ; i++) {
-    const slot = keySlot(`t${i}`);
-    if (!avoid.includes(slot) && me?.slots.some(([a, b]) => slot >= a && slot <= b)) return { tag: `t${i}`, slot };
-  }
 }
 
 /** `redis-cli --cluster check` output against `pod`. */
@@ -77,7 +67,7 @@ describe('open slots close themselves (maintain.sh)', () => {
   it('finishes a move cut off mid-MIGRATE: the owner’s copy wins where a key is on both sides, keys only on the target stay', async () => {
     const a = await master(0);
     const b = await master(1);
-    const { tag, slot } = await tagOn(a.pod);
+    const { tag, slot } = await sim.slotTagOn(a.pod);
     for (let i = 0; i < 20; i++) expect(await sim.call(a.pod, 'SET', `{${tag}}:${i}`, `v${i}`)).toBe('OK');
     // What redis-cli does, then a kill in the middle: both markers, key 0 copied but not yet deleted on the source
     // (then written again there, where clients are sent), key 1 moved.
@@ -105,7 +95,7 @@ describe('open slots close themselves (maintain.sh)', () => {
   it('a node left MIGRATING a slot another node now owns closes it; where a key is on both sides the owner’s copy wins', async () => {
     const a = await master(2);
     const b = await master(1);
-    const { tag, slot } = await tagOn(a.pod);
+    const { tag, slot } = await sim.slotTagOn(a.pod);
     for (let i = 0; i < 5; i++) expect(await sim.call(a.pod, 'SET', `{${tag}}:${i}`, `v${i}`)).toBe('OK');
     expect(await sim.call(b.pod, 'CLUSTER', 'SETSLOT', slot, 'IMPORTING', a.id)).toBe('OK');
     expect(await sim.call(a.pod, 'CLUSTER', 'SETSLOT', slot, 'MIGRATING', b.id)).toBe('OK');

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
+import { keySlot } from '@slotforge/client';
 import { Redis } from 'ioredis';
 import { afterAll } from 'vitest';
 import { type ExecResult, execInPod, LocalRuntime, type Pod } from '../../../runtime/local/index.ts';
@@ -290,6 +291,16 @@ export class ChartRun {
 
   async nodes(pod: string) {
     return parseClusterNodes(String(await this.call(pod, 'CLUSTER', 'NODES')));
+  }
+
+  /** A hash tag whose slot the master `owner` serves (keys `{tag}:n` all land in it), avoiding the slots in `avoid`. */
+  async slotTagOn(owner: string, avoid: readonly number[] = []): Promise<{ tag: string; slot: number }> {
+    const [me] = (await this.nodes(owner)).filter((n) => n.flags.includes('myself'));
+    for (let i = 0; i < 1_000_000; i++) {
+      const slot = keySlot(`t${i}`);
+      if (!avoid.includes(slot) && me?.slots.some(([a, b]) => slot >= a && slot <= b)) return { tag: `t${i}`, slot };
+    }
+    throw new Error(`${owner} serves no slot`);
   }
 
   /** The master and the replica of shard `shard` (a 1-replica shard), by their current roles. */
