@@ -53,6 +53,14 @@ export const MIGRATION_DRILL_SLOTS = 2000;
 export const OPEN_SLOTS_CLOSED_WITHIN_MS = 40_000;
 
 /**
+ * When the source master of a move is failed over instead (`pause-during-migration`), the open slot must be closed
+ * within this of the stall: the pause (node timeout + 3 s) during which the replica is promoted, the next loop pass of
+ * the importing master re-pointing the move (5 s), the bound counted from the re-pointed marker (20 s), the pass that
+ * repairs it (5 s), and 22 s for moving the slot's keys and a loaded machine.
+ */
+export const FAILED_OVER_SLOTS_CLOSED_WITHIN_MS = 60_000;
+
+/**
  * An interrupted scale step must be complete (every master serving slots, the check clean) within this of the kill:
  * the open slot closes (OPEN_SLOTS_CLOSED_WITHIN_MS), the failed Job pod is replaced after the Job back-off (10 s, then
  * 20 s if the next pod met the slot still open), and the new pod meets every member again and rebalances what is left

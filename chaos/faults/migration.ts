@@ -25,6 +25,11 @@ export interface KillDuringMigrationOptions {
    * within this of the kill (`move:completed`, else `move:incomplete`; the `move-completed` verdict).
    */
   readonly completeWithinMs?: number;
+  /**
+   * SIGSTOP the master for the node timeout + this, then SIGCONT, instead of SIGKILL: its replica is promoted in the
+   * middle of the move (without the markers, which Redis does not replicate) and the old master returns as a replica.
+   */
+  readonly pauseBeyondNodeTimeoutMs?: number;
 }
 
 /**
@@ -75,6 +80,7 @@ export function emptyMasters(output: string): number {
  * `redis-cli --cluster check` is clean (`slots:clean`) or `closeWithinMs` passed (`slots:open`).
  */
 export function killDuringMigration(options: KillDuringMigrationOptions): Fault {
+  let paused: string | undefined;
   return {
     async inject(target, ctx) {
       const { reshard, clusterCheck } = target;
@@ -85,10 +91,24 @@ export function killDuringMigration(options: KillDuringMigrationOptions): Fault 
         () => `${move.name} finished`,
         (error: Error) => `${move.name} failed: ${error.message.slice(0, 160)}`,
       );
+      const pauseMs =
+        options.pauseBeyondNodeTimeoutMs === undefined
+          ? undefined
+          : (await target.nodeTimeoutMs()) + options.pauseBeyondNodeTimeoutMs;
       const pod = await podWithMarker(target, options.side, options.markerWithinMs ?? 30_000);
-      await target.kill(pod);
       const killedAt = Date.now();
-      ctx?.mark('fault:start', `SIGKILL ${options.side} ${pod} mid-migration (${move.name})`);
+      if (pauseMs === undefined) {
+        await target.kill(pod);
+        ctx?.mark('fault:start', `SIGKILL ${options.side} ${pod} mid-migration (${move.name})`);
+      } else {
+        await target.pause(pod);
+        paused = pod;
+        ctx?.mark('fault:start', `SIGSTOP ${options.side} ${pod} for ${pauseMs} ms mid-migration (${move.name})`);
+        await new Promise((resolve) => setTimeout(resolve, pauseMs));
+        await target.resume(pod);
+        paused = undefined;
+        ctx?.mark('fault:end', `SIGCONT ${pod}`);
+      }
       // Watched while the move goes on: a scale step returns only once its Job has finished.
       let last = '';
       const clean = await pollUntil(
@@ -136,9 +156,12 @@ export function killDuringMigration(options: KillDuringMigrationOptions): Fault 
       return {
         pods: [pod],
         affectedSlots: [],
-        description: `SIGKILL ${options.side} master ${pod} during ${options.move ? move.name : `a reshard of ${options.slots} slots`}`,
+        description: `${pauseMs === undefined ? 'SIGKILL' : `SIGSTOP (${pauseMs} ms)`} ${options.side} master ${pod} during ${options.move ? move.name : `a reshard of ${options.slots} slots`}`,
       };
     },
-    heal: async () => {},
+    async heal(target) {
+      if (paused) await target.resume(paused);
+      paused = undefined;
+    },
   };
 }

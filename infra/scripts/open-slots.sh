@@ -236,7 +236,8 @@ owner_elsewhere() {
 # MIGRATING marker (Redis does not replicate markers, redis/redis#6339), so it answers for the keys already moved here
 # as if they never existed (a read misses, an INCR starts a new counter that the repair would later copy over this
 # one). Not worth waiting out the bound: the move is re-pointed at once, the new owner MIGRATING to this node and this
-# node IMPORTING from it, so the owner sends clients here for every key it lacks. Returns 1 when that is not the case.
+# node IMPORTING from it, so the owner sends clients here for every key it lacks. Returns 1 when that is not the case;
+# on success _ff_owner holds the new owner's id.
 follow_failed_over_source() {
   _ff_view=$1
   _ff_slot=$2
@@ -280,11 +281,13 @@ close_open_slots() {
     *'-<-'*) _co_kind=importing _co_slot=${_co_m%%-<-*} _co_peer=${_co_m#*-<-} ;;
     *) continue ;;
     esac
-    if [ "$_co_kind" = importing ] && follow_failed_over_source "$_co_view" "$_co_slot" "$_co_peer"; then
-      continue
-    fi
     _co_since=$(grep "^$_co_slot $_co_kind $_co_peer " "$OPEN_SLOTS_FILE" 2>/dev/null | cut -d' ' -f4 || true)
     [ -n "$_co_since" ] || _co_since=$_co_now
+    if [ "$_co_kind" = importing ] && follow_failed_over_source "$_co_view" "$_co_slot" "$_co_peer"; then
+      # The same move, from its new source: it keeps the time it was first seen open.
+      printf '%s importing %s %s\n' "$_co_slot" "$_ff_owner" "$_co_since" >>"$OPEN_SLOTS_FILE.new"
+      continue
+    fi
     printf '%s %s %s %s\n' "$_co_slot" "$_co_kind" "$_co_peer" "$_co_since" >>"$OPEN_SLOTS_FILE.new"
     [ $((_co_now - _co_since)) -ge "$OPEN_SLOT_BOUND" ] || continue
     repair_slot "$_co_view" "$_co_slot" "$_co_kind" "$_co_peer" || true
