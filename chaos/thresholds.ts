@@ -54,9 +54,10 @@ export const OPEN_SLOTS_CLOSED_WITHIN_MS = 40_000;
 
 /**
  * When the source master of a move is failed over instead (`pause-during-migration`), the open slot must be closed
- * within this of the stall: the pause (node timeout + 3 s) during which the replica is promoted, the next loop pass of
- * the importing master re-pointing the move (5 s), the bound counted from the re-pointed marker (20 s), the pass that
- * repairs it (5 s), and 22 s for moving the slot's keys and a loaded machine.
+ * within this of the stall: the pause (node timeout + 3 s) during which the replica is promoted, the importing master
+ * re-pointing the move at its next loop pass (5 s; the move keeps the time it was first seen open), the bound (20 s
+ * from the start of the stall), the pass that repairs it (5 s), and 22 s for moving the slot's keys and a loaded
+ * machine.
  */
 export const FAILED_OVER_SLOTS_CLOSED_WITHIN_MS = 60_000;
 

@@ -82,7 +82,12 @@ move_slot_keys() {
   while [ "$_ms_round" -lt 10000 ]; do
     _ms_round=$((_ms_round + 1))
     _ms_keys=$(rcli_at "$_ms_src_ip" "$_ms_src_port" cluster getkeysinslot "$_ms_slot" 100 2>/dev/null) || return 1
-    [ -n "$_ms_keys" ] || return 0
+    if [ -z "$_ms_keys" ]; then
+      # An empty slot answers COUNTKEYSINSLOT 0; a source that is gone or frozen answers nothing (rcli's status is
+      # tr's, not redis-cli's), and must not pass for an empty one.
+      [ "$(rcli_at "$_ms_src_ip" "$_ms_src_port" cluster countkeysinslot "$_ms_slot" 2>/dev/null)" = 0 ] || return 1
+      return 0
+    fi
     # No key moved since the last round (every MIGRATE failed): stop; the next pass tries again.
     [ "$_ms_keys" = "$_ms_before" ] && return 1
     _ms_before=$_ms_keys
@@ -218,17 +223,25 @@ repair_slot() {
 # it applies another node's claim (clusterUpdateSlotsConfigWith), so after a failover of the source only the others
 # know the new owner. $1 the view, $2 the slot, $3 this node's id.
 owner_elsewhere() {
+  _oe_view=$1
   _oe_slot=$2
-  printf '%s\n' "$1" | while read -r _oe_id _oe_addr _oe_flags _oe_rest; do
-    [ "$_oe_id" = "$3" ] && continue
+  _oe_me=$3
+  printf '%s\n' "$_oe_view" | while read -r _oe_id _oe_addr _oe_flags _oe_rest; do
+    [ "$_oe_id" = "$_oe_me" ] && continue
     case ",$_oe_flags," in *,master,*) ;; *) continue ;; esac
     case ",$_oe_flags," in *,fail,* | *,fail?,* | *,handshake,* | *,noaddr,*) continue ;; esac
     _oe_owner=$(owner_of "$(rcli_at "$(addr_ip "$_oe_addr")" "$(addr_port "$_oe_addr")" cluster nodes 2>/dev/null)" \
       "$_oe_slot")
-    if [ -n "$_oe_owner" ]; then
-      printf '%s' "$_oe_owner"
-      break
-    fi
+    [ -n "$_oe_owner" ] || continue
+    # Only a master this node sees as healthy: a peer that has not yet applied the source's FAIL still names it.
+    _oe_line=$(printf '%s\n' "$_oe_view" | grep -m1 "^$_oe_owner " || true)
+    set -f
+    # shellcheck disable=SC2086
+    set -- $_oe_line
+    set +f
+    case ",${3:-}," in *,fail,* | *,fail?,* | *,handshake,* | *,noaddr,*) continue ;; *,master,*) ;; *) continue ;; esac
+    printf '%s' "$_oe_owner"
+    break
   done
 }
 
@@ -261,7 +274,17 @@ follow_failed_over_source() {
     log "open slot $_ff_slot: $_ff_peer was failed over to $_ff_owner; SETSLOT MIGRATING there: $_ff_reply"
     return 1
   fi
-  rcli "$SELF" cluster setslot "$_ff_slot" importing "$_ff_owner" >/dev/null
+  _ff_reply=$(rcli "$SELF" cluster setslot "$_ff_slot" importing "$_ff_owner" 2>&1)
+  if [ "$_ff_reply" != OK ]; then
+    log "open slot $_ff_slot: $_ff_peer was failed over to $_ff_owner; SETSLOT IMPORTING here: $_ff_reply"
+    return 1
+  fi
+  # This node's own table still gives the slot to the failed source (Redis does not apply claims to a slot it
+  # imports), which with cluster-require-full-coverage turns its cluster_state to fail: every slot it serves is
+  # refused until the source returns. Naming the new owner here keeps the IMPORTING marker (the slot is not this
+  # node's) and makes the state ok again; with ASKING this node serves the keys it imported.
+  _ff_reply=$(rcli "$SELF" cluster setslot "$_ff_slot" node "$_ff_owner" 2>&1)
+  [ "$_ff_reply" = OK ] || log "open slot $_ff_slot: SETSLOT NODE $_ff_owner here: $_ff_reply"
   log "open slot $_ff_slot: $_ff_peer was failed over to $_ff_owner; the move now comes from $_ff_owner"
 }
 

@@ -144,6 +144,20 @@ describe('a failover during a slot migration', () => {
         { description: `the move of slot ${slot} re-pointed at ${replica}`, timeoutMs: 8000, intervalMs: 100 },
       );
       console.log(`slot ${slot}: move re-pointed ${Date.now() - promotedAt} ms after the promotion`);
+      // While the old source is still down: the importing master names the new owner in its own table (else its
+      // cluster_state stays fail, every slot it serves refused) and serves the moved key to a client sent with ASK.
+      await pollUntil(async () => (await sim.clusterInfo(target)).cluster_state === 'ok', {
+        description: `${target} cluster_state ok with the source down`,
+        timeoutMs: 5000,
+        intervalMs: 100,
+      });
+      const asking = sim.connect(target);
+      try {
+        const replies = await asking.pipeline().asking().get(`{${tag}}:moved`).exec();
+        expect(replies?.[1]).toEqual([null, '5']);
+      } finally {
+        asking.disconnect();
+      }
     } finally {
       await sim.runtime.resumePod(master);
     }
