@@ -139,7 +139,13 @@ heal_view() {
       continue
     fi
     _ip=$(resolve "$_host")
-    [ -n "$_ip" ] || continue
+    if [ -z "$_ip" ]; then
+      # Its pod is gone (a retired member pruned, whose FORGET this node missed): failing, no slots, no DNS record.
+      if ! line_has_slots "$_line" && [ "$_settled" = yes ] && majority_agrees_gone "$_nodes" "$_id"; then
+        forget_when_sure "$_id" "failing here, its pod is gone (no DNS record for $_host)"
+      fi
+      continue
+    fi
     _port=$(addr_port "$_addr")
     if printf '%s\n' "$_nodes" | grep -v "$_id" | grep -v 'fail' | grep -q " $_ip:$_port@"; then
       if ! line_has_slots "$_line" && [ "$_settled" = yes ] && majority_agrees_gone "$_nodes" "$_id"; then

@@ -54,27 +54,29 @@ async function waitReplicaSynced(replica: string, master: string): Promise<void>
   );
 }
 
+const objects = synthCluster({
+  profile: 'cache',
+  shards: SHARDS,
+  port,
+  nodeTimeoutMs: 2000,
+  emptyMasterGuardSeconds: 20,
+  resources: { memoryLimit: '256Mi' },
+});
+const START = {
+  env: {
+    SLOTFORGE_MEET_INTERVAL_S: '1',
+    SLOTFORGE_BOOTSTRAP_TIMEOUT_S: '30',
+    // The ghost rule's bound, short for the test (the chart's default is 60 s).
+    SLOTFORGE_FORGET_AFTER_S: '3',
+  },
+  // The runtime's default (CoreDNS's TTL). With changes reaching the pods at once (0, as PodSim's hosts file did),
+  // the peers' re-MEET by name reached a member that lost its volume before its own rejoin ran, and it stayed a
+  // master without slots (2 of 2 full runs on the local runtime; maintain.sh's rejoin needs the node alone).
+  dnsDelayMs: 5000,
+};
+
 beforeAll(async () => {
-  const objects = synthCluster({
-    profile: 'cache',
-    shards: SHARDS,
-    port,
-    nodeTimeoutMs: 2000,
-    emptyMasterGuardSeconds: 20,
-    resources: { memoryLimit: '256Mi' },
-  });
-  await sim.start(objects, {
-    env: {
-      SLOTFORGE_MEET_INTERVAL_S: '1',
-      SLOTFORGE_BOOTSTRAP_TIMEOUT_S: '30',
-      // The ghost rule's bound, short for the test (the chart's default is 60 s).
-      SLOTFORGE_FORGET_AFTER_S: '3',
-    },
-    // The runtime's default (CoreDNS's TTL). With changes reaching the pods at once (0, as PodSim's hosts file did),
-    // the peers' re-MEET by name reached a member that lost its volume before its own rejoin ran, and it stayed a
-    // master without slots (2 of 2 full runs on the local runtime; maintain.sh's rejoin needs the node alone).
-    dnsDelayMs: 5000,
-  });
+  await sim.start(objects, START);
   await pollUntil(() => members().length === SHARDS * 2, { description: 'every member pod', timeoutMs: 30_000 });
   await sim.waitFormed(SHARDS * 2);
   const c = client();
@@ -197,7 +199,7 @@ describe('self-healing of a cluster member', () => {
 
   // Last: it leaves shard 1 drained (Redis turned its master into a replica of the master that took its last slot).
   it(
-    'a member reset while its shard is drained (scale in) stays out: neither rejoins nor is met again',
+    'a member reset while its shard is drained (scale in) stays out: neither rejoins nor is met again; once its pod is gone, every member forgets it',
     async () => {
       const { master, replica } = await sim.shardPair(1);
       const masterId = String(await sim.call(master, 'CLUSTER', 'MYID'));
@@ -223,6 +225,9 @@ describe('self-healing of a cluster member', () => {
       console.log(`drained shard 1 (${SLOTS_PER_SHARD} slots) in ${Date.now() - drainStart} ms`);
       const mine = (await sim.nodes(master)).find((n) => n.flags.includes('myself'));
       expect(mine?.slots ?? []).toEqual([]);
+      // The pod a scale-down removes is the highest ordinal; scale.sh resets the drained master too, replica first.
+      const pruned = `${sim.name}-shard-1-1`;
+      const prunedId = String(await sim.call(pruned, 'CLUSTER', 'MYID'));
       await sim.call(replica, 'CLUSTER', 'RESET', 'HARD');
       // The maintenance loops run every second: five rounds in which nobody brings the reset member back.
       const until = Date.now() + 5_000;
@@ -230,6 +235,25 @@ describe('self-healing of a cluster member', () => {
         expect(String(await sim.call(replica, 'CLUSTER', 'INFO'))).toContain('cluster_known_nodes:1');
         await new Promise((r) => setTimeout(r, 250));
       }
+      if (pruned !== replica) await sim.call(pruned, 'CLUSTER', 'RESET', 'HARD');
+      // Nobody sent FORGET here (as when scale.sh's call to a member was cut off): the others still list the old
+      // identity, failing. Then its pod goes for good (the prune of a scale in): with no DNS record left for it,
+      // every member's loop forgets it.
+      const others = () => members().filter((p) => !p.startsWith(`${sim.name}-shard-1-`));
+      const knowing = async () => {
+        const views = await Promise.all(others().map(async (p) => (await sim.nodes(p)).some((n) => n.id === prunedId)));
+        return others().filter((_, i) => views[i]);
+      };
+      expect((await knowing()).length).toBeGreaterThan(0);
+      await sim.apply(objects, { ...START, replicas: { [`${sim.name}-shard-1`]: 1 } });
+      await pollUntil(() => !members().includes(pruned), { description: `${pruned} deleted`, timeoutMs: 30_000 });
+      const goneAt = Date.now();
+      await pollUntil(async () => (await knowing()).length === 0, {
+        description: `every member to forget ${pruned}'s old identity`,
+        timeoutMs: 60_000,
+        intervalMs: 500,
+      });
+      console.log(`the pruned member's old identity forgotten everywhere ${Date.now() - goneAt} ms after its pod went`);
     },
     REBALANCE_TIMEOUT_MS + 30_000,
   );
