@@ -252,6 +252,28 @@ describe('self-healing of a cluster member', () => {
         description: `every member to forget ${pruned}'s old identity`,
         timeoutMs: 60_000,
         intervalMs: 500,
+      }).catch(async (error: Error) => {
+        const still = await knowing();
+        const lines = await Promise.all(
+          still.map(async (p) =>
+            String(await sim.call(p, 'CLUSTER', 'NODES'))
+              .split('\n')
+              .filter((l) => l.startsWith(prunedId))
+              .join(''),
+          ),
+        );
+        const logs = still.map(
+          (p) =>
+            `${p}: ${sim
+              .log(p)
+              .split('\n')
+              .filter((l) => l.includes('slotforge['))
+              .slice(-8)
+              .join('\n  ')}`,
+        );
+        throw new Error(
+          `${error.message}\nstill listing it: ${still.join(', ')}\n${lines.join('\n')}\n${logs.join('\n')}`,
+        );
       });
       console.log(`the pruned member's old identity forgotten everywhere ${Date.now() - goneAt} ms after its pod went`);
     },
