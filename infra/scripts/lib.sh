@@ -128,6 +128,15 @@ myself_line() {
   done
 }
 
+# Whether CLUSTER NODES flags $1 are those of a master Redis believes reachable (not fail, fail?, handshake, noaddr).
+healthy_master() {
+  case ",$1," in
+  *,fail,* | *,fail\?,* | *,handshake,* | *,noaddr,*) return 1 ;;
+  *,master,*) return 0 ;;
+  *) return 1 ;;
+  esac
+}
+
 # Whether a CLUSTER NODES line lists slots (fields after the 8th).
 line_has_slots() {
   set -f

@@ -85,8 +85,7 @@ majority_agrees_gone() {
   _mg_agree=0
   _mg_total=0
   for _mg_addr in $(printf '%s\n' "$1" | while read -r _mg_i _mg_a _mg_f _mg_rest; do
-    case ",$_mg_f," in *,master,*) ;; *) continue ;; esac
-    case ",$_mg_f," in *,fail,* | *,fail?,* | *,handshake,* | *,noaddr,*) continue ;; esac
+    healthy_master "$_mg_f" || continue
     printf '%s:%s\n' "$(addr_ip "$_mg_a")" "$(addr_port "$_mg_a")"
   done); do
     _mg_total=$((_mg_total + 1))
@@ -110,6 +109,12 @@ forget_when_sure() {
   [ $(($(now) - _fw_since)) -ge "$FORGET_AFTER" ] || return 0
   log "forgetting $1: $2, for ${FORGET_AFTER}s, agreed by a majority of the masters"
   rcli "$SELF" cluster forget "$1" >/dev/null
+}
+
+# The evidence a forget of the node of line $1 (id $2) needs beyond this node's view: it serves no slot, the cluster
+# is formed and ok, and a majority of the live masters agree it is gone. Reads heal_view's _settled and _nodes.
+gone_for_sure() {
+  ! line_has_slots "$1" && [ "$_settled" = yes ] && majority_agrees_gone "$_nodes" "$2"
 }
 
 # One pass of re-MEET and ghost removal over this node's view.
@@ -146,14 +151,14 @@ heal_view() {
     _ip=$(resolve "$_host")
     if [ -z "$_ip" ]; then
       # Its pod is gone (a retired member pruned, whose FORGET this node missed): failing, no slots, no DNS record.
-      if ! line_has_slots "$_line" && [ "$_settled" = yes ] && majority_agrees_gone "$_nodes" "$_id"; then
+      if gone_for_sure "$_line" "$_id"; then
         forget_when_sure "$_id" "failing here, its pod is gone (no DNS record for $_host)"
       fi
       continue
     fi
     _port=$(addr_port "$_addr")
     if printf '%s\n' "$_nodes" | grep -v "$_id" | grep -v 'fail' | grep -q " $_ip:$_port@"; then
-      if ! line_has_slots "$_line" && [ "$_settled" = yes ] && majority_agrees_gone "$_nodes" "$_id"; then
+      if gone_for_sure "$_line" "$_id"; then
         forget_when_sure "$_id" "a failed former identity of $_host (DNS: now another node at $_ip)"
       fi
     elif [ "$_ip" != "$(addr_ip "$_addr")" ]; then

@@ -40,6 +40,11 @@ owner_of() {
   slot_owner "$1"
 }
 
+# Field $3 (3: flags, 4: the master of a replica) of node id $2's line in the CLUSTER NODES text $1, or nothing.
+node_field() {
+  printf '%s\n' "$1" | grep -m1 "^$2 " | cut -d' ' -f"$3"
+}
+
 # ip and port of node id $2 in the CLUSTER NODES text $1, as "ip port".
 node_address() {
   _na_line=$(printf '%s\n' "$1" | grep -m1 "^$2 " || true)
@@ -228,18 +233,12 @@ owner_elsewhere() {
   _oe_me=$3
   printf '%s\n' "$_oe_view" | while read -r _oe_id _oe_addr _oe_flags _oe_rest; do
     [ "$_oe_id" = "$_oe_me" ] && continue
-    case ",$_oe_flags," in *,master,*) ;; *) continue ;; esac
-    case ",$_oe_flags," in *,fail,* | *,fail?,* | *,handshake,* | *,noaddr,*) continue ;; esac
+    healthy_master "$_oe_flags" || continue
     _oe_owner=$(owner_of "$(rcli_at "$(addr_ip "$_oe_addr")" "$(addr_port "$_oe_addr")" cluster nodes 2>/dev/null)" \
       "$_oe_slot")
     [ -n "$_oe_owner" ] || continue
     # Only a master this node sees as healthy: a peer that has not yet applied the source's FAIL still names it.
-    _oe_line=$(printf '%s\n' "$_oe_view" | grep -m1 "^$_oe_owner " || true)
-    set -f
-    # shellcheck disable=SC2086
-    set -- $_oe_line
-    set +f
-    case ",${3:-}," in *,fail,* | *,fail?,* | *,handshake,* | *,noaddr,*) continue ;; *,master,*) ;; *) continue ;; esac
+    healthy_master "$(node_field "$_oe_view" "$_oe_owner" 3)" || continue
     printf '%s' "$_oe_owner"
     break
   done
@@ -257,13 +256,8 @@ follow_failed_over_source() {
   _ff_peer=$3
   _ff_me=$(myself_line "$_ff_view")
   _ff_myid=${_ff_me%% *}
-  _ff_line=$(printf '%s\n' "$_ff_view" | grep -m1 "^$_ff_peer " || true)
-  set -f
-  # shellcheck disable=SC2086
-  set -- $_ff_line
-  set +f
   # The source is no longer a master serving the slot: failed (its replica promoted), or back as a replica.
-  case ",${3:-}," in *,fail,* | *,slave,*) ;; *) return 1 ;; esac
+  case ",$(node_field "$_ff_view" "$_ff_peer" 3)," in *,fail,* | *,slave,*) ;; *) return 1 ;; esac
   _ff_owner=$(owner_elsewhere "$_ff_view" "$_ff_slot" "$_ff_myid")
   [ -n "$_ff_owner" ] && [ "$_ff_owner" != "$_ff_peer" ] && [ "$_ff_owner" != "$_ff_myid" ] || return 1
   # shellcheck disable=SC2046

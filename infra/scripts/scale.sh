@@ -76,7 +76,9 @@ done
 round=0
 while [ -n "$retired" ] && [ "$round" -lt 20 ]; do
   round=$((round + 1))
-  pending=$(rcli "$SEED" cluster nodes | while read -r _id _addr _rest; do
+  nodes=$(rcli "$SEED" cluster nodes)
+  pending=$(printf '%s\n' "$nodes" | while read -r _id _addr _rest; do
+    [ -n "$_id" ] || continue
     for id in $retired; do
       [ "$_id" = "$id" ] && continue 2
     done
@@ -86,7 +88,7 @@ while [ -n "$retired" ] && [ "$round" -lt 20 ]; do
     done
   done)
   # An empty listing (the seed did not answer) proves nothing: go round again.
-  [ -z "$pending" ] && [ -n "$(rcli "$SEED" cluster myid)" ] && break
+  [ -n "$nodes" ] && [ -z "$pending" ] && break
   log "retired members not yet forgotten at: ${pending:-(seed did not answer)}; again in 1 s"
   sleep 1
 done

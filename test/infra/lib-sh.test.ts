@@ -75,6 +75,23 @@ describe('lib.sh INFO and CLUSTER NODES helpers', () => {
     expect(verdicts).toEqual(CLUSTER_NODES.map((l) => / \d+-\d+$/.test(l)));
     expect(verdicts.filter(Boolean)).toHaveLength(3);
   });
+
+  it('healthy_master is true for a master Redis believes reachable, false for replicas and failing or unknown nodes', async () => {
+    const cases: [string, boolean][] = [
+      ['master', true],
+      ['myself,master', true],
+      ['slave', false],
+      ['master,fail', false],
+      ['master,fail?', false],
+      ['master,handshake', false],
+      ['master,noaddr', false],
+      ['myself,slave', false],
+    ];
+    const verdicts = await Promise.all(
+      cases.map(async ([flags]) => (await sh('healthy_master "$1"', {}, [flags])).code === 0),
+    );
+    expect(verdicts).toEqual(cases.map(([, healthy]) => healthy));
+  });
 });
 
 describe('lib.sh pod identity and topology', () => {

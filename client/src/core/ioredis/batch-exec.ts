@@ -31,8 +31,8 @@ export function execGroup(
     // would, without ioredis' Pipeline (its promise bookkeeping and a slot check per command) and with the
     // attempt deadline kept by the watchdog (WatchedCommand) instead of a timer per command (issue 16 bench).
     coalescer.hold(true);
-    const send = (c: BatchCommand) =>
-      client.sendCommand(new WatchedCommand(watchdog, c.command, [...c.args], buffers)) as Promise<unknown>;
+    const watched = (c: BatchCommand) => new WatchedCommand(watchdog, c.command, [...c.args], buffers);
+    const send = (c: BatchCommand) => client.sendCommand(watched(c)) as Promise<unknown>;
     const connection = direct ? readyConnection(client, node) : undefined;
     if (connection) {
       // Straight to the node: ioredis' cluster routing (slot lookup, key extraction and flag checks per command)
@@ -40,7 +40,7 @@ export function execGroup(
       // busy (the command did not run) is sent again through the cluster client, which follows the redirection.
       return Promise.all(
         group.map((c) =>
-          (connection.sendCommand(new WatchedCommand(watchdog, c.command, [...c.args], buffers)) as Promise<unknown>)
+          (connection.sendCommand(watched(c)) as Promise<unknown>)
             .catch((error: unknown) => (notRunHere(error) ? send(c) : Promise.reject(error)))
             .then(replyOk, replyError),
         ),
