@@ -1,6 +1,6 @@
 /**
- * Batches send each node's commands straight to that node's connection (client/src/core/ioredis/batch-exec.ts), not
- * through ioredis' cluster routing. These tests hold that path to what the routing gave: the right values while a
+ * Batches and GETs go straight to the node's connection (client/src/core/ioredis/direct.ts), not through ioredis'
+ * cluster routing. These tests hold that path to what the routing gave: the right values while a
  * slot is migrating (ASK) and after it moved behind the client's back (MOVED), and a connection found at all (the
  * path reads a private member of ioredis' Cluster; an upgrade that drops it must fail here, not slow down silently).
  */
@@ -61,31 +61,67 @@ describe('batch direct path', () => {
       expect(await batch.getMany(['k1', 'k0', 'missing', 'k1'])).toEqual([{ i: 1 }, { i: 0 }, undefined, { i: 1 }]);
 
       // The slot of redirect:k0 moves from its owner to another master: first half-way, then for good.
-      const full = 'redirect:k0';
-      const slot = keySlot(full);
-      const nodes = await cluster().masters();
-      const ids = await Promise.all(nodes.map(async (n) => String(await admin(n).call('CLUSTER', 'MYID'))));
-      const owners = await Promise.all(
-        nodes.map(async (_, i) => ((await admins[i]?.call('CLUSTER', 'COUNTKEYSINSLOT', slot)) as number) > 0),
-      );
-      const from = owners.indexOf(true);
-      const to = (from + 1) % nodes.length;
-      const [source, target] = [admins[from] as Redis, admins[to] as Redis];
-      const [sourceNode, targetNode] = [nodes[from] as RedisServer, nodes[to] as RedisServer];
-      await target.call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', ids[from] as string);
-      await source.call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', ids[to] as string);
-      await source.call('MIGRATE', targetNode.host, targetNode.port, '', 0, 5000, 'AUTH', PASSWORD, 'KEYS', full);
-      expect(await source.call('CLUSTER', 'COUNTKEYSINSLOT', slot)).toBe(0);
+      const move = await moveSlotHalfway('redirect:k0');
       // The source now answers ASK for the key: the batch must follow it to the target.
       expect(await batch.getMany(keys, { timeoutMs: 3000 })).toEqual(expected);
-
-      for (const redis of [target, source, ...admins.filter((_, i) => i !== from && i !== to)])
-        await redis.call('CLUSTER', 'SETSLOT', slot, 'NODE', ids[to] as string);
+      await move.finish();
       // The client still maps the slot to the source, which now answers MOVED.
       expect(await batch.getMany(keys, { timeoutMs: 3000 })).toEqual(expected);
-      expect(sourceNode.port).not.toBe(targetNode.port);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a GET sent straight to the master follows ASK and MOVED too (the cache hit path)', async () => {
+    const client = createClient({
+      cluster: { nodes: cluster().seeds() },
+      password: PASSWORD,
+      namespace: 'redirect-get',
+      slotsRefreshIntervalMs: 3_600_000,
+    });
+    const unexpected = async (): Promise<never> => {
+      throw new Error('the loader ran: the GET did not find the stored value');
+    };
+    try {
+      await client.set('k0', { i: 0 }, { ttlMs: 60_000 });
+      expect(await client.getOrSet('k0', unexpected)).toEqual({ i: 0 });
+      const move = await moveSlotHalfway('redirect-get:k0');
+      expect(await client.getOrSet('k0', unexpected, { timeoutMs: 3000 })).toEqual({ i: 0 });
+      await move.finish();
+      // The client's map still names the source, which answers MOVED: without the resend this GET fails.
+      expect(await client.getOrSet('k0', unexpected, { timeoutMs: 3000 })).toEqual({ i: 0 });
+      expect(await client.getOrSet('k0', unexpected)).toEqual({ i: 0 });
     } finally {
       await client.close();
     }
   });
 });
+
+/**
+ * Starts moving the slot of `full` (a key stored on its owner) to the next master: IMPORTING, MIGRATING and the key
+ * migrated, so the source answers ASK for it. `finish()` assigns the slot to the target on every master (MOVED).
+ */
+async function moveSlotHalfway(full: string): Promise<{ finish(): Promise<void> }> {
+  const slot = keySlot(full);
+  const nodes = await cluster().masters();
+  const redis = nodes.map(admin);
+  const ids = await Promise.all(redis.map(async (r) => String(await r.call('CLUSTER', 'MYID'))));
+  const owners = await Promise.all(
+    redis.map(async (r) => ((await r.call('CLUSTER', 'COUNTKEYSINSLOT', slot)) as number) > 0),
+  );
+  const from = owners.indexOf(true);
+  expect(from, `no master holds ${full}`).toBeGreaterThanOrEqual(0);
+  const to = (from + 1) % nodes.length;
+  const [source, target] = [redis[from] as Redis, redis[to] as Redis];
+  const targetNode = nodes[to] as RedisServer;
+  await target.call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', ids[from] as string);
+  await source.call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', ids[to] as string);
+  await source.call('MIGRATE', targetNode.host, targetNode.port, '', 0, 5000, 'AUTH', PASSWORD, 'KEYS', full);
+  expect(await source.call('CLUSTER', 'COUNTKEYSINSLOT', slot)).toBe(0);
+  return {
+    async finish() {
+      for (const r of [target, source, ...redis.filter((_, i) => i !== from && i !== to)])
+        await r.call('CLUSTER', 'SETSLOT', slot, 'NODE', ids[to] as string);
+    },
+  };
+}

@@ -2,11 +2,12 @@
  * One node's group of a batch, sent as watched commands.
  * @internal Used by the ioredis folder only.
  */
-import { Cluster, type Pipeline, type Redis } from 'ioredis';
+import type { Pipeline } from 'ioredis';
 import type { AttemptWatchdog } from '../attempt-watchdog.ts';
 import type { BatchCommand } from '../commands.ts';
 import type { WriteCoalescer } from '../write-coalescer.ts';
 import type { Client } from './create.ts';
+import { notRunHere, readyConnection } from './direct.ts';
 import { WatchedCommand } from './watched-command.ts';
 
 /** One node's share of a batch. */
@@ -52,28 +53,6 @@ export function execGroup(
   const pipeline = client.pipeline() as unknown as Pipeline;
   for (const c of group) pipeline.sendCommand(new WatchedCommand(watchdog, c.command, [...c.args], buffers));
   return pipeline.exec();
-}
-
-/** What the direct path reads of ioredis' Cluster (a private member, present in the pinned ioredis 6.0). */
-interface WithPool {
-  readonly connectionPool?: { getInstanceByKey?(key: string): Redis | undefined };
-}
-
-/**
- * The node's connection when the cluster is ready and so is it; undefined otherwise (the cluster client then routes,
- * queues while reconnecting and follows redirections, as for every other command).
- */
-export function readyConnection(client: Client, node: string): Redis | undefined {
-  if (!(client instanceof Cluster) || client.status !== 'ready') return undefined;
-  const pool = (client as unknown as WithPool).connectionPool;
-  const connection = pool?.getInstanceByKey?.(node);
-  return connection?.status === 'ready' ? connection : undefined;
-}
-
-/** Redis did not run the command on this node: the slot moved, is moving, or the cluster is down here. */
-function notRunHere(error: unknown): boolean {
-  const message = error instanceof Error ? error.message : '';
-  return /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN) /.test(message);
 }
 
 /** A batch reply in ioredis' pipeline shape. */

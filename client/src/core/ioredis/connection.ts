@@ -16,10 +16,12 @@ import { SlotforgeError } from '../errors.ts';
 import { defaultIdempotent } from '../idempotency.ts';
 import type { ConnectionOptions, ResolvedConnectionOptions } from '../options.ts';
 import { resolveConnectionOptions } from '../resolve-options.ts';
+import { keySlot } from '../slot.ts';
 import { type StreamHolder, WriteCoalescer } from '../write-coalescer.ts';
 import { execGroup } from './batch-exec.ts';
 import { CommandLoop, SENTINELS_UNREACHABLE } from './command-loop.ts';
 import { type Client, createBreaker, createClient, createNodeClient, createSubscriberClient } from './create.ts';
+import { sendToSlot } from './direct.ts';
 import { durableOutcome, setAndWait } from './durable.ts';
 import {
   atPositions,
@@ -69,7 +71,7 @@ class IoredisCommands implements Api.RedisCommands {
   readonly #stopRefresh: (() => void)[] = [];
   /** Every call's attempts (command-loop.ts). */
   readonly #loop: CommandLoop;
-  /** A batch's commands may go straight to their node's connection (cluster, reads from masters). */
+  /** GETs and a batch's commands may go straight to their node's connection (cluster, reads from masters). */
   readonly #direct: boolean;
 
   constructor(options: ResolvedConnectionOptions, deps: Deps) {
@@ -163,15 +165,13 @@ class IoredisCommands implements Api.RedisCommands {
   }
 
   get(key: string, options?: Api.CallOptions): Promise<Buffer | null> {
-    // Not async: the hot path of every cache hit, one promise layer less.
-    // getBuffer(key), with the attempt deadline kept by the watchdog (see WatchedCommand).
-    return this.#loop.run(
-      'GET',
-      key,
-      true,
-      options,
-      () => this.#client.sendCommand(new WatchedCommand(this.#watchdog, 'get', [key])) as Promise<Buffer | null>,
-    );
+    // Not async: the hot path of every cache hit, one promise layer less. getBuffer(key) with the attempt deadline kept
+    // by the watchdog (see WatchedCommand), straight to the key's master when the direct path is open (direct.ts).
+    const watched = () => new WatchedCommand(this.#watchdog, 'get', [key]);
+    const attempt = this.#direct
+      ? () => sendToSlot(this.#client, keySlot(key), watched(), watched)
+      : () => this.#client.sendCommand(watched()) as Promise<unknown>;
+    return this.#loop.run('GET', key, true, options, attempt) as Promise<Buffer | null>;
   }
 
   async set(key: string, value: Api.RedisArg, options: Api.SetOptions = {}): Promise<boolean> {

@@ -3,6 +3,6 @@
  * RedisCommands implementation on top of them (connection.ts). Everything else in the client sees RedisCommands.
  */
 
-/** @internal The batch's direct path; exported for the test that pins it to ioredis' internals. */
-export { readyConnection } from './batch-exec.ts';
 export { connect } from './connection.ts';
+/** @internal The direct path; exported for the test that pins it to ioredis' internals. */
+export { readyConnection } from './direct.ts';
