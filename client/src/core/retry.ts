@@ -46,6 +46,9 @@ const MAYBE_EXECUTED = [
   /Reached the max retries per request limit/i,
   /socket closed/i,
   /write after end/i,
+  // A blocked command released because the node turned into a replica (a failover): for a durable write's WAIT, the
+  // SET before it ran and may not reach a replica. Seen in the rolling-restart drill (issue 15).
+  /^UNBLOCKED/,
 ];
 
 /** Classifies an error from ioredis. */

@@ -150,6 +150,8 @@ describe('retry loop', () => {
     expect(classifyFailure(new Error('CLUSTERDOWN The cluster is down'))).toBe('retry');
     expect(classifyFailure(new Error('TRYAGAIN Multiple keys request during rehashing of slot'))).toBe('retry');
     expect(classifyFailure(new Error('Command timed out'))).toBe('ambiguous');
+    const unblocked = 'UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)';
+    expect(classifyFailure(new Error(unblocked))).toBe('ambiguous');
     expect(classifyFailure(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'))).toBe(
       'fatal',
     );
