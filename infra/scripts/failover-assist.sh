@@ -159,8 +159,8 @@ _forced_at=0
 _said=no
 while alive; do
   # One redis-cli repeats CLUSTER NODES every interval (-r -1 -i): one process, not one per poll. It ends when the
-  # server goes away; the loop starts it again while redis-server lives. redis-cli flushes each reply; nothing else
-  # may stand in the pipe (tr, grep: a filter writing to a pipe buffers 4 KiB, which held the lines back 1.2 s).
+  # server goes away; the loop starts it again while redis-server lives. redis-cli flushes each reply; a filter in the
+  # pipe must flush each line too (tr, grep write to a pipe in 4 KiB blocks, which held the lines back 1.2 s).
   AUTH=$(secret admin)
   # The server's own settings, read when it answers (this loop starts with redis-server, before it listens).
   NODE_TIMEOUT_MS=$(acli "$SELF" "$REDIS_PORT" config get cluster-node-timeout 2>/dev/null | tr -d '\r' | tail -n 1)
@@ -169,27 +169,29 @@ while alive; do
     continue
     ;;
   esac
+  # mawk picks the two lines that matter (this node's, and its master's while a PING to it is unanswered or it is
+  # flagged failing; "- clear" once it is not) and flushes each; `-W interactive` stops mawk from waiting to fill its
+  # input buffer from the pipe (it held the lines back). sh's `read` takes a byte per system call, and reading
+  # every line of every view (5 per second, a line per member) cost a 60-member cluster on 2 cores most of its CPU
+  # (issue 15, item 5). A master's line met before this node's line counts against the previous view's master.
   # shellcheck disable=SC2086
   REDISCLI_AUTH=$AUTH redis-cli $TLS_ARGS --no-auth-warning -h "$SELF" -p "$REDIS_PORT" -r -1 \
-    -i "$_secs" cluster nodes 2>/dev/null | {
-    _master=
-    _myid=
-    while read -r _id _addr _flags _of _ping _rest; do
-      case ",$_flags," in
-      *,myself,*)
-        case ",$_flags," in *,slave,*) _master=$_of ;; *) _master= ;; esac
-        _myid=$_id
+    -i "$_secs" cluster nodes 2>/dev/null | awk -W interactive '
+      $3 ~ /(^|,)myself(,|$)/ { myid = $1; master = ($3 ~ /(^|,)slave(,|$)/) ? $4 : ""; next }
+      master != "" && $1 == master {
+        if ($3 ~ /(^|,)fail\??(,|$)/ || $5 != "0") { print myid, master, $3, $5; fflush(); shown = 1 }
+        else if (shown) { print "-", "clear"; fflush(); shown = 0 }
+      }' | {
+    while read -r _myid _master _flags _ping; do
+      [ "$_myid" != - ] || {
+        _since=0
         continue
-        ;;
-      esac
-      [ -n "$_master" ] && [ "$_id" = "$_master" ] || continue
+      }
       # Suspect: flagged failing here, or a PING to it unanswered for half the node timeout (this replica may be the
       # last to flag it: its own PING may have gone out later than the masters').
-      if ! flagged_failing "$_flags"; then
-        if [ "${_ping:-0}" = 0 ] || [ $(($(now_ms) - _ping)) -le $((NODE_TIMEOUT_MS / 2)) ]; then
-          _since=0
-          continue
-        fi
+      if ! flagged_failing "$_flags" && [ $(($(now_ms) - _ping)) -le $((NODE_TIMEOUT_MS / 2)) ]; then
+        _since=0
+        continue
       fi
       _now=$(now_ms)
       # When this suspicion began, for the log line.
