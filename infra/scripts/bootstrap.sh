@@ -40,9 +40,12 @@ log "waiting for $((ALL * SIZE)) members ($ALL shards x $SIZE)"
 each_member wait_member
 
 SEED=$(member_ip 0 0)
+# "IP ID" of every member, for remeet_unknown.
+MEMBERS=''
 meet_member() {
   _ip=$(member_ip "$s" "$r")
   _id=$(rcli "$_ip" cluster myid)
+  MEMBERS="$MEMBERS$_ip $_id$NL"
   if ! rcli "$SEED" cluster nodes | grep -q "^$_id "; then
     log "meeting $(member "$s" "$r") at $_ip"
     rcli "$SEED" cluster meet "$_ip" "$REDIS_PORT" "$REDIS_BUS_PORT" >/dev/null
@@ -50,9 +53,26 @@ meet_member() {
 }
 each_member meet_member
 
+# A MEET whose handshake does not finish within the node timeout (a loaded machine: 60 members forming on 2 cores) is
+# dropped by the seed and never retried by Redis, and the member it met ignores the seed's gossip from then on: it
+# stays alone and the cluster never forms. MEET again every member the seed does not know.
+remeet_unknown() {
+  _ru_view=$NL$(rcli "$SEED" cluster nodes)
+  [ "$_ru_view" != "$NL" ] || return 0
+  printf '%s' "$MEMBERS" | while read -r _ru_ip _ru_id; do
+    case "$_ru_view" in *"$NL$_ru_id "*) continue ;; esac
+    log "meeting $_ru_ip again: the seed does not know $_ru_id (its handshake did not finish)"
+    rcli "$SEED" cluster meet "$_ru_ip" "$REDIS_PORT" "$REDIS_BUS_PORT" >/dev/null
+  done
+}
+_remeet_at=0
 knows_all() {
   _n=$(info_field "$(rcli "$(member_ip "$s" "$r")" cluster info)" cluster_known_nodes)
-  [ "${_n:-0}" -ge $((ALL * SIZE)) ]
+  [ "${_n:-0}" -ge $((ALL * SIZE)) ] && return 0
+  [ "$(now)" -ge "$_remeet_at" ] || return 1
+  _remeet_at=$(($(now) + 10))
+  remeet_unknown
+  return 1
 }
 wait_knows_all() { wait_for "$TIMEOUT" knows_all || die "$(member "$s" "$r") does not know every member"; }
 each_member wait_knows_all

@@ -111,21 +111,30 @@ resolve() {
   printf '%s' "$1"
 }
 
-# Value of FIELD in an INFO-style text (CLUSTER INFO, INFO replication).
+# A newline, for the patterns below.
+NL='
+'
+
+# Value of FIELD in an INFO-style text (CLUSTER INFO, INFO replication). Parameter expansion, not `printf | while
+# read`: sh's read takes a byte per system call, and the pod scripts parse these texts many times a minute.
 info_field() {
-  printf '%s\n' "$1" | while IFS=: read -r _k _v; do
-    if [ "$_k" = "$2" ]; then
-      printf '%s' "$_v"
-      break
-    fi
-  done
+  case "$NL$1" in *"$NL$2:"*) ;; *) return 0 ;; esac
+  _if_v=$NL$1
+  _if_v=${_if_v#*"$NL$2:"}
+  printf '%s' "${_if_v%%"$NL"*}"
 }
 
-# The `myself` line of a CLUSTER NODES text.
+# The `myself` line of a CLUSTER NODES text (Redis lists the myself flag first), by parameter expansion as above: a
+# view holds a line per member, so reading it costs a 60-member cluster's pods a line each, several times per pass.
 myself_line() {
-  printf '%s\n' "$1" | while IFS= read -r _l; do
-    case " $_l " in *' myself,'* | *',myself,'* | *',myself '* | *' myself '*) printf '%s' "$_l" ;; esac
-  done
+  case "$1" in
+  *' myself,'*) _ml_flag=' myself,' ;;
+  *' myself '*) _ml_flag=' myself ' ;;
+  *) return 0 ;;
+  esac
+  _ml_before=${1%%"$_ml_flag"*}
+  _ml_after=${1#*"$_ml_flag"}
+  printf '%s%s%s' "${_ml_before##*"$NL"}" "$_ml_flag" "${_ml_after%%"$NL"*}"
 }
 
 # Whether CLUSTER NODES flags $1 are those of a master Redis believes reachable (not fail, fail?, handshake, noaddr).

@@ -114,7 +114,7 @@ forget_when_sure() {
 # The evidence a forget of the node of line $1 (id $2) needs beyond this node's view: it serves no slot, the cluster
 # is formed and ok, and a majority of the live masters agree it is gone. Reads heal_view's _settled and _nodes.
 gone_for_sure() {
-  ! line_has_slots "$1" && [ "$_settled" = yes ] && majority_agrees_gone "$_nodes" "$2"
+  [ "$_settled" = yes ] && ! line_has_slots "$1" && majority_agrees_gone "$_nodes" "$2"
 }
 
 # One pass of re-MEET and ghost removal over this node's view.
@@ -124,7 +124,9 @@ heal_view() {
   # Never while forming or down: "unknown to a peer" is normal while MEETs spread, "failing" under overload.
   _settled=no
   cluster_settled && _settled=yes
-  printf '%s\n' "$_nodes" | while IFS= read -r _line; do
+  # grep hands the loop only the lines that may need healing (usually none): sh's read takes a byte per system call,
+  # and the view holds a line per member.
+  printf '%s\n' "$_nodes" | grep -e fail -e noaddr | while IFS= read -r _line; do
     set -f
     # shellcheck disable=SC2086
     set -- $_line
@@ -135,7 +137,9 @@ heal_view() {
     case "$3" in *myself*) continue ;; *fail* | *noaddr*) ;; *) continue ;; esac
     _host=$(addr_host "$_addr")
     if [ -z "$_host" ]; then
-      # Learnt by gossip only (gossip carries no hostname): a leftover that the live members already forgot.
+      # Learnt by gossip only (gossip carries no hostname): a leftover that the live members already forgot. Only a
+      # forget can follow, never while forming (the greps below cost a 60-member cluster's formation most of its CPU).
+      [ "$_settled" = yes ] || continue
       line_has_slots "$_line" && continue
       _peer=$(printf '%s\n' "$_nodes" | grep -v -e myself -e fail -e handshake -e noaddr | grep -m1 'connected' || true)
       [ -n "$_peer" ] || continue
@@ -157,6 +161,8 @@ heal_view() {
       continue
     fi
     _port=$(addr_port "$_addr")
+    # At an unchanged address only a forget can follow: not while forming.
+    [ "$_settled" = yes ] || [ "$_ip" != "$(addr_ip "$_addr")" ] || continue
     if printf '%s\n' "$_nodes" | grep -v "$_id" | grep -v 'fail' | grep -q " $_ip:$_port@"; then
       if gone_for_sure "$_line" "$_id"; then
         forget_when_sure "$_id" "a failed former identity of $_host (DNS: now another node at $_ip)"
