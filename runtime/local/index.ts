@@ -44,7 +44,7 @@ export {
   type ManifestSet,
   manifestFiles,
 } from './manifests.ts';
-export type { BlockRule } from './network.ts';
+export { type BlockRule, NEIGHBOUR_LIMITS, raiseNeighbourLimits } from './network.ts';
 export {
   type AllowRule,
   NAMESPACE_NAME_LABEL,

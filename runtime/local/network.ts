@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { run, runOk } from '../process/index.ts';
 import { LocalRuntimeError } from './errors.ts';
 
@@ -23,6 +24,33 @@ export interface BlockRule {
 const ip = (args: string[]) => runOk('ip', args, { timeoutMs: 10_000 });
 
 /**
+ * The kernel's neighbour (ARP) table is one table for every network namespace of the machine, capped by
+ * `net.ipv4.neigh.default.gc_thresh3` (1024 by default). Each pod keeps an entry per peer it talks to, so a Redis
+ * Cluster of n members needs about n x n entries: at 30 shards x 1 replica (60 members, 3600 entries) the kernel logged
+ * "neighbor table overflow", new peers were never resolved, their cluster-bus handshakes never finished and the
+ * cluster never formed. Kubernetes nodes that run many pods raise these limits for the same reason. Raised here (never
+ * lowered; the setting is the machine's and stays) to what a full /24 of pods needs: 253 x 254 entries.
+ */
+export const NEIGHBOUR_LIMITS = { gc_thresh1: 16_384, gc_thresh2: 32_768, gc_thresh3: 65_536 } as const;
+
+/** Raises the machine's neighbour-table limits to NEIGHBOUR_LIMITS where lower; returns what it changed. */
+export function raiseNeighbourLimits(dir = '/proc/sys/net/ipv4/neigh/default'): string[] {
+  const changed: string[] = [];
+  for (const [name, wanted] of Object.entries(NEIGHBOUR_LIMITS)) {
+    try {
+      const path = `${dir}/${name}`;
+      const current = Number(readFileSync(path, 'utf8').trim());
+      if (current >= wanted) continue;
+      writeFileSync(path, `${wanted}\n`);
+      changed.push(`${name} ${current} -> ${wanted}`);
+    } catch {
+      // Not writable (not root in the initial namespace): the bridge below would fail first and say why.
+    }
+  }
+  return changed;
+}
+
+/**
  * The pods' network: a bridge `<prefix>br` with the host at `<subnet>.1/24`, and per pod incarnation a network
  * namespace `<prefix>-<seq>` joined to it by a veth pair (`<prefix>h<seq>` on the host side, `eth0` inside) with an
  * address of its own. Needs root (CAP_NET_ADMIN).
@@ -45,8 +73,9 @@ export class BridgeNetwork {
     return `${this.subnet}.1`;
   }
 
-  /** Creates the bridge with the host address (the gateway of every pod). */
-  async setup(): Promise<void> {
+  /** Creates the bridge with the host address (the gateway of every pod); returns the neighbour limits it raised. */
+  async setup(): Promise<string[]> {
+    const raised = raiseNeighbourLimits();
     try {
       await ip(['link', 'add', this.bridge, 'type', 'bridge']);
       await ip(['addr', 'add', `${this.hostIp}/24`, 'dev', this.bridge]);
@@ -56,6 +85,7 @@ export class BridgeNetwork {
         cause: error,
       });
     }
+    return raised;
   }
 
   /** A free address, never the one handed out just before: a recreated pod gets a NEW address, as on Kubernetes. */

@@ -61,7 +61,7 @@ describe('lib.sh INFO and CLUSTER NODES helpers', () => {
 
   it('myself_line picks the one `myself` line of CLUSTER NODES', async () => {
     const { stdout } = await sh('myself_line "$1"', {}, [CLUSTER_NODES.join('\n')]);
-    expect(stdout).toBe(CLUSTER_NODES.find((l) => l.includes(' myself,master ')));
+    expect(stdout).toBe(`${CLUSTER_NODES.find((l) => l.includes(' myself,master '))}\n`);
     expect(stdout.split(' ')[0]).toBe('5f3329d1bbcb4e3c7e86cdfd60ef8f416effb2cc');
     expect(
       (await sh('myself_line "$1"', {}, [CLUSTER_NODES.filter((l) => !l.includes('myself')).join('\n')])).stdout,
