@@ -40,12 +40,9 @@ log "waiting for $((ALL * SIZE)) members ($ALL shards x $SIZE)"
 each_member wait_member
 
 SEED=$(member_ip 0 0)
-# "IP ID" of every member, for remeet_unknown.
-MEMBERS=''
 meet_member() {
   _ip=$(member_ip "$s" "$r")
   _id=$(rcli "$_ip" cluster myid)
-  MEMBERS="$MEMBERS$_ip $_id$NL"
   if ! rcli "$SEED" cluster nodes | grep -q "^$_id "; then
     log "meeting $(member "$s" "$r") at $_ip"
     rcli "$SEED" cluster meet "$_ip" "$REDIS_PORT" "$REDIS_BUS_PORT" >/dev/null
@@ -55,17 +52,28 @@ each_member meet_member
 
 # A MEET whose handshake does not finish within the node timeout (a loaded machine: 60 members forming on 2 cores) is
 # dropped by the seed and never retried by Redis, and the member it met ignores the seed's gossip from then on: it
-# stays alone and the cluster never forms. MEET again every member the seed does not know.
+# stays alone and the cluster never forms. MEET again every member the seed does not know, by its address and id now
+# (a pod recreated meanwhile has a new address, and without its nodes.conf a new id).
 remeet_unknown() {
   _ru_view=$NL$(rcli "$SEED" cluster nodes)
   [ "$_ru_view" != "$NL" ] || return 0
-  printf '%s' "$MEMBERS" | while read -r _ru_ip _ru_id; do
-    case "$_ru_view" in *"$NL$_ru_id "*) continue ;; esac
-    log "meeting $_ru_ip again: the seed does not know $_ru_id (its handshake did not finish)"
-    rcli "$SEED" cluster meet "$_ru_ip" "$REDIS_PORT" "$REDIS_BUS_PORT" >/dev/null
+  _ru_s=0
+  while [ "$_ru_s" -lt "$ALL" ]; do
+    _ru_r=0
+    while [ "$_ru_r" -lt "$SIZE" ]; do
+      _ru_ip=$(member_ip "$_ru_s" "$_ru_r")
+      _ru_id=$(rcli "$_ru_ip" cluster myid 2>/dev/null)
+      _ru_r=$((_ru_r + 1))
+      [ -n "$_ru_ip" ] && [ -n "$_ru_id" ] || continue
+      case "$_ru_view" in *"$NL$_ru_id "*) continue ;; esac
+      log "meeting $_ru_ip again: the seed does not know $_ru_id (a handshake that did not finish, or a new pod)"
+      rcli "$SEED" cluster meet "$_ru_ip" "$REDIS_PORT" "$REDIS_BUS_PORT" >/dev/null
+    done
+    _ru_s=$((_ru_s + 1))
   done
 }
-_remeet_at=0
+# The first MEETs get a node timeout or more to finish before any is sent again.
+_remeet_at=$(($(now) + 10))
 knows_all() {
   _n=$(info_field "$(rcli "$(member_ip "$s" "$r")" cluster info)" cluster_known_nodes)
   [ "${_n:-0}" -ge $((ALL * SIZE)) ] && return 0

@@ -126,7 +126,7 @@ heal_view() {
   cluster_settled && _settled=yes
   # grep hands the loop only the lines that may need healing (usually none): sh's read takes a byte per system call,
   # and the view holds a line per member.
-  printf '%s\n' "$_nodes" | grep -e fail -e noaddr | while IFS= read -r _line; do
+  printf '%s\n' "$_nodes" | grep -e 'fail[,? ]' -e noaddr | while IFS= read -r _line; do
     set -f
     # shellcheck disable=SC2086
     set -- $_line
@@ -134,7 +134,8 @@ heal_view() {
     [ "$#" -ge 8 ] || continue
     _id=$1
     _addr=$2
-    case "$3" in *myself*) continue ;; *fail* | *noaddr*) ;; *) continue ;; esac
+    # Flags exactly (`nofailover` is a healthy replica's).
+    case ",$3," in *,myself,*) continue ;; *,fail,* | *,fail\?,* | *,noaddr,*) ;; *) continue ;; esac
     _host=$(addr_host "$_addr")
     if [ -z "$_host" ]; then
       # Learnt by gossip only (gossip carries no hostname): a leftover that the live members already forgot. Only a

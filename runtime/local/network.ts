@@ -33,21 +33,30 @@ const ip = (args: string[]) => runOk('ip', args, { timeoutMs: 10_000 });
  */
 export const NEIGHBOUR_LIMITS = { gc_thresh1: 16_384, gc_thresh2: 32_768, gc_thresh3: 65_536 } as const;
 
-/** Raises the machine's neighbour-table limits to NEIGHBOUR_LIMITS where lower; returns what it changed. */
+/**
+ * Raises the machine's neighbour-table limits to NEIGHBOUR_LIMITS where lower. Returns one line per limit it raised,
+ * or could not read or raise (without root, in the runtime's own user and network namespace, the machine's settings
+ * are not visible), with the command that raises it.
+ */
 export function raiseNeighbourLimits(dir = '/proc/sys/net/ipv4/neigh/default'): string[] {
-  const changed: string[] = [];
+  const said: string[] = [];
   for (const [name, wanted] of Object.entries(NEIGHBOUR_LIMITS)) {
+    const path = `${dir}/${name}`;
+    let current: number | undefined;
     try {
-      const path = `${dir}/${name}`;
-      const current = Number(readFileSync(path, 'utf8').trim());
+      current = Number(readFileSync(path, 'utf8').trim());
       if (current >= wanted) continue;
       writeFileSync(path, `${wanted}\n`);
-      changed.push(`${name} ${current} -> ${wanted}`);
-    } catch {
-      // Not writable (not root in the initial namespace): the bridge below would fail first and say why.
+      said.push(`raised net.ipv4.neigh.default.${name} ${current} -> ${wanted}`);
+    } catch (error) {
+      said.push(
+        `could not ${current === undefined ? 'read' : `raise (now ${current})`} net.ipv4.neigh.default.${name}: ` +
+          `${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; a cluster of more than about 30 ` +
+          `members may not form: run \`sudo sysctl -w net.ipv4.neigh.default.${name}=${wanted}\``,
+      );
     }
   }
-  return changed;
+  return said;
 }
 
 /**
@@ -73,7 +82,7 @@ export class BridgeNetwork {
     return `${this.subnet}.1`;
   }
 
-  /** Creates the bridge with the host address (the gateway of every pod); returns the neighbour limits it raised. */
+  /** Creates the bridge with the host address (the gateway of every pod); returns what raiseNeighbourLimits said. */
   async setup(): Promise<string[]> {
     const raised = raiseNeighbourLimits();
     try {

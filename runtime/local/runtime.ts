@@ -135,8 +135,8 @@ export class LocalRuntime {
     for (const [key, d] of manifests.deployments) this.#pods.validate(`Deployment ${key}`, d.spec.template);
     for (const [key, job] of manifests.jobs) this.#pods.validate(`Job ${key}`, job.spec.template);
     recordStarted(paths, { prefix: this.prefix, subnet: this.network.subnet, files: manifests.files });
-    for (const raised of await this.network.setup())
-      this.#event('runtime', `raised net.ipv4.neigh.default.${raised} (one ARP table for every pod's namespace)`);
+    for (const line of await this.network.setup())
+      this.#event('runtime', `${line} (one ARP table for every namespace)`);
     for (const [key, job] of manifests.jobs) this.#jobs.set(key, newJobState(key, job));
     this.#timer = setInterval(() => void this.#reconcile(), RECONCILE_INTERVAL_MS);
     void this.#reconcile();

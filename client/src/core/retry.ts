@@ -47,8 +47,9 @@ const MAYBE_EXECUTED = [
   /socket closed/i,
   /write after end/i,
   // A blocked command released because the node turned into a replica (a failover): for a durable write's WAIT, the
-  // SET before it ran and may not reach a replica. Seen in the rolling-restart drill (issue 15).
-  /^UNBLOCKED/,
+  // SET before it ran and may not reach a replica. Seen in the rolling-restart drill (issue 15). Not other UNBLOCKED
+  // replies (CLIENT UNBLOCK ... ERROR by an operator, a stream deleted under XREADGROUP): those stay final.
+  /^UNBLOCKED force unblock from blocking operation, instance state changed/,
 ];
 
 /** Classifies an error from ioredis. */

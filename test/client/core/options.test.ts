@@ -152,6 +152,8 @@ describe('retry loop', () => {
     expect(classifyFailure(new Error('Command timed out'))).toBe('ambiguous');
     const unblocked = 'UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)';
     expect(classifyFailure(new Error(unblocked))).toBe('ambiguous');
+    // An operator's CLIENT UNBLOCK ... ERROR is final, not retried until the deadline.
+    expect(classifyFailure(new Error('UNBLOCKED client unblocked via CLIENT UNBLOCK'))).toBe('fatal');
     expect(classifyFailure(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'))).toBe(
       'fatal',
     );

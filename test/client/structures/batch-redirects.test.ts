@@ -86,9 +86,12 @@ describe('batch direct path', () => {
       await client.set('k0', { i: 0 }, { ttlMs: 60_000 });
       expect(await client.getOrSet('k0', unexpected)).toEqual({ i: 0 });
       const move = await moveSlotHalfway('redirect-get:k0');
+      // The source answers ASK: without the resend through the cluster client every attempt meets ASK again until
+      // the deadline, and getOrSet runs the loader (checked by disabling the resend).
       expect(await client.getOrSet('k0', unexpected, { timeoutMs: 3000 })).toEqual({ i: 0 });
       await move.finish();
-      // The client's map still names the source, which answers MOVED: without the resend this GET fails.
+      // The client's map still names the source, which answers MOVED (the retry loop's slot refresh would also find
+      // the new owner; the resend gets there within the attempt).
       expect(await client.getOrSet('k0', unexpected, { timeoutMs: 3000 })).toEqual({ i: 0 });
       expect(await client.getOrSet('k0', unexpected)).toEqual({ i: 0 });
     } finally {
