@@ -7,7 +7,7 @@ import type { AttemptWatchdog } from '../attempt-watchdog.ts';
 import type { BatchCommand } from '../commands.ts';
 import type { WriteCoalescer } from '../write-coalescer.ts';
 import type { Client } from './create.ts';
-import { notRunHere, readyConnection } from './direct.ts';
+import { readyConnection, sendDirect } from './direct.ts';
 import { WatchedCommand } from './watched-command.ts';
 
 /** One node's share of a batch. */
@@ -40,11 +40,7 @@ export function execGroup(
       // costs about a quarter of a 100-key batch (bench, issue 16). A reply that says the slot is elsewhere or
       // busy (the command did not run) is sent again through the cluster client, which follows the redirection.
       return Promise.all(
-        group.map((c) =>
-          (connection.sendCommand(watched(c)) as Promise<unknown>)
-            .catch((error: unknown) => (notRunHere(error) ? send(c) : Promise.reject(error)))
-            .then(replyOk, replyError),
-        ),
+        group.map((c) => sendDirect(connection, client, watched(c), () => watched(c)).then(replyOk, replyError)),
       );
     }
     return Promise.all(group.map((c) => send(c).then(replyOk, replyError)));

@@ -26,21 +26,31 @@ export function readyConnection(client: Client, node: string): Redis | undefined
 }
 
 /** Redis did not run the command on this node: the slot moved, is moving, or the cluster is down here. */
-export function notRunHere(error: unknown): boolean {
+function notRunHere(error: unknown): boolean {
   const message = error instanceof Error ? error.message : '';
   return /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN) /.test(message);
 }
 
 /**
- * Sends `command` to the master serving `slot` when the direct path is open, else through the cluster client. A reply
- * that says it did not run there is sent again as `again()` (a new command: an ioredis Command answers once) through
- * the cluster client.
+ * Sends `command` on `connection`; a reply that says it did not run there is sent again as `again()` (a new command:
+ * an ioredis Command answers once) through the cluster client, which follows the redirection.
  */
-export function sendToSlot(client: Client, slot: number, command: Command, again: () => Command): Promise<unknown> {
-  const node = (client as Cluster).slots[slot]?.[0];
-  const connection = node === undefined ? undefined : readyConnection(client, node);
-  if (!connection) return client.sendCommand(command) as Promise<unknown>;
+export function sendDirect(
+  connection: Redis,
+  client: Client,
+  command: Command,
+  again: () => Command,
+): Promise<unknown> {
   return (connection.sendCommand(command) as Promise<unknown>).catch((error: unknown) =>
     notRunHere(error) ? (client.sendCommand(again()) as Promise<unknown>) : Promise.reject(error),
   );
+}
+
+/** Sends `command` to the master serving `slot` when the direct path is open (sendDirect), else through the cluster client. */
+export function sendToSlot(client: Client, slot: number, command: Command, again: () => Command): Promise<unknown> {
+  const node = (client as Cluster).slots[slot]?.[0];
+  const connection = node === undefined ? undefined : readyConnection(client, node);
+  return connection
+    ? sendDirect(connection, client, command, again)
+    : (client.sendCommand(command) as Promise<unknown>);
 }
