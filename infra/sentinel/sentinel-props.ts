@@ -64,8 +64,9 @@ export interface RedisSentinelProps extends RedisDataProps {
   /** @default 26379 */
   readonly sentinelPort?: number;
   /**
-   * How long a data pod that the sentinels still name as primary, but whose data did not survive its restart, waits
-   * for them to promote a replica before it serves empty (the empty-primary guard).
+   * How long a data pod that the sentinels still name as primary after a stop without hand-over waits for them to
+   * promote a replica, when its data did not survive or a replica linked to it until the stop is online (the hand-over
+   * guard), before it starts as primary with the data it has.
    * @default 60
    */
   readonly emptyPrimaryGuardSeconds?: number;

@@ -97,24 +97,46 @@ role_of() {
     head -n 1 | tr -d '\r'
 }
 
-# A data pod (other than SKIP) that is a master with at least one connected replica: `host port`; fails when none.
-live_primary() {
+# The first other data pod (not SKIP) whose INFO replication, as the admin user, passes TEST (called as
+# `TEST info`): prints its DNS name; fails when none does.
+first_data_pod() {
   _i=0
   while [ "$_i" -lt "$DATA_PODS" ]; do
     _pod=$(data_pod "$_i")
     _i=$((_i + 1))
-    [ "$_pod" = "${1:-}" ] && continue
+    [ "$_pod" = "$1" ] && continue
     _fqdn=$(pod_fqdn "$_pod")
     [ -n "$(resolve "$_fqdn")" ] || continue
     _info=$(REDISCLI_AUTH=$(secret admin) timeout "$CLI_TIMEOUT" redis-cli --no-auth-warning -h "$_fqdn" -p "$REDIS_PORT" \
       info replication 2>/dev/null | tr -d '\r')
-    if [ "$(info_field "$_info" role)" = master ] && [ "$(info_field "$_info" connected_slaves)" -ge 1 ] 2>/dev/null; then
-      printf '%s %s' "$_fqdn" "$REDIS_PORT"
+    if "$2" "$_info"; then
+      printf '%s' "$_fqdn"
       return 0
     fi
   done
   return 1
 }
+
+# A master with at least one connected replica.
+is_live_primary() { [ "$(info_field "$1" role)" = master ] && [ "$(info_field "$1" connected_slaves)" -ge 1 ] 2>/dev/null; }
+
+# A data pod (other than SKIP) that is a master with at least one connected replica: `host port`; fails when none.
+live_primary() {
+  _host=$(first_data_pod "${1:-}" is_live_primary) || return 1
+  printf '%s %s' "$_host" "$REDIS_PORT"
+}
+
+# A replica of this pod that was linked to it until it stopped: its link is up, or down since a known time (a
+# replica that restarted since and never reached this pod reports -1). It holds the replication stream up to this
+# pod's stop, which this pod's AOF may lack.
+is_linked_replica() {
+  [ "$(info_field "$1" role)" = slave ] || return 1
+  case "$(info_field "$1" master_host)" in "$(self_fqdn)" | "$(self_ip)") ;; *) return 1 ;; esac
+  [ "$(info_field "$1" master_link_status)" = up ] || [ "$(info_field "$1" master_link_down_since_seconds)" -ge 0 ] 2>/dev/null
+}
+
+# Another data pod that is_linked_replica: its DNS name; fails when none.
+linked_replica() { first_data_pod "$POD_NAME" is_linked_replica; }
 
 # Whether a majority of the sentinels name a primary other than this pod, and that pod answers ROLE master: clients
 # asking any sentinel of that majority find the successor.
