@@ -145,9 +145,10 @@ export function killDuringMigration(options: KillDuringMigrationOptions): Fault 
           `${masters} masters, ${emptyMasters(last)} without slots, check ${checkIsClean(last) ? 'clean' : 'not clean'}`,
         );
       }
-      // Restarted in place (the drill's case: markers come back from nodes.conf) or failed over: Redis does not
-      // replicate MIGRATING/IMPORTING markers (redis/redis#6339), so a promoted replica serves the open slot without
-      // them; docs/chaos.md tells the two apart.
+      // Restarted in place as master (markers come back from nodes.conf; only when no replica was linked to it, else
+      // the hand-over guard of entrypoint.sh promotes that replica) or failed over: Redis does not replicate
+      // MIGRATING/IMPORTING markers (redis/redis#6339), so a promoted replica serves the open slot without them;
+      // docs/chaos.md tells the two apart.
       const role = (await target.pods().catch(() => [])).find((p) => p.name === pod)?.role ?? 'unknown';
       ctx?.mark(
         'migration:killed-role',

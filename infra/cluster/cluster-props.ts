@@ -93,7 +93,9 @@ export interface RedisClusterProps extends RedisDataProps {
    */
   readonly tls?: TlsOptions;
   /**
-   * How long a guarded empty master waits for one of its replicas to take over before it serves empty.
+   * How long a guarded master (restarted before the cluster noticed, with its data lost or a replica linked to it until
+   * the stop online: docs/cluster-setup.md) waits for one of its replicas to take over before it serves the data it
+   * has.
    * @default 60
    */
   readonly emptyMasterGuardSeconds?: number;

@@ -2,9 +2,10 @@
 # slotforge entrypoint of a RedisCluster member.
 # 1. Repairs nodes.conf after address changes: every node line gets the address its hostname resolves to now (unless
 #    the peer still answers at the address nodes.conf has: DNS may lag), and the `myself` line gets POD_IP (a FULL restart gives every pod a new IP; the cluster bus only knows IPs).
-# 2. Decides whether this node is an empty master that must not serve (the "empty master" guard): a master owning
-#    slots, with replicas, whose data set did not survive the restart, starts with the application and replication
-#    users disabled, so its replicas keep their data until one of them is promoted (see maintain.sh).
+# 2. Decides whether this node is a restarted master that must not serve (the guard): a master owning slots, with
+#    replicas, whose data set did not survive the restart or whose replica holds what its AOF may lack, starts with
+#    the application and replication users disabled, so its replicas keep their data until one of them is promoted
+#    (see maintain.sh).
 # 3. Renders the final redis.conf (base config + paths + announce addresses + ACL users with password hashes) into
 #    the run dir, starts the maintenance loop in the background and execs redis-server.
 set -eu
@@ -15,7 +16,25 @@ PERSISTENCE=${SLOTFORGE_PERSISTENCE:-aof}
 
 # rewrite_nodes_conf (the nodes.conf repair), data_survived, hash_of and render_users are in lib.sh.
 
-# Empty master guard: I was a master owning slots, I have replicas, and my data did not survive.
+# Whether one of this node's replicas (per nodes.conf, IDS) answers as a replica that was linked to its master until
+# it stopped: link up, or down since a known time (a replica that restarted since and never reached a master reports
+# -1). It holds the replication stream up to this node's stop, which this node's AOF may lack.
+linked_replica_online() {
+  while read -r _id _addr _f _master _rest; do
+    case " $1 " in *" $_id "*) ;; *) continue ;; esac
+    _info=$(rcli_at "$(addr_ip "$_addr")" "$(addr_port "$_addr")" info replication 2>/dev/null | tr -d '\r')
+    [ "$(info_field "$_info" role)" = slave ] || continue
+    [ "$(info_field "$_info" master_link_status)" = up ] && return 0
+    [ "$(info_field "$_info" master_link_down_since_seconds)" -ge 0 ] 2>/dev/null && return 0
+  done <"$NODES_CONF"
+  return 1
+}
+
+# Guard: I was a master owning slots with replicas, so I stopped without my preStop hand-over (a crash, an OOM kill, a
+# failed liveness probe) and restarted before a failover. A restarted master has a new replication id, so its
+# replicas fully resync from it and drop whatever it lacks. Guarded (sets GUARD_REASON) when my data did not survive
+# (the empty master), or when a replica linked to me until I stopped is online: it holds writes I acknowledged that my
+# AOF may lack (appendfsync everysec writes up to 1 s late, up to 2 s more while a slow fsync runs).
 needs_guard() {
   _me=$(myself_line "$(cat "$NODES_CONF")")
   [ -n "$_me" ] || return 1
@@ -26,12 +45,18 @@ needs_guard() {
   case ",$3," in *,master,*) ;; *) return 1 ;; esac
   line_has_slots "$_me" || return 1
   _myid=$1
-  _replicas=0
+  _replicas=''
   while read -r _id _a _f _master _rest; do
-    [ "$_master" = "$_myid" ] && _replicas=$((_replicas + 1))
+    [ "$_master" = "$_myid" ] && _replicas="$_replicas $_id"
   done <"$NODES_CONF"
-  [ "$_replicas" -gt 0 ] || return 1
-  ! data_survived
+  [ -n "$_replicas" ] || return 1
+  if ! data_survived; then
+    GUARD_REASON="its data set did not survive ($PERSISTENCE)"
+  elif linked_replica_online "$_replicas"; then
+    GUARD_REASON="it stopped without handing over and a replica linked to it until then is online"
+  else
+    return 1
+  fi
 }
 
 render_config() {
@@ -63,7 +88,7 @@ if [ -s "$NODES_CONF" ]; then
   rewrite_nodes_conf "$NODES_CONF"
   if needs_guard; then
     guard=yes
-    log "guard: this node was a master with replicas and its data set did not survive ($PERSISTENCE);" \
+    log "guard: this node was a master with replicas and $GUARD_REASON;" \
       "serving no clients and no replicas until a replica takes over"
     : >"$RUN_DIR/guard"
   fi

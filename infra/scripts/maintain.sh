@@ -1,9 +1,9 @@
 #!/bin/sh
 # slotforge maintenance loop of a RedisCluster member, started in the background by entrypoint.sh; it ends when the
 # redis-server pid given as $1 is gone.
-# - Guard: when entrypoint.sh started this node as a guarded empty master, promote one of its replicas
-#   (CLUSTER FAILOVER FORCE: the replica has the data, this node has none), wait until this node is a replica, then
-#   enable the application and replication users. Bounded by SLOTFORGE_GUARD_TIMEOUT_S.
+# - Guard: when entrypoint.sh started this node as a guarded master (empty, or a replica holds what its AOF may lack),
+#   promote one of its replicas (CLUSTER FAILOVER FORCE: the replica has the data), wait until this node is a replica,
+#   then enable the application and replication users. Bounded by SLOTFORGE_GUARD_TIMEOUT_S.
 # - Re-MEET: a peer marked fail/pfail whose hostname now resolves to another address is met again at that address
 #   (the fallback when nodes.conf could not be repaired at start, e.g. the peer had no IP yet), unless it belongs to a
 #   drained shard (scale in).
@@ -43,6 +43,36 @@ i_am_replica() {
   return 1
 }
 
+# This node's open-slot markers, from its own line of CLUSTER NODES (`[slot->-id]` migrating, `[slot-<-id]`
+# importing), as `slot migrating|importing id` lines. nodes.conf kept them across the restart; a promoted replica has
+# none (Redis does not replicate them: redis/redis#6339).
+own_markers() {
+  myself_line "$(self_nodes)" | tr ' ' '\n' | sed -n -e 's/^\[\([0-9]*\)->-\([0-9a-f]*\)\]$/\1 migrating \2/p' \
+    -e 's/^\[\([0-9]*\)-<-\([0-9a-f]*\)\]$/\1 importing \2/p'
+}
+
+# CLUSTER FAILOVER FORCE on the replica at IP PORT; prints its reply. When this node has open-slot markers, the
+# replica's clients are paused for writes (CLIENT PAUSE WRITE, bounded) until it is master and carries the same
+# markers: a new master serving a half-moved slot without them answers for keys already moved as if they never
+# existed, so an INCR starts over at 1 (docs/chaos.md, "A master killed twice in a migration").
+force_takeover() {
+  _ft_markers=$(own_markers)
+  [ -n "$_ft_markers" ] && rcli_at "$1" "$2" client pause 5000 write >/dev/null 2>&1
+  _ft_reply=$(rcli_at "$1" "$2" cluster failover force 2>&1)
+  if [ -n "$_ft_markers" ] && [ "$_ft_reply" = OK ]; then
+    _ft_until=$(($(now_ms) + 4000))
+    while [ "$(now_ms)" -lt "$_ft_until" ] && [ "$(rcli_at "$1" "$2" role 2>/dev/null | head -n 1)" != master ]; do
+      sleep 0.05
+    done
+    printf '%s\n' "$_ft_markers" | while read -r _ft_slot _ft_kind _ft_id; do
+      log "guard: open slot $_ft_slot carried over to the new master: SETSLOT $_ft_kind $_ft_id:" \
+        "$(rcli_at "$1" "$2" cluster setslot "$_ft_slot" "$_ft_kind" "$_ft_id" 2>&1)"
+    done
+  fi
+  [ -n "$_ft_markers" ] && rcli_at "$1" "$2" client unpause >/dev/null 2>&1
+  printf '%s' "$_ft_reply"
+}
+
 run_guard() {
   _deadline=$(($(now) + GUARD_TIMEOUT))
   wait_for "$GUARD_TIMEOUT" self_ping || true
@@ -56,13 +86,13 @@ run_guard() {
     printf '%s\n' "$_nodes" | while read -r _id _addr _flags _master _rest; do
       [ "$_master" = "$_myid" ] || continue
       case "$_flags" in *fail*) continue ;; esac
-      _reply=$(rcli_at "$(addr_ip "$_addr")" "$(addr_port "$_addr")" cluster failover force 2>&1)
+      _reply=$(force_takeover "$(addr_ip "$_addr")" "$(addr_port "$_addr")")
       log "guard: CLUSTER FAILOVER FORCE on replica $_id: $_reply"
       [ "$_reply" = OK ] && break
     done
     sleep 1
   done
-  i_am_replica || log "guard: no replica took over within ${GUARD_TIMEOUT}s; serving as master (this shard's data is lost)"
+  i_am_replica || log "guard: no replica took over within ${GUARD_TIMEOUT}s; serving as master with the data set it has"
   while read -r _name _key _guarded _rules; do
     case "$_name" in '' | '#'*) continue ;; esac
     [ "$_guarded" = no ] && rcli "$SELF" acl setuser "$_name" on >/dev/null
