@@ -3,6 +3,12 @@ import { callWithin, memberClient } from '../observe/index.ts';
 import type { Fault } from '../scenario.ts';
 import { type ChaosTarget, UnsupportedFaultError } from '../target.ts';
 
+/**
+ * How long the fault waits for the killed node to turn replica before it records its role: the restarted-master guard
+ * (infra/scripts/entrypoint.sh) hands over 0.5-2 s after the restart, the check can be clean before that.
+ */
+const ROLE_SETTLE_MS = 10_000;
+
 /** Options of {@link killDuringMigration}. */
 export interface KillDuringMigrationOptions {
   /** Which master of the move is killed: the one whose slot is MIGRATING, or the one IMPORTING it. */
@@ -149,7 +155,13 @@ export function killDuringMigration(options: KillDuringMigrationOptions): Fault 
       // the hand-over guard of entrypoint.sh promotes that replica) or failed over: Redis does not replicate
       // MIGRATING/IMPORTING markers (redis/redis#6339), so a promoted replica serves the open slot without them;
       // docs/chaos.md tells the two apart.
-      const role = (await target.pods().catch(() => [])).find((p) => p.name === pod)?.role ?? 'unknown';
+      // The restarted-master guard hands over within a few seconds of the restart; the check may be clean before.
+      const roleOf = async () => (await target.pods().catch(() => [])).find((p) => p.name === pod)?.role ?? 'unknown';
+      const role = await pollUntil(async () => ((await roleOf()) === 'replica' ? 'replica' : undefined), {
+        description: `${pod} to be a replica`,
+        timeoutMs: ROLE_SETTLE_MS,
+        intervalMs: 250,
+      }).catch(() => roleOf());
       ctx?.mark(
         'migration:killed-role',
         `${pod} is ${role}: ${role === 'master' ? 'restarted in place' : 'its replica took over (failover)'}`,

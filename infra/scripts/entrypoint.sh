@@ -16,25 +16,29 @@ PERSISTENCE=${SLOTFORGE_PERSISTENCE:-aof}
 
 # rewrite_nodes_conf (the nodes.conf repair), data_survived, hash_of and render_users are in lib.sh.
 
-# Whether one of this node's replicas (per nodes.conf, IDS) answers as a replica that was linked to its master until
-# it stopped: link up, or down since a known time (a replica that restarted since and never reached a master reports
-# -1). It holds the replication stream up to this node's stop, which this node's AOF may lack.
+# Whether one of this node's replicas (per nodes.conf: IDS; this node is MYID) was linked to it until it stopped
+# (replica_linked_to in lib.sh), within 10 node timeouts: the cluster fails a master over after one, so a link down
+# for longer did not end with this node's stop.
 linked_replica_online() {
+  _within=$(sed -n 's/^cluster-node-timeout \([0-9][0-9]*\)$/\1/p' "$CONFIG_DIR/redis.conf" | tail -n 1)
+  _within=$((${_within:-15000} * 10 / 1000))
   while read -r _id _addr _f _master _rest; do
     case " $1 " in *" $_id "*) ;; *) continue ;; esac
-    _info=$(rcli_at "$(addr_ip "$_addr")" "$(addr_port "$_addr")" info replication 2>/dev/null | tr -d '\r')
-    [ "$(info_field "$_info" role)" = slave ] || continue
-    [ "$(info_field "$_info" master_link_status)" = up ] && return 0
-    [ "$(info_field "$_info" master_link_down_since_seconds)" -ge 0 ] 2>/dev/null && return 0
+    replica_linked_to "$(addr_ip "$_addr")" "$2" "$_within" && return 0
   done <"$NODES_CONF"
   return 1
 }
 
 # Guard: I was a master owning slots with replicas, so I stopped without my preStop hand-over (a crash, an OOM kill, a
 # failed liveness probe) and restarted before a failover. A restarted master has a new replication id, so its
-# replicas fully resync from it and drop whatever it lacks. Guarded (sets GUARD_REASON) when my data did not survive
-# (the empty master), or when a replica linked to me until I stopped is online: it holds writes I acknowledged that my
-# AOF may lack (appendfsync everysec writes up to 1 s late, up to 2 s more while a slow fsync runs).
+# replicas fully resync from it and drop whatever it lacks. Guarded (sets GUARD_REASON) when
+# 1. my data did not survive (the empty master), or
+# 2. a replica linked to me until I stopped is online, and appendfsync is not `always`. With `everysec` Redis writes
+#    the AOF before it replies, except while a background fsync of the previous second is still running (a slow
+#    disk): then it postpones the write by up to 2 s and keeps replying, so a kill loses what it acknowledged
+#    meanwhile, including writes a WAIT confirmed on the replica. Handing over keeps the replica's copy instead: it
+#    loses only what the replica had not received, Redis's documented window of asynchronous replication, which a
+#    WAIT closes. With `always` the AOF holds every acknowledged write, and restarting in place loses nothing.
 needs_guard() {
   _me=$(myself_line "$(cat "$NODES_CONF")")
   [ -n "$_me" ] || return 1
@@ -52,7 +56,7 @@ needs_guard() {
   [ -n "$_replicas" ] || return 1
   if ! data_survived; then
     GUARD_REASON="its data set did not survive ($PERSISTENCE)"
-  elif linked_replica_online "$_replicas"; then
+  elif ! grep -q '^appendfsync always' "$CONFIG_DIR/redis.conf" && linked_replica_online "$_replicas" "$_myid"; then
     GUARD_REASON="it stopped without handing over and a replica linked to it until then is online"
   else
     return 1

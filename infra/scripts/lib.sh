@@ -164,6 +164,7 @@ addr_port() {
   _a=${_a%@*}
   printf '%s' "${_a##*:}"
 }
+
 # The hostname of an address field; empty when it has none.
 addr_host() {
   case "$1" in *,*) ;; *) return 0 ;; esac
@@ -176,6 +177,44 @@ addr_host() {
 # rewritten, so a repair changes only what moved (an older parser kept the hostname alone and lost shard-id).
 addr_suffix() {
   case "$1" in *,*) printf ',%s' "${1#*,}" ;; esac
+}
+
+# The master id in the node at IP's own view (the 4th field of its `myself` line: `-` for a master); empty when it
+# does not answer within 1 s. Every member listens on REDIS_PORT (nodes.conf's port is 0 with TLS).
+master_id_at() {
+  _mi_line=$(myself_line "$(rcli_within 1 "$1" "$REDIS_PORT" cluster nodes 2>/dev/null)")
+  set -f
+  # shellcheck disable=SC2086
+  set -- $_mi_line
+  set +f
+  printf '%s' "${4:-}"
+}
+
+# Whether the node at IP is a replica of MYID that was linked to it until it stopped: its own view names MYID as its
+# master, and its link is up or has been down for at most WITHIN seconds (a replica that restarted since and never
+# reached its master reports -1; one down for longer was not linked at the stop). It then holds the replication
+# stream up to the stop.
+replica_linked_to() {
+  [ "$(master_id_at "$1")" = "$2" ] || return 1
+  _rl_info=$(rcli_within 1 "$1" "$REDIS_PORT" info replication 2>/dev/null)
+  [ "$(info_field "$_rl_info" role)" = slave ] || return 1
+  [ "$(info_field "$_rl_info" master_link_status)" = up ] && return 0
+  _rl_down=$(info_field "$_rl_info" master_link_down_since_seconds)
+  [ "$_rl_down" -ge 0 ] 2>/dev/null && [ "$_rl_down" -le "$3" ]
+}
+
+# The replicas of master MYID in NODES (CLUSTER NODES) that are not flagged failing and still name MYID as their master
+# in their own view, the one that processed the most of the replication stream first (slave_repl_offset): `offset ip
+# id` lines. With two replicas, the one that lagged behind when the master stopped is tried last.
+replicas_by_offset() {
+  printf '%s\n' "$1" | while read -r _rb_id _rb_addr _rb_flags _rb_master _rb_rest; do
+    [ "$_rb_master" = "$2" ] || continue
+    case "$_rb_flags" in *fail*) continue ;; esac
+    _rb_ip=$(addr_ip "$_rb_addr")
+    [ "$(master_id_at "$_rb_ip")" = "$2" ] || continue
+    _rb_offset=$(info_field "$(rcli_within 1 "$_rb_ip" "$REDIS_PORT" info replication 2>/dev/null)" slave_repl_offset)
+    printf '%s %s %s\n' "${_rb_offset:-0}" "$_rb_ip" "$_rb_id"
+  done | sort -rn
 }
 
 # Rewrites, before redis-server reads it, the address of every node line of nodes.conf (`id ip:port@cport,hostname[,aux]

@@ -51,46 +51,68 @@ own_markers() {
     -e 's/^\[\([0-9]*\)-<-\([0-9a-f]*\)\]$/\1 importing \2/p'
 }
 
-# CLUSTER FAILOVER FORCE on the replica at IP PORT; prints its reply. When this node has open-slot markers, the
-# replica's clients are paused for writes (CLIENT PAUSE WRITE, bounded) until it is master and carries the same
-# markers: a new master serving a half-moved slot without them answers for keys already moved as if they never
-# existed, so an INCR starts over at 1 (docs/chaos.md, "A master killed twice in a migration").
+# Sets on the master at IP each of MARKERS (own_markers lines) it does not carry yet, and logs it.
+carry_markers() {
+  _cm_have=$(myself_line "$(rcli "$1" cluster nodes 2>/dev/null)")
+  printf '%s\n' "$2" | while read -r _cm_slot _cm_kind _cm_id; do
+    case "$_cm_kind" in migrating) _cm_mark="[$_cm_slot->-$_cm_id]" ;; *) _cm_mark="[$_cm_slot-<-$_cm_id]" ;; esac
+    case "$_cm_have" in *"$_cm_mark"*) continue ;; esac
+    log "guard: open slot $_cm_slot carried over to the new master $1: SETSLOT $_cm_kind $_cm_id:" \
+      "$(rcli "$1" cluster setslot "$_cm_slot" "$_cm_kind" "$_cm_id" 2>&1)"
+  done
+}
+
+# CLUSTER FAILOVER FORCE on the replica at IP; prints its reply. With open-slot MARKERS (own_markers), the replica's
+# clients are paused for writes (CLIENT PAUSE WRITE, 5 s) from just before the failover until it is master and
+# carries them: a new master serving a half-moved slot without them answers for keys already moved as if they never
+# existed, so an INCR starts over at 1 (docs/chaos.md, "A master killed twice in a migration"). Reads are not paused:
+# a GET of a key already moved answers nil until the markers are set. A replica not master within 4 s gets them from
+# run_guard once this node sees itself demoted.
 force_takeover() {
-  _ft_markers=$(own_markers)
-  [ -n "$_ft_markers" ] && rcli_at "$1" "$2" client pause 5000 write >/dev/null 2>&1
-  _ft_reply=$(rcli_at "$1" "$2" cluster failover force 2>&1)
-  if [ -n "$_ft_markers" ] && [ "$_ft_reply" = OK ]; then
+  [ -n "$2" ] && rcli "$1" client pause 5000 write >/dev/null 2>&1
+  _ft_reply=$(rcli "$1" cluster failover force 2>&1)
+  if [ -n "$2" ] && [ "$_ft_reply" = OK ]; then
     _ft_until=$(($(now_ms) + 4000))
-    while [ "$(now_ms)" -lt "$_ft_until" ] && [ "$(rcli_at "$1" "$2" role 2>/dev/null | head -n 1)" != master ]; do
+    until [ "$(rcli "$1" role 2>/dev/null | head -n 1)" = master ]; do
+      [ "$(now_ms)" -lt "$_ft_until" ] || break
       sleep 0.05
     done
-    printf '%s\n' "$_ft_markers" | while read -r _ft_slot _ft_kind _ft_id; do
-      log "guard: open slot $_ft_slot carried over to the new master: SETSLOT $_ft_kind $_ft_id:" \
-        "$(rcli_at "$1" "$2" cluster setslot "$_ft_slot" "$_ft_kind" "$_ft_id" 2>&1)"
-    done
+    [ "$(rcli "$1" role 2>/dev/null | head -n 1)" = master ] && carry_markers "$1" "$2"
   fi
-  [ -n "$_ft_markers" ] && rcli_at "$1" "$2" client unpause >/dev/null 2>&1
+  [ -n "$2" ] && rcli "$1" client unpause >/dev/null 2>&1
   printf '%s' "$_ft_reply"
 }
 
+# The address of this node's master in its own view; empty while it is a master.
+my_master_ip() {
+  _mm_nodes=$(self_nodes)
+  _mm_id=$(myself_line "$_mm_nodes" | cut -d' ' -f4)
+  [ "$_mm_id" != - ] || return 0
+  printf '%s\n' "$_mm_nodes" | while read -r _mm_line_id _mm_addr _mm_rest; do
+    [ "$_mm_line_id" = "$_mm_id" ] && addr_ip "$_mm_addr"
+  done
+}
+
 run_guard() {
-  _deadline=$(($(now) + GUARD_TIMEOUT))
+  _guard_until=$(($(now) + GUARD_TIMEOUT))
   wait_for "$GUARD_TIMEOUT" self_ping || true
-  while [ "$(now)" -lt "$_deadline" ] && alive; do
+  _markers=$(own_markers)
+  while [ "$(now)" -lt "$_guard_until" ] && alive; do
     if i_am_replica; then
       log "guard: a replica took over; this node is a replica now"
+      _master_ip=$(my_master_ip)
+      [ -n "$_markers" ] && [ -n "$_master_ip" ] && carry_markers "$_master_ip" "$_markers"
       break
     fi
     _nodes=$(self_nodes)
     _myid=$(rcli "$SELF" cluster myid 2>/dev/null)
-    printf '%s\n' "$_nodes" | while read -r _id _addr _flags _master _rest; do
-      [ "$_master" = "$_myid" ] || continue
-      case "$_flags" in *fail*) continue ;; esac
-      _reply=$(force_takeover "$(addr_ip "$_addr")" "$(addr_port "$_addr")")
-      log "guard: CLUSTER FAILOVER FORCE on replica $_id: $_reply"
-      [ "$_reply" = OK ] && break
-    done
-    sleep 1
+    _forced=$(replicas_by_offset "$_nodes" "$_myid" | while read -r _offset _ip _id; do
+      _reply=$(force_takeover "$_ip" "$_markers")
+      log "guard: CLUSTER FAILOVER FORCE on replica $_id (replication offset $_offset): $_reply"
+      [ "$_reply" = OK ] && echo "$_id" && break
+    done)
+    # One forced failover at a time: another replica is tried only if this node is not demoted within 5 s.
+    if [ -n "$_forced" ]; then wait_for 5 i_am_replica || true; else sleep 0.5; fi
   done
   i_am_replica || log "guard: no replica took over within ${GUARD_TIMEOUT}s; serving as master with the data set it has"
   while read -r _name _key _guarded _rules; do

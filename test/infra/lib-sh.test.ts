@@ -104,6 +104,54 @@ describe('lib.sh pod identity and topology', () => {
     SLOTFORGE_SHARD_SIZE: '2',
   };
 
+  /**
+   * A fake rcli_within for the replica checks (no I/O): per address, the node's own CLUSTER NODES `myself` line (its
+   * master's id) and its INFO replication. 10.0.0.6 does not answer.
+   */
+  const replicaFake = `rcli_within() {
+    case "$2 $4 $5" in
+    '10.0.0.2 cluster nodes') echo 'r1 10.0.0.2:6379@16379 myself,slave m1 0 0 1 connected' ;;
+    '10.0.0.2 info replication') printf 'role:slave\\nmaster_link_status:up\\nslave_repl_offset:1200\\n' ;;
+    '10.0.0.3 cluster nodes') echo 'r2 10.0.0.3:6379@16379 myself,slave m1 0 0 1 connected' ;;
+    '10.0.0.3 info replication')
+      printf 'role:slave\\nmaster_link_status:down\\nmaster_link_down_since_seconds:3\\nslave_repl_offset:98000\\n' ;;
+    '10.0.0.4 cluster nodes') echo 'r3 10.0.0.4:6379@16379 myself,slave m1 0 0 1 connected' ;;
+    '10.0.0.4 info replication') printf 'role:slave\\nmaster_link_status:down\\nmaster_link_down_since_seconds:-1\\n' ;;
+    '10.0.0.5 cluster nodes') echo 'r4 10.0.0.5:6379@16379 myself,slave m2 0 0 1 connected' ;;
+    '10.0.0.5 info replication') printf 'role:slave\\nmaster_link_status:up\\nslave_repl_offset:999999\\n' ;;
+    '10.0.0.7 cluster nodes') echo 'r6 10.0.0.7:6379@16379 myself,slave m1 0 0 1 connected' ;;
+    '10.0.0.7 info replication') printf 'role:slave\\nmaster_link_status:down\\nmaster_link_down_since_seconds:400\\n' ;;
+    '10.0.0.8 cluster nodes') echo 'r7 10.0.0.8:6379@16379 myself,master - 0 0 2 connected 0-5460' ;;
+    '10.0.0.8 info replication') printf 'role:master\\nconnected_slaves:0\\n' ;;
+    esac
+  }`;
+
+  it('replica_linked_to: a replica of this master whose link is up or went down within the bound, nothing else', async () => {
+    const verdicts = await Promise.all(
+      ['10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', '10.0.0.6', '10.0.0.7', '10.0.0.8'].map(
+        async (ip) => (await sh(`${replicaFake}\nreplica_linked_to "$1" m1 50`, { REDIS_PORT: '6379' }, [ip])).code,
+      ),
+    );
+    // up; down 3 s; never linked (-1); another master's; no answer; down 400 s > 50; promoted meanwhile.
+    expect(verdicts).toEqual([0, 0, 1, 1, 1, 1, 1]);
+  });
+
+  it('replicas_by_offset lists the non-failing replicas still following the master, the most replicated first', async () => {
+    const nodes = [
+      'm1 10.0.0.1:6379@16379 myself,master - 0 0 1 connected 0-5460',
+      'r1 10.0.0.2:6379@16379 slave m1 0 0 1 connected',
+      'r2 10.0.0.3:6379@16379 slave m1 0 0 1 connected',
+      'r3 10.0.0.4:6379@16379 slave,fail m1 0 0 1 connected',
+      'r4 10.0.0.5:6379@16379 slave m2 0 0 1 connected',
+      'r5 10.0.0.6:6379@16379 slave m1 0 0 1 connected',
+      'r7 10.0.0.8:6379@16379 slave m1 0 0 1 connected',
+    ].join('\n');
+    // r3 is flagged failing, r4 is another master's, r5 does not answer, r7 names no master in its own view (promoted
+    // meanwhile: this node's table is stale).
+    const { stdout } = await sh(`${replicaFake}\nreplicas_by_offset "$1" m1`, { REDIS_PORT: '6379' }, [nodes]);
+    expect(stdout.trim().split('\n')).toEqual(['98000 10.0.0.3 r2', '1200 10.0.0.2 r1']);
+  });
+
   it('pod_fqdn and self_fqdn build the headless DNS name with the cluster domain', async () => {
     expect((await sh('pod_fqdn redis-shard-0-1', env)).stdout).toBe(
       'redis-shard-0-1.redis-headless.slotforge.svc.cluster.local',

@@ -128,6 +128,8 @@ describe('cluster scripts against real redis-server processes', () => {
     for (const ip of newIps) expect(oldIps).not.toContain(ip);
     for (const pod of members()) {
       expect(sim.log(pod)).toMatch(/nodes\.conf: node \w+ \(.+\) moved from/);
+      // Every replica restarted too, so none was linked to its master until the stop: no hand-over guard.
+      expect(sim.log(pod)).not.toMatch(/guard:/);
       for (const node of await sim.nodes(pod)) expect(newIps).toContain(node.address.split(':')[0]);
     }
     const after = new Cluster([{ host: sim.ip(seed), port }], { redisOptions: { password: sim.password('admin') } });
@@ -183,10 +185,14 @@ describe('cluster scripts against real redis-server processes', () => {
     });
     console.log(`hand-over guard: ${master} a replica ${Date.now() - restartedAt} ms after its restart`);
     await sim.waitHealthy(SHARDS * 2, 45_000);
-    const mine = String(await sim.call(replica, 'CLUSTER', 'NODES'))
-      .split('\n')
-      .find((l) => l.includes('myself'));
-    expect(mine).toContain(open.marker);
+    // The guard sets the marker a few ms after the promotion (the replica's writes are paused until then).
+    await pollUntil(
+      async () =>
+        String(await sim.call(replica, 'CLUSTER', 'NODES'))
+          .split('\n')
+          .some((l) => l.includes('myself') && l.includes(open.marker)),
+      { description: `${replica} to carry ${open.marker}`, timeoutMs: 5000, intervalMs: 50 },
+    );
     expect(await sim.call(replica, 'CLUSTER', 'SETSLOT', open.slot, 'STABLE')).toBe('OK');
     const values = await Promise.all(Array.from({ length: 50 }, (_, i) => sim.call(replica, 'GET', `{${tag}}:${i}`)));
     expect(values).toEqual(Array.from({ length: 50 }, (_, i) => `v${i}`));

@@ -42,36 +42,55 @@ fi
 # dropping whatever it lacks:
 #  - its data set did not survive (data_survived is lib.sh's: an RDB snapshot alone counts as lost, being older than
 #    what the replicas hold): the replicas would copy an empty or stale data set;
-#  - a replica that replicated from it until it stopped is online (linked_replica): that replica holds writes this
-#    pod acknowledged that its AOF may lack (appendfsync everysec writes the AOF up to 1 s late, and Redis postpones
-#    the write by up to 2 s more while a slow fsync runs). Measured in the chaos matrix: 4 of 153 714 acknowledged
-#    writes lost this way.
+#  - a replica that replicated from it until it stopped is online (linked_replica), a majority of the sentinels name
+#    this pod, and appendfsync is not `always`. With `everysec` Redis writes the AOF before it replies, except while a
+#    background fsync of the previous second still runs (a slow disk): then it postpones the write by up to 2 s and
+#    keeps replying, so a kill loses what it acknowledged meanwhile, even writes a WAIT confirmed on a replica (the
+#    likely cause of the 4 of 153 714 acknowledged writes the chaos matrix lost, docs/chaos.md). Handing over keeps
+#    the replica's copy instead: it loses only what the replica had not received, Redis's documented window of
+#    asynchronous replication, which a WAIT closes. With `always` the AOF holds every acknowledged write.
 # Instead, before redis-server runs (so no replica can sync from it), the sentinels promote a replica and this pod
-# starts as its replica. Bounded by SLOTFORGE_GUARD_TIMEOUT_S; then it starts as primary, and says so. A whole-set
-# restart (every replica restarted too, none linked) starts as before.
+# starts as its replica. Bounded by SLOTFORGE_GUARD_TIMEOUT_S (the first case) or 15 s (the second: a working
+# failover takes 1-2 s); then it asks the sentinels again and follows the primary they name, or starts as primary
+# with the data it has, and says so. A whole-set restart (every replica restarted too, none linked) starts as before.
 # Not on a first boot (first_boot in sentinel-lib.sh: a new volume and sentinels that never saw a replica or a
 # failover): nothing can be wiped, and no replica could take over, so the guard would only wait out its timeout.
+# Whether a majority of all sentinels name this pod (one sentinel's answer is enough to start as primary, not to
+# force a failover: a lone sentinel promotes without a vote).
+named_by_majority() {
+  _named=$(majority_primary) || return 1
+  [ "${_named% *}" = "$SELF_FQDN" ] || [ "${_named% *}" = "$(self_ip)" ]
+}
+
 guard_reason=''
+GUARD_TIMEOUT=${SLOTFORGE_GUARD_TIMEOUT_S:-60}
 if [ -z "$replicaof" ] && [ "$source" = 'the sentinels' ]; then
   if ! data_survived; then
     if first_boot; then
       log "first boot: a new volume, and no sentinel has seen a replica or a failover of $MASTER_NAME;" \
-        "starting as primary without the empty-primary guard"
+        "starting as primary without the hand-over guard"
     else
       guard_reason="its data set did not survive (${SLOTFORGE_PERSISTENCE:-aof})"
     fi
-  elif follower=$(linked_replica); then
+  elif ! grep -q '^appendfsync always' "$CONFIG_DIR/redis.conf" && named_by_majority && follower=$(linked_replica); then
     guard_reason="it stopped without handing over and $follower, which replicated from it until then, is online"
+    [ "$GUARD_TIMEOUT" -gt 15 ] && GUARD_TIMEOUT=15
   fi
 fi
 if [ -n "$guard_reason" ]; then
-  GUARD_TIMEOUT=${SLOTFORGE_GUARD_TIMEOUT_S:-60}
   log "guard: the sentinels name this pod primary but $guard_reason; asking them to promote a replica first"
   if hand_over $(($(now) + GUARD_TIMEOUT)); then
     replicaof=$(majority_primary || true)
     log "guard: $replicaof took over; starting as its replica"
   else
-    log "guard: no replica took over within ${GUARD_TIMEOUT}s; starting as primary with the data set it has"
+    # shellcheck disable=SC2046
+    set -- $(ask_sentinels || true)
+    if [ "$#" -eq 2 ] && [ "$1" != "$SELF_FQDN" ] && [ "$1" != "$(self_ip)" ]; then
+      replicaof="$1 $2"
+      log "guard: no hand-over confirmed within ${GUARD_TIMEOUT}s, but the sentinels name $1 now; starting as its replica"
+    else
+      log "guard: no replica took over within ${GUARD_TIMEOUT}s; starting as primary with the data set it has"
+    fi
   fi
 fi
 

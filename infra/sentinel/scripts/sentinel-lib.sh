@@ -126,13 +126,17 @@ live_primary() {
   printf '%s %s' "$_host" "$REDIS_PORT"
 }
 
-# A replica of this pod that was linked to it until it stopped: its link is up, or down since a known time (a
-# replica that restarted since and never reached this pod reports -1). It holds the replication stream up to this
-# pod's stop, which this pod's AOF may lack.
+# A replica of this pod that was linked to it until it stopped: its link is up, or has been down for at most
+# SLOTFORGE_LINKED_WITHIN_S (Sentinel's own bound for a replica it may promote, 10 x down-after; a replica that
+# restarted since and never reached this pod reports -1), and it may be promoted (replica priority not 0). It holds
+# the replication stream up to this pod's stop.
 is_linked_replica() {
   [ "$(info_field "$1" role)" = slave ] || return 1
   case "$(info_field "$1" master_host)" in "$(self_fqdn)" | "$(self_ip)") ;; *) return 1 ;; esac
-  [ "$(info_field "$1" master_link_status)" = up ] || [ "$(info_field "$1" master_link_down_since_seconds)" -ge 0 ] 2>/dev/null
+  [ "$(info_field "$1" slave_priority)" != 0 ] || return 1
+  [ "$(info_field "$1" master_link_status)" = up ] && return 0
+  _down=$(info_field "$1" master_link_down_since_seconds)
+  [ "$_down" -ge 0 ] 2>/dev/null && [ "$_down" -le "${SLOTFORGE_LINKED_WITHIN_S:-50}" ]
 }
 
 # Another data pod that is_linked_replica: its DNS name; fails when none.
@@ -148,7 +152,7 @@ handed_over() {
 
 # Moves the primary away from this pod before DEADLINE (epoch seconds): SENTINEL FAILOVER through each sentinel in
 # turn (INPROG, NOGOODSLAVE right after a restart, or no answer move on to the next), then polls until handed_over.
-# Works whether this pod's redis-server runs (preStop) or not yet (the entrypoint's empty-primary guard).
+# Works whether this pod's redis-server runs (preStop) or not yet (the entrypoint's hand-over guard).
 hand_over() {
   _deadline=$1
   _n=0

@@ -40,7 +40,7 @@ describe('the empty-primary guard of a RedisSentinel on first boot', () => {
     await Promise.all(data().map((p) => sim.waitPing(p)));
     const upMs = Date.now() - started;
     console.log(`first boot: every data pod answered PING ${upMs} ms after start`);
-    expect(sim.log(first)).toMatch(/first boot: .*starting as primary without the empty-primary guard/);
+    expect(sim.log(first)).toMatch(/first boot: .*starting as primary without the hand-over guard/);
     expect(sim.log(first)).not.toMatch(/guard: /);
     expect(upMs).toBeLessThan(FIRST_BOOT_MS);
     await views.waitConverged(first);
