@@ -1,0 +1,57 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+// Unit tests of infra/sentinel/scripts/sentinel-lib.sh's pure checks: sourced after lib.sh in POSIX sh with the data
+// pod's env, each case calls one function on a captured INFO text (no Redis, no sentinel).
+const SCRIPTS = join(import.meta.dirname, '..', '..', '..', 'infra');
+const ENV = {
+  PATH: process.env.PATH,
+  SLOTFORGE_NAME: 'rs',
+  SLOTFORGE_MASTER_NAME: 'sessions',
+  SLOTFORGE_DATA_PODS: '3',
+  SLOTFORGE_SENTINELS: '3',
+  SLOTFORGE_HEADLESS: 'rs-headless',
+  POD_NAMESPACE: 'ns',
+  POD_NAME: 'rs-redis-0',
+  POD_IP: '10.0.0.5',
+  SLOTFORGE_LINKED_WITHIN_S: '50',
+};
+
+async function isLinkedReplica(info: Record<string, string | number>): Promise<boolean> {
+  const text = Object.entries(info)
+    .map(([k, v]) => `${k}:${v}`)
+    .join('\n');
+  const script = `. "${SCRIPTS}/scripts/lib.sh"\n. "${SCRIPTS}/sentinel/scripts/sentinel-lib.sh"\nis_linked_replica "$1"`;
+  try {
+    await promisify(execFile)('sh', ['-c', script, 'sh', text], { env: ENV, timeout: 10_000 });
+    return true;
+  } catch (error) {
+    if ((error as { code?: number }).code === 1) return false;
+    throw error;
+  }
+}
+
+const SELF = 'rs-redis-0.rs-headless.ns.svc.cluster.local';
+const replica = { role: 'slave', master_host: SELF, slave_priority: 100 };
+
+describe('sentinel-lib.sh is_linked_replica: a replica that holds the stream up to this primary’s stop', () => {
+  it('counts a replica of this pod whose link is up or went down within SLOTFORGE_LINKED_WITHIN_S', async () => {
+    expect(await isLinkedReplica({ ...replica, master_link_status: 'up' })).toBe(true);
+    const down = { ...replica, master_link_status: 'down' };
+    expect(await isLinkedReplica({ ...down, master_link_down_since_seconds: 3 })).toBe(true);
+    expect(await isLinkedReplica({ ...down, master_host: '10.0.0.5', master_link_down_since_seconds: 0 })).toBe(true);
+    expect(await isLinkedReplica({ ...down, master_link_down_since_seconds: 50 })).toBe(true);
+  });
+
+  it('does not count a replica that never reached it, was down too long, follows another pod, may not be promoted', async () => {
+    const down = { ...replica, master_link_status: 'down' };
+    expect(await isLinkedReplica({ ...down, master_link_down_since_seconds: -1 })).toBe(false);
+    expect(await isLinkedReplica({ ...down, master_link_down_since_seconds: 51 })).toBe(false);
+    expect(await isLinkedReplica({ ...down, master_link_down_since_seconds: 3, slave_priority: 0 })).toBe(false);
+    expect(await isLinkedReplica({ ...replica, master_link_status: 'up', master_host: 'rs-redis-1.x' })).toBe(false);
+    expect(await isLinkedReplica({ role: 'master', connected_slaves: 1 })).toBe(false);
+    expect(await isLinkedReplica({})).toBe(false);
+  });
+});
