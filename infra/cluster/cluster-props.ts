@@ -95,7 +95,7 @@ export interface RedisClusterProps extends RedisDataProps {
   /**
    * How long a guarded master (restarted before the cluster noticed, with its data lost or a replica linked to it until
    * the stop online: docs/cluster-setup.md) waits for one of its replicas to take over before it serves the data it
-   * has.
+   * has. With a replica linked, 15 s at most; counted from its first answered PING.
    * @default 60
    */
   readonly emptyMasterGuardSeconds?: number;

@@ -16,15 +16,18 @@ PERSISTENCE=${SLOTFORGE_PERSISTENCE:-aof}
 
 # rewrite_nodes_conf (the nodes.conf repair), data_survived, hash_of and render_users are in lib.sh.
 
+# How long ago a replica's link may have gone down for it to count as linked until this node's stop: 2 node timeouts
+# + 5 s. A master down for longer than about one node timeout is failed over (then no replica names it any more), so
+# a link that went down earlier did not end with this stop: that replica lacks what came after.
+LINKED_WITHIN_S=$(sed -n 's/^cluster-node-timeout \([0-9][0-9]*\)$/\1/p' "$CONFIG_DIR/redis.conf" | tail -n 1)
+LINKED_WITHIN_S=$((${LINKED_WITHIN_S:-15000} * 2 / 1000 + 5))
+
 # Whether one of this node's replicas (per nodes.conf: IDS; this node is MYID) was linked to it until it stopped
-# (replica_linked_to in lib.sh), within 10 node timeouts: the cluster fails a master over after one, so a link down
-# for longer did not end with this node's stop.
+# (replica_linked_to in lib.sh).
 linked_replica_online() {
-  _within=$(sed -n 's/^cluster-node-timeout \([0-9][0-9]*\)$/\1/p' "$CONFIG_DIR/redis.conf" | tail -n 1)
-  _within=$((${_within:-15000} * 10 / 1000))
   while read -r _id _addr _f _master _rest; do
     case " $1 " in *" $_id "*) ;; *) continue ;; esac
-    replica_linked_to "$(addr_ip "$_addr")" "$2" "$_within" && return 0
+    replica_linked_to "$(addr_ip "$_addr")" "$2" "$LINKED_WITHIN_S" && return 0
   done <"$NODES_CONF"
   return 1
 }
@@ -58,6 +61,7 @@ needs_guard() {
     GUARD_REASON="its data set did not survive ($PERSISTENCE)"
   elif ! grep -q '^appendfsync always' "$CONFIG_DIR/redis.conf" && linked_replica_online "$_replicas" "$_myid"; then
     GUARD_REASON="it stopped without handing over and a replica linked to it until then is online"
+    GUARD_LINKED_WITHIN=$LINKED_WITHIN_S
   else
     return 1
   fi
@@ -82,19 +86,36 @@ render_config() {
   printf 'cluster-announce-hostname %s\n' "$(self_fqdn)"
   printf 'masteruser replicator\n'
   printf 'masterauth %s\n' "$(secret replication)"
-  render_users "$1"
+  if [ "$1" = linked ]; then
+    # The guard's case 2: writes refused as NOREPLICAS (a write that did not run: clients retry it, and meet MOVED
+    # once this node is a replica) until maintain.sh's run_guard restores the configured values; reads are served.
+    printf 'min-replicas-to-write %s\nmin-replicas-max-lag 10\n' "$GUARD_MIN_REPLICAS"
+    render_users replication
+  else
+    render_users "$1"
+  fi
 }
 
 mkdir -p "$RUN_DIR" "$DATA_DIR"
 rm -f "$RUN_DIR/guard"
 guard=no
+GUARD_LINKED_WITHIN=''
+# More replicas than any shard has: every write is refused while the guard's case 2 holds.
+GUARD_MIN_REPLICAS=1000000
 if [ -s "$NODES_CONF" ]; then
   rewrite_nodes_conf "$NODES_CONF"
   if needs_guard; then
     guard=yes
+    [ -n "$GUARD_LINKED_WITHIN" ] && guard=linked
     log "guard: this node was a master with replicas and $GUARD_REASON;" \
       "serving no clients and no replicas until a replica takes over"
-    : >"$RUN_DIR/guard"
+    # Case 2 names its bound and when it was checked: maintain.sh then hands over only to a replica linked within it
+    # (plus the time since, loading the AOF included).
+    if [ -n "$GUARD_LINKED_WITHIN" ]; then
+      printf '%s %s\n' "$GUARD_LINKED_WITHIN" "$(now)" >"$RUN_DIR/guard"
+    else
+      : >"$RUN_DIR/guard"
+    fi
   fi
 fi
 umask 077

@@ -179,10 +179,13 @@ addr_suffix() {
   case "$1" in *,*) printf ',%s' "${1#*,}" ;; esac
 }
 
-# The master id in the node at IP's own view (the 4th field of its `myself` line: `-` for a master); empty when it
-# does not answer within 1 s. Every member listens on REDIS_PORT (nodes.conf's port is 0 with TLS).
+# The node at IP's own `myself` line of CLUSTER NODES; empty when it does not answer within 1 s. Every member listens
+# on REDIS_PORT (nodes.conf's port is 0 with TLS).
+myself_at() { myself_line "$(rcli_within 1 "$1" "$REDIS_PORT" cluster nodes 2>/dev/null)"; }
+
+# The master id in the node at IP's own view (the 4th field of its `myself` line: `-` for a master).
 master_id_at() {
-  _mi_line=$(myself_line "$(rcli_within 1 "$1" "$REDIS_PORT" cluster nodes 2>/dev/null)")
+  _mi_line=$(myself_at "$1")
   set -f
   # shellcheck disable=SC2086
   set -- $_mi_line
@@ -190,12 +193,20 @@ master_id_at() {
   printf '%s' "${4:-}"
 }
 
-# Whether the node at IP is a replica of MYID that was linked to it until it stopped: its own view names MYID as its
-# master, and its link is up or has been down for at most WITHIN seconds (a replica that restarted since and never
-# reached its master reports -1; one down for longer was not linked at the stop). It then holds the replication
-# stream up to the stop.
+# Whether flags FLAGS (comma-separated, CLUSTER NODES' third field) hold exactly FLAG.
+has_flag() { case ",$1," in *",$2,"*) return 0 ;; *) return 1 ;; esac; }
+
+# Whether the node at IP is a replica of MYID that was linked to it until it stopped and may take over: its own view
+# names MYID as its master and does not flag it nofailover (cluster-replica-no-failover), and its link is up or went
+# down at most WITHIN seconds ago (a replica that restarted since and never reached its master reports -1; one down
+# for longer was not linked at the stop). It then holds the replication stream up to the stop.
 replica_linked_to() {
-  [ "$(master_id_at "$1")" = "$2" ] || return 1
+  _rl_me=$(myself_at "$1")
+  set -f
+  # shellcheck disable=SC2086
+  set -- "$1" "$2" "$3" $_rl_me
+  set +f
+  [ "${7:-}" = "$2" ] && ! has_flag "${6:-}" nofailover || return 1
   _rl_info=$(rcli_within 1 "$1" "$REDIS_PORT" info replication 2>/dev/null)
   [ "$(info_field "$_rl_info" role)" = slave ] || return 1
   [ "$(info_field "$_rl_info" master_link_status)" = up ] && return 0
@@ -203,15 +214,20 @@ replica_linked_to() {
   [ "$_rl_down" -ge 0 ] 2>/dev/null && [ "$_rl_down" -le "$3" ]
 }
 
-# The replicas of master MYID in NODES (CLUSTER NODES) that are not flagged failing and still name MYID as their master
-# in their own view, the one that processed the most of the replication stream first (slave_repl_offset): `offset ip
-# id` lines. With two replicas, the one that lagged behind when the master stopped is tried last.
+# The replicas of master MYID in NODES (CLUSTER NODES) a guarded master may hand over to, the one that processed the
+# most of the replication stream first (slave_repl_offset): `offset ip id` lines. Not flagged failing or nofailover
+# here, and either (WITHIN empty) naming MYID as their master in their own view, or (WITHIN set: the guard's case 2)
+# replica_linked_to MYID within WITHIN seconds. With two replicas, the laggard is tried last.
 replicas_by_offset() {
   printf '%s\n' "$1" | while read -r _rb_id _rb_addr _rb_flags _rb_master _rb_rest; do
     [ "$_rb_master" = "$2" ] || continue
-    case "$_rb_flags" in *fail*) continue ;; esac
+    has_flag "$_rb_flags" fail || has_flag "$_rb_flags" 'fail?' || has_flag "$_rb_flags" nofailover && continue
     _rb_ip=$(addr_ip "$_rb_addr")
-    [ "$(master_id_at "$_rb_ip")" = "$2" ] || continue
+    if [ -n "${3:-}" ]; then
+      replica_linked_to "$_rb_ip" "$2" "$3" || continue
+    else
+      [ "$(master_id_at "$_rb_ip")" = "$2" ] || continue
+    fi
     _rb_offset=$(info_field "$(rcli_within 1 "$_rb_ip" "$REDIS_PORT" info replication 2>/dev/null)" slave_repl_offset)
     printf '%s %s %s\n' "${_rb_offset:-0}" "$_rb_ip" "$_rb_id"
   done | sort -rn
@@ -317,13 +333,14 @@ data_survived() {
 hash_of() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 
 # ACL users from acl-users.conf: `name secret-key on-when-guarded(yes|no) rules...`, rendered as `user` lines; with
-# $1 = yes (guarded) the users not enabled while guarded are off. Passwords enter as SHA-256 hashes, so the plain text
-# exists only in the Secret volume.
+# $1 = yes (guarded) the users not enabled while guarded are off; with $1 = replication only `replicator` is.
+# Passwords enter as SHA-256 hashes, so the plain text exists only in the Secret volume.
 render_users() {
   while read -r _name _key _guarded _rules; do
     case "$_name" in '' | '#'*) continue ;; esac
     _state=on
     [ "$1" = yes ] && [ "$_guarded" = no ] && _state=off
+    [ "$1" = replication ] && [ "$_name" = replicator ] && _state=off
     printf 'user %s reset %s #%s %s\n' "$_name" "$_state" "$(hash_of "$(secret "$_key")")" "$_rules"
   done <"$CONFIG_DIR/acl-users.conf"
 }

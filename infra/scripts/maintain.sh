@@ -94,8 +94,20 @@ my_master_ip() {
 }
 
 run_guard() {
-  _guard_until=$(($(now) + GUARD_TIMEOUT))
-  wait_for "$GUARD_TIMEOUT" self_ping || true
+  # Case 2 of the guard (entrypoint.sh's needs_guard) wrote its bound: hand over only to a replica linked within it,
+  # and give up after 15 s at most (a working hand-over takes 1-2 s; this node's own data is then kept).
+  read -r _within _checked_at <"$RUN_DIR/guard" 2>/dev/null || true
+  _guard_for=$GUARD_TIMEOUT
+  [ -n "$_within" ] && [ "$_guard_for" -gt 15 ] && _guard_for=15
+  # Counted from the first PING answered: loading a large AOF takes minutes (the startup probe allows ten).
+  _ping_until=$(($(now) + 600))
+  until self_ping || [ "$(now)" -ge "$_ping_until" ]; do sleep 0.1; done
+  [ -n "$_within" ] && _within=$((_within + $(now) - _checked_at))
+  _guard_until=$(($(now) + _guard_for))
+  # Case 2: this node's data is whole but may lack a tail its replica has. entrypoint.sh started it with the
+  # application user on and writes refused as NOREPLICAS (min-replicas-to-write above any shard's replicas): clients
+  # retry them and, once this node is a replica, meet MOVED; reads are served. The replication user stays off, so no
+  # replica syncs from this node meanwhile.
   _markers=$(own_markers)
   while [ "$(now)" -lt "$_guard_until" ] && alive; do
     if i_am_replica; then
@@ -106,7 +118,7 @@ run_guard() {
     fi
     _nodes=$(self_nodes)
     _myid=$(rcli "$SELF" cluster myid 2>/dev/null)
-    _forced=$(replicas_by_offset "$_nodes" "$_myid" | while read -r _offset _ip _id; do
+    _forced=$(replicas_by_offset "$_nodes" "$_myid" "$_within" | while read -r _offset _ip _id; do
       _reply=$(force_takeover "$_ip" "$_markers")
       log "guard: CLUSTER FAILOVER FORCE on replica $_id (replication offset $_offset): $_reply"
       [ "$_reply" = OK ] && echo "$_id" && break
@@ -114,7 +126,14 @@ run_guard() {
     # One forced failover at a time: another replica is tried only if this node is not demoted within 5 s.
     if [ -n "$_forced" ]; then wait_for 5 i_am_replica || true; else sleep 0.5; fi
   done
-  i_am_replica || log "guard: no replica took over within ${GUARD_TIMEOUT}s; serving as master with the data set it has"
+  i_am_replica || log "guard: no replica took over within ${_guard_for}s; serving as master with the data set it has"
+  if [ -n "$_within" ]; then
+    # The configured values (the ConfigMap's redis.conf; Redis's defaults 0 and 10 when it sets none).
+    _mrw=$(sed -n 's/^min-replicas-to-write \([0-9][0-9]*\)$/\1/p' "$CONFIG_DIR/redis.conf" | tail -n 1)
+    _mrl=$(sed -n 's/^min-replicas-max-lag \([0-9][0-9]*\)$/\1/p' "$CONFIG_DIR/redis.conf" | tail -n 1)
+    log "guard: writes accepted again (min-replicas-to-write ${_mrw:-0}):" \
+      "$(rcli "$SELF" config set min-replicas-to-write "${_mrw:-0}" min-replicas-max-lag "${_mrl:-10}" 2>&1)"
+  fi
   while read -r _name _key _guarded _rules; do
     case "$_name" in '' | '#'*) continue ;; esac
     [ "$_guarded" = no ] && rcli "$SELF" acl setuser "$_name" on >/dev/null

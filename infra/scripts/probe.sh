@@ -60,7 +60,7 @@ liveness)
   exit 1
   ;;
 readiness)
-  [ -e "$RUN_DIR/guard" ] && not_ready 'empty-master guard in force'
+  [ -e "$RUN_DIR/guard" ] && not_ready 'restarted-master guard in force'
   reply=$(probe_cli ping)
   [ "$reply" = PONG ] || not_ready "$reply"
   replication=$(probe_cli info replication)

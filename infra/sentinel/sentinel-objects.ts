@@ -92,9 +92,9 @@ export function sentinelStatefulSets(
     SLOTFORGE_GUARD_TIMEOUT_S: r.guardSeconds,
     SLOTFORGE_PRESTOP_TIMEOUT_S: r.grace - 15,
     SLOTFORGE_FAILOVER_WAIT_S: Math.ceil(r.failoverTimeoutMs / 1000) + 5,
-    // Sentinel's own bound for a replica it may promote (link down at most 10 x down-after): the hand-over guard
-    // counts a replica as linked until the primary's stop only within it.
-    SLOTFORGE_LINKED_WITHIN_S: Math.ceil((r.downAfterMs * 10) / 1000),
+    // The hand-over guard counts a replica as linked until the primary's stop only if its link went down at most this
+    // long ago: a primary down for longer than down-after is failed over (the sentinels then name another pod).
+    SLOTFORGE_LINKED_WITHIN_S: Math.ceil((r.downAfterMs * 2) / 1000) + 5,
   };
   const common = {
     image: r.image,

@@ -66,7 +66,7 @@ export interface RedisSentinelProps extends RedisDataProps {
   /**
    * How long a data pod that the sentinels still name as primary after a stop without hand-over waits for them to
    * promote a replica, when its data did not survive or a replica linked to it until the stop is online (the hand-over
-   * guard), before it starts as primary with the data it has.
+   * guard), before it starts as primary with the data it has. In the second case it waits 15 s at most.
    * @default 60
    */
   readonly emptyPrimaryGuardSeconds?: number;

@@ -113,6 +113,8 @@ describe.runIf(process.getuid?.() === 0)('chaos on the local runtime (default ch
       .join('');
     for (const line of logs.split('\n').filter((l) => l.includes('guard'))) console.log(`  ${line}`);
     expect(logs).toMatch(/guard: .*it stopped without handing over and a replica linked to it/);
+    expect(logs).toMatch(/guard: CLUSTER FAILOVER FORCE on replica \w+ .*: OK$/m);
+    expect(logs).toMatch(/guard: a replica took over/);
     expect(result.history.events.find((e) => e.name === 'migration:killed-role')?.detail).toMatch(/is replica: /);
     expect(result.verdicts.find((v) => v.checker === 'slots-closed')?.ok).toBe(true);
     expect(result.history.operations.filter((op) => op.kind === 'bulk-write' && op.outcome === 'ok').length).toBe(

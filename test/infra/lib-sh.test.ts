@@ -123,17 +123,19 @@ describe('lib.sh pod identity and topology', () => {
     '10.0.0.7 info replication') printf 'role:slave\\nmaster_link_status:down\\nmaster_link_down_since_seconds:400\\n' ;;
     '10.0.0.8 cluster nodes') echo 'r7 10.0.0.8:6379@16379 myself,master - 0 0 2 connected 0-5460' ;;
     '10.0.0.8 info replication') printf 'role:master\\nconnected_slaves:0\\n' ;;
+    '10.0.0.9 cluster nodes') echo 'r8 10.0.0.9:6379@16379 myself,slave,nofailover m1 0 0 1 connected' ;;
+    '10.0.0.9 info replication') printf 'role:slave\\nmaster_link_status:up\\nslave_repl_offset:5000000\\n' ;;
     esac
   }`;
 
   it('replica_linked_to: a replica of this master whose link is up or went down within the bound, nothing else', async () => {
     const verdicts = await Promise.all(
-      ['10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', '10.0.0.6', '10.0.0.7', '10.0.0.8'].map(
+      ['10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', '10.0.0.6', '10.0.0.7', '10.0.0.8', '10.0.0.9'].map(
         async (ip) => (await sh(`${replicaFake}\nreplica_linked_to "$1" m1 50`, { REDIS_PORT: '6379' }, [ip])).code,
       ),
     );
-    // up; down 3 s; never linked (-1); another master's; no answer; down 400 s > 50; promoted meanwhile.
-    expect(verdicts).toEqual([0, 0, 1, 1, 1, 1, 1]);
+    // up; down 3 s; never linked (-1); another master's; no answer; down 400 s > 50; promoted meanwhile; nofailover.
+    expect(verdicts).toEqual([0, 0, 1, 1, 1, 1, 1, 1]);
   });
 
   it('replicas_by_offset lists the non-failing replicas still following the master, the most replicated first', async () => {
@@ -145,11 +147,15 @@ describe('lib.sh pod identity and topology', () => {
       'r4 10.0.0.5:6379@16379 slave m2 0 0 1 connected',
       'r5 10.0.0.6:6379@16379 slave m1 0 0 1 connected',
       'r7 10.0.0.8:6379@16379 slave m1 0 0 1 connected',
+      'r8 10.0.0.9:6379@16379 slave,nofailover m1 0 0 1 connected',
     ].join('\n');
     // r3 is flagged failing, r4 is another master's, r5 does not answer, r7 names no master in its own view (promoted
-    // meanwhile: this node's table is stale).
+    // meanwhile: this node's table is stale), r8 is flagged nofailover (cluster-replica-no-failover).
     const { stdout } = await sh(`${replicaFake}\nreplicas_by_offset "$1" m1`, { REDIS_PORT: '6379' }, [nodes]);
     expect(stdout.trim().split('\n')).toEqual(['98000 10.0.0.3 r2', '1200 10.0.0.2 r1']);
+    // The guard's case 2 (a bound given): only replicas linked within it; r2's link went down 3 s ago.
+    const linked = await sh(`${replicaFake}\nreplicas_by_offset "$1" m1 2`, { REDIS_PORT: '6379' }, [nodes]);
+    expect(linked.stdout.trim().split('\n')).toEqual(['1200 10.0.0.2 r1']);
   });
 
   it('pod_fqdn and self_fqdn build the headless DNS name with the cluster domain', async () => {
@@ -211,14 +217,17 @@ describe('lib.sh secrets, ACL users and data', () => {
   });
 
   it('render_users writes one `user` line per ACL user with the password hash, guarded users off when guarded', async () => {
-    for (const guarded of ['no', 'yes'] as const) {
+    for (const guarded of ['no', 'yes', 'replication'] as const) {
       const lines = (await sh('render_users "$1"', env, [guarded])).stdout.trim().split('\n');
       expect(lines).toHaveLength(CLUSTER_ACL_USERS.length);
       for (const [i, user] of CLUSTER_ACL_USERS.entries()) {
         const hash = createHash('sha256')
           .update(passwords[user.secretKey] as string)
           .digest('hex');
-        const state = guarded === 'yes' && !user.enabledWhileGuarded ? 'off' : 'on';
+        // `replication` (the guard's case 2): only the replication user is off.
+        const off =
+          (guarded === 'yes' && !user.enabledWhileGuarded) || (guarded === 'replication' && user.name === 'replicator');
+        const state = off ? 'off' : 'on';
         expect(lines[i]).toBe(`user ${user.name} reset ${state} #${hash} ${user.rules}`);
       }
       // The plain-text password never reaches the rendered config.

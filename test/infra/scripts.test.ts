@@ -178,7 +178,27 @@ describe('cluster scripts against real redis-server processes', () => {
     const open = await openSlotMarker(master);
     const restartedAt = Date.now();
     await sim.restartInPlace(master);
+    // While guarded the restarted master acknowledges no write and refuses none for authentication: the
+    // application's writes meet NOREPLICAS (a write that did not run: clients retry it), then MOVED once it is a
+    // replica.
+    const replies: string[] = [];
+    await pollUntil(
+      async () => {
+        const reply = await sim.callAs(master, 'app', 'SET', `{${tag}}:during-guard`, 'x');
+        const text = reply instanceof Error ? reply.message : String(reply);
+        replies.push(text.split(' ')[0] as string);
+        return text.startsWith('MOVED') || undefined;
+      },
+      { description: `an application write on ${master} to meet MOVED`, timeoutMs: 30_000, intervalMs: 20 },
+    );
+    expect(replies).not.toContain('OK');
+    expect(replies).not.toContain('WRONGPASS');
+    console.log(`writes on the guarded master: ${[...new Set(replies)].join(', ')}`);
     expect(sim.log(master)).toMatch(/guard: .*it stopped without handing over and a replica linked to it/);
+    await pollUntil(() => /guard: writes accepted again \(min-replicas-to-write 0\): OK/.test(sim.log(master)), {
+      description: `${master}'s guard to restore min-replicas-to-write`,
+      timeoutMs: 10_000,
+    });
     await pollUntil(async () => (await sim.role(master)) === 'slave', {
       description: `${master} to hand over to ${replica}`,
       timeoutMs: 30_000,

@@ -36,7 +36,7 @@ export interface BreakerView {
 
 /** Failures that mean Redis did not answer (an error reply is an answer). */
 const NO_ANSWER =
-  /Command timed out|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|max retries per request|None of startup nodes|Failed to refresh slots cache|All sentinels are unreachable|socket closed|write after end/i;
+  /Command timed out|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Connection is closed|Command aborted due to connection close|Stream isn't writeable|MaxRetriesPerRequest|max retries per request|None of startup nodes|Failed to refresh slots cache|All sentinels are unreachable|socket closed|write after end/i;
 
 /** True when `error` says Redis did not answer at all. */
 export function isNoAnswer(error: unknown): boolean {

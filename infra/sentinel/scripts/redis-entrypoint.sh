@@ -36,6 +36,13 @@ else
   log "starting as replica of $1:$2, named by $source"
 fi
 
+# Whether a majority of all sentinels name this pod (one sentinel's answer is enough to start as primary, not to
+# force a failover: a lone sentinel promotes without a vote).
+named_by_majority() {
+  _named=$(majority_primary) || return 1
+  [ "${_named% *}" = "$SELF_FQDN" ] || [ "${_named% *}" = "$(self_ip)" ]
+}
+
 # Hand-over guard: the sentinels still name this pod primary, so it stopped without its preStop hand-over (SIGKILL,
 # an OOM kill, a failed liveness probe, a lost node) and restarted before they noticed. Starting as primary is wrong
 # in two cases, because the restarted primary has a new replication id and every replica fully resyncs from it,
@@ -55,13 +62,6 @@ fi
 # with the data it has, and says so. A whole-set restart (every replica restarted too, none linked) starts as before.
 # Not on a first boot (first_boot in sentinel-lib.sh: a new volume and sentinels that never saw a replica or a
 # failover): nothing can be wiped, and no replica could take over, so the guard would only wait out its timeout.
-# Whether a majority of all sentinels name this pod (one sentinel's answer is enough to start as primary, not to
-# force a failover: a lone sentinel promotes without a vote).
-named_by_majority() {
-  _named=$(majority_primary) || return 1
-  [ "${_named% *}" = "$SELF_FQDN" ] || [ "${_named% *}" = "$(self_ip)" ]
-}
-
 guard_reason=''
 GUARD_TIMEOUT=${SLOTFORGE_GUARD_TIMEOUT_S:-60}
 if [ -z "$replicaof" ] && [ "$source" = 'the sentinels' ]; then
@@ -79,10 +79,10 @@ if [ -z "$replicaof" ] && [ "$source" = 'the sentinels' ]; then
 fi
 if [ -n "$guard_reason" ]; then
   log "guard: the sentinels name this pod primary but $guard_reason; asking them to promote a replica first"
-  if hand_over $(($(now) + GUARD_TIMEOUT)); then
-    replicaof=$(majority_primary || true)
+  if hand_over $(($(now) + GUARD_TIMEOUT)) && replicaof=$(majority_primary); then
     log "guard: $replicaof took over; starting as its replica"
   else
+    replicaof=''
     # shellcheck disable=SC2046
     set -- $(ask_sentinels || true)
     if [ "$#" -eq 2 ] && [ "$1" != "$SELF_FQDN" ] && [ "$1" != "$(self_ip)" ]; then

@@ -127,7 +127,7 @@ live_primary() {
 }
 
 # A replica of this pod that was linked to it until it stopped: its link is up, or has been down for at most
-# SLOTFORGE_LINKED_WITHIN_S (Sentinel's own bound for a replica it may promote, 10 x down-after; a replica that
+# SLOTFORGE_LINKED_WITHIN_S (2 x down-after + 5 s: a primary down for longer is failed over; a replica that
 # restarted since and never reached this pod reports -1), and it may be promoted (replica priority not 0). It holds
 # the replication stream up to this pod's stop.
 is_linked_replica() {
@@ -136,7 +136,7 @@ is_linked_replica() {
   [ "$(info_field "$1" slave_priority)" != 0 ] || return 1
   [ "$(info_field "$1" master_link_status)" = up ] && return 0
   _down=$(info_field "$1" master_link_down_since_seconds)
-  [ "$_down" -ge 0 ] 2>/dev/null && [ "$_down" -le "${SLOTFORGE_LINKED_WITHIN_S:-50}" ]
+  [ "$_down" -ge 0 ] 2>/dev/null && [ "$_down" -le "${SLOTFORGE_LINKED_WITHIN_S:-15}" ]
 }
 
 # Another data pod that is_linked_replica: its DNS name; fails when none.

@@ -150,6 +150,8 @@ describe('retry loop', () => {
     expect(classifyFailure(new Error('CLUSTERDOWN The cluster is down'))).toBe('retry');
     expect(classifyFailure(new Error('TRYAGAIN Multiple keys request during rehashing of slot'))).toBe('retry');
     expect(classifyFailure(new Error('Command timed out'))).toBe('ambiguous');
+    // A pipeline cut by a closed connection after a partial reply: ioredis aborts the rest, which may have run.
+    expect(classifyFailure(new Error('Command aborted due to connection close'))).toBe('ambiguous');
     const unblocked = 'UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)';
     expect(classifyFailure(new Error(unblocked))).toBe('ambiguous');
     // An operator's CLIENT UNBLOCK ... ERROR is final, not retried until the deadline.

@@ -16,7 +16,7 @@ const ENV = {
   POD_NAMESPACE: 'ns',
   POD_NAME: 'rs-redis-0',
   POD_IP: '10.0.0.5',
-  SLOTFORGE_LINKED_WITHIN_S: '50',
+  SLOTFORGE_LINKED_WITHIN_S: '15',
 };
 
 async function isLinkedReplica(info: Record<string, string | number>): Promise<boolean> {
@@ -42,13 +42,13 @@ describe('sentinel-lib.sh is_linked_replica: a replica that holds the stream up 
     const down = { ...replica, master_link_status: 'down' };
     expect(await isLinkedReplica({ ...down, master_link_down_since_seconds: 3 })).toBe(true);
     expect(await isLinkedReplica({ ...down, master_host: '10.0.0.5', master_link_down_since_seconds: 0 })).toBe(true);
-    expect(await isLinkedReplica({ ...down, master_link_down_since_seconds: 50 })).toBe(true);
+    expect(await isLinkedReplica({ ...down, master_link_down_since_seconds: 15 })).toBe(true);
   });
 
   it('does not count a replica that never reached it, was down too long, follows another pod, may not be promoted', async () => {
     const down = { ...replica, master_link_status: 'down' };
     expect(await isLinkedReplica({ ...down, master_link_down_since_seconds: -1 })).toBe(false);
-    expect(await isLinkedReplica({ ...down, master_link_down_since_seconds: 51 })).toBe(false);
+    expect(await isLinkedReplica({ ...down, master_link_down_since_seconds: 16 })).toBe(false);
     expect(await isLinkedReplica({ ...down, master_link_down_since_seconds: 3, slave_priority: 0 })).toBe(false);
     expect(await isLinkedReplica({ ...replica, master_link_status: 'up', master_host: 'rs-redis-1.x' })).toBe(false);
     expect(await isLinkedReplica({ role: 'master', connected_slaves: 1 })).toBe(false);
