@@ -19,7 +19,7 @@ PERSISTENCE=${SLOTFORGE_PERSISTENCE:-aof}
 # How long ago a replica's link may have gone down for it to count as linked until this node's stop: 2 node timeouts
 # + 5 s. A master down for longer than about one node timeout is failed over (then no replica names it any more), so
 # a link that went down earlier did not end with this stop: that replica lacks what came after.
-LINKED_WITHIN_S=$(sed -n 's/^cluster-node-timeout \([0-9][0-9]*\)$/\1/p' "$CONFIG_DIR/redis.conf" | tail -n 1)
+LINKED_WITHIN_S=$(conf_value cluster-node-timeout)
 LINKED_WITHIN_S=$((${LINKED_WITHIN_S:-15000} * 2 / 1000 + 5))
 
 # Whether one of this node's replicas (per nodes.conf: IDS; this node is MYID) was linked to it until it stopped
@@ -59,7 +59,7 @@ needs_guard() {
   [ -n "$_replicas" ] || return 1
   if ! data_survived; then
     GUARD_REASON="its data set did not survive ($PERSISTENCE)"
-  elif ! grep -q '^appendfsync always' "$CONFIG_DIR/redis.conf" && linked_replica_online "$_replicas" "$_myid"; then
+  elif [ "$(conf_value appendfsync)" != always ] && linked_replica_online "$_replicas" "$_myid"; then
     GUARD_REASON="it stopped without handing over and a replica linked to it until then is online"
     GUARD_LINKED_WITHIN=$LINKED_WITHIN_S
   else

@@ -24,7 +24,6 @@ INTERVAL_MS=${SLOTFORGE_FAILOVER_ASSIST_INTERVAL_MS:-200}
 TMP="$RUN_DIR/failover-assist"
 
 alive() { kill -0 "$MAIN_PID" 2>/dev/null; }
-flagged_failing() { case ",$1," in *,fail,* | *,fail\?,*) return 0 ;; *) return 1 ;; esac; }
 # redis-cli as admin against HOST PORT within 1 s, with the password read when the stream (re)started: a decision
 # takes a handful of calls, and under load each fork counts (cat, timeout, tr of lib.sh's rcli).
 acli() {

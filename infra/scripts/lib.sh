@@ -179,56 +179,58 @@ addr_suffix() {
   case "$1" in *,*) printf ',%s' "${1#*,}" ;; esac
 }
 
+# The value of directive NAME in the ConfigMap's redis.conf (its last line); empty when it sets none.
+conf_value() { sed -n "s/^$1 //p" "$CONFIG_DIR/redis.conf" | tail -n 1; }
+
 # The node at IP's own `myself` line of CLUSTER NODES; empty when it does not answer within 1 s. Every member listens
 # on REDIS_PORT (nodes.conf's port is 0 with TLS).
 myself_at() { myself_line "$(rcli_within 1 "$1" "$REDIS_PORT" cluster nodes 2>/dev/null)"; }
 
-# The master id in the node at IP's own view (the 4th field of its `myself` line: `-` for a master).
-master_id_at() {
-  _mi_line=$(myself_at "$1")
-  set -f
-  # shellcheck disable=SC2086
-  set -- $_mi_line
-  set +f
-  printf '%s' "${4:-}"
-}
-
 # Whether flags FLAGS (comma-separated, CLUSTER NODES' third field) hold exactly FLAG.
 has_flag() { case ",$1," in *",$2,"*) return 0 ;; *) return 1 ;; esac; }
+# Whether flags FLAGS say failing (`fail` or `fail?`; not `nofailover`, a healthy replica's).
+flagged_failing() { case ",$1," in *,fail,* | *,fail\?,*) return 0 ;; *) return 1 ;; esac; }
 
-# Whether the node at IP is a replica of MYID that was linked to it until it stopped and may take over: its own view
-# names MYID as its master and does not flag it nofailover (cluster-replica-no-failover), and its link is up or went
-# down at most WITHIN seconds ago (a replica that restarted since and never reached its master reports -1; one down
-# for longer was not linked at the stop). It then holds the replication stream up to the stop.
-replica_linked_to() {
-  _rl_me=$(myself_at "$1")
+# Whether INFO replication INFO is a replica's whose link to its master is up, or went down at most WITHIN seconds ago
+# (a replica that has not reached its master since it started reports -1).
+linked_info() {
+  [ "$(info_field "$1" role)" = slave ] || return 1
+  [ "$(info_field "$1" master_link_status)" = up ] && return 0
+  _li_down=$(info_field "$1" master_link_down_since_seconds)
+  [ "$_li_down" -ge 0 ] 2>/dev/null && [ "$_li_down" -le "$2" ]
+}
+
+# INFO replication of the node at IP, when its own view names MYID as its master and does not flag it nofailover
+# (cluster-replica-no-failover); fails otherwise.
+replica_info_of() {
+  _ri_me=$(myself_at "$1")
   set -f
   # shellcheck disable=SC2086
-  set -- "$1" "$2" "$3" $_rl_me
+  set -- "$1" "$2" $_ri_me
   set +f
-  [ "${7:-}" = "$2" ] && ! has_flag "${6:-}" nofailover || return 1
-  _rl_info=$(rcli_within 1 "$1" "$REDIS_PORT" info replication 2>/dev/null)
-  [ "$(info_field "$_rl_info" role)" = slave ] || return 1
-  [ "$(info_field "$_rl_info" master_link_status)" = up ] && return 0
-  _rl_down=$(info_field "$_rl_info" master_link_down_since_seconds)
-  [ "$_rl_down" -ge 0 ] 2>/dev/null && [ "$_rl_down" -le "$3" ]
+  [ "${6:-}" = "$2" ] && ! has_flag "${5:-}" nofailover || return 1
+  rcli_within 1 "$1" "$REDIS_PORT" info replication 2>/dev/null
+}
+
+# Whether the node at IP is a replica of MYID that was linked to it until it stopped and may take over
+# (replica_info_of), its link up or down at most WITHIN seconds (linked_info; one down for longer was not linked at
+# the stop). It then holds the replication stream up to the stop.
+replica_linked_to() {
+  _rl_info=$(replica_info_of "$1" "$2") && linked_info "$_rl_info" "$3"
 }
 
 # The replicas of master MYID in NODES (CLUSTER NODES) a guarded master may hand over to, the one that processed the
 # most of the replication stream first (slave_repl_offset): `offset ip id` lines. Not flagged failing or nofailover
-# here, and either (WITHIN empty) naming MYID as their master in their own view, or (WITHIN set: the guard's case 2)
-# replica_linked_to MYID within WITHIN seconds. With two replicas, the laggard is tried last.
+# here, replica_info_of MYID, and (WITHIN set: the guard's case 2) linked within WITHIN seconds. With two replicas,
+# the laggard is tried last.
 replicas_by_offset() {
   printf '%s\n' "$1" | while read -r _rb_id _rb_addr _rb_flags _rb_master _rb_rest; do
     [ "$_rb_master" = "$2" ] || continue
-    has_flag "$_rb_flags" fail || has_flag "$_rb_flags" 'fail?' || has_flag "$_rb_flags" nofailover && continue
+    flagged_failing "$_rb_flags" || has_flag "$_rb_flags" nofailover && continue
     _rb_ip=$(addr_ip "$_rb_addr")
-    if [ -n "${3:-}" ]; then
-      replica_linked_to "$_rb_ip" "$2" "$3" || continue
-    else
-      [ "$(master_id_at "$_rb_ip")" = "$2" ] || continue
-    fi
-    _rb_offset=$(info_field "$(rcli_within 1 "$_rb_ip" "$REDIS_PORT" info replication 2>/dev/null)" slave_repl_offset)
+    _rb_info=$(replica_info_of "$_rb_ip" "$2") || continue
+    [ -z "${3:-}" ] || linked_info "$_rb_info" "$3" || continue
+    _rb_offset=$(info_field "$_rb_info" slave_repl_offset)
     printf '%s %s %s\n' "${_rb_offset:-0}" "$_rb_ip" "$_rb_id"
   done | sort -rn
 }

@@ -129,8 +129,8 @@ run_guard() {
   i_am_replica || log "guard: no replica took over within ${_guard_for}s; serving as master with the data set it has"
   if [ -n "$_within" ]; then
     # The configured values (the ConfigMap's redis.conf; Redis's defaults 0 and 10 when it sets none).
-    _mrw=$(sed -n 's/^min-replicas-to-write \([0-9][0-9]*\)$/\1/p' "$CONFIG_DIR/redis.conf" | tail -n 1)
-    _mrl=$(sed -n 's/^min-replicas-max-lag \([0-9][0-9]*\)$/\1/p' "$CONFIG_DIR/redis.conf" | tail -n 1)
+    _mrw=$(conf_value min-replicas-to-write)
+    _mrl=$(conf_value min-replicas-max-lag)
     log "guard: writes accepted again (min-replicas-to-write ${_mrw:-0}):" \
       "$(rcli "$SELF" config set min-replicas-to-write "${_mrw:-0}" min-replicas-max-lag "${_mrl:-10}" 2>&1)"
   fi
@@ -206,7 +206,8 @@ heal_view() {
     _id=$1
     _addr=$2
     # Flags exactly (`nofailover` is a healthy replica's).
-    case ",$3," in *,myself,*) continue ;; *,fail,* | *,fail\?,* | *,noaddr,*) ;; *) continue ;; esac
+    has_flag "$3" myself && continue
+    flagged_failing "$3" || has_flag "$3" noaddr || continue
     _host=$(addr_host "$_addr")
     if [ -z "$_host" ]; then
       # Learnt by gossip only (gossip carries no hostname): a leftover that the live members already forgot. Only a

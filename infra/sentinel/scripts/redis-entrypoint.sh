@@ -72,7 +72,7 @@ if [ -z "$replicaof" ] && [ "$source" = 'the sentinels' ]; then
     else
       guard_reason="its data set did not survive (${SLOTFORGE_PERSISTENCE:-aof})"
     fi
-  elif ! grep -q '^appendfsync always' "$CONFIG_DIR/redis.conf" && named_by_majority && follower=$(linked_replica); then
+  elif [ "$(conf_value appendfsync)" != always ] && named_by_majority && follower=$(linked_replica); then
     guard_reason="it stopped without handing over and $follower, which replicated from it until then, is online"
     [ "$GUARD_TIMEOUT" -gt 15 ] && GUARD_TIMEOUT=15
   fi

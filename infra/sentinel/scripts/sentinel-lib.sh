@@ -131,12 +131,8 @@ live_primary() {
 # restarted since and never reached this pod reports -1), and it may be promoted (replica priority not 0). It holds
 # the replication stream up to this pod's stop.
 is_linked_replica() {
-  [ "$(info_field "$1" role)" = slave ] || return 1
   case "$(info_field "$1" master_host)" in "$(self_fqdn)" | "$(self_ip)") ;; *) return 1 ;; esac
-  [ "$(info_field "$1" slave_priority)" != 0 ] || return 1
-  [ "$(info_field "$1" master_link_status)" = up ] && return 0
-  _down=$(info_field "$1" master_link_down_since_seconds)
-  [ "$_down" -ge 0 ] 2>/dev/null && [ "$_down" -le "${SLOTFORGE_LINKED_WITHIN_S:-15}" ]
+  [ "$(info_field "$1" slave_priority)" != 0 ] && linked_info "$1" "${SLOTFORGE_LINKED_WITHIN_S:-15}"
 }
 
 # Another data pod that is_linked_replica: its DNS name; fails when none.
