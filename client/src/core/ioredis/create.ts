@@ -50,12 +50,18 @@ function redisOptions(o: ResolvedConnectionOptions): RedisOptions {
 }
 
 /** The sentinel part of the options of a client that reaches the primary through Sentinel. */
-function sentinelOptions(target: Extract<ResolvedConnectionOptions['target'], { mode: 'sentinel' }>) {
+function sentinelOptions(
+  target: Extract<ResolvedConnectionOptions['target'], { mode: 'sentinel' }>,
+  o: ResolvedConnectionOptions,
+) {
   return {
     sentinels: target.sentinels.map((s) => ({ host: s.host, port: s.port })),
     name: target.masterName,
     sentinelPassword: target.sentinelPassword,
     sentinelUsername: target.sentinelUsername,
+    // ioredis sets no timeout on a sentinel's reply: one that accepts connections but never answers (paused,
+    // blackholed after connect) would hold every reconnect forever. One attempt's deadline, then the next sentinel.
+    sentinelCommandTimeout: o.attemptTimeoutMs,
   };
 }
 
@@ -91,7 +97,7 @@ export function createClient(options: ResolvedConnectionOptions): Client {
   if (target.mode === 'sentinel') {
     return new Redis({
       ...base,
-      ...sentinelOptions(target),
+      ...sentinelOptions(target, options),
       sentinelRetryStrategy: (times: number) => Math.min(100 * times, 1000),
       failoverDetector: true,
     } as RedisOptions);
@@ -108,7 +114,7 @@ export function createNodeClient(options: ResolvedConnectionOptions, node: NodeR
   const base = redisOptions(options);
   const connectionName = `${options.connectionName}:${suffix}`;
   if (target.mode === 'sentinel') {
-    return new Redis({ ...base, ...sentinelOptions(target), connectionName } as RedisOptions);
+    return new Redis({ ...base, ...sentinelOptions(target, options), connectionName } as RedisOptions);
   }
   if (target.mode === 'cluster') {
     const { db: _db, ...rest } = base;

@@ -1,0 +1,113 @@
+import { createClient, type SlotforgeClient } from '@slotforge/client';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { LocalSentinel } from '../../../runtime/redis/index.ts';
+import { useSentinel } from '../../support/index.ts';
+import { eventually } from '../contract/index.ts';
+
+/**
+ * Through Sentinel, the client must reconnect after a failover whatever the sentinels do meanwhile. Found by the
+ * chaos suite (`sentinel-kill-primary`, CI run of 2026-12-05): the publisher of the pub/sub workload never
+ * reconnected, and every later call failed at once.
+ */
+const clients: SlotforgeClient[] = [];
+const paused: LocalSentinel['sentinels'] = [];
+afterEach(async () => {
+  for (const s of paused.splice(0)) s.process.signal('SIGCONT');
+  await Promise.allSettled(clients.splice(0).map((c) => c.close()));
+});
+
+function open(deployment: LocalSentinel, options: Partial<Parameters<typeof createClient>[0]> = {}): SlotforgeClient {
+  const client = createClient({
+    namespace: 'sr',
+    sentinel: { sentinels: deployment.sentinelAddresses(), masterName: deployment.masterName },
+    ...options,
+  });
+  clients.push(client);
+  return client;
+}
+
+/** Writes until one is acknowledged; the time it took. */
+async function writableAgain(client: SlotforgeClient, withinMs: number): Promise<number> {
+  const started = Date.now();
+  await eventually(
+    () =>
+      client.set('probe', String(Date.now())).then(
+        () => true,
+        () => false,
+      ),
+    withinMs,
+    'a write on the promoted primary',
+  );
+  return Date.now() - started;
+}
+
+/** Resolves when a sentinel other than `except` announces `+switch-master` (the message the client listens for). */
+async function switchMaster(deployment: LocalSentinel, except: number): Promise<{ wait: Promise<void>; stop(): void }> {
+  const subscribers = deployment.sentinels
+    .filter((_, i) => i !== except)
+    .map((s) => new Redis({ host: s.host, port: s.port, lazyConnect: true }));
+  await Promise.all(subscribers.map((s) => s.connect().then(() => s.subscribe('+switch-master'))));
+  const wait = new Promise<void>((resolve) => {
+    for (const s of subscribers) s.on('message', () => resolve());
+  });
+  return {
+    wait,
+    stop: () => {
+      for (const s of subscribers) s.disconnect();
+    },
+  };
+}
+
+describe('a failover announced while the client asks a sentinel for the primary', () => {
+  const sentinel = useSentinel({ masterName: 'race', replicas: 1, sentinels: 3, downAfterMs: 1000 });
+
+  it('does not end the client: writes go to the promoted replica', async () => {
+    const deployment = sentinel();
+    // A long attempt timeout keeps the paused sentinel's answer pending through the whole failover.
+    const client = open(deployment, { attemptTimeoutMs: 15_000, commandTimeoutMs: 20_000 });
+    await client.set('before', '1');
+    const announced = await switchMaster(deployment, 0);
+    try {
+      // The client found the primary through the first sentinel: it asks that one first when it reconnects.
+      const first = deployment.sentinels[0]!;
+      first.process.signal('SIGSTOP');
+      paused.push(first);
+      deployment.primary.process.signal('SIGKILL');
+      await deployment.primary.process.exited;
+      // The other sentinels fail over and announce it; the client's question to the paused one is still pending.
+      await announced.wait;
+      await new Promise((r) => setImmediate(r));
+      first.process.signal('SIGCONT');
+      paused.splice(0);
+      // ioredis 6.0.0 ended the client here for good: the announcement closed the connector mid-resolve, and the
+      // reconnect then failed "Connection is closed." (https://github.com/redis/ioredis/issues/1683).
+      const tookMs = await writableAgain(client, 15_000);
+      console.info(`sentinel race: writable ${tookMs} ms after the paused sentinel resumed`);
+      expect(await client.get('before')).toBe('1');
+    } finally {
+      announced.stop();
+    }
+  }, 60_000);
+});
+
+describe('a sentinel that accepts connections but never answers (paused, or blackholed after connect)', () => {
+  const sentinel = useSentinel({ masterName: 'paused', replicas: 1, sentinels: 3, downAfterMs: 1000 });
+
+  it('costs one attempt timeout, not the connection: writes reach the promoted replica through the others', async () => {
+    const deployment = sentinel();
+    const client = open(deployment);
+    await client.set('before', '1');
+    const first = deployment.sentinels[0]!;
+    first.process.signal('SIGSTOP');
+    paused.push(first);
+    const killedAt = Date.now();
+    deployment.primary.process.signal('SIGKILL');
+    await deployment.primary.process.exited;
+    // Without a timeout on the sentinels' replies the client waits on the paused sentinel forever.
+    await writableAgain(client, 20_000);
+    const tookMs = Date.now() - killedAt;
+    console.info(`paused sentinel: writable ${tookMs} ms after the primary was killed (down-after 1000 ms)`);
+    expect(await client.get('before')).toBe('1');
+  }, 60_000);
+});
