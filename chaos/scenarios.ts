@@ -21,6 +21,7 @@ import {
   loadDataset,
   partitionMaster,
   pauseMaster,
+  pauseSentinelKillPrimary,
   reshard,
   rollingRestart,
   scale,
@@ -225,6 +226,16 @@ export const SCENARIOS: readonly Scenario[] = [
       'primary), then SIGKILL the primary under write load: the returned sentinels reach a quorum and fail over',
     prepare: deleteAllSentinels(2),
     fault: killMaster(),
+    workloads: writesAndCounters,
+    check: sentinelFailoverVerdicts,
+  },
+  {
+    name: 'sentinel-pause-sentinel-kill-primary',
+    deployment: 'sentinel',
+    description:
+      'Sentinel: SIGSTOP the sentinel clients ask first, then SIGKILL the primary under write load; writes through ' +
+      'the other sentinels again within down-after + 3 s, while that sentinel is still paused',
+    fault: pauseSentinelKillPrimary(SENTINEL_PARTITION_BEYOND_DOWN_AFTER_MS),
     workloads: writesAndCounters,
     check: sentinelFailoverVerdicts,
   },

@@ -3,5 +3,5 @@ export { checkIsClean, emptyMasters, type KillDuringMigrationOptions, killDuring
 export { type PartitionMasterOptions, partitionMaster } from './partition.ts';
 export { fullRestart, rollingRestart } from './restart.ts';
 export { type DatasetOptions, loadDataset, statefulSetRollout } from './rollout.ts';
-export { deleteAllSentinels } from './sentinels.ts';
+export { deleteAllSentinels, pauseSentinelKillPrimary } from './sentinels.ts';
 export { reshard, scale, scaleTo } from './topology.ts';

@@ -44,6 +44,7 @@ export function raceTimeout<T>(promise: Promise<T>, ms: number, clock: Clock): P
 abstract class Handle {
   protected readonly emitter = new EventEmitter();
   #closedListeners: (() => void)[] = [];
+  #closing = false;
   readonly #raw: RawClient;
 
   constructor(raw: RawClient) {
@@ -54,7 +55,13 @@ abstract class Handle {
     this.#closedListeners.push(fn);
   }
 
+  /** Set from the start of close(). */
+  get closing(): boolean {
+    return this.#closing;
+  }
+
   async close(): Promise<void> {
+    this.#closing = true;
     this.emitter.removeAllListeners();
     await quit(this.#raw, 1000, systemClock);
     for (const fn of this.#closedListeners) fn();

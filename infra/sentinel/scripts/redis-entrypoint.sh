@@ -28,7 +28,7 @@ if [ -z "$primary" ]; then
 fi
 # shellcheck disable=SC2086
 set -- $primary
-if [ "$1" = "$SELF_FQDN" ] || [ "$1" = "$(self_ip)" ]; then
+if is_self "$1"; then
   replicaof=''
   log "starting as primary, named by $source"
 else
@@ -40,7 +40,7 @@ fi
 # force a failover: a lone sentinel promotes without a vote).
 named_by_majority() {
   _named=$(majority_primary) || return 1
-  [ "${_named% *}" = "$SELF_FQDN" ] || [ "${_named% *}" = "$(self_ip)" ]
+  is_self "${_named% *}"
 }
 
 # Hand-over guard: the sentinels still name this pod primary, so it stopped without its preStop hand-over (SIGKILL,
@@ -85,7 +85,7 @@ if [ -n "$guard_reason" ]; then
     replicaof=''
     # shellcheck disable=SC2046
     set -- $(ask_sentinels || true)
-    if [ "$#" -eq 2 ] && [ "$1" != "$SELF_FQDN" ] && [ "$1" != "$(self_ip)" ]; then
+    if [ "$#" -eq 2 ] && ! is_self "$1"; then
       replicaof="$1 $2"
       log "guard: no hand-over confirmed within ${GUARD_TIMEOUT}s, but the sentinels name $1 now; starting as its replica"
     else

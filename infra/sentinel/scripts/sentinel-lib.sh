@@ -143,19 +143,32 @@ linked_replica() { first_data_pod "$POD_NAME" is_linked_replica; }
 handed_over() {
   # shellcheck disable=SC2046
   set -- $(majority_primary)
-  [ "$#" -eq 2 ] && [ "$1" != "$(self_fqdn)" ] && [ "$1" != "$(self_ip)" ] && [ "$(role_of "$1" "$2")" = master ]
+  [ "$#" -eq 2 ] && ! is_self "$1" && [ "$(role_of "$1" "$2")" = master ]
 }
+
+# Whether HOST (a sentinel's answer) is this pod.
+is_self() { [ "$1" = "$(self_fqdn)" ] || [ "$1" = "$(self_ip)" ]; }
 
 # Moves the primary away from this pod before DEADLINE (epoch seconds): SENTINEL FAILOVER through each sentinel in
 # turn (INPROG, NOGOODSLAVE right after a restart, or no answer move on to the next), then polls until handed_over.
 # Works whether this pod's redis-server runs (preStop) or not yet (the entrypoint's hand-over guard).
+# Only through a sentinel that still names this pod, and not once handed_over: the sentinels may have failed over on
+# their own meanwhile (down-after passed while a paused sentinel cost this script CLI_TIMEOUT per question), and a
+# FAILOVER then would move the primary away from the successor, a second failover for nothing.
 hand_over() {
   _deadline=$1
   _n=0
   while [ "$(now)" -lt "$_deadline" ]; do
+    handed_over && return 0
     _sentinel=$(pod_fqdn "$(sentinel_pod $((_n % SENTINELS)))")
     _n=$((_n + 1))
-    _reply=$(scli "$_sentinel" sentinel failover "$MASTER_NAME")
+    # shellcheck disable=SC2046
+    set -- $(sentinel_primary "$_sentinel")
+    if [ "$#" -eq 2 ] && is_self "$1"; then
+      _reply=$(scli "$_sentinel" sentinel failover "$MASTER_NAME")
+    else
+      _reply="not sent: it names ${1:-no primary}"
+    fi
     log "SENTINEL FAILOVER $MASTER_NAME via $_sentinel: ${_reply:-no answer}"
     case "$_reply" in OK | INPROG*) ;; *)
       sleep 1

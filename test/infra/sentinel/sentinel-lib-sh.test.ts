@@ -55,3 +55,55 @@ describe('sentinel-lib.sh is_linked_replica: a replica that holds the stream up 
     expect(await isLinkedReplica({})).toBe(false);
   });
 });
+
+/**
+ * hand_over with fake sentinels (scli and role_of replaced by shell functions; no Redis): ANSWERS gives each
+ * sentinel's get-master-addr-by-name answer (`-` = no answer, a paused sentinel), AFTER the answers once a FAILOVER
+ * went through. Returns hand_over's exit code and the FAILOVER calls made.
+ */
+async function handOver(answers: string[], after: string[]): Promise<{ code: number; failovers: string[] }> {
+  const script = `. "${SCRIPTS}/scripts/lib.sh"\n. "${SCRIPTS}/sentinel/scripts/sentinel-lib.sh"
+log() { :; }
+sleep() { :; }
+state=$(mktemp)
+scli() {
+  _i=\${1#rs-sentinel-}; _i=\${_i%%.*}
+  if [ "$3" = failover ]; then echo "failover $_i" >&2; echo after >"$state"; echo OK; return; fi
+  if [ -s "$state" ]; then set -- $AFTER; else set -- $ANSWERS; fi
+  shift "$_i"
+  [ "$1" = - ] || echo "$1 6379"
+}
+role_of() { echo master; }
+hand_over $(($(now) + 3)); code=$?
+rm -f "$state"
+exit $code`;
+  try {
+    const { stderr } = await promisify(execFile)('sh', ['-c', script], {
+      env: { ...ENV, ANSWERS: answers.join(' '), AFTER: after.join(' '), CLI_TIMEOUT: '1' },
+      timeout: 10_000,
+    });
+    return { code: 0, failovers: stderr.split('\n').filter(Boolean) };
+  } catch (error) {
+    const e = error as { code?: number; stderr?: string };
+    if (typeof e.code !== 'number') throw error;
+    return { code: e.code, failovers: (e.stderr ?? '').split('\n').filter(Boolean) };
+  }
+}
+
+const OTHER = 'rs-redis-1.rs-headless.ns.svc.cluster.local';
+
+describe('sentinel-lib.sh hand_over: a failover only through a sentinel that still names this pod', () => {
+  it('asks the first sentinel naming this pod, skipping one that does not answer, and returns once handed over', async () => {
+    expect(await handOver(['-', SELF, SELF], ['-', OTHER, OTHER])).toEqual({ code: 0, failovers: ['failover 1'] });
+  });
+
+  it('sends no FAILOVER once the sentinels failed over on their own (a majority names another primary)', async () => {
+    expect(await handOver(['-', OTHER, OTHER], ['-', OTHER, OTHER])).toEqual({ code: 0, failovers: [] });
+  });
+
+  it('never through a sentinel naming another pod, and gives up at the deadline without a majority', async () => {
+    const result = await handOver(['-', OTHER, '-'], ['-', OTHER, '-']);
+    expect(result.failovers).toEqual([]);
+    expect(result.code).toBe(1);
+  });
+});

@@ -86,8 +86,19 @@ export async function clusterConverged(runtime: LocalRuntime, members = 6): Prom
   for (const pod of pods) {
     const info = parseInfo(await admin(runtime, pod.ip!, 'CLUSTER', 'INFO'));
     if (info.cluster_state !== 'ok') return `${pod.name}: cluster_state ${info.cluster_state}`;
-    if (Number(info.cluster_known_nodes) !== members) return `${pod.name}: knows ${info.cluster_known_nodes} nodes`;
     const nodes = parseClusterNodes(await admin(runtime, pod.ip!, 'CLUSTER', 'NODES'));
+    if (Number(info.cluster_known_nodes) !== members) {
+      // Nodes that are no live member's, or failing: where a ghost came from (a retired id, a reset member's new id).
+      const ips = new Set(pods.map((p) => p.ip));
+      const extra = nodes
+        .filter(
+          (n) =>
+            !ips.has(n.address.slice(0, n.address.lastIndexOf(':'))) ||
+            n.flags.some((f) => /^(fail\??|noaddr|handshake)$/.test(f)),
+        )
+        .map((n) => `${n.id.slice(0, 8)} ${n.address} ${n.flags.join(',')} ${n.linkState}`);
+      return `${pod.name}: knows ${info.cluster_known_nodes} nodes${extra.length ? `; not live or flagged: ${extra.join('; ')}` : ''}`;
+    }
     if (nodes.some((n) => n.flags.includes('fail') || n.flags.includes('fail?')))
       return `${pod.name}: sees a failed node`;
     const masters = nodes.filter((n) => n.flags.includes('master') && n.slots.length > 0);

@@ -80,7 +80,7 @@ class IoredisCommands implements Api.RedisCommands {
     this.mode = options.target.mode;
     this.commandTimeoutMs = options.commandTimeoutMs;
     this.#events.setMaxListeners(0);
-    this.#client = createClient(options);
+    this.#client = createClient(options, () => this.#closed);
     this.#direct = this.#client instanceof Cluster && options.readFrom === 'master';
     this.#coalescer = options.coalesceWrites ? new WriteCoalescer(() => this.#streamHolders()) : null;
     this.#watchdog = new AttemptWatchdog(options.attemptTimeoutMs);
@@ -332,8 +332,13 @@ class IoredisCommands implements Api.RedisCommands {
   }
 
   duplicate(options: { readonly sharded?: boolean; readonly node?: Api.NodeRef } = {}): Api.Subscriber {
-    const client = createSubscriberClient(this.#client, this.#options, options);
-    const subscriber = new SubscriberHandle(client, client instanceof Cluster);
+    const client = createSubscriberClient(
+      this.#client,
+      this.#options,
+      options,
+      () => this.#closed || subscriber.closing,
+    );
+    const subscriber: SubscriberHandle = new SubscriberHandle(client, client instanceof Cluster);
     // A sharded subscriber follows the slot map (resubscribes on the new owner after a failover).
     subscriber.onClosed(this.#refreshPeriodically(client));
     if (options.sharded && client instanceof Cluster) {

@@ -60,13 +60,33 @@ function sentinelOptions(
     sentinelPassword: target.sentinelPassword,
     sentinelUsername: target.sentinelUsername,
     // ioredis sets no timeout on a sentinel's reply: one that accepts connections but never answers (paused,
-    // blackholed after connect) would hold every reconnect forever. One attempt's deadline, then the next sentinel.
-    sentinelCommandTimeout: o.attemptTimeoutMs,
+    // blackholed after connect) would hold every reconnect forever. Its timer starts before the connection to the
+    // sentinel is made, so it covers the connect too: connectTimeoutMs + attemptTimeoutMs, then the next sentinel.
+    sentinelCommandTimeout: o.connectTimeoutMs + o.attemptTimeoutMs,
   };
 }
 
-/** The main client of a connection. */
-export function createClient(options: ResolvedConnectionOptions): Client {
+/**
+ * Connects a Sentinel `client` again when ioredis ends it on its own, unless its owner is closing it. ioredis 6.0.0
+ * does that to a Sentinel client when a `+switch-master` reaches its failover detector while a reconnect asks a
+ * sentinel for the primary: the detector closes the connector mid-resolve, and the reconnect fails "Connection is
+ * closed." and sets status 'end' for good (the chaos drill `sentinel-kill-primary`, CI of 2026-12-05: the pub/sub
+ * publisher never came back; https://github.com/redis/ioredis/issues/1683). ioredis 6.1.0 fixes it but broke the
+ * cluster client's recovery from a full restart in our drills, so we stay on 6.0.0 with this.
+ */
+function reconnectWhenEnded(client: Redis, closing: () => boolean): Redis {
+  client.on('end', () => {
+    if (closing()) return;
+    const timer = setTimeout(() => {
+      if (!closing() && client.status === 'end') client.connect().catch(() => {});
+    }, 100);
+    timer.unref();
+  });
+  return client;
+}
+
+/** The main client of a connection; `closing` tells when its owner is closing it. */
+export function createClient(options: ResolvedConnectionOptions, closing: () => boolean = () => false): Client {
   const target = options.target;
   const base = redisOptions(options);
   if (target.mode === 'cluster') {
@@ -95,12 +115,13 @@ export function createClient(options: ResolvedConnectionOptions): Client {
     );
   }
   if (target.mode === 'sentinel') {
-    return new Redis({
+    const client = new Redis({
       ...base,
       ...sentinelOptions(target, options),
       sentinelRetryStrategy: (times: number) => Math.min(100 * times, 1000),
       failoverDetector: true,
     } as RedisOptions);
+    return reconnectWhenEnded(client, closing);
   }
   return new Redis({ ...base, host: target.host, port: target.port });
 }
@@ -131,6 +152,7 @@ export function createSubscriberClient(
   main: Client,
   options: ResolvedConnectionOptions,
   wanted: { readonly sharded?: boolean; readonly node?: NodeRef },
+  closing: () => boolean,
 ): Client {
   if (wanted.node && main instanceof Cluster) return createNodeClient(options, wanted.node, 'sub');
   if (main instanceof Cluster) {
@@ -138,7 +160,8 @@ export function createSubscriberClient(
     if (wanted.sharded) keepShardedSubscribersResettable(client);
     return client;
   }
-  return main.duplicate({ connectionName: `${options.connectionName}:sub` });
+  const client = main.duplicate({ connectionName: `${options.connectionName}:sub` });
+  return options.target.mode === 'sentinel' ? reconnectWhenEnded(client, closing) : client;
 }
 
 /** The circuit breaker of a connection (null when turned off); its probe is a PING within one attempt's deadline. */
