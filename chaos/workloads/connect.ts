@@ -20,8 +20,11 @@ export function connectData(connection: TargetConnection, options: { autoPipelin
       maxRetriesPerRequest: 1,
       enableAutoPipelining: options.autoPipelining ?? false,
       retryStrategy: (times) => Math.min(100 * times, 500),
+      // A sentinel that accepts connections and never answers (paused) would otherwise hold every reconnect forever.
+      sentinelCommandTimeout: 2000,
     });
     client.on('error', () => {});
+    keepConnected(client);
     return client;
   }
   const client = new Cluster([...connection.seeds], {
@@ -49,6 +52,24 @@ export function connectData(connection: TargetConnection, options: { autoPipelin
   });
   client.on('error', () => {});
   return client;
+}
+
+/**
+ * ioredis 6.0.0 ends a Sentinel client for good when `+switch-master` reaches its failover detector while a reconnect
+ * asks a sentinel for the primary (client/CORE.md; the drill `sentinel-pause-sentinel-kill-primary` hit it every run):
+ * connect it again, unless the workload disconnected it. What docs/sentinel-setup.md tells users of plain ioredis.
+ */
+function keepConnected(client: Redis): void {
+  let closing = false;
+  const disconnect = client.disconnect.bind(client);
+  client.disconnect = (reconnect = false) => {
+    closing ||= !reconnect;
+    disconnect(reconnect);
+  };
+  client.on('end', () => {
+    const again = () => !closing && client.status === 'end' && client.connect().catch(() => {});
+    if (!closing) setTimeout(again, 100).unref();
+  });
 }
 
 /** Failures after which a cluster client's slot map may be stale: a failover, a moved slot, a node gone silent. */

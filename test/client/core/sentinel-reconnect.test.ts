@@ -27,12 +27,12 @@ function open(deployment: LocalSentinel, options: Partial<Parameters<typeof crea
   return client;
 }
 
-/** Writes until one is acknowledged; the time it took. */
-async function writableAgain(client: SlotforgeClient, withinMs: number): Promise<number> {
+/** Writes (confirmed by `waitReplicas` replicas: the durable writes' own connection) until one is acknowledged. */
+async function writableAgain(client: SlotforgeClient, withinMs: number, waitReplicas = 0): Promise<number> {
   const started = Date.now();
   await eventually(
     () =>
-      client.set('probe', String(Date.now())).then(
+      client.set('probe', String(Date.now()), waitReplicas ? { waitReplicas } : {}).then(
         () => true,
         () => false,
       ),
@@ -60,13 +60,15 @@ async function switchMaster(deployment: LocalSentinel, except: number): Promise<
 }
 
 describe('a failover announced while the client asks a sentinel for the primary', () => {
-  const sentinel = useSentinel({ masterName: 'race', replicas: 1, sentinels: 3, downAfterMs: 1000 });
+  const sentinel = useSentinel({ masterName: 'race', replicas: 2, sentinels: 3, downAfterMs: 1000 });
 
   it('does not end the client: writes go to the promoted replica', async () => {
     const deployment = sentinel();
     // A long attempt timeout keeps the paused sentinel's answer pending through the whole failover.
     const client = open(deployment, { attemptTimeoutMs: 15_000, commandTimeoutMs: 20_000 });
     await client.set('before', '1');
+    // Durable writes have their own connection (a duplicate of the main one, also watching for +switch-master).
+    await client.set('durable', '1', { waitReplicas: 1 });
     const announced = await switchMaster(deployment, 0);
     try {
       // The client found the primary through the first sentinel: it asks that one first when it reconnects.
@@ -89,7 +91,10 @@ describe('a failover announced while the client asks a sentinel for the primary'
       // reconnect fails "Connection is closed." (https://github.com/redis/ioredis/issues/1683); reconnectWhenEnded
       // (create.ts) connects it again.
       const tookMs = await writableAgain(client, 15_000);
-      console.info(`sentinel race: writable ${tookMs} ms after the paused sentinel resumed`);
+      const durableMs = await writableAgain(client, 15_000, 1);
+      console.info(
+        `sentinel race: writable ${tookMs} ms after the paused sentinel resumed, durable ${durableMs} ms later`,
+      );
       expect(await client.get('before')).toBe('1');
     } finally {
       announced.stop();
@@ -118,5 +123,16 @@ describe('a sentinel that accepts connections but never answers (paused, or blac
     // once or twice: well under 12 s. Waiting on it until SIGCONT would not be.
     expect(tookMs).toBeLessThan(12_000);
     expect(await client.get('before')).toBe('1');
+    // The paused sentinel resumes, learns the new primary and announces +switch-master late: at most one reconnect,
+    // and every write within its deadline.
+    first.process.signal('SIGCONT');
+    paused.splice(0);
+    const until = Date.now() + 8000;
+    let writes = 0;
+    while (Date.now() < until) {
+      await client.set(`after:${writes}`, 'x');
+      writes++;
+    }
+    console.info(`paused sentinel resumed: ${writes} writes in 8 s`);
   }, 60_000);
 });

@@ -20,7 +20,7 @@ import { keySlot } from '../slot.ts';
 import { type StreamHolder, WriteCoalescer } from '../write-coalescer.ts';
 import { execGroup } from './batch-exec.ts';
 import { CommandLoop, SENTINELS_UNREACHABLE } from './command-loop.ts';
-import { type Client, createBreaker, createClient, createNodeClient, createSubscriberClient } from './create.ts';
+import { type Client, createBreaker, createClient, createDuplicateClient, createNodeClient } from './create.ts';
 import { sendToSlot } from './direct.ts';
 import { durableOutcome, setAndWait } from './durable.ts';
 import {
@@ -195,11 +195,7 @@ class IoredisCommands implements Api.RedisCommands {
 
   #durableClient(): Client {
     if (!this.#durable) {
-      const client = this.#client;
-      this.#durable =
-        client instanceof Cluster
-          ? client.duplicate()
-          : client.duplicate({ connectionName: `${this.#options.connectionName}:durable` });
+      this.#durable = createDuplicateClient(this.#client, this.#options, { suffix: 'durable' }, () => this.#closed);
       this.#durable.on('error', (error: Error) => this.#events.emit('error', error));
       this.#refreshPeriodically(this.#durable);
     }
@@ -332,12 +328,8 @@ class IoredisCommands implements Api.RedisCommands {
   }
 
   duplicate(options: { readonly sharded?: boolean; readonly node?: Api.NodeRef } = {}): Api.Subscriber {
-    const client = createSubscriberClient(
-      this.#client,
-      this.#options,
-      options,
-      () => this.#closed || subscriber.closing,
-    );
+    const closing = () => this.#closed || subscriber.closing;
+    const client = createDuplicateClient(this.#client, this.#options, { ...options, suffix: 'sub' }, closing);
     const subscriber: SubscriberHandle = new SubscriberHandle(client, client instanceof Cluster);
     // A sharded subscriber follows the slot map (resubscribes on the new owner after a failover).
     subscriber.onClosed(this.#refreshPeriodically(client));

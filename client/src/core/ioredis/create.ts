@@ -145,22 +145,24 @@ export function createNodeClient(options: ResolvedConnectionOptions, node: NodeR
 }
 
 /**
- * The client of a Subscriber: a connection to one node (`node`, on a cluster), a cluster client with one sharded
- * subscriber per master (`sharded`, guarded: sharded-subscribers.ts), or a duplicate of the main client.
+ * A second client beside the main one: a Subscriber's (`sub`: a connection to one node with `node` on a cluster, a
+ * cluster client with one sharded subscriber per master with `sharded`, guarded: sharded-subscribers.ts) or the
+ * durable writes' (`durable`: SET + WAIT on their own connection). Otherwise a duplicate of the main client, which
+ * through Sentinel is connected again when ioredis ends it on its own (reconnectWhenEnded).
  */
-export function createSubscriberClient(
+export function createDuplicateClient(
   main: Client,
   options: ResolvedConnectionOptions,
-  wanted: { readonly sharded?: boolean; readonly node?: NodeRef },
+  wanted: { readonly sharded?: boolean; readonly node?: NodeRef; readonly suffix: 'sub' | 'durable' },
   closing: () => boolean,
 ): Client {
-  if (wanted.node && main instanceof Cluster) return createNodeClient(options, wanted.node, 'sub');
+  if (wanted.node && main instanceof Cluster) return createNodeClient(options, wanted.node, wanted.suffix);
   if (main instanceof Cluster) {
     const client = main.duplicate(undefined, { shardedSubscribers: wanted.sharded ?? false });
     if (wanted.sharded) keepShardedSubscribersResettable(client);
     return client;
   }
-  const client = main.duplicate({ connectionName: `${options.connectionName}:sub` });
+  const client = main.duplicate({ connectionName: `${options.connectionName}:${wanted.suffix}` });
   return options.target.mode === 'sentinel' ? reconnectWhenEnded(client, closing) : client;
 }
 
