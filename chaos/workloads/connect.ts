@@ -66,6 +66,11 @@ function keepConnected(client: Redis): void {
     closing ||= !reconnect;
     disconnect(reconnect);
   };
+  const quit = client.quit.bind(client);
+  client.quit = (...args: Parameters<typeof quit>) => {
+    closing = true;
+    return quit(...args);
+  };
   client.on('end', () => {
     const again = () => !closing && client.status === 'end' && client.connect().catch(() => {});
     if (!closing) setTimeout(again, 100).unref();

@@ -152,32 +152,38 @@ is_self() { [ "$1" = "$(self_fqdn)" ] || [ "$1" = "$(self_ip)" ]; }
 # Moves the primary away from this pod before DEADLINE (epoch seconds): SENTINEL FAILOVER through each sentinel in
 # turn (INPROG, NOGOODSLAVE right after a restart, or no answer move on to the next), then polls until handed_over.
 # Works whether this pod's redis-server runs (preStop) or not yet (the entrypoint's hand-over guard).
-# Only through a sentinel that still names this pod, and not once handed_over: the sentinels may have failed over on
-# their own meanwhile (down-after passed while a paused sentinel cost this script CLI_TIMEOUT per question), and a
-# FAILOVER then would move the primary away from the successor, a second failover for nothing.
+# No FAILOVER once a majority names another pod, and only through a sentinel that still names this one: the
+# sentinels may have failed over on their own meanwhile (down-after passed while a paused sentinel cost this script
+# CLI_TIMEOUT per question, or a resumed one still holds its old view), and a FAILOVER then would move the primary
+# away from the successor, a second failover for nothing.
 hand_over() {
-  _deadline=$1
+  _ho_deadline=$1
   _n=0
-  while [ "$(now)" -lt "$_deadline" ]; do
-    handed_over && return 0
-    _sentinel=$(pod_fqdn "$(sentinel_pod $((_n % SENTINELS)))")
-    _n=$((_n + 1))
+  while [ "$(now)" -lt "$_ho_deadline" ]; do
     # shellcheck disable=SC2046
-    set -- $(sentinel_primary "$_sentinel")
-    if [ "$#" -eq 2 ] && is_self "$1"; then
-      _reply=$(scli "$_sentinel" sentinel failover "$MASTER_NAME")
+    set -- $(majority_primary)
+    if [ "$#" -eq 2 ] && ! is_self "$1"; then
+      _reply="not needed: a majority names $1"
     else
-      _reply="not sent: it names ${1:-no primary}"
+      _sentinel=$(pod_fqdn "$(sentinel_pod $((_n % SENTINELS)))")
+      _n=$((_n + 1))
+      # shellcheck disable=SC2046
+      set -- $(sentinel_primary "$_sentinel")
+      if [ "$#" -eq 2 ] && is_self "$1"; then
+        _reply=$(scli "$_sentinel" sentinel failover "$MASTER_NAME")
+      else
+        _reply="not sent: it names ${1:-no primary}"
+      fi
+      log "SENTINEL FAILOVER $MASTER_NAME via $_sentinel: ${_reply:-no answer}"
     fi
-    log "SENTINEL FAILOVER $MASTER_NAME via $_sentinel: ${_reply:-no answer}"
-    case "$_reply" in OK | INPROG*) ;; *)
+    case "$_reply" in OK | INPROG* | 'not needed'*) ;; *)
       sleep 1
       continue
       ;;
     esac
     # A failover finishes within the failover-timeout; the other sentinels learn it from hello messages (every 2 s).
     _until=$(($(now) + ${SLOTFORGE_FAILOVER_WAIT_S:-15}))
-    while [ "$(now)" -lt "$_until" ] && [ "$(now)" -lt "$_deadline" ]; do
+    while [ "$(now)" -lt "$_until" ] && [ "$(now)" -lt "$_ho_deadline" ]; do
       handed_over && return 0
       sleep 0.2 2>/dev/null || sleep 1
     done

@@ -64,7 +64,7 @@ describe('sentinel-lib.sh is_linked_replica: a replica that holds the stream up 
 async function handOver(answers: string[], after: string[]): Promise<{ code: number; failovers: string[] }> {
   const script = `. "${SCRIPTS}/scripts/lib.sh"\n. "${SCRIPTS}/sentinel/scripts/sentinel-lib.sh"
 log() { :; }
-sleep() { :; }
+sleep() { command sleep 0.05; }
 state=$(mktemp)
 scli() {
   _i=\${1#rs-sentinel-}; _i=\${_i%%.*}
@@ -95,6 +95,13 @@ const OTHER = 'rs-redis-1.rs-headless.ns.svc.cluster.local';
 describe('sentinel-lib.sh hand_over: a failover only through a sentinel that still names this pod', () => {
   it('asks the first sentinel naming this pod, skipping one that does not answer, and returns once handed over', async () => {
     expect(await handOver(['-', SELF, SELF], ['-', OTHER, OTHER])).toEqual({ code: 0, failovers: ['failover 1'] });
+  });
+
+  it('knows this pod by its IP as well as by its name', async () => {
+    expect(await handOver(['-', '10.0.0.5', '10.0.0.5'], ['-', OTHER, OTHER])).toEqual({
+      code: 0,
+      failovers: ['failover 1'],
+    });
   });
 
   it('sends no FAILOVER once the sentinels failed over on their own (a majority names another primary)', async () => {

@@ -75,11 +75,21 @@ function sentinelOptions(
  * cluster client's recovery from a full restart in our drills, so we stay on 6.0.0 with this.
  */
 function reconnectWhenEnded(client: Redis, closing: () => boolean): Redis {
+  // At once (a command sent while the status is 'end' fails "Connection is closed." without being sent, and would be
+  // reported as maybe executed); after 100 ms when it ends again before it was ever ready.
+  let readySinceEnd = true;
+  client.on('ready', () => {
+    readySinceEnd = true;
+  });
   client.on('end', () => {
     if (closing()) return;
-    const timer = setTimeout(() => {
-      if (!closing() && client.status === 'end') client.connect().catch(() => {});
-    }, 100);
+    const timer = setTimeout(
+      () => {
+        if (!closing() && client.status === 'end') client.connect().catch(() => {});
+      },
+      readySinceEnd ? 0 : 100,
+    );
+    readySinceEnd = false;
     timer.unref();
   });
   return client;
