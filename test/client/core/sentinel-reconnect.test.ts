@@ -66,6 +66,8 @@ describe('a failover announced while the client asks a sentinel for the primary'
     const deployment = sentinel();
     // A long attempt timeout keeps the paused sentinel's answer pending through the whole failover.
     const client = open(deployment, { attemptTimeoutMs: 15_000, commandTimeoutMs: 20_000 });
+    const errors: string[] = [];
+    client.events.on('connection:error', ({ error }) => errors.push(error.message));
     await client.set('before', '1');
     // Durable writes have their own connection (a duplicate of the main one, also watching for +switch-master).
     await client.set('durable', '1', { waitReplicas: 1 });
@@ -96,6 +98,8 @@ describe('a failover announced while the client asks a sentinel for the primary'
         `sentinel race: writable ${tookMs} ms after the paused sentinel resumed, durable ${durableMs} ms later`,
       );
       expect(await client.get('before')).toBe('1');
+      // The race did happen (ioredis ended the connections), so what brought them back was the revive.
+      expect(errors).toContain('Connection is closed.');
     } finally {
       announced.stop();
     }
