@@ -1,4 +1,4 @@
-import { createClient, type SlotforgeClient } from '@slotforge/client';
+import { createClient, createPubSub, type SlotforgeClient } from '@slotforge/client';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalSentinel } from '../../../runtime/redis/index.ts';
@@ -71,6 +71,10 @@ describe('a failover announced while the client asks a sentinel for the primary'
     await client.set('before', '1');
     // Durable writes have their own connection (a duplicate of the main one, also watching for +switch-master).
     await client.set('durable', '1', { waitReplicas: 1 });
+    // And a subscriber its own (another duplicate).
+    const channel = client.use(createPubSub, {}).channel<number>('race');
+    const seen: number[] = [];
+    await channel.subscribe((n) => void seen.push(n));
     const announced = await switchMaster(deployment, 0);
     try {
       // The client found the primary through the first sentinel: it asks that one first when it reconnects.
@@ -94,8 +98,19 @@ describe('a failover announced while the client asks a sentinel for the primary'
       // (create.ts) connects it again.
       const tookMs = await writableAgain(client, 15_000);
       const durableMs = await writableAgain(client, 15_000, 1);
+      const started = Date.now();
+      let n = 0;
+      await eventually(
+        async () => {
+          await channel.publish(++n).catch(() => 0);
+          await new Promise((r) => setTimeout(r, 50));
+          return seen.length > 0;
+        },
+        15_000,
+        'a message through the resubscribed subscriber',
+      );
       console.info(
-        `sentinel race: writable ${tookMs} ms after the paused sentinel resumed, durable ${durableMs} ms later`,
+        `sentinel race: writable ${tookMs} ms after the paused sentinel resumed, durable ${durableMs} ms and a delivered message ${Date.now() - started} ms later`,
       );
       expect(await client.get('before')).toBe('1');
       // The race did happen (ioredis ended the connections), so what brought them back was the revive.
