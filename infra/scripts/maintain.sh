@@ -150,27 +150,6 @@ cluster_settled() {
   [ "$(info_field "$_cs_info" cluster_slots_assigned)" = 16384 ] && [ "$(info_field "$_cs_info" cluster_state)" = ok ]
 }
 
-# Whether a majority of the live masters of view $1 (this node included when a master) flag node $2 fail or noaddr, or
-# do not know it at all.
-majority_agrees_gone() {
-  _mg_agree=0
-  _mg_total=0
-  for _mg_addr in $(printf '%s\n' "$1" | while read -r _mg_i _mg_a _mg_f _mg_rest; do
-    healthy_master "$_mg_f" || continue
-    printf '%s:%s\n' "$(addr_ip "$_mg_a")" "$(addr_port "$_mg_a")"
-  done); do
-    _mg_total=$((_mg_total + 1))
-    _mg_line=$(rcli_at "${_mg_addr%:*}" "${_mg_addr##*:}" cluster nodes 2>/dev/null | grep "^$2 " || true)
-    # noaddr counts as gone: a node whose address turned out to be another node's is never pinged, so never failed.
-    case " $_mg_line " in
-    '  ' | *' fail '* | *,fail,* | *' fail,'* | *,fail' '* | *' noaddr '* | *,noaddr,* | *' noaddr,'* | *,noaddr' '*)
-      _mg_agree=$((_mg_agree + 1))
-      ;;
-    esac
-  done
-  [ "$_mg_total" -gt 0 ] && [ $((_mg_agree * 2)) -gt "$_mg_total" ]
-}
-
 # Forgets node $1 (reason $2) once it has been a candidate on every pass for FORGET_AFTER seconds; the first time it
 # is a candidate it is only noted. Candidates of this pass go to $FORGET_FILE.new (see heal_view).
 forget_when_sure() {

@@ -310,3 +310,30 @@ describe('lib.sh waits', () => {
     }
   });
 });
+
+describe('lib.sh majority_agrees_gone: the masters agree a node is gone', () => {
+  const A = 'aaaa 10.0.0.1:6379@16379,rc-shard-0-0.h master - 0 0 1 connected 0-8191';
+  const B = 'bbbb 10.0.0.2:6379@16379,rc-shard-2-1.h master - 0 0 2 connected 8192-16383';
+  const X = (flags: string) => `xxxx :0@0,rc-shard-1-1.h ${flags} bbbb 0 0 3 disconnected`;
+  /** Each master's CLUSTER NODES (fake rcli_at by address); `null` = it does not know X. */
+  async function agrees(onA: string | null, onB: string | null): Promise<boolean> {
+    const view = [`${A.replace(' master', ' myself,master')}`, B, X('slave,noaddr')].join('\n');
+    const script = `rcli_at() { case "$1" in 10.0.0.1) printf '%s\\n' "$NODES_A" ;; 10.0.0.2) printf '%s\\n' "$NODES_B" ;; esac; }
+majority_agrees_gone "$1" xxxx`;
+    const nodes = (x: string | null, self: string) => [self, ...(x === null ? [] : [X(x)])].join('\n');
+    const result = await sh(script, { NODES_A: nodes(onA, A), NODES_B: nodes(onB, B) }, [view]);
+    if (result.code > 1) throw new Error(result.stderr);
+    return result.code === 0;
+  }
+
+  it('counts fail, fail?, noaddr and not knowing it: a retired id noaddr on one master and fail? on the other is gone', async () => {
+    expect(await agrees('slave,noaddr', 'slave,fail?')).toBe(true);
+    expect(await agrees(null, 'slave,fail')).toBe(true);
+    expect(await agrees('slave,fail?', 'slave,fail?')).toBe(true);
+  });
+
+  it('not while a master still sees it healthy (nofailover is a healthy replica’s flag)', async () => {
+    expect(await agrees('slave', 'slave,fail?')).toBe(false);
+    expect(await agrees('slave,nofailover', 'slave,noaddr')).toBe(false);
+  });
+});
