@@ -191,14 +191,16 @@ has_flag() { case ",$1," in *",$2,"*) return 0 ;; *) return 1 ;; esac; }
 # Whether flags FLAGS say failing (`fail` or `fail?`; not `nofailover`, a healthy replica's).
 flagged_failing() { case ",$1," in *,fail,* | *,fail\?,*) return 0 ;; *) return 1 ;; esac; }
 
-# Whether a majority of the live masters of view $1 (this node included when a master) flag node $2 failing (`fail`
-# or `fail?`) or noaddr, or do not know it at all. `fail?` counts: a node whose pod went while most masters had it
-# noaddr (a reset member whose FORGET was missed) is never marked `fail` (noaddr nodes send and get no failure
-# reports), so the master that had it `fail?` keeps it so for good, and without it no majority formed (healing test,
-# CI rehearsal of 2026-12-05: four members listed the retired id for 60 s). The callers ask this only for a node
-# whose pod has no DNS record, or whose address another node holds now, and forget only after FORGET_AFTER seconds.
+# Whether a majority of the live masters of view $1 (this node included when a master) flag node $2 `fail` or noaddr,
+# or do not know it at all; with $3 = pfail, `fail?` counts too. A master that does not answer counts against (an
+# overloaded cluster must not forget anybody for lack of answers).
+# pfail is for callers that checked DNS first (the node's pod has no record, or its address is another node's now): a
+# node whose pod went while most masters had it noaddr (a reset member whose FORGET was missed) is never marked `fail`
+# (noaddr nodes send and get no failure reports), so a master that had it `fail?` keeps it so for good, and without
+# it no majority formed (healing test, CI rehearsal of 2026-12-05: four members listed the retired id for 60 s).
 majority_agrees_gone() {
   _mg_id=$2
+  _mg_pfail=${3:-}
   _mg_agree=0
   _mg_total=0
   for _mg_addr in $(printf '%s\n' "$1" | while read -r _mg_i _mg_a _mg_f _mg_rest; do
@@ -206,10 +208,13 @@ majority_agrees_gone() {
     printf '%s:%s\n' "$(addr_ip "$_mg_a")" "$(addr_port "$_mg_a")"
   done); do
     _mg_total=$((_mg_total + 1))
-    _mg_flags=$(rcli_at "${_mg_addr%:*}" "${_mg_addr##*:}" cluster nodes 2>/dev/null | grep "^$_mg_id " | cut -d' ' -f3)
-    if [ -z "$_mg_flags" ] || flagged_failing "$_mg_flags" || has_flag "$_mg_flags" noaddr; then
-      _mg_agree=$((_mg_agree + 1))
-    fi
+    _mg_out=$(rcli_at "${_mg_addr%:*}" "${_mg_addr##*:}" cluster nodes 2>/dev/null || true)
+    case "$_mg_out" in *myself*) ;; *) continue ;; esac
+    _mg_flags=$(printf '%s\n' "$_mg_out" | grep "^$_mg_id " | cut -d' ' -f3 || true)
+    case ",$_mg_flags," in
+    ,, | *,fail,* | *,noaddr,*) _mg_agree=$((_mg_agree + 1)) ;;
+    *,fail\?,*) if [ "$_mg_pfail" = pfail ]; then _mg_agree=$((_mg_agree + 1)); fi ;;
+    esac
   done
   [ "$_mg_total" -gt 0 ] && [ $((_mg_agree * 2)) -gt "$_mg_total" ]
 }

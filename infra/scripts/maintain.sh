@@ -11,7 +11,9 @@
 #   of that pod (its volume was lost); a failing node without hostname (learnt by gossip after the others forgot it)
 #   that the live masters no longer know is a leftover. Either is forgotten only on strong evidence: the cluster is
 #   formed (all slots assigned, cluster_state ok: never while the topology is forming or the cluster is down), a
-#   majority of the live masters agree (they flag it fail or do not know it), and all of that held on every pass for
+#   majority of the live masters agree (they flag it fail or noaddr, or do not know it; fail? counts as well for a
+#   node whose pod has no DNS record or whose address is another node's; a master that does not answer counts
+#   against), and all of that held on every pass for
 #   SLOTFORGE_FORGET_AFTER_S. "Failing" alone is not evidence: an overloaded, throttled or forking member is
 #   flagged fail and comes back (issue 15: the old rule forgot healthy members of a 60-node cluster as it formed).
 # - Rejoin: a node that is alone while a peer of its shard belongs to a formed cluster meets that peer and replicates
@@ -164,7 +166,7 @@ forget_when_sure() {
 # The evidence a forget of the node of line $1 (id $2) needs beyond this node's view: it serves no slot, the cluster
 # is formed and ok, and a majority of the live masters agree it is gone. Reads heal_view's _settled and _nodes.
 gone_for_sure() {
-  [ "$_settled" = yes ] && ! line_has_slots "$1" && majority_agrees_gone "$_nodes" "$2"
+  [ "$_settled" = yes ] && ! line_has_slots "$1" && majority_agrees_gone "$_nodes" "$2" pfail
 }
 
 # One pass of re-MEET and ghost removal over this node's view.
