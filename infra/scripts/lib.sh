@@ -211,10 +211,10 @@ majority_agrees_gone() {
     _mg_out=$(rcli_at "${_mg_addr%:*}" "${_mg_addr##*:}" cluster nodes 2>/dev/null || true)
     case "$_mg_out" in *myself*) ;; *) continue ;; esac
     _mg_flags=$(printf '%s\n' "$_mg_out" | grep "^$_mg_id " | cut -d' ' -f3 || true)
-    case ",$_mg_flags," in
-    ,, | *,fail,* | *,noaddr,*) _mg_agree=$((_mg_agree + 1)) ;;
-    *,fail\?,*) if [ "$_mg_pfail" = pfail ]; then _mg_agree=$((_mg_agree + 1)); fi ;;
-    esac
+    if [ -z "$_mg_flags" ] || has_flag "$_mg_flags" fail || has_flag "$_mg_flags" noaddr ||
+      { [ "$_mg_pfail" = pfail ] && has_flag "$_mg_flags" 'fail?'; }; then
+      _mg_agree=$((_mg_agree + 1))
+    fi
   done
   [ "$_mg_total" -gt 0 ] && [ $((_mg_agree * 2)) -gt "$_mg_total" ]
 }

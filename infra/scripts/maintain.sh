@@ -13,9 +13,9 @@
 #   formed (all slots assigned, cluster_state ok: never while the topology is forming or the cluster is down), a
 #   majority of the live masters agree (they flag it fail or noaddr, or do not know it; fail? counts as well for a
 #   node whose pod has no DNS record or whose address is another node's; a master that does not answer counts
-#   against), and all of that held on every pass for
-#   SLOTFORGE_FORGET_AFTER_S. "Failing" alone is not evidence: an overloaded, throttled or forking member is
-#   flagged fail and comes back (issue 15: the old rule forgot healthy members of a 60-node cluster as it formed).
+#   against), and all of that held on every pass for SLOTFORGE_FORGET_AFTER_S. "Failing" alone is not evidence: an
+#   overloaded, throttled or forking member is flagged fail and comes back (issue 15: the old rule forgot healthy
+#   members of a 60-node cluster as it formed).
 # - Rejoin: a node that is alone while a peer of its shard belongs to a formed cluster meets that peer and replicates
 #   the shard's master, unless that master owns no slot (a shard drained for scale in).
 # - Replication target: a replica whose master link is down and whose replication still targets an address its

@@ -96,7 +96,7 @@ function reconnectWhenEnded(client: Redis, closing: () => boolean): Redis {
 }
 
 /** The main client of a connection; `closing` tells when its owner is closing it. */
-export function createClient(options: ResolvedConnectionOptions, closing: () => boolean = () => false): Client {
+export function createClient(options: ResolvedConnectionOptions, closing: () => boolean): Client {
   const target = options.target;
   const base = redisOptions(options);
   if (target.mode === 'cluster') {
