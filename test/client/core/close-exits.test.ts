@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { useCluster } from '../../support/index.ts';
+import { runCloseChild } from './children/run-child.ts';
 
 /**
  * Issue 16 item 1: after close() on a cluster the process must exit by itself. ioredis re-arms its slot-refresh
@@ -17,8 +17,6 @@ const RUNS = 10;
 const PARALLEL = 5;
 /** From 'closed' on stdout to the process' exit: nothing is left to wait for, so this is scheduling slack only. */
 const EXIT_DEADLINE_MS = 3000;
-/** Start-up (tsx) and connect, before 'closed'. */
-const START_DEADLINE_MS = 30_000;
 
 const cluster = useCluster({ shards: 3, replicasPerShard: 0, password: PASSWORD });
 
@@ -27,32 +25,7 @@ function runOnce(refreshMs: number, busyMs: number): Promise<number> {
   const nodes = cluster()
     .nodes.map((n) => `${n.host}:${n.port}`)
     .join(',');
-  const proc = spawn(
-    process.execPath,
-    ['--conditions=slotforge-source', '--import', 'tsx', child, nodes, PASSWORD, String(refreshMs), String(busyMs)],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  return new Promise((resolve, reject) => {
-    let closedAt = 0;
-    let killer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`child did not print 'closed' within ${START_DEADLINE_MS} ms`));
-    }, START_DEADLINE_MS);
-    proc.stdout.on('data', (chunk: Buffer) => {
-      if (!chunk.toString().includes('closed') || closedAt) return;
-      closedAt = Date.now();
-      clearTimeout(killer);
-      killer = setTimeout(() => proc.kill('SIGKILL'), EXIT_DEADLINE_MS);
-    });
-    proc.on('exit', (code, signal) => {
-      clearTimeout(killer);
-      if (signal === 'SIGKILL' && closedAt) resolve(-1);
-      else if (code !== 0) reject(new Error(`child exited with ${code ?? signal}`));
-      else resolve(Date.now() - closedAt);
-    });
-  });
+  return runCloseChild(child, [nodes, PASSWORD, String(refreshMs), String(busyMs)], EXIT_DEADLINE_MS);
 }
 
 async function runMany(refreshMs: number, busyMs: number): Promise<number[]> {

@@ -92,7 +92,32 @@ function reconnectWhenEnded(client: Redis, closing: () => boolean): Redis {
     readySinceEnd = false;
     timer.unref();
   });
+  noFailoverDetectorAfterClose(client, closing);
   return client;
+}
+
+/**
+ * ioredis 6.0.0 sets up the failover detector (one subscriber connection per sentinel) when the socket to the primary
+ * connects, even when disconnect() came first: a client closed while it was still connecting (at start-up, or during a
+ * revive above) left three sentinel connections open and the process never exited (close-exits-sentinel.test.ts: 5 of
+ * 40 runs hung). Once its owner is closing it, the client's quit/disconnect turn the option off first, so a late
+ * connect sets up nothing; a detector already set up is cleaned up by the disconnect, as before.
+ */
+function noFailoverDetectorAfterClose(client: Redis, closing: () => boolean): void {
+  const options = client.options as { failoverDetector?: boolean };
+  const quit = client.quit.bind(client);
+  const disconnect = client.disconnect.bind(client);
+  const off = () => {
+    if (closing()) options.failoverDetector = false;
+  };
+  client.quit = ((...args: Parameters<Redis['quit']>) => {
+    off();
+    return quit(...args);
+  }) as Redis['quit'];
+  client.disconnect = (reconnect?: boolean) => {
+    off();
+    disconnect(reconnect);
+  };
 }
 
 /** The main client of a connection; `closing` tells when its owner is closing it. */
