@@ -34,6 +34,9 @@ export interface CommandLoopHost {
   readonly breaker: CircuitBreaker | null;
   /** Null when coalesceWrites is off. */
   readonly coalescer: WriteCoalescer | null;
+  /** From the start of close(): new calls are refused (E_CLOSED); calls already running go on. */
+  closing(): boolean;
+  /** Once close() has drained the calls it waits for and QUITs: a call still running fails (E_CLOSED) at its next attempt. */
   closed(): boolean;
   /** Sentinel mode: ioredis' last "All sentinels are unreachable" error since the connection was last ready. */
   sentinelError(): Error | undefined;
@@ -42,16 +45,65 @@ export interface CommandLoopHost {
 /** @internal Runs attempts in the retry loop with one connection's policy. */
 export class CommandLoop {
   readonly #host: CommandLoopHost;
+  /** Calls started and not yet settled, for close() to wait on (drained). */
+  #running = 0;
+  #onDrained: (() => void) | undefined;
 
   constructor(host: CommandLoopHost) {
     this.#host = host;
   }
 
-  /** Passes a reply through, telling the breaker Redis answered (the fast path's success handler). */
+  /** Passes a reply through, telling the breaker Redis answered (an attempt's success handler). */
   readonly #answered = <T>(reply: T): T => {
     this.#host.breaker?.success();
     return reply;
   };
+
+  /** The fast path's success handler: the attempt answered and the call is done. */
+  readonly #answeredDone = <T>(reply: T): T => {
+    this.#host.breaker?.success();
+    this.#settled();
+    return reply;
+  };
+
+  #settled(): void {
+    this.#running--;
+    if (this.#running === 0 && this.#onDrained) this.#onDrained();
+  }
+
+  #tracked<T>(call: Promise<T>): Promise<T> {
+    return call.then(
+      (reply) => {
+        this.#settled();
+        return reply;
+      },
+      (error: unknown) => {
+        this.#settled();
+        throw error;
+      },
+    );
+  }
+
+  /** Counts `call` (run elsewhere: a batch) among the calls close() waits for. */
+  track<T>(call: Promise<T>): Promise<T> {
+    this.#running++;
+    return this.#tracked(call);
+  }
+
+  /** Resolves once every call started so far has settled, or after `timeoutMs`, whichever comes first. */
+  drained(timeoutMs: number): Promise<void> {
+    if (this.#running === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = this.#host.deps.clock.setTimeout(done, timeoutMs);
+      const self = this;
+      function done(): void {
+        self.#host.deps.clock.clearTimeout(timer);
+        self.#onDrained = undefined;
+        resolve();
+      }
+      this.#onDrained = done;
+    });
+  }
 
   /** Runs `attempt` in the retry loop with this connection's policy. */
   run<T>(
@@ -62,13 +114,14 @@ export class CommandLoop {
     attempt: () => Promise<T>,
   ): Promise<T> {
     const host = this.#host;
-    if (host.closed()) {
+    if (host.closing()) {
       return Promise.reject(new SlotforgeError('E_CLOSED', `${command} called after close()`, { command, key }));
     }
     const breaker = host.breaker;
     const timeoutMs = options?.timeoutMs ?? host.options.commandTimeoutMs;
     const failFast = options?.failFast === true && breaker !== null;
     if (failFast && breaker?.state !== 'closed') return Promise.reject(breaker?.openError(command, key));
+    this.#running++;
     // Fast path (the hot path of every cache hit): on a ready connection ioredis' commandTimeout already bounds the
     // first attempt (it is armed in sendCommand, queued or not), so it runs without our timer and async loop; a
     // failure continues in the loop with the time left. Only when the deadline leaves room for several attempts.
@@ -81,21 +134,28 @@ export class CommandLoop {
       } catch (error) {
         sent = Promise.reject(error);
       }
-      return sent.then(this.#answered, (error: unknown) => {
+      return sent.then(this.#answeredDone, (error: unknown) => {
         breaker?.failure(error);
-        if (failFast && breaker?.state !== 'closed') throw breaker?.openError(command, key);
+        if (failFast && breaker?.state !== 'closed') {
+          this.#settled();
+          throw breaker?.openError(command, key);
+        }
         const kind = classifyFailure(error);
-        if (kind === 'fatal' || (kind === 'ambiguous' && !idempotent))
+        if (kind === 'fatal' || (kind === 'ambiguous' && !idempotent)) {
+          this.#settled();
           throw toSlotforgeError(error, { command, key, timeoutMs }, 1);
+        }
         this.onRetry(error);
-        return this.#loop(command, key, idempotent, timeoutMs, attempt, failFast, {
-          startedAt,
-          priorAttempts: 1,
-          priorError: error,
-        });
+        return this.#tracked(
+          this.#loop(command, key, idempotent, timeoutMs, attempt, failFast, {
+            startedAt,
+            priorAttempts: 1,
+            priorError: error,
+          }),
+        );
       });
     }
-    return this.#loop(command, key, idempotent, timeoutMs, attempt, failFast, {});
+    return this.#tracked(this.#loop(command, key, idempotent, timeoutMs, attempt, failFast, {}));
   }
 
   #loop<T>(
@@ -107,17 +167,24 @@ export class CommandLoop {
     failFast: boolean,
     prior: { startedAt?: number; priorAttempts?: number; priorError?: unknown },
   ): Promise<T> {
-    const { breaker, options, deps } = this.#host;
+    const host = this.#host;
+    const { breaker, options, deps } = host;
+    // After close() no attempt is sent: the call fails at once (E_CLOSED) instead of retrying a closed client.
+    const open = () =>
+      host.closed()
+        ? Promise.reject(new SlotforgeError('E_CLOSED', `${command} cut off by close()`, { command, key }))
+        : attempt();
     // Every attempt feeds the breaker; a failFast call stops (E_CIRCUIT_OPEN, not retried) once it is open.
     const observed = breaker
       ? () => {
           if (failFast && breaker.state !== 'closed') return Promise.reject(breaker.openError(command, key));
-          return attempt().then(this.#answered, (error: unknown) => {
+          return open().then(this.#answered, (error: unknown) => {
+            if (isSlotforgeError(error, 'E_CLOSED')) throw error;
             breaker.failure(error);
             throw failFast && breaker.state !== 'closed' ? breaker.openError(command, key) : error;
           });
         }
-      : attempt;
+      : open;
     const retried = withRetry(observed, {
       ...prior,
       command,

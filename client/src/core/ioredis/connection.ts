@@ -54,6 +54,8 @@ class IoredisCommands implements Api.RedisCommands {
   readonly #events = new EventEmitter();
   readonly #opened = new Set<{ close(): Promise<void> }>();
   #connected = false;
+  /** From the start of close() (new calls refused); #closed once it has drained the running calls and QUITs. */
+  #closing = false;
   #closed = false;
   #masterIds = '';
   #durable: Client | undefined;
@@ -94,6 +96,7 @@ class IoredisCommands implements Api.RedisCommands {
       deps,
       breaker: this.breaker,
       coalescer: this.#coalescer,
+      closing: () => this.#closing,
       closed: () => this.#closed,
       sentinelError: () => this.#sentinelError,
     });
@@ -255,8 +258,12 @@ class IoredisCommands implements Api.RedisCommands {
     );
   }
 
-  async batch(commands: readonly Api.BatchCommand[], options?: Api.CallOptions): Promise<Api.BatchResult[]> {
-    if (commands.length === 0) return [];
+  batch(commands: readonly Api.BatchCommand[], options?: Api.CallOptions): Promise<Api.BatchResult[]> {
+    if (commands.length === 0) return Promise.resolve([]);
+    return this.#loop.track(this.#batch(commands, options));
+  }
+
+  async #batch(commands: readonly Api.BatchCommand[], options?: Api.CallOptions): Promise<Api.BatchResult[]> {
     const timeoutMs = options?.timeoutMs ?? this.commandTimeoutMs;
     await this.#slotMapReady(timeoutMs);
     return runBatch(commands, options, timeoutMs, {
@@ -282,7 +289,7 @@ class IoredisCommands implements Api.RedisCommands {
    * connect, or while reconnecting) wait for it within the operation's deadline.
    */
   async #slotMapReady(timeoutMs: number): Promise<void> {
-    if (this.#closed) throw new SlotforgeError('E_CLOSED', 'called after close()');
+    if (this.#closing) throw new SlotforgeError('E_CLOSED', 'called after close()');
     if (!(this.#client instanceof Cluster) || this.#client.slots.length > 0) return;
     await this.#waitReady(this.#client, timeoutMs);
   }
@@ -376,8 +383,11 @@ class IoredisCommands implements Api.RedisCommands {
     );
   }
 
+  /** Refuses new calls, lets running ones finish (within commandTimeoutMs), QUITs; a call still retrying: E_CLOSED. */
   async close(): Promise<void> {
-    if (this.#closed) return;
+    if (this.#closing) return;
+    this.#closing = true;
+    await this.#loop.drained(this.#options.commandTimeoutMs);
     this.#closed = true;
     this.#watchdog.stop();
     for (const stop of this.#stopRefresh.splice(0)) stop();
