@@ -7,6 +7,7 @@ import type { CallOptions, NodeConnection, NodeRef, RedisArg, Subscriber, Subscr
 import { type Clock, raceClock, systemClock } from './deps.ts';
 import { SlotforgeError } from './errors.ts';
 import { defaultIdempotent } from './idempotency.ts';
+import { toSlotforgeError } from './retry.ts';
 
 /** The (un)subscribe commands of a subscriber connection, each taking channel names or patterns. */
 type SubscribeCommand = 'subscribe' | 'unsubscribe' | 'psubscribe' | 'punsubscribe' | 'ssubscribe' | 'sunsubscribe';
@@ -105,9 +106,14 @@ export class NodeConnectionHandle extends Handle implements NodeConnection {
 
 /** @internal A connection in subscriber mode (one node, or cluster-aware). */
 export class SubscriberHandle extends Handle implements Subscriber {
+  /** The (un)subscribe calls not yet answered: close() fails them (E_CLOSED). */
+  readonly #pending = new Set<(error: SlotforgeError) => void>();
+
+  /** `timeoutMs`: the deadline of each (un)subscribe call (the connection's commandTimeoutMs). */
   constructor(
     private readonly client: RawClient,
     private readonly isCluster: boolean,
+    private readonly timeoutMs: number,
   ) {
     super(client);
     this.emitter.setMaxListeners(0);
@@ -135,8 +141,48 @@ export class SubscriberHandle extends Handle implements Subscriber {
   readonly ssubscribe = (...channels: string[]): Promise<void> => this.#send('ssubscribe', channels);
   readonly sunsubscribe = (...channels: string[]): Promise<void> => this.#send('sunsubscribe', channels);
 
-  async #send(command: SubscribeCommand, names: string[]): Promise<void> {
-    await this.client[command](...names);
+  /**
+   * One (un)subscribe within the deadline, failing with a SlotforgeError: E_TIMEOUT when Redis did not confirm it in
+   * time (ioredis may still send it once connected: the pub/sub module then drops what arrives for a channel without
+   * handlers), E_CLOSED when close() came first, else ioredis' error wrapped (E_CONNECTION or E_COMMAND).
+   */
+  #send(command: SubscribeCommand, names: string[]): Promise<void> {
+    const upper = command.toUpperCase();
+    const key = names.join(' ');
+    if (this.closing)
+      return Promise.reject(new SlotforgeError('E_CLOSED', `${upper} '${key}' after close()`, { command: upper, key }));
+    return new Promise<void>((resolve, reject) => {
+      const fail = (error: unknown): void => {
+        clearTimeout(timer);
+        this.#pending.delete(fail);
+        reject(error);
+      };
+      const timer = setTimeout(() => {
+        fail(
+          new SlotforgeError('E_TIMEOUT', `${upper} '${key}' was not confirmed within ${this.timeoutMs} ms`, {
+            command: upper,
+            key,
+            timeoutMs: this.timeoutMs,
+          }),
+        );
+      }, this.timeoutMs);
+      timer.unref();
+      this.#pending.add(fail);
+      this.client[command](...names).then(
+        () => {
+          clearTimeout(timer);
+          this.#pending.delete(fail);
+          resolve();
+        },
+        (error: unknown) => fail(toSlotforgeError(error, { command: upper, key, timeoutMs: this.timeoutMs })),
+      );
+    });
+  }
+
+  override async close(): Promise<void> {
+    for (const fail of [...this.#pending])
+      fail(new SlotforgeError('E_CLOSED', 'subscriber closed before Redis confirmed the (un)subscribe'));
+    await super.close();
   }
 
   async clientId(): Promise<number> {

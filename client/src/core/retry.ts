@@ -140,12 +140,23 @@ export async function withRetry<T>(attempt: (remainingMs: number) => Promise<T>,
   }
   const code = lastError === undefined ? 'E_TIMEOUT' : codeOf(lastError);
   const finalCode: ErrorCode = code === 'E_COMMAND' ? 'E_TIMEOUT' : code;
-  const reason = lastError instanceof Error ? `: ${lastError.message}` : '';
+  const reason = lastError instanceof Error ? `: ${messageOf(lastError)}` : '';
   throw new SlotforgeError(
     finalCode,
     `${options.command}${options.key ? ` '${options.key}'` : ''} did not succeed within ${options.timeoutMs} ms after ${attempts} attempt(s)${reason}`,
     { key: options.key, timeoutMs: options.timeoutMs, command: options.command, attempts, cause: lastError },
   );
+}
+
+/**
+ * An attempt's error as the caller reads it. ioredis' "Reached the max retries per request limit (which is 1). Refer
+ * to "maxRetriesPerRequest" option for details." names an option of ioredis that ours do not have: it means the
+ * command waited for a connection through a reconnect attempt that failed, and was not sent.
+ */
+export function messageOf(error: Error): string {
+  return /^Reached the max retries per request limit/.test(error.message)
+    ? 'not sent: no connection to Redis (a reconnect attempt failed while the command waited)'
+    : error.message;
 }
 
 /** Wraps an error of an attempt as a SlotforgeError with the operation's facts. */
@@ -156,7 +167,7 @@ export function toSlotforgeError(
 ): SlotforgeError {
   if (isSlotforgeError(error)) return error;
   const code = codeOf(error);
-  const message = error instanceof Error ? error.message : String(error);
+  const message = error instanceof Error ? messageOf(error) : String(error);
   return new SlotforgeError(code, `${options.command}${options.key ? ` '${options.key}'` : ''} failed: ${message}`, {
     key: options.key,
     command: options.command,

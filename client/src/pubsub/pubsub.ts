@@ -177,7 +177,13 @@ export class PubSub {
           return handler(value, ch);
         };
         state.handlers.add(wrapped);
-        await this.#ensureSubscribed(redisChannel, state);
+        try {
+          await this.#ensureSubscribed(redisChannel, state);
+        } catch (error) {
+          // Not subscribed: this handler gets nothing, even if Redis confirms the SUBSCRIBE later.
+          state.handlers.delete(wrapped);
+          throw error;
+        }
         return async () => {
           state.handlers.delete(wrapped);
           if (state.handlers.size === 0) await this.#unsubscribe(redisChannel, state);

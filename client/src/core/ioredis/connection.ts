@@ -337,7 +337,7 @@ class IoredisCommands implements Api.RedisCommands {
   duplicate(options: { readonly sharded?: boolean; readonly node?: Api.NodeRef } = {}): Api.Subscriber {
     const closing = () => this.#closed || subscriber.closing;
     const client = createDuplicateClient(this.#client, this.#options, { ...options, suffix: 'sub' }, closing);
-    const subscriber: SubscriberHandle = new SubscriberHandle(client, client instanceof Cluster);
+    const subscriber: SubscriberHandle = new SubscriberHandle(client, client instanceof Cluster, this.commandTimeoutMs);
     // A sharded subscriber follows the slot map (resubscribes on the new owner after a failover).
     subscriber.onClosed(this.#refreshPeriodically(client));
     if (options.sharded && client instanceof Cluster) {
