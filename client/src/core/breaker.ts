@@ -59,6 +59,8 @@ export class CircuitBreaker implements BreakerView {
     private readonly clock: Clock,
     private readonly probe: () => Promise<unknown>,
     private readonly onChange: (state: BreakerState, cause: unknown) => void,
+    /** What the connection knows beyond the attempts' errors (Sentinel: why no sentinel gave the primary). */
+    private readonly explain: () => { readonly reason: string; readonly cause: Error } | undefined = () => undefined,
   ) {
     this.failureThreshold = options.failureThreshold;
     this.openMs = options.openMs;
@@ -82,11 +84,12 @@ export class CircuitBreaker implements BreakerView {
   }
 
   openError(command: string, key?: string): SlotforgeError {
-    const cause = this.#lastError;
-    const reason = cause instanceof Error ? `: ${cause.message}` : '';
+    const explained = this.explain();
+    const cause = explained?.cause ?? this.#lastError;
+    const reason = explained ? `: ${explained.reason}` : cause instanceof Error ? `: ${cause.message}` : '';
     return new SlotforgeError(
       'E_CIRCUIT_OPEN',
-      `${command}${key ? ` '${key}'` : ''} not sent: circuit breaker open for ${this.clock.now() - this.#openedAt} ms after ${this.failureThreshold} consecutive unanswered attempts${reason}`,
+      `${command}${key ? ` '${key}'` : ''} not sent: the circuit breaker opened ${this.clock.now() - this.#openedAt} ms ago after ${this.failureThreshold} consecutive unanswered attempts${reason}`,
       { key, command, cause },
     );
   }

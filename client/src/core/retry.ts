@@ -99,6 +99,8 @@ export interface RetryOptions {
   /** Attempts already made and the last failure, if any (the connection's fast path). */
   readonly priorAttempts?: number | undefined;
   readonly priorError?: unknown;
+  /** Asked before each attempt: an error ends the operation with it, no attempt sent (e.g. the client was closed). */
+  readonly stop?: (() => SlotforgeError | undefined) | undefined;
   /** Called after a failed attempt that will be retried (e.g. to refresh the cluster slot map). */
   readonly onRetry?: ((error: unknown, attempt: number) => void) | undefined;
 }
@@ -116,6 +118,8 @@ export async function withRetry<T>(attempt: (remainingMs: number) => Promise<T>,
   for (;;) {
     const remaining = deadline - clock.now();
     if (remaining <= 0) break;
+    const stopped = options.stop?.();
+    if (stopped) throw stopped;
     attempts++;
     try {
       const attemptMs = Math.min(remaining, options.attemptTimeoutMs ?? remaining);

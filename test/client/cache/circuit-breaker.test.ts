@@ -81,7 +81,7 @@ describe('circuit breaker (real redis-server)', () => {
       expect(performance.now() - t).toBeLessThan(SHORT_CIRCUIT_MS);
       expect(isSlotforgeError(error, 'E_CIRCUIT_OPEN')).toBe(true);
       expect((error as Error).message).toMatch(
-        /circuit breaker open .* after 3 consecutive unanswered attempts: .*timed out/,
+        /circuit breaker opened \d+ ms ago after 3 consecutive unanswered attempts: .*timed out/,
       );
 
       expect(await metric(registry, METRIC_NAMES.breakerState)).toEqual([expect.objectContaining({ value: 2 })]);
@@ -160,6 +160,27 @@ describe('circuit breaker (real redis-server)', () => {
       expect(calls.every((x) => x.ms >= 1400)).toBe(true);
     } finally {
       server.process.signal('SIGCONT');
+      await c.close();
+    }
+  }, 60_000);
+
+  it('through Sentinel, the open breaker still says why no sentinel gave the primary', async () => {
+    // Nothing listens on 127.0.0.1:1: every sentinel refuses the connection, so every attempt times out.
+    const c = createClient({
+      sentinel: { sentinels: [{ host: '127.0.0.1', port: 1 }], masterName: 'mymaster' },
+      namespace: 'sb',
+      commandTimeoutMs: 3000,
+      deps: { registry: new Registry() },
+    });
+    try {
+      let error: unknown;
+      for (let i = 0; i < 5 && !isSlotforgeError(error, 'E_CIRCUIT_OPEN'); i++) {
+        error = await c.get('k').catch((e: unknown) => e);
+      }
+      expect(isSlotforgeError(error, 'E_CIRCUIT_OPEN'), String(error)).toBe(true);
+      // Not only "Command timed out": the reason ioredis gave in its error event.
+      expect((error as Error).message).toMatch(/consecutive unanswered attempts: all sentinels unreachable: /);
+    } finally {
       await c.close();
     }
   }, 60_000);

@@ -75,10 +75,29 @@ describe('Sentinel with auth on the sentinels', () => {
     const error = await client.set('noauth', 1).catch((e: unknown) => e);
     expect(Date.now() - started).toBeLessThan(4000);
     expect(isSlotforgeError(error, 'E_CONNECTION')).toBe(true);
-    expect((error as Error).message).toMatch(/SET 'sa:noauth' failed: all sentinels unreachable: NOAUTH/);
+    expect((error as Error).message).toMatch(/SET 'sa:noauth' (failed|not sent): all sentinels unreachable: NOAUTH/);
     expect(String(((error as Error).cause as Error).message)).toMatch(/All sentinels are unreachable.*NOAUTH/);
     const notReady = await client.ready().catch((e: unknown) => e);
     expect((notReady as Error).message).toMatch(/not ready within .*: all sentinels unreachable: NOAUTH/);
+  });
+
+  it('refused credentials fail each call after one attempt, not at the 12 s deadline, and keep saying why', async () => {
+    const client = open({
+      url: `redis+sentinel://${hosts()}/mymaster?sentinelPassword=wrong`,
+      password: DATA_PASSWORD,
+    });
+    const took: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const started = Date.now();
+      const error = await client.set(`refused:${i}`, 1).catch((e: unknown) => e);
+      took.push(Date.now() - started);
+      expect(isSlotforgeError(error, 'E_CONNECTION'), String(error)).toBe(true);
+      expect((error as Error).message).toMatch(/all sentinels unreachable: WRONGPASS/);
+    }
+    console.log(`wrong sentinel password, 5 sequential writes: ${took.join(', ')} ms (deadline 12000)`);
+    // The first waits at most one attempt (2 x attemptTimeoutMs) for ioredis to try every sentinel; the rest, none.
+    expect(took[0]).toBeLessThan(4000);
+    for (const ms of took.slice(1)) expect(ms).toBeLessThan(1000);
   });
 
   it('retries NOREPLICAS (a write Redis refused) within the deadline: the write lands once replicas are back', async () => {

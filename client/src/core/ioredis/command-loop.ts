@@ -19,6 +19,9 @@ const FAST_PATH_MIN_ATTEMPTS = 4;
 /** ioredis' error when no sentinel gave the primary's address. */
 export const SENTINELS_UNREACHABLE = /All sentinels are unreachable/;
 
+/** The last sentinel refused our credentials (in ioredis' "All sentinels are unreachable ... Last error: ..."). */
+const SENTINEL_AUTH_REFUSED = /Last error: .*(NOAUTH|WRONGPASS|invalid password|invalid username-password)/;
+
 /** "all sentinels unreachable: <the last sentinel's error>" from ioredis' error. */
 export function sentinelReason(error: Error): string {
   const last = /Last error: (.*)$/.exec(error.message)?.[1];
@@ -167,24 +170,17 @@ export class CommandLoop {
     failFast: boolean,
     prior: { startedAt?: number; priorAttempts?: number; priorError?: unknown },
   ): Promise<T> {
-    const host = this.#host;
-    const { breaker, options, deps } = host;
-    // After close() no attempt is sent: the call fails at once (E_CLOSED) instead of retrying a closed client.
-    const open = () =>
-      host.closed()
-        ? Promise.reject(new SlotforgeError('E_CLOSED', `${command} cut off by close()`, { command, key }))
-        : attempt();
+    const { breaker, options, deps } = this.#host;
     // Every attempt feeds the breaker; a failFast call stops (E_CIRCUIT_OPEN, not retried) once it is open.
     const observed = breaker
       ? () => {
           if (failFast && breaker.state !== 'closed') return Promise.reject(breaker.openError(command, key));
-          return open().then(this.#answered, (error: unknown) => {
-            if (isSlotforgeError(error, 'E_CLOSED')) throw error;
+          return attempt().then(this.#answered, (error: unknown) => {
             breaker.failure(error);
             throw failFast && breaker.state !== 'closed' ? breaker.openError(command, key) : error;
           });
         }
-      : open;
+      : attempt;
     const retried = withRetry(observed, {
       ...prior,
       command,
@@ -199,8 +195,27 @@ export class CommandLoop {
       clock: deps.clock,
       random: deps.random,
       onRetry: (error) => this.onRetry(error),
+      stop: () => this.#stop(command, key),
     });
     return options.target.mode === 'sentinel' ? retried.catch((error: unknown) => this.#explain(error)) : retried;
+  }
+
+  /**
+   * Why no further attempt is worth sending: the client was closed (a call still retrying fails at once instead of
+   * against a closed client), or every sentinel refused our credentials (NOAUTH, WRONGPASS: a configuration error that
+   * waiting does not fix, so the call fails with the reason after its first attempt, not at its deadline).
+   */
+  #stop(command: string, key: string | undefined): SlotforgeError | undefined {
+    const host = this.#host;
+    if (host.closed()) return new SlotforgeError('E_CLOSED', `${command} cut off by close()`, { command, key });
+    const refused = host.sentinelError();
+    if (!refused || !SENTINEL_AUTH_REFUSED.test(refused.message)) return undefined;
+    const what = `${command}${key ? ` '${key}'` : ''}`;
+    return new SlotforgeError('E_CONNECTION', `${what} not sent: ${sentinelReason(refused)}`, {
+      command,
+      key,
+      cause: refused,
+    });
   }
 
   /**

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { Cluster, type Redis } from 'ioredis';
 import { AttemptWatchdog } from '../attempt-watchdog.ts';
 import { runBatch } from '../batch.ts';
-import type { CircuitBreaker } from '../breaker.ts';
+import type { BreakerState, CircuitBreaker } from '../breaker.ts';
 import type * as Api from '../commands.ts';
 import { NodeConnectionHandle, quit, SubscriberHandle } from '../connection-handles.ts';
 import { type Deps, type DepsOptions, resolveDeps } from '../deps.ts';
@@ -87,9 +87,8 @@ class IoredisCommands implements Api.RedisCommands {
     this.#coalescer = options.coalesceWrites ? new WriteCoalescer(() => this.#streamHolders()) : null;
     this.#watchdog = new AttemptWatchdog(options.attemptTimeoutMs);
     this.#refreshPeriodically(this.#client);
-    this.breaker = createBreaker(this.#client, options, deps.clock, (state, cause) =>
-      this.#events.emit('breaker', state, cause),
-    );
+    const onBreaker = (state: BreakerState, cause: unknown) => this.#events.emit('breaker', state, cause);
+    this.breaker = createBreaker(this.#client, options, deps.clock, onBreaker, () => this.#sentinelError);
     this.#loop = new CommandLoop({
       client: this.#client,
       options,

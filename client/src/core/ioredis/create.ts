@@ -10,6 +10,7 @@ import { type BreakerState, CircuitBreaker } from '../breaker.ts';
 import type { NodeRef } from '../commands.ts';
 import { type Clock, raceClock } from '../deps.ts';
 import type { ResolvedConnectionOptions } from '../options.ts';
+import { sentinelReason } from './command-loop.ts';
 import { keepShardedSubscribersResettable } from './sharded-subscribers.ts';
 
 /** The client every command goes through. */
@@ -207,11 +208,18 @@ export function createBreaker(
   options: ResolvedConnectionOptions,
   clock: Clock,
   onChange: (state: BreakerState, cause: unknown) => void,
+  sentinelError: () => Error | undefined,
 ): CircuitBreaker | null {
   if (!options.circuitBreaker) return null;
   const probe = () =>
     raceClock(client.call('PING'), options.attemptTimeoutMs, clock, () => {
       throw new Error(`Command timed out (breaker probe PING took over ${options.attemptTimeoutMs} ms)`);
     });
-  return new CircuitBreaker(options.circuitBreaker, clock, probe, onChange);
+  // Through Sentinel the attempts only time out; the reason (NOAUTH from every sentinel, say) is ioredis' last
+  // "All sentinels are unreachable" error, which the open breaker's error names too.
+  const explain = () => {
+    const error = sentinelError();
+    return error ? { reason: sentinelReason(error), cause: error } : undefined;
+  };
+  return new CircuitBreaker(options.circuitBreaker, clock, probe, onChange, explain);
 }
