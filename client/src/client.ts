@@ -132,7 +132,8 @@ export class SlotforgeClient {
   async get<T = unknown>(key: string): Promise<T | undefined> {
     const full = this.context.keys.key(key);
     const breaker = this.context.commands.breaker;
-    if (breaker && breaker.state !== 'closed') {
+    // After close() the read below fails E_CLOSED, whatever the breaker's state.
+    if (breaker && breaker.state !== 'closed' && !this.#closing) {
       // Redis has not answered lately: fail now instead of waiting a whole deadline (see core/breaker.ts).
       this.context.metrics.breakerShortCircuit('error');
       return this.#guard(Promise.reject(breaker.openError('GET', full)));

@@ -108,6 +108,7 @@ export {
   type ResolvedConnectionOptions,
   resolveConnectionOptions,
   resolveDeps,
+  SENTINEL_COMMAND_TIMEOUT_MS,
   SLOT_COUNT,
   SlotforgeError,
   silentLogger,

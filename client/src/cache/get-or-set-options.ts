@@ -3,7 +3,7 @@
  * a frozen object or a repeated literal: the hot path must not validate the same constant on every hit).
  */
 import type { CoreContext } from '../context.ts';
-import { durationOption, invalidOption } from '../core/index.ts';
+import { durationOption, invalidOption, MAX_TIMER_MS } from '../core/index.ts';
 import type { CacheStore } from './store.ts';
 import { jitterOption } from './ttl.ts';
 
@@ -119,7 +119,8 @@ function resolve(options: GetOrSetOptions, defaultTtlMs: number): Resolved {
   if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string' || t.length === 0)) {
     throw invalidOption('tags', 'an array of non-empty strings', tags);
   }
-  const timeoutMs = options.timeoutMs === undefined ? undefined : durationOption('timeoutMs', options.timeoutMs, 1);
+  const timeoutMs =
+    options.timeoutMs === undefined ? undefined : durationOption('timeoutMs', options.timeoutMs, 1, MAX_TIMER_MS);
   return {
     ttlMs: durationOption('ttlMs', options.ttlMs ?? defaultTtlMs, 1),
     jitter: jitterOption(options.jitter ?? GET_OR_SET_DEFAULTS.jitter),
@@ -145,16 +146,23 @@ function resolve(options: GetOrSetOptions, defaultTtlMs: number): Resolved {
                 options.loaderTimeoutMs ??
                 GET_OR_SET_DEFAULTS.loaderTimeoutMs,
               1,
+              MAX_TIMER_MS,
             ),
           },
     timeoutMs,
     // failFast: while the circuit breaker is open the read gives up at once and the loader answers.
     call: timeoutMs === undefined ? { failFast: true } : { timeoutMs, failFast: true },
-    softTimeoutMs: durationOption('softTimeoutMs', options.softTimeoutMs ?? GET_OR_SET_DEFAULTS.softTimeoutMs, 1),
+    softTimeoutMs: durationOption(
+      'softTimeoutMs',
+      options.softTimeoutMs ?? GET_OR_SET_DEFAULTS.softTimeoutMs,
+      1,
+      MAX_TIMER_MS,
+    ),
     loaderTimeoutMs: durationOption(
       'loaderTimeoutMs',
       options.loaderTimeoutMs ?? GET_OR_SET_DEFAULTS.loaderTimeoutMs,
       1,
+      MAX_TIMER_MS,
     ),
     waitReplicas: options.waitReplicas,
   };

@@ -1,5 +1,12 @@
 import type { CoreContext } from '../context.ts';
-import { durationOption, functionOption, integerOption, raceClock, SlotforgeError } from '../core/index.ts';
+import {
+  durationOption,
+  functionOption,
+  integerOption,
+  MAX_TIMER_MS,
+  raceClock,
+  SlotforgeError,
+} from '../core/index.ts';
 import type { CacheStore } from './store.ts';
 
 /**
@@ -69,17 +76,20 @@ export class WriteBehind<T> {
       'flushIntervalMs',
       options.flushIntervalMs ?? WRITE_BEHIND_DEFAULTS.flushIntervalMs,
       1,
+      MAX_TIMER_MS,
     );
     this.#ttlMs = durationOption('ttlMs', options.ttlMs ?? ctx.defaultTtlMs, 1);
     this.#flushTimeoutMs = durationOption(
       'flushTimeoutMs',
       options.flushTimeoutMs ?? WRITE_BEHIND_DEFAULTS.flushTimeoutMs,
       1,
+      MAX_TIMER_MS,
     );
     this.#closeTimeoutMs = durationOption(
       'closeTimeoutMs',
       options.closeTimeoutMs ?? WRITE_BEHIND_DEFAULTS.closeTimeoutMs,
       1,
+      MAX_TIMER_MS,
     );
   }
 

@@ -38,6 +38,7 @@ export {
   type HostPort,
   type ReadFrom,
   type ResolvedConnectionOptions,
+  SENTINEL_COMMAND_TIMEOUT_MS,
 } from './options.ts';
 export { parseRedisUrl } from './redis-url.ts';
 export { resolveConnectionOptions } from './resolve-options.ts';
@@ -51,6 +52,7 @@ export {
   integerOption,
   invalidOption,
   keyArgument,
+  MAX_TIMER_MS,
   numberOption,
   stringOption,
 } from './validate.ts';

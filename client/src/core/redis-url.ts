@@ -21,9 +21,11 @@ export function parseRedisUrl(url: string): Partial<ConnectionOptions> & { targe
       url,
     );
   if (!match) {
+    // A URL has no fragment here: a '#' is a password character that was not percent-encoded.
+    const hint = url.includes('#') ? " (a '#' in a password must be percent-encoded as %23)" : '';
     throw invalidOption(
       'url',
-      'redis://[user:password@]host:port[/db], redis+cluster://host:port,... or redis+sentinel://host:port,.../masterName',
+      `redis://[user:password@]host:port[/db], redis+cluster://host:port,... or redis+sentinel://host:port,.../masterName${hint}`,
       redactUrl(url),
     );
   }
@@ -101,5 +103,6 @@ function parseDb(text: string, url: string): number {
 
 /** The url with its passwords replaced by '***', for error messages. */
 export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^@/:]*):[^@/]*@/, '//$1:***@').replace(/([?&]sentinelPassword=)[^&#]*/g, '$1***');
+  // The sentinel password runs to the next '&': an unencoded '#' in it is still masked.
+  return url.replace(/\/\/([^@/:]*):[^@/]*@/, '//$1:***@').replace(/([?&]sentinelPassword=)[^&]*/g, '$1***');
 }

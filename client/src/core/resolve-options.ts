@@ -13,7 +13,15 @@ import {
   type Target,
 } from './options.ts';
 import { parseRedisUrl } from './redis-url.ts';
-import { booleanOption, durationOption, enumOption, integerOption, invalidOption, stringOption } from './validate.ts';
+import {
+  booleanOption,
+  durationOption,
+  enumOption,
+  integerOption,
+  invalidOption,
+  MAX_TIMER_MS,
+  stringOption,
+} from './validate.ts';
 
 function validateHostPort(value: unknown, option: string): HostPort {
   const v = value as Partial<HostPort> | undefined;
@@ -99,7 +107,7 @@ export function resolveConnectionOptions(options: ConnectionOptions = {}): Resol
     throw invalidOption('db', '0 on a cluster (a cluster has only database 0)', db);
   /** A duration option of at least `min` ms, else its default. */
   const duration = (name: DurationOption, min: number) =>
-    durationOption(name, options[name] ?? CONNECTION_DEFAULTS[name], min);
+    durationOption(name, options[name] ?? CONNECTION_DEFAULTS[name], min, MAX_TIMER_MS);
   const resolved: ResolvedConnectionOptions = {
     target,
     username: options.username ?? fromUrl.username,
@@ -111,6 +119,7 @@ export function resolveConnectionOptions(options: ConnectionOptions = {}): Resol
       options.commandTimeoutMs ??
         (target.mode === 'sentinel' ? SENTINEL_COMMAND_TIMEOUT_MS : CONNECTION_DEFAULTS.commandTimeoutMs),
       1,
+      MAX_TIMER_MS,
     ),
     attemptTimeoutMs: duration('attemptTimeoutMs', 1),
     connectTimeoutMs: duration('connectTimeoutMs', 1),
@@ -143,7 +152,7 @@ function resolveBreaker(value: ConnectionOptions['circuitBreaker']): Required<Ci
       value?.failureThreshold ?? CIRCUIT_BREAKER_DEFAULTS.failureThreshold,
       1,
     ),
-    openMs: durationOption('circuitBreaker.openMs', value?.openMs ?? CIRCUIT_BREAKER_DEFAULTS.openMs, 10),
+    openMs: durationOption('circuitBreaker.openMs', value?.openMs ?? CIRCUIT_BREAKER_DEFAULTS.openMs, 10, MAX_TIMER_MS),
   };
 }
 

@@ -35,12 +35,19 @@ export function numberOption(option: string, value: unknown, min: number, max = 
 }
 
 /** Asserts a duration in milliseconds (an integer >= min, default 0); returns it. */
-export function durationOption(option: string, value: unknown, min = 0): number {
+export function durationOption(option: string, value: unknown, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || !Number.isInteger(value)) {
     throw invalidOption(option, `a whole number of milliseconds >= ${min}`, value);
   }
+  if (value > max) {
+    const why = max === MAX_TIMER_MS ? ' (the longest delay a Node timer takes; a longer one fires at once)' : '';
+    throw invalidOption(option, `a whole number of milliseconds from ${min} to ${max}${why}`, value);
+  }
   return value;
 }
+
+/** The longest delay of a Node timer, 2^31 - 1 ms (24.8 days): the bound of every duration a timer waits for. */
+export const MAX_TIMER_MS = 2_147_483_647;
 
 /** Asserts a non-empty string; returns it. */
 export function stringOption(option: string, value: unknown): string {

@@ -180,6 +180,9 @@ describe('circuit breaker (real redis-server)', () => {
       expect(isSlotforgeError(error, 'E_CIRCUIT_OPEN'), String(error)).toBe(true);
       // Not only "Command timed out": the reason ioredis gave in its error event.
       expect((error as Error).message).toMatch(/consecutive unanswered attempts: all sentinels unreachable: /);
+      // Closed while open: E_CLOSED, not the breaker's error.
+      await c.close();
+      await expect(c.get('k')).rejects.toMatchObject({ code: 'E_CLOSED' });
     } finally {
       await c.close();
     }

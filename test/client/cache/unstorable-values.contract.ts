@@ -92,4 +92,21 @@ export default function unstorableValues(fixture: ContractFixture): void {
       expect(viaGetOrSet.message).toContain(`(got ${shown})`);
     }
   });
+
+  it('unstorable: a TTL beyond what a number holds exactly is refused by name, not by Redis (outsider test)', async () => {
+    const client = fixture.client();
+    // Before: SET ... PX 1e20 reached Redis ("ERR value is not an integer or out of range", no option named), and
+    // getOrSet returned the value having stored nothing.
+    for (const call of [
+      () => client.set('unstorable:ttl', 1, { ttlMs: 1e20 }),
+      () => client.getOrSet('unstorable:ttl', () => 1, { ttlMs: 1e20 }),
+    ]) {
+      const error = await refused(call());
+      expect(error.code).toBe('E_INVALID_OPTION');
+      expect(error.option).toBe('ttlMs');
+      expect(error.message).toContain('from 1 to 9007199254740991');
+    }
+    // A year is fine.
+    await client.set('unstorable:ttl', 1, { ttlMs: 365 * 24 * 3_600_000 });
+  });
 }

@@ -250,4 +250,31 @@ describe('retry loop', () => {
     await advance(301);
     expect(await result).toMatchObject({ code: 'E_TIMEOUT', timeoutMs: 300 });
   });
+
+  it('refuses a timer duration Node cannot wait for, by name (a longer timer fires at once)', () => {
+    for (const [options, option] of [
+      [{ url: 'redis://h:6379', commandTimeoutMs: 3e9 }, 'commandTimeoutMs'],
+      [{ url: 'redis://h:6379', attemptTimeoutMs: 2 ** 31 }, 'attemptTimeoutMs'],
+      [{ url: 'redis://h:6379', circuitBreaker: { openMs: 1e12 } }, 'circuitBreaker.openMs'],
+    ] as const) {
+      expect(() => resolveConnectionOptions(options)).toThrow(
+        expect.objectContaining({ code: 'E_INVALID_OPTION', option, message: expect.stringContaining('2147483647') }),
+      );
+    }
+    expect(resolveConnectionOptions({ url: 'redis://h:6379', commandTimeoutMs: 2 ** 31 - 1 }).commandTimeoutMs).toBe(
+      2 ** 31 - 1,
+    );
+  });
+
+  it("says a '#' in a URL password must be percent-encoded, and masks the password to its end", () => {
+    let error: Error | undefined;
+    try {
+      resolveConnectionOptions({ url: 'redis+sentinel://app:secret@h:26379/m?sentinelPassword=se#cret' });
+    } catch (e) {
+      error = e as Error;
+    }
+    expect(error?.message).toContain("a '#' in a password must be percent-encoded as %23");
+    expect(error?.message).not.toContain('cret');
+    expect(error?.message).not.toContain('secret');
+  });
 });
