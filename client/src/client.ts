@@ -241,7 +241,12 @@ export class SlotforgeClient {
     }
   }
 
-  /** Flushes and closes every module (write-behind queues first), then QUITs the connections. Idempotent. */
+  /**
+   * Flushes and closes every module (write-behind queues first), then closes the connection: new calls fail E_CLOSED
+   * at once, calls already running finish within their deadlines (close() waits for them, at most commandTimeoutMs),
+   * then QUIT; a call still retrying after that fails E_CLOSED. Every promise settles, and the process can exit.
+   * Idempotent.
+   */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       const errors: unknown[] = [];
