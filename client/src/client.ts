@@ -131,9 +131,10 @@ export class SlotforgeClient {
   /** Reads a fresh value; `undefined` when missing or expired (a stored null, '', 0 or false is returned as such). */
   async get<T = unknown>(key: string): Promise<T | undefined> {
     const full = this.context.keys.key(key);
+    if (this.#closing)
+      throw new SlotforgeError('E_CLOSED', `GET '${full}' after close()`, { command: 'GET', key: full });
     const breaker = this.context.commands.breaker;
-    // After close() the read below fails E_CLOSED, whatever the breaker's state.
-    if (breaker && breaker.state !== 'closed' && !this.#closing) {
+    if (breaker && breaker.state !== 'closed') {
       // Redis has not answered lately: fail now instead of waiting a whole deadline (see core/breaker.ts).
       this.context.metrics.breakerShortCircuit('error');
       return this.#guard(Promise.reject(breaker.openError('GET', full)));
@@ -244,8 +245,9 @@ export class SlotforgeClient {
   /**
    * Flushes and closes every module (write-behind queues first), then closes the connection: new calls fail E_CLOSED
    * at once, calls already running finish within their deadlines (close() waits for them, at most commandTimeoutMs),
-   * then QUIT; a call still retrying after that fails E_CLOSED. Every promise settles, and the process can exit.
-   * Idempotent.
+   * then QUIT; a call still retrying after that fails E_CLOSED. Every promise settles, and the process can exit. An
+   * operation of several steps (getOrSet's load then SET, tags, invalidatePattern's SCAN pages) fails E_CLOSED at a
+   * step it starts after close() began. Idempotent.
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {

@@ -4,12 +4,20 @@
 import { CONNECTION_DEFAULTS, type ConnectionOptions, type HostPort, type Target } from './options.ts';
 import { invalidOption } from './validate.ts';
 
-function parseHostPort(text: string, option: string): HostPort {
+/** Appended to a url's error when a password may hold a reserved character. */
+const PASSWORD_HINT = " (a '#', '/', '@' or '?' in a password must be percent-encoded: %23, %2F, %40, %3F)";
+
+/** `shown` is what the error prints (for a url: the url with its passwords masked). */
+function parseHostPort(text: string, option: string, shown = text): HostPort {
   const match = /^\[?([^\]]*?)\]?:(\d+)$/.exec(text) ?? /^([^:]+)$/.exec(text);
   const host = match?.[1];
   const port = match?.[2] === undefined ? CONNECTION_DEFAULTS.port : Number(match[2]);
   if (!host || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw invalidOption(option, 'host:port with a port between 1 and 65535', text);
+    throw invalidOption(
+      option,
+      `host:port with a port between 1 and 65535${shown === text ? '' : PASSWORD_HINT}`,
+      shown,
+    );
   }
   return { host, port };
 }
@@ -22,7 +30,7 @@ export function parseRedisUrl(url: string): Partial<ConnectionOptions> & { targe
     );
   if (!match) {
     // A URL has no fragment here: a '#' is a password character that was not percent-encoded.
-    const hint = url.includes('#') ? " (a '#' in a password must be percent-encoded as %23)" : '';
+    const hint = url.includes('#') ? PASSWORD_HINT : '';
     throw invalidOption(
       'url',
       `redis://[user:password@]host:port[/db], redis+cluster://host:port,... or redis+sentinel://host:port,.../masterName${hint}`,
@@ -45,7 +53,7 @@ export function parseRedisUrl(url: string): Partial<ConnectionOptions> & { targe
   const addresses = hosts
     .split(',')
     .filter((h) => h.length > 0)
-    .map((h) => parseHostPort(h, 'url'));
+    .map((h) => parseHostPort(h, 'url', redactUrl(url)));
   const first = addresses[0] ?? { host: CONNECTION_DEFAULTS.host, port: CONNECTION_DEFAULTS.port };
   const base = {
     tls,
@@ -53,7 +61,7 @@ export function parseRedisUrl(url: string): Partial<ConnectionOptions> & { targe
     ...(password === undefined ? {} : { password }),
   };
   if (scheme.endsWith('+cluster')) {
-    if (addresses.length === 0) throw invalidOption('url', 'a cluster URL with at least one seed node', url);
+    if (addresses.length === 0) throw invalidOption('url', 'a cluster URL with at least one seed node', redactUrl(url));
     return { ...base, target: { mode: 'cluster', nodes: addresses } };
   }
   if (scheme.endsWith('+sentinel')) {
@@ -73,7 +81,7 @@ export function parseRedisUrl(url: string): Partial<ConnectionOptions> & { targe
       },
     };
   }
-  if (addresses.length > 1) throw invalidOption('url', 'one host (use redis+cluster:// for several)', url);
+  if (addresses.length > 1) throw invalidOption('url', 'one host (use redis+cluster:// for several)', redactUrl(url));
   const db = path === '' ? undefined : parseDb(path, url);
   return { ...base, ...(db === undefined ? {} : { db }), target: { mode: 'standalone', ...first } };
 }
@@ -103,6 +111,6 @@ function parseDb(text: string, url: string): number {
 
 /** The url with its passwords replaced by '***', for error messages. */
 export function redactUrl(url: string): string {
-  // The sentinel password runs to the next '&': an unencoded '#' in it is still masked.
-  return url.replace(/\/\/([^@/:]*):[^@/]*@/, '//$1:***@').replace(/([?&]sentinelPassword=)[^&]*/g, '$1***');
+  // Up to the last '@' and the next '&': a password with an unencoded '/', '@' or '#' is still masked whole.
+  return url.replace(/\/\/([^@/:]*):.*@/, '//$1:***@').replace(/([?&]sentinelPassword=)[^&]*/g, '$1***');
 }

@@ -154,12 +154,12 @@ export async function withRetry<T>(attempt: (remainingMs: number) => Promise<T>,
 
 /**
  * An attempt's error as the caller reads it. ioredis' "Reached the max retries per request limit (which is 1). Refer
- * to "maxRetriesPerRequest" option for details." names an option of ioredis that ours do not have: it means the
- * command waited for a connection through a reconnect attempt that failed, and was not sent.
+ * to "maxRetriesPerRequest" option for details." names an option of ioredis that ours do not have: the connection
+ * was lost and a reconnect attempt failed while the command waited.
  */
 export function messageOf(error: Error): string {
   return /^Reached the max retries per request limit/.test(error.message)
-    ? 'not sent: no connection to Redis (a reconnect attempt failed while the command waited)'
+    ? 'no connection to Redis (ioredis gave the command up after a reconnect attempt failed)'
     : error.message;
 }
 

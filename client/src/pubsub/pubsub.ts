@@ -182,6 +182,9 @@ export class PubSub {
         } catch (error) {
           // Not subscribed: this handler gets nothing, even if Redis confirms the SUBSCRIBE later.
           state.handlers.delete(wrapped);
+          // A SUBSCRIBE that timed out may still be sent once connected: take it back (queued behind it, best effort),
+          // or ioredis would keep the channel subscribed, and resubscribe it on every reconnect.
+          if (state.handlers.size === 0 && isSlotforgeError(error, 'E_TIMEOUT')) this.#retract(redisChannel, state);
           throw error;
         }
         return async () => {
@@ -227,6 +230,12 @@ export class PubSub {
       }
     })();
     return state.subscribed;
+  }
+
+  #retract(redisChannel: string, state: ChannelState): void {
+    const subscriber = state.sharded ? this.#sharded : this.#classic;
+    const sent = state.sharded ? subscriber?.sunsubscribe(redisChannel) : subscriber?.unsubscribe(redisChannel);
+    sent?.catch(() => {});
   }
 
   async #unsubscribe(redisChannel: string, state: ChannelState): Promise<void> {

@@ -33,13 +33,14 @@ describe('close() with calls running', () => {
     const c = createClient({ cluster: { nodes }, password: PASSWORD, namespace: 'drain' });
     const set = settle(c.set('a', { n: 1 }, { ttlMs: 60_000 }), t0);
     const get = settle(c.get('missing'), t0);
+    // A batch (DEL per slot) waits for the slot map first: counted from the start too.
+    const del = settle(c.context.commands.del(['drain:x', 'drain:y']), t0);
     await c.close();
     const closedAt = performance.now() - t0;
-    const [s, g] = await Promise.all([set, get]);
-    expect(s.error).toBeUndefined();
-    expect(g.error).toBeUndefined();
-    expect(s.at).toBeLessThanOrEqual(closedAt);
-    expect(g.at).toBeLessThanOrEqual(closedAt);
+    for (const r of await Promise.all([set, get, del])) {
+      expect(r.error).toBeUndefined();
+      expect(r.at).toBeLessThanOrEqual(closedAt);
+    }
     const reader = createClient({ cluster: { nodes }, password: PASSWORD, namespace: 'drain' });
     try {
       expect(await reader.get('a')).toEqual({ n: 1 });
@@ -64,6 +65,8 @@ describe('close() with calls running', () => {
       password: PASSWORD,
       namespace: 'drain',
       commandTimeoutMs: deadlineMs,
+      // QUIT's bound, well below the deadline: without the drain close() would resolve before the calls settled.
+      connectTimeoutMs: 300,
       circuitBreaker: false,
     });
     await c.ready();
@@ -84,6 +87,25 @@ describe('close() with calls running', () => {
       }
       // QUIT to a frozen server is bounded too.
       expect(closedAt).toBeLessThan(deadlineMs + 3000);
+      // A call whose own deadline outlasts the drain's bound (commandTimeoutMs) is cut off once close() QUITs: E_CLOSED
+      // at its next attempt, not at its 30 s deadline.
+      const c2 = createClient({
+        host: server.host,
+        port: server.port,
+        password: PASSWORD,
+        namespace: 'drain',
+        commandTimeoutMs: 1000,
+        connectTimeoutMs: 300,
+        circuitBreaker: false,
+      });
+      const t1 = performance.now();
+      const long = settle(c2.context.commands.call('SET', ['drain:long', '1'], { timeoutMs: 30_000 }), t1);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await c2.close();
+      const cut = await long;
+      expect(isSlotforgeError(cut.error) && cut.error.code, String(cut.error)).toBe('E_CLOSED');
+      // The drain's 1 s + the attempt under way (2 x attemptTimeoutMs) + QUIT's 0.3 s, with slack: not 30 s.
+      expect(cut.at).toBeLessThan(6000);
     } finally {
       server.process.signal('SIGCONT');
     }

@@ -273,8 +273,17 @@ describe('retry loop', () => {
     } catch (e) {
       error = e as Error;
     }
-    expect(error?.message).toContain("a '#' in a password must be percent-encoded as %23");
+    expect(error?.message).toContain("a '#', '/', '@' or '?' in a password must be percent-encoded");
     expect(error?.message).not.toContain('cret');
     expect(error?.message).not.toContain('secret');
+    // A '/' in the user-info password (outsider review: 'user:pa' was shown).
+    let slash: Error | undefined;
+    try {
+      resolveConnectionOptions({ url: 'redis://app:x9q/zz7w@h:6379' });
+    } catch (e) {
+      slash = e as Error;
+    }
+    expect(slash?.message).toContain('must be percent-encoded');
+    expect(slash?.message).not.toMatch(/x9q|zz7w/);
   });
 });

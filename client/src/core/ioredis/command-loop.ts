@@ -12,21 +12,10 @@ import type { ResolvedConnectionOptions } from '../options.ts';
 import { classifyFailure, toSlotforgeError, withRetry } from '../retry.ts';
 import type { WriteCoalescer } from '../write-coalescer.ts';
 import type { Client } from './create.ts';
+import { type SentinelErrors, sentinelReason } from './sentinel-errors.ts';
 
 /** The fast path needs a deadline of at least this many attempt timeouts (ioredis may redirect within one). */
 const FAST_PATH_MIN_ATTEMPTS = 4;
-
-/** ioredis' error when no sentinel gave the primary's address. */
-export const SENTINELS_UNREACHABLE = /All sentinels are unreachable/;
-
-/** The last sentinel refused our credentials (in ioredis' "All sentinels are unreachable ... Last error: ..."). */
-const SENTINEL_AUTH_REFUSED = /Last error: .*(NOAUTH|WRONGPASS|invalid password|invalid username-password)/;
-
-/** "all sentinels unreachable: <the last sentinel's error>" from ioredis' error. */
-export function sentinelReason(error: Error): string {
-  const last = /Last error: (.*)$/.exec(error.message)?.[1];
-  return `all sentinels unreachable: ${last ?? error.message}`;
-}
 
 /** What the loop reads from its connection. */
 export interface CommandLoopHost {
@@ -41,8 +30,8 @@ export interface CommandLoopHost {
   closing(): boolean;
   /** Once close() has drained the calls it waits for and QUITs: a call still running fails (E_CLOSED) at its next attempt. */
   closed(): boolean;
-  /** Sentinel mode: ioredis' last "All sentinels are unreachable" error since the connection was last ready. */
-  sentinelError(): Error | undefined;
+  /** Sentinel mode: what the sentinels said while the client could not find its primary. */
+  readonly sentinel: SentinelErrors | undefined;
 }
 
 /** @internal Runs attempts in the retry loop with one connection's policy. */
@@ -64,8 +53,9 @@ export class CommandLoop {
 
   /** The fast path's success handler: the attempt answered and the call is done. */
   readonly #answeredDone = <T>(reply: T): T => {
-    this.#host.breaker?.success();
+    // Counted down first: a throwing 'breaker' listener must not leave the call counted (close() would wait for it).
     this.#settled();
+    this.#host.breaker?.success();
     return reply;
   };
 
@@ -138,17 +128,18 @@ export class CommandLoop {
         sent = Promise.reject(error);
       }
       return sent.then(this.#answeredDone, (error: unknown) => {
-        breaker?.failure(error);
-        if (failFast && breaker?.state !== 'closed') {
+        try {
+          breaker?.failure(error);
+          if (failFast && breaker?.state !== 'closed') throw breaker?.openError(command, key);
+          const kind = classifyFailure(error);
+          if (kind === 'fatal' || (kind === 'ambiguous' && !idempotent))
+            throw toSlotforgeError(error, { command, key, timeoutMs }, 1);
+          this.onRetry(error);
+        } catch (final) {
+          // Done (also when a 'breaker' listener threw): counted down before the rejection.
           this.#settled();
-          throw breaker?.openError(command, key);
+          throw final;
         }
-        const kind = classifyFailure(error);
-        if (kind === 'fatal' || (kind === 'ambiguous' && !idempotent)) {
-          this.#settled();
-          throw toSlotforgeError(error, { command, key, timeoutMs }, 1);
-        }
-        this.onRetry(error);
         return this.#tracked(
           this.#loop(command, key, idempotent, timeoutMs, attempt, failFast, {
             startedAt,
@@ -208,8 +199,8 @@ export class CommandLoop {
   #stop(command: string, key: string | undefined): SlotforgeError | undefined {
     const host = this.#host;
     if (host.closed()) return new SlotforgeError('E_CLOSED', `${command} cut off by close()`, { command, key });
-    const refused = host.sentinelError();
-    if (!refused || !SENTINEL_AUTH_REFUSED.test(refused.message)) return undefined;
+    const refused = host.sentinel?.refused ? host.sentinel.last : undefined;
+    if (!refused) return undefined;
     const what = `${command}${key ? ` '${key}'` : ''}`;
     return new SlotforgeError('E_CONNECTION', `${what} not sent: ${sentinelReason(refused)}`, {
       command,
@@ -224,9 +215,11 @@ export class CommandLoop {
    * event. Put it in the error the caller gets (E_CONNECTION, that event's error as cause).
    */
   #explain(error: unknown): never {
-    const sentinelError = this.#host.sentinelError();
+    const sentinelError = this.#host.sentinel?.last;
     if (!sentinelError || !isSlotforgeError(error) || (error.code !== 'E_TIMEOUT' && error.code !== 'E_CONNECTION'))
       throw error;
+    // Already says why (#stop).
+    if (error.cause === sentinelError) throw error;
     throw new SlotforgeError(
       'E_CONNECTION',
       `${error.command ?? 'command'}${error.key ? ` '${error.key}'` : ''} failed: ${sentinelReason(sentinelError)}`,

@@ -5,7 +5,7 @@
  * @see https://github.com/redis/ioredis#cluster for the options tuned here.
  */
 import { EventEmitter } from 'node:events';
-import { Cluster, type Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { AttemptWatchdog } from '../attempt-watchdog.ts';
 import { runBatch } from '../batch.ts';
 import type { BreakerState, CircuitBreaker } from '../breaker.ts';
@@ -19,13 +19,22 @@ import { resolveConnectionOptions } from '../resolve-options.ts';
 import { keySlot } from '../slot.ts';
 import { type StreamHolder, WriteCoalescer } from '../write-coalescer.ts';
 import { execGroup } from './batch-exec.ts';
-import { CommandLoop, SENTINELS_UNREACHABLE } from './command-loop.ts';
-import { type Client, createBreaker, createClient, createDuplicateClient, createNodeClient } from './create.ts';
+import { CommandLoop } from './command-loop.ts';
+import {
+  type Client,
+  createBreaker,
+  createClient,
+  createDuplicateClient,
+  createNodeClient,
+  readyTimeoutMs,
+} from './create.ts';
 import { sendToSlot } from './direct.ts';
 import { durableOutcome, setAndWait } from './durable.ts';
 import {
   atPositions,
+  deletedCount,
   groupByNode,
+  masterIds,
   masters,
   nodeClient,
   nodeIdOfCommand,
@@ -34,6 +43,7 @@ import {
   perSlot,
   scanNodes,
 } from './routing.ts';
+import { SentinelErrors } from './sentinel-errors.ts';
 import { watchStrandedReconnect } from './sharded-subscribers.ts';
 import { startSlotRefresh } from './slot-refresh.ts';
 import { waitReady } from './wait-ready.ts';
@@ -55,7 +65,7 @@ class IoredisCommands implements Api.RedisCommands {
   readonly #opened = new Set<{ close(): Promise<void> }>();
   #connected = false;
   /** From the start of close() (new calls refused); #closed once it has drained the running calls and QUITs. */
-  #closing = false;
+  #closing: Promise<void> | undefined;
   #closed = false;
   #masterIds = '';
   #durable: Client | undefined;
@@ -67,8 +77,8 @@ class IoredisCommands implements Api.RedisCommands {
   readonly #watchdog: AttemptWatchdog;
   /** Null when turned off. Fed with every attempt's outcome (the command loop). */
   readonly breaker: CircuitBreaker | null;
-  /** Sentinel mode: ioredis' last "All sentinels are unreachable" error since the connection was last ready. */
-  #sentinelError: Error | undefined;
+  /** Sentinel mode: what the sentinels said while the main client could not find its primary. */
+  readonly #sentinel: SentinelErrors | undefined;
   /** Stops the periodic slot-map refreshes (main and durable cluster clients); run by close(). */
   readonly #stopRefresh: (() => void)[] = [];
   /** Every call's attempts (command-loop.ts). */
@@ -88,16 +98,20 @@ class IoredisCommands implements Api.RedisCommands {
     this.#watchdog = new AttemptWatchdog(options.attemptTimeoutMs);
     this.#refreshPeriodically(this.#client);
     const onBreaker = (state: BreakerState, cause: unknown) => this.#events.emit('breaker', state, cause);
-    this.breaker = createBreaker(this.#client, options, deps.clock, onBreaker, () => this.#sentinelError);
+    this.#sentinel =
+      this.#client instanceof Redis && options.target.mode === 'sentinel'
+        ? new SentinelErrors(this.#client)
+        : undefined;
+    this.breaker = createBreaker(this.#client, options, deps.clock, onBreaker, () => this.#sentinel?.last);
     this.#loop = new CommandLoop({
       client: this.#client,
       options,
       deps,
       breaker: this.breaker,
       coalescer: this.#coalescer,
-      closing: () => this.#closing,
+      closing: () => this.#closing !== undefined,
       closed: () => this.#closed,
-      sentinelError: () => this.#sentinelError,
+      sentinel: this.#sentinel,
     });
     this.#wire();
   }
@@ -119,16 +133,12 @@ class IoredisCommands implements Api.RedisCommands {
   #wire(): void {
     const client = this.#client;
     client.on('ready', () => {
-      this.#sentinelError = undefined;
       if (this.#connected) this.#events.emit('reconnect');
       this.#connected = true;
       this.#events.emit('ready');
       this.#checkTopology();
     });
-    client.on('error', (error: Error) => {
-      if (this.mode === 'sentinel' && SENTINELS_UNREACHABLE.test(error.message)) this.#sentinelError = error;
-      this.#events.emit('error', error);
-    });
+    client.on('error', (error: Error) => this.#events.emit('error', error));
     if (client instanceof Cluster) {
       client.on('node error', (error: Error, node: string) => this.#events.emit('error', error, node));
       client.on('-node', (_redis: Redis, node: string) => {
@@ -151,15 +161,11 @@ class IoredisCommands implements Api.RedisCommands {
 
   #checkTopology(): void {
     const masters = this.masters();
-    const ids = masters
-      .map((m) => m.id)
-      .sort()
-      .join(',');
-    if (ids !== this.#masterIds) {
-      const first = this.#masterIds === '';
-      this.#masterIds = ids;
-      if (!first) this.#events.emit('topology', masters);
-    }
+    const ids = masterIds(masters);
+    if (ids === this.#masterIds) return;
+    const first = this.#masterIds === '';
+    this.#masterIds = ids;
+    if (!first) this.#events.emit('topology', masters);
   }
 
   #idempotent(command: string, options?: Api.CallOptions): boolean {
@@ -167,8 +173,7 @@ class IoredisCommands implements Api.RedisCommands {
   }
 
   get(key: string, options?: Api.CallOptions): Promise<Buffer | null> {
-    // Not async: the hot path of every cache hit, one promise layer less. getBuffer(key) with the attempt deadline kept
-    // by the watchdog (see WatchedCommand), straight to the key's master when the direct path is open (direct.ts).
+    // Not async (the hot path): GET with the watchdog's attempt deadline, straight to the master if open (direct.ts).
     const watched = () => new WatchedCommand(this.#watchdog, 'get', [key]);
     const attempt = this.#direct
       ? () => sendToSlot(this.#client, keySlot(key), watched(), watched)
@@ -207,13 +212,7 @@ class IoredisCommands implements Api.RedisCommands {
   async del(keys: readonly string[], options?: Api.CallOptions): Promise<number> {
     if (keys.length === 0) return 0;
     const { commands } = perSlot('DEL', keys, this.mode === 'cluster');
-    const results = await this.batch(commands, { idempotent: true, ...options });
-    let deleted = 0;
-    for (const result of results) {
-      if (!result.ok) throw result.error;
-      deleted += Number(result.value);
-    }
-    return deleted;
+    return deletedCount(await this.batch(commands, { idempotent: true, ...options }));
   }
 
   async mget(keys: readonly string[], options?: Api.CallOptions): Promise<(Buffer | null)[]> {
@@ -229,10 +228,7 @@ class IoredisCommands implements Api.RedisCommands {
     );
   }
 
-  /**
-   * Sends one command whose attempt deadline is kept by the shared watchdog (WatchedCommand): ioredis' `call` arms a
-   * commandTimeout timer per command, a cost that grows with the machine's load (bench rows of SET and scripts).
-   */
+  /** One command, its attempt deadline kept by the shared watchdog (WatchedCommand), not a timer per command. */
   #send(name: string, args: Api.RedisArg[], buffers: boolean): Promise<unknown> {
     return this.#client.sendCommand(new WatchedCommand(this.#watchdog, name, args, buffers)) as Promise<unknown>;
   }
@@ -283,10 +279,7 @@ class IoredisCommands implements Api.RedisCommands {
     });
   }
 
-  /**
-   * Per-node routing needs the slot map, which a cluster client only has once ready; before that (first call after
-   * connect, or while reconnecting) wait for it within the operation's deadline.
-   */
+  /** Routing needs the slot map, which a cluster client has once ready: wait for it within the deadline. */
   async #slotMapReady(timeoutMs: number): Promise<void> {
     if (this.#closing) throw new SlotforgeError('E_CLOSED', 'called after close()');
     if (!(this.#client instanceof Cluster) || this.#client.slots.length > 0) return;
@@ -301,17 +294,18 @@ class IoredisCommands implements Api.RedisCommands {
     return masters(this.#client, this.#options.target);
   }
 
-  async callNode(
-    node: Api.NodeRef,
-    command: string,
-    args: readonly Api.RedisArg[],
-    options?: Api.CallOptions,
-  ): Promise<unknown> {
-    await this.#slotMapReady(options?.timeoutMs ?? this.commandTimeoutMs);
-    return this.#loop.run(command.toUpperCase(), undefined, this.#idempotent(command, options), options, async () => {
-      const client = nodeClient(this.#client, node);
-      return options?.buffers ? client.callBuffer(command, [...args]) : client.call(command, [...args]);
-    });
+  callNode(node: Api.NodeRef, command: string, args: readonly Api.RedisArg[], options?: Api.CallOptions) {
+    // Counted for close() from the start, the wait for the slot map included.
+    const ready = this.#slotMapReady(options?.timeoutMs ?? this.commandTimeoutMs);
+    const idempotent = this.#idempotent(command, options);
+    return this.#loop.track(
+      ready.then(() =>
+        this.#loop.run(command.toUpperCase(), undefined, idempotent, options, async () => {
+          const client = nodeClient(this.#client, node);
+          return options?.buffers ? client.callBuffer(command, [...args]) : client.call(command, [...args]);
+        }),
+      ),
+    );
   }
 
   async *scan(
@@ -329,7 +323,7 @@ class IoredisCommands implements Api.RedisCommands {
       this.#loop.run(command, undefined, idempotent, options, attempt),
     );
     this.#track(connection);
-    await this.#waitReady(redis, this.#options.connectTimeoutMs + this.#options.commandTimeoutMs);
+    await this.#waitReady(redis, readyTimeoutMs(this.#options));
     return connection;
   }
 
@@ -371,21 +365,24 @@ class IoredisCommands implements Api.RedisCommands {
     return this;
   }
 
-  async ready(timeoutMs = this.#options.connectTimeoutMs + this.commandTimeoutMs): Promise<void> {
+  async ready(timeoutMs = readyTimeoutMs(this.#options)): Promise<void> {
     await this.#waitReady(this.#client, timeoutMs);
   }
 
   #waitReady(client: Client, timeoutMs: number): Promise<void> {
     // Sentinel's reason belongs to the main client only (a node connection has its own errors).
     return waitReady(client, timeoutMs, this.#deps.clock, () =>
-      client === this.#client ? this.#sentinelError : undefined,
+      client === this.#client ? this.#sentinel?.last : undefined,
     );
   }
 
   /** Refuses new calls, lets running ones finish (within commandTimeoutMs), QUITs; a call still retrying: E_CLOSED. */
-  async close(): Promise<void> {
-    if (this.#closing) return;
-    this.#closing = true;
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     await this.#loop.drained(this.#options.commandTimeoutMs);
     this.#closed = true;
     this.#watchdog.stop();

@@ -10,7 +10,8 @@ import { type BreakerState, CircuitBreaker } from '../breaker.ts';
 import type { NodeRef } from '../commands.ts';
 import { type Clock, raceClock } from '../deps.ts';
 import type { ResolvedConnectionOptions } from '../options.ts';
-import { sentinelReason } from './command-loop.ts';
+import { MAX_TIMER_MS } from '../validate.ts';
+import { sentinelReason } from './sentinel-errors.ts';
 import { keepShardedSubscribersResettable } from './sharded-subscribers.ts';
 
 /** The client every command goes through. */
@@ -63,7 +64,7 @@ function sentinelOptions(
     // ioredis sets no timeout on a sentinel's reply: one that accepts connections but never answers (paused,
     // blackholed after connect) would hold every reconnect forever. Its timer starts before the connection to the
     // sentinel is made, so it covers the connect too: connectTimeoutMs + attemptTimeoutMs, then the next sentinel.
-    sentinelCommandTimeout: o.connectTimeoutMs + o.attemptTimeoutMs,
+    sentinelCommandTimeout: Math.min(o.connectTimeoutMs + o.attemptTimeoutMs, MAX_TIMER_MS),
   };
 }
 
@@ -222,4 +223,9 @@ export function createBreaker(
     return error ? { reason: sentinelReason(error), cause: error } : undefined;
   };
   return new CircuitBreaker(options.circuitBreaker, clock, probe, onChange, explain);
+}
+
+/** How long to wait for a connection to be ready: connectTimeoutMs + commandTimeoutMs, within what a Node timer takes. */
+export function readyTimeoutMs(options: ResolvedConnectionOptions): number {
+  return Math.min(options.connectTimeoutMs + options.commandTimeoutMs, MAX_TIMER_MS);
 }

@@ -149,3 +149,21 @@ export async function* scanNodes(
     } while (cursor !== '0');
   }
 }
+
+/** The ids of `masters`, sorted and joined: equal strings, same masters (the connection's 'topology' event). */
+export function masterIds(masters: readonly NodeRef[]): string {
+  return masters
+    .map((m) => m.id)
+    .sort()
+    .join(',');
+}
+
+/** The keys deleted by per-slot DEL batches; the first failed batch is thrown. */
+export function deletedCount(results: readonly BatchResult[]): number {
+  let deleted = 0;
+  for (const result of results) {
+    if (!result.ok) throw result.error;
+    deleted += Number(result.value);
+  }
+  return deleted;
+}

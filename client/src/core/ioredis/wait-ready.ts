@@ -4,8 +4,8 @@
  */
 import type { Clock } from '../deps.ts';
 import { SlotforgeError } from '../errors.ts';
-import { sentinelReason } from './command-loop.ts';
 import type { Client } from './create.ts';
+import { sentinelReason } from './sentinel-errors.ts';
 
 /**
  * Resolves when `client` is ready; E_CONNECTION after `timeoutMs`, with Sentinel's reason (`sentinelError`, ioredis'
