@@ -8,7 +8,7 @@ import { type Workload, withTimeout } from './workload.ts';
 export interface AcknowledgedWritesOptions {
   /** Concurrent writers. @default 8 */
   readonly concurrency?: number;
-  /** Upper bound on writes, whatever the duration (a safety bound: the scenario's signal ends the run). @default 1000000 */
+  /** Upper bound on writes, whatever the duration (a safety bound: the scenario's signal ends the run). @default 2000000 */
   readonly maxOperations?: number;
   /** Replicas WAIT asks for. @default 1 */
   readonly waitReplicas?: number;
@@ -32,7 +32,7 @@ export function acknowledgedWrites(options: AcknowledgedWritesOptions = {}): Wor
       // When this client routes the affected slots to the new master: a phase of the failover timeline.
       const unwatch = client instanceof Cluster ? watchClientSlots(client, recorder) : () => {};
       let n = 0;
-      const max = options.maxOperations ?? 1_000_000;
+      const max = options.maxOperations ?? 2_000_000;
       const writer = async () => {
         while (!signal.aborted && n < max) {
           const key = `${prefix}:${n++}`;

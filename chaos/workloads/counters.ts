@@ -11,7 +11,7 @@ export interface CountersOptions {
   readonly keys?: number;
   /** @default 4 */
   readonly concurrency?: number;
-  /** A safety bound: the scenario's signal ends the run. @default 400000 */
+  /** A safety bound: the scenario's signal ends the run. @default 1000000 */
   readonly maxOperations?: number;
 }
 
@@ -28,7 +28,7 @@ export function counters(options: CountersOptions = {}): Workload {
     async run({ connection, recorder, signal, operationTimeoutMs }) {
       const client = connectData(connection);
       let n = 0;
-      const max = options.maxOperations ?? 400_000;
+      const max = options.maxOperations ?? 1_000_000;
       const worker = async () => {
         while (!signal.aborted && n < max) {
           const key = keys[n++ % keys.length] as string;
