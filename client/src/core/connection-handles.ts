@@ -146,37 +146,29 @@ export class SubscriberHandle extends Handle implements Subscriber {
    * time (ioredis may still send it once connected: the pub/sub module then drops what arrives for a channel without
    * handlers), E_CLOSED when close() came first, else ioredis' error wrapped (E_CONNECTION or E_COMMAND).
    */
-  #send(command: SubscribeCommand, names: string[]): Promise<void> {
+  async #send(command: SubscribeCommand, names: string[]): Promise<void> {
     const upper = command.toUpperCase();
     const key = names.join(' ');
-    if (this.closing)
-      return Promise.reject(new SlotforgeError('E_CLOSED', `${upper} '${key}' after close()`, { command: upper, key }));
-    return new Promise<void>((resolve, reject) => {
-      const fail = (error: unknown): void => {
-        clearTimeout(timer);
-        this.#pending.delete(fail);
-        reject(error);
-      };
-      const timer = setTimeout(() => {
-        fail(
-          new SlotforgeError('E_TIMEOUT', `${upper} '${key}' was not confirmed within ${this.timeoutMs} ms`, {
-            command: upper,
-            key,
-            timeoutMs: this.timeoutMs,
-          }),
-        );
-      }, this.timeoutMs);
-      timer.unref();
-      this.#pending.add(fail);
-      this.client[command](...names).then(
-        () => {
-          clearTimeout(timer);
-          this.#pending.delete(fail);
-          resolve();
-        },
-        (error: unknown) => fail(toSlotforgeError(error, { command: upper, key, timeoutMs: this.timeoutMs })),
-      );
+    const timeoutMs = this.timeoutMs;
+    if (this.closing) throw new SlotforgeError('E_CLOSED', `${upper} '${key}' after close()`, { command: upper, key });
+    let cut: (error: SlotforgeError) => void = () => {};
+    const closed = new Promise<never>((_, reject) => {
+      cut = reject;
     });
+    this.#pending.add(cut);
+    try {
+      await raceClock(Promise.race([this.client[command](...names), closed]), timeoutMs, systemClock, () => {
+        throw new SlotforgeError('E_TIMEOUT', `${upper} '${key}' was not confirmed within ${timeoutMs} ms`, {
+          command: upper,
+          key,
+          timeoutMs,
+        });
+      });
+    } catch (error) {
+      throw toSlotforgeError(error, { command: upper, key, timeoutMs });
+    } finally {
+      this.#pending.delete(cut);
+    }
   }
 
   override async close(): Promise<void> {

@@ -6,7 +6,7 @@
 import { Cluster } from 'ioredis';
 import type { CircuitBreaker } from '../breaker.ts';
 import type { CallOptions } from '../commands.ts';
-import type { Deps } from '../deps.ts';
+import { type Deps, raceClock } from '../deps.ts';
 import { isSlotforgeError, SlotforgeError } from '../errors.ts';
 import type { ResolvedConnectionOptions } from '../options.ts';
 import { classifyFailure, toSlotforgeError, withRetry } from '../retry.ts';
@@ -84,18 +84,13 @@ export class CommandLoop {
   }
 
   /** Resolves once every call started so far has settled, or after `timeoutMs`, whichever comes first. */
-  drained(timeoutMs: number): Promise<void> {
-    if (this.#running === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = this.#host.deps.clock.setTimeout(done, timeoutMs);
-      const self = this;
-      function done(): void {
-        self.#host.deps.clock.clearTimeout(timer);
-        self.#onDrained = undefined;
-        resolve();
-      }
-      this.#onDrained = done;
+  async drained(timeoutMs: number): Promise<void> {
+    if (this.#running === 0) return;
+    const drained = new Promise<void>((resolve) => {
+      this.#onDrained = resolve;
     });
+    await raceClock(drained, timeoutMs, this.#host.deps.clock, () => undefined);
+    this.#onDrained = undefined;
   }
 
   /** Runs `attempt` in the retry loop with this connection's policy. */
