@@ -4,15 +4,22 @@
 #
 # Redis fails a master over in three waits after its node timeout (docs/chaos.md, "What the timeline showed"):
 # each other master must time out a PING of its own (PFAIL), their failure reports must reach one node by gossip,
-# which then broadcasts FAIL, and the replica waits 500 ms + 0-500 ms + 1 s per rank before it asks for votes. The
-# first is the definition of "unreachable for the node timeout"; the other two are 0.5 to 1.5 s of waiting on a
-# decision that is already made. This loop reads this node's view every SLOTFORGE_FAILOVER_ASSIST_INTERVAL_MS; when
-# this node is a replica and suspects its master (flagged failing here, or a PING to it unanswered for half the node
-# timeout: the replica's own PING may have gone out after the masters'), it asks every other master serving slots
-# directly, and when as many of them as Redis's own quorum (masters serving slots / 2 + 1) flag the master failing
-# (fail? or fail) it fails the master over at once (see assist below: FORCE, an election the masters vote in, before
-# Redis agreed FAIL; TAKEOVER after, when Redis's own election would only wait). The condition and the quorum are
-# Redis's; only the waiting goes.
+# which then broadcasts FAIL, and the replica waits 500 ms + 0-500 ms + 1 s per rank before it asks for votes. A
+# master sends that PING only when its last PONG (its own, or one another node reported by gossip) is half a node
+# timeout old, so the second master of three flags a dead master at the node timeout plus a third of it on average.
+# This loop reads this node's view every SLOTFORGE_FAILOVER_ASSIST_INTERVAL_MS; when this node is a replica and
+# suspects its master (flagged failing here, or a PING to it unanswered for a second), it fails the master over at
+# once (see assist below: FORCE, an election the masters vote in, before Redis agreed FAIL; TAKEOVER after, when
+# Redis's own election would only wait) when both of these hold:
+#  1. Some node has had no answer from the master for the whole node timeout, Redis's definition of unreachable:
+#     this node, or a master asked, flags it failing (its own PING unanswered for the node timeout), or the master
+#     has answered none of this replica's PINGs (master-probe.sh, one every 100 ms) for the node timeout + 100 ms.
+#  2. As many masters serving slots as Redis's own quorum (masters serving slots / 2 + 1) confirm it, each from its
+#     own PING: flagged failing, or a PING of its own unanswered for at least half the node timeout (a master with a
+#     PING out that long has already reconnected its link to the node once: clusterCron's own suspicion). Ages are
+#     read on each master's clock (TIME), so clock skew between pods does not count.
+# So a master that answered anyone within the node timeout is never failed over, and a replica that alone lost its
+# master never acts: the quorum's own PINGs must be unanswered too.
 # Not acted on: a master without slots (a drained shard), a replica that is not the most advanced of its master's
 # replicas that answer (rank, as Redis orders them), a replica with cluster-replica-no-failover, or within 2 x node
 # timeout of the last takeover (how long masters refuse another vote for this master's replicas).
@@ -22,6 +29,11 @@ MAIN_PID=$1
 SELF=$(self_ip)
 INTERVAL_MS=${SLOTFORGE_FAILOVER_ASSIST_INTERVAL_MS:-200}
 TMP="$RUN_DIR/failover-assist"
+# The master probe (condition 1): its files, and its pid, so a probe that died is not read as a silent master.
+PROBE_PONG="$RUN_DIR/master-probe.pong"
+PROBE_TARGET="$RUN_DIR/master-probe.target"
+sh "$CONFIG_DIR/master-probe.sh" "$MAIN_PID" &
+PROBE_PID=$!
 
 alive() { kill -0 "$MAIN_PID" 2>/dev/null; }
 # redis-cli as admin against HOST PORT within 1 s, with the password read when the stream (re)started: a decision
@@ -34,40 +46,61 @@ acli() {
   REDISCLI_AUTH=$AUTH timeout 1 redis-cli $TLS_ARGS --no-auth-warning -h "$_ac_host" -p "$_ac_port" "$@"
 }
 
-# Whether node $1 (master id) is flagged failing by a quorum of the masters of view $2 serving slots, asked all at
-# once; QUORUM says how many agreed of how many.
-quorum_flags_failing() {
-  _qf_target=$1
+# Whether the masters of view $2 serving slots confirm master $1 (id) unreachable, as many as Redis's quorum, asked
+# all at once: each flags it failing, or has a PING to it unanswered for half the node timeout by its own clock (TIME,
+# then its view). Sets QUORUM (how many confirm, of how many) and FLAGGED (how many nodes asked flag it failing: a PING
+# of theirs unanswered for the whole node timeout). Up to 8 replicas are asked too, for FLAGGED only:
+# Redis counts no replica in its quorum, but a replica's PING is as good a witness of the node timeout.
+quorum_confirms() {
   _qf_size=0
   _qf_n=0
   rm -f "$TMP".*
   set -f
-  for _qf_peer in $(printf '%s\n' "$2" | while read -r _qf_id _qf_addr _qf_flags _qf_rest; do
-    case ",$_qf_flags," in *,master,*) ;; *) continue ;; esac
-    line_has_slots "$_qf_id $_qf_addr $_qf_flags $_qf_rest" || continue
-    printf '%s|%s|%s\n' "$_qf_id" "$_qf_addr" "$_qf_flags"
-  done); do
-    _qf_size=$((_qf_size + 1))
-    _qf_id=${_qf_peer%%|*}
-    _qf_flags=${_qf_peer##*|}
-    _qf_addr=${_qf_peer#*|}
-    _qf_addr=${_qf_addr%|*}
-    [ "$_qf_id" = "$_qf_target" ] && continue
-    case ",$_qf_flags," in *,fail,* | *,fail\?,* | *,handshake,* | *,noaddr,*) continue ;; esac
+  for _qf_peer in $(printf '%s\n' "$2" | awk -v target="$1" '
+    $3 ~ /(^|,)master(,|$)/ && NF > 8 { size++ }
+    $1 == target || $3 ~ /(^|,)(myself|fail\??|handshake|noaddr)(,|$)/ { next }
+    $3 ~ /(^|,)master(,|$)/ && NF > 8 { print "m|" $1 "|" $2; next }
+    $3 ~ /(^|,)slave(,|$)/ && replicas++ < 8 { print "r|" $1 "|" $2 }
+    END { print "size|" size + 0 }'); do
+    _qf_kind=${_qf_peer%%|*}
+    _qf_addr=${_qf_peer##*|}
+    [ "$_qf_kind" != size ] || {
+      _qf_size=$_qf_addr
+      continue
+    }
     _qf_n=$((_qf_n + 1))
-    acli "$(addr_ip "$_qf_addr")" "$(addr_port "$_qf_addr")" cluster nodes 2>/dev/null |
-      grep "^$_qf_target " >"$TMP.$_qf_n" &
+    # `kind flags age`: age is how long the node's PING to the target has been unanswered (-1: none out).
+    printf 'TIME\nCLUSTER NODES\n' | acli "$(addr_ip "$_qf_addr")" "$(addr_port "$_qf_addr")" 2>/dev/null |
+      tr -d '\r' | awk -v target="$1" -v kind="$_qf_kind" '
+        NR == 1 { s = $1 } NR == 2 { now = s * 1000 + int($1 / 1000) }
+        NR > 2 && $1 == target { print kind, $3, ($5 == "0" ? -1 : now - $5) }' >"$TMP.$_qf_n" &
   done
   set +f
   wait
   _qf_agree=0
+  FLAGGED=0
   for _qf_file in "$TMP".*; do
     [ -e "$_qf_file" ] || continue
-    flagged_failing "$(cut -d' ' -f3 <"$_qf_file")" && _qf_agree=$((_qf_agree + 1))
+    read -r _qf_kind _qf_flags _qf_age <"$_qf_file" || continue
+    if flagged_failing "$_qf_flags"; then
+      FLAGGED=$((FLAGGED + 1))
+      [ "$_qf_kind" = r ] || _qf_agree=$((_qf_agree + 1))
+    elif [ "$_qf_kind" = m ] && [ "${_qf_age:--1}" -ge $((NODE_TIMEOUT_MS / 2)) ]; then
+      _qf_agree=$((_qf_agree + 1))
+    fi
   done
   rm -f "$TMP".*
   QUORUM="$_qf_agree of $_qf_size"
   [ "$_qf_size" -gt 0 ] && [ "$_qf_agree" -ge $((_qf_size / 2 + 1)) ]
+}
+
+# How long (ms) master address $1 (ip:port) has answered none of this replica's PINGs (master-probe.sh); fails when
+# the probe has no say: not running, probing another address, or no reply from this one yet.
+probe_silence_ms() {
+  kill -0 "$PROBE_PID" 2>/dev/null && [ -e "$PROBE_PONG" ] || return 1
+  read -r _ps_target <"$PROBE_TARGET" 2>/dev/null && [ "$_ps_target" = "$1" ] || return 1
+  _ps_at=$(date -r "$PROBE_PONG" +%s%3N 2>/dev/null) || return 1
+  printf '%s' $(($(now_ms) - _ps_at))
 }
 
 # The other replicas of master $1 (this node is $2) in view $3 that could be elected: not failing, not nofailover.
@@ -101,8 +134,8 @@ best_replica() {
 # One decision on master $1 (this node is $2), suspected in this node's stream; prints the action it took (force or
 # takeover) and succeeds only when Redis answered OK.
 #  - Redis has not agreed FAIL yet (not flagged fail here): CLUSTER FAILOVER FORCE, which starts an election
-#    at once. Its vote request is forced: the voters skip their own "is the master FAIL" check, so the quorum of
-#    masters flagging it failing, asked just before, stands in for that check.
+#    at once. Its vote request is forced: the voters skip their own "is the master FAIL" check, so conditions 1 and 2
+#    (the top of this file), checked just before, stand in for that check.
 #  - Redis has agreed FAIL (flagged fail here) and this is the master's only replica that could be elected: Redis's own
 #    election is then set up 500-1000 ms out, and a FORCE sent now waits for that schedule (clusterHandleSlaveFailover
 #    keeps an attempt already set up). The decision the vote would make is made (FAIL agreed, no other candidate), so
@@ -135,16 +168,40 @@ assist() {
     _action=force
     [ "$_forced" = yes ] && return 1
   fi
-  if ! quorum_flags_failing "$1" "$_view"; then
-    # Once per suspicion: why nothing happens (a partition between this replica and its master alone, say).
-    [ "$_said" = yes ] || log "assist: master $1 suspected here; $QUORUM masters serving slots flag it failing: waiting"
-    printf 'waiting'
+  # Condition 2 (see the top of this file), then 1.
+  _confirmed=yes
+  quorum_confirms "$1" "$_view" || _confirmed=no
+  _addr=$(printf '%s' "$_master_line" | cut -d' ' -f2)
+  _addr="$(addr_ip "$_addr"):$(addr_port "$_addr")"
+  _silence=$(probe_silence_ms "$_addr") || _silence=-1
+  # Confirmed, and the probe's silence reaches the bound within half a second: wait for it here rather than for the
+  # next view and another round of questions (the masters' unanswered PINGs only grow meanwhile).
+  _wait=$((NODE_TIMEOUT_MS + 101 - _silence))
+  if [ "$_confirmed" = yes ] && [ "$_silence" -ge 0 ] && [ "$_wait" -gt 0 ] && [ "$_wait" -le 500 ]; then
+    sleep "0.$(printf '%03d' "$_wait")"
+    _silence=$(probe_silence_ms "$_addr") || _silence=-1
+  fi
+  _evidence=
+  if [ "$_silence" -gt $((NODE_TIMEOUT_MS + 100)) ]; then
+    _evidence="no reply to this replica's PINGs for $_silence ms"
+  elif flagged_failing "$(printf '%s' "$_master_line" | cut -d' ' -f3)"; then
+    _evidence='flagged failing here'
+  elif [ "$FLAGGED" -gt 0 ]; then
+    _evidence="flagged failing by $FLAGGED of the nodes asked"
+  fi
+  if [ "$_confirmed" = no ] || [ -z "$_evidence" ]; then
+    # Once per suspicion, and again when condition 1 comes to hold: why nothing happens (a partition between this
+    # replica and its master alone, say).
+    _key=waiting${_evidence:+-evidence}
+    [ "$_said" = "$_key" ] || log "assist: master $1 suspected here; unanswered for the node timeout:" \
+      "${_evidence:-not yet}; $QUORUM masters serving slots confirm it: waiting"
+    printf '%s' "$_key"
     return 1
   fi
   best_replica "$2" "$_others" || return 1
   _reply=$(acli "$SELF" "$REDIS_PORT" cluster failover "$_action" 2>&1)
-  log "assist: master $1 flagged failing by $QUORUM masters serving slots; CLUSTER FAILOVER $_action: $_reply" \
-    "($(($(now_ms) - _since)) ms after this node began to suspect it)"
+  log "assist: master $1 unanswered for the node timeout ($_evidence), confirmed by $QUORUM masters serving slots;" \
+    "CLUSTER FAILOVER $_action: $_reply ($(($(now_ms) - _since)) ms after this node began to suspect it)"
   [ "$_reply" = OK ] || return 1
   printf '%s' "$_action"
 }
@@ -168,6 +225,8 @@ while alive; do
     continue
     ;;
   esac
+  SUSPECT_MS=$((NODE_TIMEOUT_MS / 2))
+  [ "$SUSPECT_MS" -le 1000 ] || SUSPECT_MS=1000
   # mawk picks the two lines that matter (this node's, and its master's while a PING to it is unanswered or it is
   # flagged failing; "- clear" once it is not) and flushes each; `-W interactive` stops mawk from waiting to fill its
   # input buffer from the pipe (it held the lines back). sh's `read` takes a byte per system call, and reading
@@ -186,9 +245,10 @@ while alive; do
         _since=0
         continue
       }
-      # Suspect: flagged failing here, or a PING to it unanswered for half the node timeout (this replica may be the
-      # last to flag it: its own PING may have gone out later than the masters').
-      if ! flagged_failing "$_flags" && [ $(($(now_ms) - _ping)) -le $((NODE_TIMEOUT_MS / 2)) ]; then
+      # Suspect: flagged failing here, or a PING to it unanswered for a second (half the node timeout if that is
+      # less). Redis sends this node's PING half a node timeout after the last PONG anyone reported at the latest, so
+      # a dead master is suspected here before it has been silent for the node timeout; conditions 1 and 2 decide.
+      if ! flagged_failing "$_flags" && [ $(($(now_ms) - _ping)) -lt "$SUSPECT_MS" ]; then
         _since=0
         continue
       fi
@@ -201,14 +261,15 @@ while alive; do
       # replicas); a FORCE is sent once per suspicion (see assist).
       [ $((_now - _last)) -ge $((2 * NODE_TIMEOUT_MS)) ] || continue
       [ $((_now - _forced_at)) -ge $((2 * NODE_TIMEOUT_MS)) ] && _forced=no && _said=no
-      case "$(assist "$_master" "$_myid")" in
+      _decision=$(assist "$_master" "$_myid")
+      case "$_decision" in
       takeover) _last=$_now ;;
       force)
         _forced=yes
         _forced_at=$_now
         ;;
-      waiting)
-        _said=yes
+      waiting*)
+        _said=$_decision
         _forced_at=$_now
         ;;
       esac

@@ -47,9 +47,10 @@ describe('the failover assist', () => {
         await new Promise((r) => setTimeout(r, 250));
       }
       expect(sim.log(replica)).not.toContain('CLUSTER FAILOVER');
-      // The assist ran, suspected the master and declined: the other masters do not flag it.
+      // The assist ran and declined: its probe saw the master silent for the node timeout (condition 1), but the
+      // other masters still hear it (condition 2).
       expect(sim.log(replica)).toMatch(
-        /assist: master \w+ suspected here; [01] of 3 masters serving slots flag it failing: waiting/,
+        /assist: master \w+ suspected here; unanswered for the node timeout: no reply to this replica's PINGs for \d+ ms; [01] of 3 masters serving slots confirm it: waiting/,
       );
     } finally {
       await sim.runtime.heal();
@@ -57,7 +58,7 @@ describe('the failover assist', () => {
     await sim.waitHealthy(SHARDS * 2);
   });
 
-  it('promotes the replica of a paused master once the quorum of masters flags it, and says so', async () => {
+  it('promotes the replica of a paused master once it is silent for the node timeout and the masters confirm it, and says so', async () => {
     const { master, replica } = await sim.shardPair(0);
     const started = Date.now();
     await sim.runtime.pausePod(master);
@@ -76,7 +77,7 @@ describe('the failover assist', () => {
           .join('\n'),
       );
       expect(sim.log(replica)).toMatch(
-        /assist: master \w+ flagged failing by 2 of 3 masters serving slots; CLUSTER FAILOVER (force|takeover): OK/,
+        /assist: master \w+ unanswered for the node timeout \((no reply to this replica's PINGs for \d+ ms|flagged failing[^)]*)\), confirmed by 2 of 3 masters serving slots; CLUSTER FAILOVER (force|takeover): OK/,
       );
     } finally {
       await sim.runtime.resumePod(master);
@@ -85,6 +86,24 @@ describe('the failover assist', () => {
       description: `${master} back as a replica`,
       timeoutMs: 30_000,
     });
+    await sim.waitHealthy(SHARDS * 2);
+  });
+
+  it('does not fail over a master that was silent for less than the node timeout', async () => {
+    const { master, replica } = await sim.shardPair(2);
+    const before = sim.log(replica).length;
+    // Long enough for the masters' own PINGs to it to go unanswered for half the node timeout (condition 2), not for
+    // the whole of it anywhere (condition 1): Redis would not fail it over either.
+    await sim.runtime.pausePod(master);
+    await new Promise((r) => setTimeout(r, NODE_TIMEOUT_MS - 300));
+    await sim.runtime.resumePod(master);
+    const until = Date.now() + 2 * NODE_TIMEOUT_MS;
+    while (Date.now() < until) {
+      expect(await sim.role(master)).toBe('master');
+      expect(await sim.role(replica)).toBe('slave');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(sim.log(replica).slice(before)).not.toContain('CLUSTER FAILOVER');
     await sim.waitHealthy(SHARDS * 2);
   });
 
