@@ -86,6 +86,8 @@ const BURST_INTERVAL_MS = 200;
 const BURST_MS = 3000;
 /** While a command runs longer than this, whether its slot still routes to the node it went to is checked. */
 const REROUTE_CHECK_MS = 50;
+/** A command unanswered this long starts refreshing the slot map, as a failed one does. */
+const SLOW_REPLY_MS = 500;
 
 const bursts = new WeakMap<Cluster, { timer: NodeJS.Timeout; until: number }>();
 
@@ -147,9 +149,17 @@ export async function refreshingOnFailure<T>(
 function rerouted(client: Cluster, key: string): { promise: Promise<never>; cancel: () => void } {
   const slot = keySlot(key);
   const node = client.slots[slot]?.[0];
+  const started = Date.now();
+  let bursting = false;
   let timer: NodeJS.Timeout | undefined;
   const promise = new Promise<never>((_, reject) => {
     timer = setInterval(() => {
+      // A node that has not answered for this long may be the one failing over: ask for the map now, not only after
+      // the operation deadline (a healthy node answers in milliseconds).
+      if (!bursting && Date.now() - started >= SLOW_REPLY_MS) {
+        bursting = true;
+        refreshBurst(client);
+      }
       const now = client.slots[slot]?.[0];
       if (node !== undefined && now !== undefined && now !== node) {
         reject(new Error(`abandoned: slot ${slot} moved from ${node} to ${now} while waiting (outcome unknown)`));
