@@ -109,10 +109,12 @@ export interface RedisClusterProps extends RedisDataProps {
    */
   readonly minReadySeconds?: number;
   /**
-   * The failover assist (infra/scripts/failover-assist.sh): a replica that suspects its master asks the other masters
-   * directly and, when as many as Redis's quorum flag it failing, fails it over at once (CLUSTER FAILOVER FORCE, an
-   * election the masters vote in, before Redis agreed FAIL; TAKEOVER once it has, when its own election would only
-   * wait 500-1000 ms more) instead of waiting for the failure reports to spread by gossip and for the election delay.
+   * The failover assist (infra/scripts/failover-assist.sh, master-probe.sh): a replica fails its master over at once
+   * (CLUSTER FAILOVER FORCE, an election the masters vote in, before Redis agreed FAIL; TAKEOVER once it has, when its
+   * own election would only wait 500-1000 ms more) when some node has had no answer from the master for the node
+   * timeout (the replica's own PING every 100 ms, or any node's fail? flag) and as many masters as Redis's quorum
+   * confirm it from their own PINGs, instead of waiting for the masters' half-node-timeout PING schedule, the failure
+   * reports' gossip and the election delay.
    * Off: Redis's own timing alone (docs/chaos.md has both).
    * @default true
    */

@@ -8,18 +8,22 @@
 # master sends that PING only when its last PONG (its own, or one another node reported by gossip) is half a node
 # timeout old, so the second master of three flags a dead master at the node timeout plus a third of it on average.
 # This loop reads this node's view every SLOTFORGE_FAILOVER_ASSIST_INTERVAL_MS; when this node is a replica and
-# suspects its master (flagged failing here, or a PING to it unanswered for a second), it fails the master over at
-# once (see assist below: FORCE, an election the masters vote in, before Redis agreed FAIL; TAKEOVER after, when
-# Redis's own election would only wait) when both of these hold:
-#  1. Some node has had no answer from the master for the whole node timeout, Redis's definition of unreachable:
-#     this node, or a master asked, flags it failing (its own PING unanswered for the node timeout), or the master
-#     has answered none of this replica's PINGs (master-probe.sh, one every 100 ms) for the node timeout + 100 ms.
-#  2. As many masters serving slots as Redis's own quorum (masters serving slots / 2 + 1) confirm it, each from its
-#     own PING: flagged failing, or a PING of its own unanswered for at least half the node timeout (a master with a
-#     PING out that long has already reconnected its link to the node once: clusterCron's own suspicion). Ages are
-#     read on each master's clock (TIME), so clock skew between pods does not count.
-# So a master that answered anyone within the node timeout is never failed over, and a replica that alone lost its
-# master never acts: the quorum's own PINGs must be unanswered too.
+# suspects its master (flagged failing here, or a PING to it unanswered for a second, or half the node timeout if that
+# is less), it fails the master over at once (see assist below: FORCE, an election the masters vote in, before Redis
+# agreed FAIL; TAKEOVER after, when Redis's own election would only wait) when both of these hold:
+#  1. A witness has had no answer from the master for the whole node timeout, Redis's definition of unreachable:
+#     this replica's probe (master-probe.sh, a PING every 100 ms) has had no reply for the node timeout + 100 ms, or
+#     this node or a node asked flags it failing (its own PING unanswered for the node timeout), or as many masters
+#     as the quorum have had no PONG from it for the node timeout + 1 s.
+#  2. As many masters serving slots as Redis's own quorum (masters serving slots / 2 + 1) confirm it: each flags it
+#     failing, or has a PING to it unanswered and no PONG from it for the node timeout (its own PONG, or one another
+#     node reported by gossip: Redis's gossip reports whole seconds, so that PONG may be up to a second later in
+#     truth). Ages are read on each master's clock (TIME), so clock skew between pods does not count.
+# Redis waits until a quorum of masters has each had a PING of its own unanswered for the node timeout; the assist
+# accepts one witness of the node timeout and a quorum that has heard nothing from the master for as long. What it
+# reads differently: a master that answers only some peers (a one-way or partial partition) can be failed over
+# where Redis, which also counts any data received from the master, would wait; and, as with Redis under the chart's
+# cluster-replica-validity-factor 0, a replica whose own link was down for long can be the one promoted.
 # Not acted on: a master without slots (a drained shard), a replica that is not the most advanced of its master's
 # replicas that answer (rank, as Redis orders them), a replica with cluster-replica-no-failover, or within 2 x node
 # timeout of the last takeover (how long masters refuse another vote for this master's replicas).
@@ -47,50 +51,60 @@ acli() {
 }
 
 # Whether the masters of view $2 serving slots confirm master $1 (id) unreachable, as many as Redis's quorum, asked
-# all at once: each flags it failing, or has a PING to it unanswered for half the node timeout by its own clock (TIME,
-# then its view). Sets QUORUM (how many confirm, of how many) and FLAGGED (how many nodes asked flag it failing: a PING
-# of theirs unanswered for the whole node timeout). Up to 8 replicas are asked too, for FLAGGED only:
-# Redis counts no replica in its quorum, but a replica's PING is as good a witness of the node timeout.
+# all at once (condition 2): each flags it failing, or has a PING to it unanswered and no PONG from it (its own, or
+# one another node reported by gossip) for the node timeout, by its own clock (TIME, then its view). Sets QUORUM (how
+# many confirm, of how many), FLAGGED (how many nodes asked flag it failing) and SILENT (yes when as many as the
+# quorum have had no PONG from it for the node timeout + 1 s: gossip reports PONG times in whole seconds). With $3 =
+# yes, up to 8 replicas are asked too, for FLAGGED only: Redis counts no replica in its quorum, but a replica's PING is
+# as good a witness of the node timeout.
 quorum_confirms() {
   _qf_size=0
   _qf_n=0
   rm -f "$TMP".*
   set -f
-  for _qf_peer in $(printf '%s\n' "$2" | awk -v target="$1" '
+  # shellcheck disable=SC2046
+  set -- "$1" $(printf '%s\n' "$2" | awk -v target="$1" -v replicas="${3:-no}" '
     $3 ~ /(^|,)master(,|$)/ && NF > 8 { size++ }
     $1 == target || $3 ~ /(^|,)(myself|fail\??|handshake|noaddr)(,|$)/ { next }
-    $3 ~ /(^|,)master(,|$)/ && NF > 8 { print "m|" $1 "|" $2; next }
-    $3 ~ /(^|,)slave(,|$)/ && replicas++ < 8 { print "r|" $1 "|" $2 }
-    END { print "size|" size + 0 }'); do
-    _qf_kind=${_qf_peer%%|*}
-    _qf_addr=${_qf_peer##*|}
-    [ "$_qf_kind" != size ] || {
-      _qf_size=$_qf_addr
-      continue
-    }
-    _qf_n=$((_qf_n + 1))
-    # `kind flags age`: age is how long the node's PING to the target has been unanswered (-1: none out).
-    printf 'TIME\nCLUSTER NODES\n' | acli "$(addr_ip "$_qf_addr")" "$(addr_port "$_qf_addr")" 2>/dev/null |
-      tr -d '\r' | awk -v target="$1" -v kind="$_qf_kind" '
-        NR == 1 { s = $1 } NR == 2 { now = s * 1000 + int($1 / 1000) }
-        NR > 2 && $1 == target { print kind, $3, ($5 == "0" ? -1 : now - $5) }' >"$TMP.$_qf_n" &
-  done
+    { addr = $2; sub(/[@,].*/, "", addr); port = addr; sub(/.*:/, "", port); sub(/:[^:]*$/, "", addr) }
+    $3 ~ /(^|,)master(,|$)/ && NF > 8 { print "m", addr, port; next }
+    $3 ~ /(^|,)slave(,|$)/ && replicas == "yes" && asked++ < 8 { print "r", addr, port }
+    END { print "size", size + 0, 0 }')
   set +f
+  _qf_target=$1
+  shift
+  while [ "$#" -ge 3 ]; do
+    if [ "$1" = size ]; then
+      _qf_size=$2
+    else
+      _qf_n=$((_qf_n + 1))
+      # `kind flags ping-age pong-age` (ping-age -1: no PING out); nothing when TIME did not answer.
+      printf 'TIME\nCLUSTER NODES\n' | acli "$2" "$3" 2>/dev/null | tr -d '\r' | awk -v target="$_qf_target" \
+        -v kind="$1" 'NR == 1 { s = $1 } NR == 2 { now = s * 1000 + int($1 / 1000) }
+          NR > 2 && $1 == target && now > 0 { print kind, $3, ($5 == "0" ? -1 : now - $5), now - $6 }' \
+        >"$TMP.$_qf_n" &
+    fi
+    shift 3
+  done
   wait
   _qf_agree=0
+  _qf_silent=0
   FLAGGED=0
   for _qf_file in "$TMP".*; do
     [ -e "$_qf_file" ] || continue
-    read -r _qf_kind _qf_flags _qf_age <"$_qf_file" || continue
+    read -r _qf_kind _qf_flags _qf_ping _qf_pong <"$_qf_file" || continue
     if flagged_failing "$_qf_flags"; then
       FLAGGED=$((FLAGGED + 1))
       [ "$_qf_kind" = r ] || _qf_agree=$((_qf_agree + 1))
-    elif [ "$_qf_kind" = m ] && [ "${_qf_age:--1}" -ge $((NODE_TIMEOUT_MS / 2)) ]; then
+    elif [ "$_qf_kind" = m ] && [ "$_qf_ping" -ge 0 ] && [ "$_qf_pong" -ge "$NODE_TIMEOUT_MS" ]; then
       _qf_agree=$((_qf_agree + 1))
+      [ "$_qf_pong" -lt $((NODE_TIMEOUT_MS + 1000)) ] || _qf_silent=$((_qf_silent + 1))
     fi
   done
   rm -f "$TMP".*
   QUORUM="$_qf_agree of $_qf_size"
+  SILENT=no
+  [ "$_qf_size" -gt 0 ] && [ "$_qf_silent" -ge $((_qf_size / 2 + 1)) ] && SILENT=yes
   [ "$_qf_size" -gt 0 ] && [ "$_qf_agree" -ge $((_qf_size / 2 + 1)) ]
 }
 
@@ -98,7 +112,7 @@ quorum_confirms() {
 # the probe has no say: not running, probing another address, or no reply from this one yet.
 probe_silence_ms() {
   kill -0 "$PROBE_PID" 2>/dev/null && [ -e "$PROBE_PONG" ] || return 1
-  read -r _ps_target <"$PROBE_TARGET" 2>/dev/null && [ "$_ps_target" = "$1" ] || return 1
+  read -r _ps_target 2>/dev/null <"$PROBE_TARGET" && [ "$_ps_target" = "$1" ] || return 1
   _ps_at=$(date -r "$PROBE_PONG" +%s%3N 2>/dev/null) || return 1
   printf '%s' $(($(now_ms) - _ps_at))
 }
@@ -168,26 +182,34 @@ assist() {
     _action=force
     [ "$_forced" = yes ] && return 1
   fi
-  # Condition 2 (see the top of this file), then 1.
-  _confirmed=yes
-  quorum_confirms "$1" "$_view" || _confirmed=no
   _addr=$(printf '%s' "$_master_line" | cut -d' ' -f2)
   _addr="$(addr_ip "$_addr"):$(addr_port "$_addr")"
+  _flagged_here=no
+  flagged_failing "$(printf '%s' "$_master_line" | cut -d' ' -f3)" && _flagged_here=yes
   _silence=$(probe_silence_ms "$_addr") || _silence=-1
+  # Condition 2 (see the top of this file). Replicas are asked only when this node has no evidence of its own soon.
+  _ask=yes
+  [ "$_flagged_here" = yes ] || [ "$_silence" -ge $((NODE_TIMEOUT_MS - 400)) ] && _ask=no
+  _confirmed=yes
+  quorum_confirms "$1" "$_view" "$_ask" || _confirmed=no
   # Confirmed, and the probe's silence reaches the bound within half a second: wait for it here rather than for the
-  # next view and another round of questions (the masters' unanswered PINGs only grow meanwhile).
+  # next view, then ask the masters again.
   _wait=$((NODE_TIMEOUT_MS + 101 - _silence))
   if [ "$_confirmed" = yes ] && [ "$_silence" -ge 0 ] && [ "$_wait" -gt 0 ] && [ "$_wait" -le 500 ]; then
     sleep "0.$(printf '%03d' "$_wait")"
     _silence=$(probe_silence_ms "$_addr") || _silence=-1
+    quorum_confirms "$1" "$_view" no || _confirmed=no
   fi
+  # Condition 1.
   _evidence=
   if [ "$_silence" -gt $((NODE_TIMEOUT_MS + 100)) ]; then
     _evidence="no reply to this replica's PINGs for $_silence ms"
-  elif flagged_failing "$(printf '%s' "$_master_line" | cut -d' ' -f3)"; then
+  elif [ "$_flagged_here" = yes ]; then
     _evidence='flagged failing here'
   elif [ "$FLAGGED" -gt 0 ]; then
     _evidence="flagged failing by $FLAGGED of the nodes asked"
+  elif [ "$SILENT" = yes ]; then
+    _evidence='no PONG from it for the node timeout + 1 s at a quorum of masters'
   fi
   if [ "$_confirmed" = no ] || [ -z "$_evidence" ]; then
     # Once per suspicion, and again when condition 1 comes to hold: why nothing happens (a partition between this

@@ -26,11 +26,15 @@ master_addr() {
       END { if (master != "" && (master in addr)) { a = addr[master]; sub(/[@,].*/, "", a); print a } }'
 }
 
+# Files of an earlier run of this container (the run dir outlives a restart) say nothing about now.
+rm -f "$PONG" "$TARGET"
 _target=
 while alive; do
   _addr=$(master_addr)
   if [ -z "$_addr" ] || [ "${_addr%:*}" = "" ]; then
-    # A master (or not answering yet): nothing to probe; the assist ignores a file whose target is not its master.
+    # A master, or this node did not answer: nothing to measure, and no old measure left to read as silence.
+    rm -f "$PONG" "$TARGET"
+    _target=
     sleep 5
     continue
   fi
@@ -49,7 +53,8 @@ while alive; do
     : >"$PONG"
   done
   alive || break
-  # redis-cli ends at once when the master refuses the connection (its process gone): not a busy loop.
-  sleep 0.1
+  # redis-cli ends at once when the master refuses the connection (its process gone): not a busy loop. The silence
+  # goes on counting from the last reply meanwhile.
+  sleep 0.5
 done
 rm -f "$PONG" "$TARGET"
