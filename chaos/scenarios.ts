@@ -4,6 +4,7 @@ import {
   checkErrorBudget,
   checkLostWrites,
   checkMoveCompleted,
+  checkNoEarlyFailover,
   checkNoneForgotten,
   checkPubSubDelivery,
   checkRecovery,
@@ -75,6 +76,7 @@ function failoverVerdicts(history: History, ctx: CheckContext): Verdict[] {
     { ...checkErrorBudget(history, 0, ['get-or-set']), checker: 'get-or-set-served' },
     checkPubSubDelivery(history),
     checkCoverage(history, WORKLOAD_KINDS),
+    checkNoEarlyFailover(history, ctx),
   ];
 }
 
@@ -108,12 +110,13 @@ function plannedVerdicts(history: History): Verdict[] {
 
 /** Every scenario of the suite, by name. */
 /** What every scenario that loses no data must show: nothing acknowledged lost, counters in bounds, pub/sub delivered. */
-function integrityVerdicts(history: History): Verdict[] {
+function integrityVerdicts(history: History, ctx: CheckContext): Verdict[] {
   return [
     checkLostWrites(history),
     checkCounterBounds(history),
     checkPubSubDelivery(history),
     checkCoverage(history, WORKLOAD_KINDS),
+    checkNoEarlyFailover(history, ctx),
   ];
 }
 

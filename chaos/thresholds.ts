@@ -74,3 +74,11 @@ export const INTERRUPTED_SCALE_COMPLETE_WITHIN_MS = 150_000;
  * ahead of it (the issue: at least 5 s); the drill fails its own precondition below this.
  */
 export const LARGE_FULL_RESYNC_MIN_MS = 5000;
+
+/**
+ * No replica may be promoted earlier than the node timeout after the fault, less this: how precisely the drill knows
+ * when the fault took hold (the runner marks it when the signal or rule is in force) and a PING sent just before it
+ * that the faulted master never answered. A promotion earlier than that failed over a master that had not been
+ * silent for the node timeout, Redis's definition of failing (issue 15 item 5).
+ */
+export const EARLY_FAILOVER_TOLERANCE_MS = 250;

@@ -1,5 +1,6 @@
 export { checkCounterBounds } from './counter-bounds.ts';
 export { checkCoverage } from './coverage.ts';
+export { checkNoEarlyFailover } from './early-failover.ts';
 export { checkErrorBudget } from './error-budget.ts';
 export { checkLostWrites, type LostWritesOptions } from './lost-writes.ts';
 export { checkNoneForgotten } from './none-forgotten.ts';

@@ -13,8 +13,10 @@
 # agreed FAIL; TAKEOVER after, when Redis's own election would only wait) when both of these hold:
 #  1. A witness has had no answer from the master for the whole node timeout, Redis's definition of unreachable:
 #     this replica's probe (master-probe.sh, a PING every 100 ms) has had no reply for the node timeout + 100 ms, or
-#     this node or a node asked flags it failing (its own PING unanswered for the node timeout), or as many masters
-#     as the quorum have had no PONG from it for the node timeout + 1 s.
+#     this node or a node asked flags it failing (its own PING unanswered for the node timeout). A PONG time alone
+#     is no witness: it is when the last answer came, and the node may not have been asked since (each node asks only
+#     when its last PONG is half a node timeout old); counting from it failed a paused master over 0.6 s before the
+#     node timeout (a drill, 2026-12-06).
 #  2. As many masters serving slots as Redis's own quorum (masters serving slots / 2 + 1) confirm it: each flags it
 #     failing, or has a PING to it unanswered and no PONG from it for the node timeout (its own PONG, or one another
 #     node reported by gossip: Redis's gossip reports whole seconds, so that PONG may be up to a second later in
@@ -53,9 +55,7 @@ acli() {
 # Whether the masters of view $2 serving slots confirm master $1 (id) unreachable, as many as Redis's quorum, asked
 # all at once (condition 2): each flags it failing, or has a PING to it unanswered and no PONG from it (its own, or
 # one another node reported by gossip) for the node timeout, by its own clock (TIME, then its view). Sets QUORUM (how
-# many confirm, of how many), FLAGGED (how many nodes asked flag it failing) and SILENT (yes when as many as the
-# quorum have had no PONG from it for the node timeout + 1 s: gossip reports PONG times in whole seconds). With $3 =
-# yes, up to 8 replicas are asked too, for FLAGGED only: Redis counts no replica in its quorum, but a replica's PING is
+# many confirm, of how many) and FLAGGED (how many nodes asked flag it failing). With $3 = yes, up to 8 replicas are asked too, for FLAGGED only: Redis counts no replica in its quorum, but a replica's PING is
 # as good a witness of the node timeout.
 quorum_confirms() {
   _qf_size=0
@@ -88,7 +88,6 @@ quorum_confirms() {
   done
   wait
   _qf_agree=0
-  _qf_silent=0
   FLAGGED=0
   for _qf_file in "$TMP".*; do
     [ -e "$_qf_file" ] || continue
@@ -98,13 +97,10 @@ quorum_confirms() {
       [ "$_qf_kind" = r ] || _qf_agree=$((_qf_agree + 1))
     elif [ "$_qf_kind" = m ] && [ "$_qf_ping" -ge 0 ] && [ "$_qf_pong" -ge "$NODE_TIMEOUT_MS" ]; then
       _qf_agree=$((_qf_agree + 1))
-      [ "$_qf_pong" -lt $((NODE_TIMEOUT_MS + 1000)) ] || _qf_silent=$((_qf_silent + 1))
     fi
   done
   rm -f "$TMP".*
   QUORUM="$_qf_agree of $_qf_size"
-  SILENT=no
-  [ "$_qf_size" -gt 0 ] && [ "$_qf_silent" -ge $((_qf_size / 2 + 1)) ] && SILENT=yes
   [ "$_qf_size" -gt 0 ] && [ "$_qf_agree" -ge $((_qf_size / 2 + 1)) ]
 }
 
@@ -208,8 +204,6 @@ assist() {
     _evidence='flagged failing here'
   elif [ "$FLAGGED" -gt 0 ]; then
     _evidence="flagged failing by $FLAGGED of the nodes asked"
-  elif [ "$SILENT" = yes ]; then
-    _evidence='no PONG from it for the node timeout + 1 s at a quorum of masters'
   fi
   if [ "$_confirmed" = no ] || [ -z "$_evidence" ]; then
     # Once per suspicion, and again when condition 1 comes to hold: why nothing happens (a partition between this

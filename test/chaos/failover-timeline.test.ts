@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { checkNoEarlyFailover } from '../../chaos/checkers/index.ts';
 import type { FaultEffect, History, HistoryEvent, Operation, ScenarioResult } from '../../chaos/index.ts';
 import { changedRuns, failoverTimeline, timelineLines } from '../../chaos/observe/index.ts';
 import { jsonReport, renderHtmlReport } from '../../chaos/report/index.ts';
@@ -81,6 +82,25 @@ describe('failoverTimeline', () => {
 
   it('has no timeline without a fault marker', () => {
     expect(failoverTimeline({ events: [], operations: [] }, effect, 5000)).toBeUndefined();
+  });
+});
+
+describe('checkNoEarlyFailover', () => {
+  it('passes a promotion after the node timeout, fails one before it, and passes when nothing was promoted', () => {
+    // Promoted 6600 ms after the fault was in force.
+    expect(checkNoEarlyFailover(failover, { nodeTimeoutMs: 5000, effect }).ok).toBe(true);
+    const early = checkNoEarlyFailover(failover, { nodeTimeoutMs: 7000, effect });
+    expect(early.ok).toBe(false);
+    expect(early.summary).toBe(
+      'replica promoted 6600 ms after the fault: BEFORE the node timeout (7000 ms, less 250 ms)',
+    );
+    // Within the tolerance: the fault's mark is that precise.
+    expect(checkNoEarlyFailover(failover, { nodeTimeoutMs: 6800, effect }).ok).toBe(true);
+    const none = { ...failover, events: failover.events.filter((e) => e.name !== 'node:promoted') };
+    expect(checkNoEarlyFailover(none, { nodeTimeoutMs: 7000, effect })).toMatchObject({
+      ok: true,
+      summary: 'no replica promoted',
+    });
   });
 });
 
