@@ -38,6 +38,7 @@ TMP="$RUN_DIR/failover-assist"
 # The master probe (condition 1): its files, and its pid, so a probe that died is not read as a silent master.
 PROBE_PONG="$RUN_DIR/master-probe.pong"
 PROBE_TARGET="$RUN_DIR/master-probe.target"
+PROBE_BUS="$RUN_DIR/master-probe.bus"
 sh "$CONFIG_DIR/master-probe.sh" "$MAIN_PID" &
 PROBE_PID=$!
 
@@ -104,13 +105,31 @@ quorum_confirms() {
   [ "$_qf_size" -gt 0 ] && [ "$_qf_agree" -ge $((_qf_size / 2 + 1)) ]
 }
 
-# How long (ms) master address $1 (ip:port) has answered none of this replica's PINGs (master-probe.sh); fails when
-# the probe has no say: not running, probing another address, or no reply from this one yet.
+# How long (ms) master address $1 (ip:port) has not answered this replica on a port (master-probe.sh): file $2 is
+# the probe's file for that port. Fails when the probe has no say: not running, probing another address, or no answer
+# from this one yet.
 probe_silence_ms() {
-  kill -0 "$PROBE_PID" 2>/dev/null && [ -e "$PROBE_PONG" ] || return 1
+  kill -0 "$PROBE_PID" 2>/dev/null && [ -e "$2" ] || return 1
   read -r _ps_target 2>/dev/null <"$PROBE_TARGET" && [ "$_ps_target" = "$1" ] || return 1
-  _ps_at=$(date -r "$PROBE_PONG" +%s%3N 2>/dev/null) || return 1
+  _ps_at=$(date -r "$2" +%s%3N 2>/dev/null) || return 1
   printf '%s' $(($(now_ms) - _ps_at))
+}
+
+# Reads both of the probe's measures of master address $1: SILENCE (client port, PINGs 100 ms apart) and BUS_SILENCE
+# (cluster bus port, connections 500 ms apart), -1 where the probe has no say; WAIT_MS is how long until the first
+# of them reaches its bound (the node timeout + the interval between its questions), 0 when none will.
+read_probe() {
+  SILENCE=$(probe_silence_ms "$1" "$PROBE_PONG") || SILENCE=-1
+  BUS_SILENCE=$(probe_silence_ms "$1" "$PROBE_BUS") || BUS_SILENCE=-1
+  WAIT_MS=0
+  for _rp in "$SILENCE $CLIENT_BOUND_MS" "$BUS_SILENCE $BUS_BOUND_MS"; do
+    set -f
+    # shellcheck disable=SC2086
+    set -- $_rp
+    set +f
+    [ "$1" -ge 0 ] && [ "$1" -le "$2" ] || continue
+    [ "$WAIT_MS" != 0 ] && [ "$WAIT_MS" -le $(($2 + 1 - $1)) ] || WAIT_MS=$(($2 + 1 - $1))
+  done
 }
 
 # The other replicas of master $1 (this node is $2) in view $3 that could be elected: not failing, not nofailover.
@@ -182,24 +201,25 @@ assist() {
   _addr="$(addr_ip "$_addr"):$(addr_port "$_addr")"
   _flagged_here=no
   flagged_failing "$(printf '%s' "$_master_line" | cut -d' ' -f3)" && _flagged_here=yes
-  _silence=$(probe_silence_ms "$_addr") || _silence=-1
+  read_probe "$_addr"
   # Condition 2 (see the top of this file). Replicas are asked only when this node has no evidence of its own soon.
   _ask=yes
-  [ "$_flagged_here" = yes ] || [ "$_silence" -ge $((NODE_TIMEOUT_MS - 400)) ] && _ask=no
+  [ "$_flagged_here" = yes ] || { [ "$WAIT_MS" -gt 0 ] && [ "$WAIT_MS" -le 500 ]; } && _ask=no
   _confirmed=yes
   quorum_confirms "$1" "$_view" "$_ask" || _confirmed=no
-  # Confirmed, and the probe's silence reaches the bound within half a second: wait for it here rather than for the
+  # Confirmed, and a probe's silence reaches its bound within half a second: wait for it here rather than for the
   # next view, then ask the masters again.
-  _wait=$((NODE_TIMEOUT_MS + 101 - _silence))
-  if [ "$_confirmed" = yes ] && [ "$_silence" -ge 0 ] && [ "$_wait" -gt 0 ] && [ "$_wait" -le 500 ]; then
-    sleep "0.$(printf '%03d' "$_wait")"
-    _silence=$(probe_silence_ms "$_addr") || _silence=-1
+  if [ "$_confirmed" = yes ] && [ "$WAIT_MS" -gt 0 ] && [ "$WAIT_MS" -le 500 ]; then
+    sleep "0.$(printf '%03d' "$WAIT_MS")"
+    read_probe "$_addr"
     quorum_confirms "$1" "$_view" no || _confirmed=no
   fi
   # Condition 1.
   _evidence=
-  if [ "$_silence" -gt $((NODE_TIMEOUT_MS + 100)) ]; then
-    _evidence="no reply to this replica's PINGs for $_silence ms"
+  if [ "$SILENCE" -gt "$CLIENT_BOUND_MS" ]; then
+    _evidence="no reply to this replica's PINGs for $SILENCE ms"
+  elif [ "$BUS_SILENCE" -gt "$BUS_BOUND_MS" ]; then
+    _evidence="its cluster bus port refused this replica's connections for $BUS_SILENCE ms"
   elif [ "$_flagged_here" = yes ]; then
     _evidence='flagged failing here'
   elif [ "$FLAGGED" -gt 0 ]; then
@@ -241,6 +261,10 @@ while alive; do
     continue
     ;;
   esac
+  # The probe's bounds (condition 1): the node timeout + how long after the last answer the next question may start
+  # on that port (100 ms apart on the client port; on the bus 500 ms, and up to 100 ms more to start bash).
+  CLIENT_BOUND_MS=$((NODE_TIMEOUT_MS + 100))
+  BUS_BOUND_MS=$((NODE_TIMEOUT_MS + 600))
   SUSPECT_MS=$((NODE_TIMEOUT_MS / 2))
   [ "$SUSPECT_MS" -le 1000 ] || SUSPECT_MS=1000
   # mawk picks the two lines that matter (this node's, and its master's while a PING to it is unanswered or it is

@@ -114,6 +114,43 @@ describe('the failover assist', () => {
     await sim.waitHealthy(SHARDS * 2);
   });
 
+  it("sees a master's cluster bus cut off while its client port answers, and promotes the replica", async () => {
+    const { master, replica } = await sim.shardPair(1);
+    const others = sim.podNames(`${sim.name}-shard-`).filter((p) => p !== master);
+    await sim.runtime.partition([master], others, { ports: [port + 10_000] });
+    try {
+      // The probe's two measures: the PINGs still answered, the bus connections not accepted for the node timeout.
+      let seen = '';
+      await pollUntil(
+        async () => {
+          const { output } = await sim.execArgv(replica, [
+            'sh',
+            '-c',
+            '. /opt/slotforge/lib.sh; f="$RUN_DIR/master-probe"; n=$(now_ms);' +
+              ' echo $((n - $(date -r "$f.pong" +%s%3N))) $((n - $(date -r "$f.bus" +%s%3N)))',
+          ]);
+          seen = output.trim();
+          const [pong, bus] = seen.split(' ').map(Number);
+          return (pong ?? Number.NaN) < 1000 && (bus ?? 0) > NODE_TIMEOUT_MS;
+        },
+        { description: `${replica}'s probe: PINGs answered, bus silent`, timeoutMs: 4 * NODE_TIMEOUT_MS },
+      );
+      await pollUntil(async () => (await sim.role(replica)) === 'master', {
+        description: `${replica} promoted`,
+        timeoutMs: 6 * NODE_TIMEOUT_MS,
+        intervalMs: 50,
+      });
+      expect(sim.log(replica)).toMatch(/assist: master \w+ unanswered for the node timeout \(.*\), confirmed by 2 of 3/);
+    } finally {
+      await sim.runtime.heal();
+    }
+    await pollUntil(async () => (await sim.role(master)) === 'slave', {
+      description: `${master} back as a replica`,
+      timeoutMs: 30_000,
+    });
+    await sim.waitHealthy(SHARDS * 2);
+  });
+
   it('does not fail over a master that was silent for less than the node timeout', async () => {
     const { master, replica } = await sim.shardPair(2);
     const before = sim.log(replica).length;
