@@ -112,7 +112,8 @@ export interface RedisClusterProps extends RedisDataProps {
    * The failover assist (infra/scripts/failover-assist.sh, master-probe.sh): a replica fails its master over at once
    * (CLUSTER FAILOVER FORCE, an election the masters vote in, before Redis agreed FAIL; TAKEOVER once it has, when its
    * own election would only wait 500-1000 ms more) when some node has had no answer from the master for the node
-   * timeout (the replica's own PING every 100 ms, or any node's fail? flag) and as many masters as Redis's quorum
+   * timeout (the replica's own PING every 100 ms or connection to its bus port every 500 ms, or any node's fail?
+   * flag) and as many masters as Redis's quorum
    * confirm it from their own PINGs, instead of waiting for the masters' half-node-timeout PING schedule, the failure
    * reports' gossip and the election delay.
    * Off: Redis's own timing alone (docs/chaos.md has both).

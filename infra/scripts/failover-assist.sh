@@ -12,8 +12,9 @@
 # is less), it fails the master over at once (see assist below: FORCE, an election the masters vote in, before Redis
 # agreed FAIL; TAKEOVER after, when Redis's own election would only wait) when both of these hold:
 #  1. A witness has had no answer from the master for the whole node timeout, Redis's definition of unreachable:
-#     this replica's probe (master-probe.sh, a PING every 100 ms) has had no reply for the node timeout + 100 ms, or
-#     this node or a node asked flags it failing (its own PING unanswered for the node timeout). A PONG time alone
+#     this replica's probe (master-probe.sh) has had no reply to its PINGs (every 100 ms) for the node timeout + 100
+#     ms, or no connection accepted by the master's cluster bus port (tried every 500 ms) for the node timeout + 600
+#     ms, or this node or a node asked flags it failing (its own PING unanswered for the node timeout). A PONG time alone
 #     is no witness: it is when the last answer came, and the node may not have been asked since (each node asks only
 #     when its last PONG is half a node timeout old); counting from it failed a paused master over 0.6 s before the
 #     node timeout (a drill, 2026-12-06).

@@ -140,7 +140,9 @@ describe('the failover assist', () => {
         timeoutMs: 6 * NODE_TIMEOUT_MS,
         intervalMs: 50,
       });
-      expect(sim.log(replica)).toMatch(/assist: master \w+ unanswered for the node timeout \(.*\), confirmed by 2 of 3/);
+      expect(sim.log(replica)).toMatch(
+        /assist: master \w+ unanswered for the node timeout \(.*\), confirmed by 2 of 3/,
+      );
     } finally {
       await sim.runtime.heal();
     }
