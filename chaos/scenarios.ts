@@ -76,7 +76,8 @@ function failoverVerdicts(history: History, ctx: CheckContext): Verdict[] {
     { ...checkErrorBudget(history, 0, ['get-or-set']), checker: 'get-or-set-served' },
     checkPubSubDelivery(history),
     checkCoverage(history, WORKLOAD_KINDS),
-    checkNoEarlyFailover(history, ctx),
+    // Not no-early-failover: the killed master restarts in place and hands its slots to its replica itself (the
+    // restarted-master guard, maintain.sh), a planned hand-over within a second of the kill.
   ];
 }
 

@@ -7,7 +7,8 @@ import type { Verdict } from './verdict.ts';
 /**
  * Whether the faulted master's replica was promoted no earlier than the node timeout after the fault (less
  * {@link EARLY_FAILOVER_TOLERANCE_MS}): a failure detector faster than Redis's own (the failover assist) must still
- * not fail over a master silent for less than the node timeout. Passes when nothing was promoted.
+ * not fail over a master silent for less than the node timeout. Passes when nothing was promoted. Not for a drill
+ * whose faulted master itself hands its slots over (kill-master: the restarted-master guard of maintain.sh).
  */
 export function checkNoEarlyFailover(history: History, ctx: CheckContext): Verdict {
   const timeline = failoverTimeline(history, ctx.effect, ctx.nodeTimeoutMs);

@@ -123,6 +123,8 @@ read_probe() {
   SILENCE=$(probe_silence_ms "$1" "$PROBE_PONG") || SILENCE=-1
   BUS_SILENCE=$(probe_silence_ms "$1" "$PROBE_BUS") || BUS_SILENCE=-1
   WAIT_MS=0
+  # One of them past its bound already: nothing to wait for.
+  [ "$SILENCE" -le "$CLIENT_BOUND_MS" ] && [ "$BUS_SILENCE" -le "$BUS_BOUND_MS" ] || return 0
   for _rp in "$SILENCE $CLIENT_BOUND_MS" "$BUS_SILENCE $BUS_BOUND_MS"; do
     set -f
     # shellcheck disable=SC2086
@@ -205,7 +207,8 @@ assist() {
   read_probe "$_addr"
   # Condition 2 (see the top of this file). Replicas are asked only when this node has no evidence of its own soon.
   _ask=yes
-  [ "$_flagged_here" = yes ] || { [ "$WAIT_MS" -gt 0 ] && [ "$WAIT_MS" -le 500 ]; } && _ask=no
+  [ "$_flagged_here" = yes ] || [ "$SILENCE" -gt "$CLIENT_BOUND_MS" ] || [ "$BUS_SILENCE" -gt "$BUS_BOUND_MS" ] ||
+    { [ "$WAIT_MS" -gt 0 ] && [ "$WAIT_MS" -le 500 ]; } && _ask=no
   _confirmed=yes
   quorum_confirms "$1" "$_view" "$_ask" || _confirmed=no
   # Confirmed, and a probe's silence reaches its bound within half a second: wait for it here rather than for the
@@ -220,7 +223,7 @@ assist() {
   if [ "$SILENCE" -gt "$CLIENT_BOUND_MS" ]; then
     _evidence="no reply to this replica's PINGs for $SILENCE ms"
   elif [ "$BUS_SILENCE" -gt "$BUS_BOUND_MS" ]; then
-    _evidence="its cluster bus port refused this replica's connections for $BUS_SILENCE ms"
+    _evidence="its cluster bus port accepted no connection from this replica for $BUS_SILENCE ms"
   elif [ "$_flagged_here" = yes ]; then
     _evidence='flagged failing here'
   elif [ "$FLAGGED" -gt 0 ]; then

@@ -18,7 +18,7 @@ PONG="$RUN_DIR/master-probe.pong"
 BUS="$RUN_DIR/master-probe.bus"
 TARGET="$RUN_DIR/master-probe.target"
 # How long one redis-cli runs (300 PINGs 100 ms apart) before the master's address is read again.
-SESSION_S=30
+SESSION_S=${SLOTFORGE_PROBE_SESSION_S:-30}
 
 alive() { kill -0 "$MAIN_PID" 2>/dev/null; }
 
@@ -38,50 +38,82 @@ master_addr() {
 # Files of an earlier run of this container (the run dir outlives a restart) say nothing about now.
 rm -f "$PONG" "$BUS" "$TARGET"
 _target=
-# Connects to the cluster bus at $1 (ip) $2 (port) every 500 ms while the session (pid $3) runs; bash's /dev/tcp opens
-# the connection (the image's dash has none), `timeout` bounds a connection a cut network never answers.
+_bus_pid=
+# Connects to the cluster bus at $1 (ip) $2 (port) every 500 ms until stopped (stop_bus) or redis-server is gone;
+# bash's /dev/tcp opens the connection (the image's dash has none), `timeout` bounds one a cut network never answers.
 bus_probe() {
-  while kill -0 "$3" 2>/dev/null; do
+  while alive; do
     # shellcheck disable=SC2016 # $1 and $2 are bash's, given after the script
     timeout 0.4 bash -c 'exec 3<>"/dev/tcp/$1/$2"' bus "$1" "$2" 2>/dev/null && : >"$BUS"
     sleep 0.5
   done
 }
+# Stops the bus probe of the previous target, by its own pid: once stopped it touches no file.
+stop_bus() {
+  [ -z "$_bus_pid" ] || {
+    kill "$_bus_pid" 2>/dev/null
+    wait "$_bus_pid" 2>/dev/null
+  }
+  _bus_pid=
+}
 
+# Whether the last session's PINGs were all answered (redis-cli ran to its end).
+_answered=no
 while alive; do
   _line=$(master_addr)
   _addr=${_line% *}
   _cport=${_line##* }
   if [ -z "$_line" ] || [ "${_addr%:*}" = "" ]; then
     # A master, or this node did not answer: nothing to measure, and no old measure left to read as silence.
+    stop_bus
     rm -f "$PONG" "$BUS" "$TARGET"
     _target=
+    _answered=no
     sleep 5
     continue
   fi
   if [ "$_addr" != "$_target" ]; then
     # A new master counts as silent only after it has answered once here: no reply yet is no evidence.
+    stop_bus
     rm -f "$PONG" "$BUS"
     printf '%s\n' "$_addr" >"$TARGET"
     _target=$_addr
+    _answered=no
+    bus_probe "${_addr%:*}" "$_cport" &
+    _bus_pid=$!
   fi
+  # Between two sessions nobody asked the master: one that answered the last question of the previous session counts
+  # from the first question of this one (else the gap, up to 2 s, would count as its silence).
+  [ "$_answered" = no ] || : >"$PONG"
   # One redis-cli per session; every line it prints is a reply of the master (PONG, or an error such as LOADING: the
   # master's event loop ran). A master that is frozen or cut off leaves redis-cli waiting; `timeout` ends the session
-  # so the address is read again. `: >` is the shell's own redirection: no process per reply.
-  sleep "$SESSION_S" &
-  _session=$!
-  bus_probe "${_addr%:*}" "$_cport" "$_session" &
-  # shellcheck disable=SC2086
-  REDISCLI_AUTH=$(secret probe) timeout "$SESSION_S" redis-cli $TLS_ARGS --no-auth-warning --user probe \
-    -h "${_addr%:*}" -p "${_addr##*:}" -r $((SESSION_S * 10)) -i 0.1 ping 2>/dev/null | while read -r _reply; do
-    : >"$PONG"
-  done
-  # The bus probe ends with the session's timer.
-  kill "$_session" 2>/dev/null
-  wait
-  alive || break
-  # redis-cli ends at once when the master refuses the connection (its process gone): not a busy loop. The silence
-  # goes on counting from the last reply meanwhile.
-  sleep 0.5
+  # so the address is read again. `: >` is the shell's own redirection: no process per reply. The reader exits with
+  # redis-cli's status: 0 only when every PING was answered.
+  {
+    # shellcheck disable=SC2086
+    REDISCLI_AUTH=$(secret probe) timeout $((SESSION_S + 5)) redis-cli $TLS_ARGS --no-auth-warning --user probe \
+      -h "${_addr%:*}" -p "${_addr##*:}" -r $((SESSION_S * 10)) -i 0.1 ping 2>/dev/null
+    echo "slotforge-exit $?"
+  } | {
+    _code=1
+    while read -r _reply; do
+      case "$_reply" in "slotforge-exit "*)
+        _code=${_reply#slotforge-exit }
+        continue
+        ;;
+      esac
+      : >"$PONG"
+    done
+    exit "$_code"
+  }
+  if [ "$?" = 0 ]; then
+    _answered=yes
+  else
+    _answered=no
+    # redis-cli ends at once when the master refuses the connection (its process gone): not a busy loop. The silence
+    # goes on counting from the last reply meanwhile.
+    sleep 0.5
+  fi
 done
+stop_bus
 rm -f "$PONG" "$BUS" "$TARGET"
