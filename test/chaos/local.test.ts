@@ -76,9 +76,12 @@ describe.runIf(process.getuid?.() === 0)('chaos on the local runtime (default ch
     for (const line of result.failover ? timelineLines(result.failover) : []) console.log(`  ${line}`);
     expect(result.failover?.failedOver).toBe(true);
     const seen = new Set(result.failover?.phases.filter((p) => p.atMs !== null).map((p) => p.phase));
-    for (const phase of ['first pfail', 'fail agreed', 'promoted', 'client slot map', 'first acknowledged write']) {
+    // Not 'fail agreed': the failover assist no longer waits for Redis's own FAIL, which may come after the promotion
+    // and after the pause has ended (it did at 6.4-7.6 s of the 8 s pause in the drills, docs/chaos.md).
+    for (const phase of ['first pfail', 'promoted', 'client slot map', 'first acknowledged write']) {
       expect(seen).toContain(phase);
     }
+    expect(result.verdicts.find((v) => v.checker === 'no-early-failover')?.ok).toBe(true);
     expect(result.lostAcknowledgedWrites).toBe(0);
     expect(result.ok).toBe(true);
   }, 180_000);
