@@ -101,11 +101,19 @@ export async function runScenario(
     : async () => {};
   say(`${scenario.name}: workloads ${workloads.map((w) => w.name).join(', ')} running`);
   const done = new Set<string>();
+  // A workload that throws ends its own part of the history (the checkers then see what it did not record, e.g.
+  // workload-coverage), never the whole run: said here, not an unhandled rejection of the process.
   const running = Promise.all(
     workloads.map((w) =>
-      w.run(ctx).finally(() => {
-        done.add(w.name);
-      }),
+      w
+        .run(ctx)
+        .catch((error: unknown) => {
+          recorder.mark('workload:error', `${w.name}: ${String((error as Error)?.message ?? error)}`);
+          say(`${scenario.name}: workload ${w.name} stopped: ${String((error as Error)?.message ?? error)}`);
+        })
+        .finally(() => {
+          done.add(w.name);
+        }),
     ),
   );
   /** Waits for the workloads to stop after the abort; one that does not within its bound is named in the error. */

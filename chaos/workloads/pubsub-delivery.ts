@@ -56,14 +56,24 @@ export function pubsubDelivery(options: PubSubDeliveryOptions = {}): Workload {
         const channels = spreadChannels(options.channels ?? 6).map((name) => pubsub.channel<number>(name));
         channelCount = channels.length;
         for (const channel of channels) {
-          await channel.subscribe((seq) => {
+          const handler = (seq: number) => {
             const at = recorder.elapsed();
             lastReceive = at;
             const sent = publishedAt.get(seq);
             if (sent !== undefined)
               newestReceived.set(channel.name, Math.max(newestReceived.get(channel.name) ?? 0, sent));
             recorder.record({ kind: 'receive', key: channel.name, value: seq, start: at, end: at, outcome: 'ok' });
-          });
+          };
+          // subscribe() fails after its deadline (E_TIMEOUT) when the cluster does not answer; an application tries
+          // again, and so does this workload, each attempt recorded, until it is subscribed or the run ends.
+          while (!signal.aborted) {
+            const ok = await recorder.invoke('subscribe', { key: channel.name }, async () => {
+              await channel.subscribe(handler);
+              return 'subscribed';
+            });
+            if (ok !== undefined) break;
+            await new Promise((r) => setTimeout(r, 250));
+          }
         }
         const max = options.maxPublishes ?? 100_000;
         const interval = options.intervalMs ?? 2;
