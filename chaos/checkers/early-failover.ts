@@ -1,5 +1,5 @@
 import type { History } from '../history.ts';
-import { failoverTimeline } from '../observe/failover-timeline.ts';
+import { failoverTimeline } from '../observe/index.ts';
 import type { CheckContext } from '../scenario.ts';
 import { EARLY_FAILOVER_TOLERANCE_MS } from '../thresholds.ts';
 import type { Verdict } from './verdict.ts';
