@@ -157,20 +157,42 @@ describe('the failover assist', () => {
   });
 
   it('does not fail over a master that was silent for less than the node timeout', async () => {
-    const { master, replica } = await sim.shardPair(2);
-    const before = sim.log(replica).length;
     // Silent for most of the node timeout, not for the whole of it to anyone: Redis would not fail it over either.
-    await sim.runtime.pausePod(master);
-    await new Promise((r) => setTimeout(r, NODE_TIMEOUT_MS - 500));
-    await sim.runtime.resumePod(master);
-    const until = Date.now() + 2 * NODE_TIMEOUT_MS;
-    while (Date.now() < until) {
-      expect(await sim.role(master)).toBe('master');
-      expect(await sim.role(replica)).toBe('slave');
-      await new Promise((r) => setTimeout(r, 250));
+    // The pause lasts at least `intended` and is measured from before SIGSTOP to after SIGCONT; one that a loaded
+    // machine stretched past its bound (a late timer, a slow namespace scan) proves nothing either way, so it is tried
+    // again on a settled cluster, up to 3 times.
+    const intended = NODE_TIMEOUT_MS - 600;
+    const bound = NODE_TIMEOUT_MS - 300;
+    const overruns: number[] = [];
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const { master, replica } = await sim.shardPair(2);
+      const before = sim.log(replica).length;
+      const start = performance.now();
+      await sim.runtime.pausePod(master);
+      await new Promise((r) => setTimeout(r, intended));
+      const resumed = sim.runtime.resumePod(master);
+      const paused = performance.now() - start;
+      await resumed;
+      if (paused > bound) {
+        overruns.push(Math.round(paused));
+        await sim.waitHealthy(SHARDS * 2);
+        continue;
+      }
+      const until = Date.now() + 2 * NODE_TIMEOUT_MS;
+      while (Date.now() < until) {
+        const roles = [await sim.role(master), await sim.role(replica)];
+        expect(
+          roles,
+          `${master} paused for at most ${Math.round(paused)} ms; ${replica}'s log:\n${sim.log(replica).slice(before)}`,
+        ).toEqual(['master', 'slave']);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(sim.log(replica).slice(before)).not.toContain('CLUSTER FAILOVER');
+      console.log(`${master} paused for ${Math.round(paused)} ms at most (attempt ${attempt}): kept as master`);
+      await sim.waitHealthy(SHARDS * 2);
+      return;
     }
-    expect(sim.log(replica).slice(before)).not.toContain('CLUSTER FAILOVER');
-    await sim.waitHealthy(SHARDS * 2);
+    expect.fail(`no pause held under ${bound} ms in 3 attempts (${overruns.join(', ')} ms): the machine is too loaded`);
   });
 
   it('is switched off per member by failoverAssist: false (entrypoint.sh then does not start it)', () => {
