@@ -14,6 +14,8 @@ export interface PubSubFigures {
   /** Messages received more than once, or received but never published on that channel (judged: must be 0). */
   readonly duplicates: number;
   readonly unexpected: number;
+  /** Sharded subscriptions the client found lost and sent again (`resubscribe` operations; reported, not judged). */
+  readonly resubscribed: number;
   /** Channels with no acknowledged message published after 'healthy' received (judged: must be none). */
   readonly notResumed: readonly string[];
   /** The longest time a channel went without a message between the fault and the end of the run. */
@@ -42,7 +44,9 @@ export function checkPubSubDelivery(history: History): Verdict {
   let published = 0;
   let acknowledged = 0;
   let received = 0;
+  let resubscribed = 0;
   for (const op of history.operations) {
+    if (op.kind === 'resubscribe') resubscribed++;
     if (op.kind === 'publish') {
       of(op.key as string).publishes.push(op);
       published++;
@@ -108,6 +112,7 @@ export function checkPubSubDelivery(history: History): Verdict {
     lostAfterResume,
     duplicates,
     unexpected,
+    resubscribed,
     notResumed,
     longestSilenceMs: Math.round(longestSilenceMs),
   };
@@ -119,12 +124,13 @@ export function checkPubSubDelivery(history: History): Verdict {
     lostAfterResume ? `${lostAfterResume} messages lost after delivery resumed` : '',
     duplicates ? `${duplicates} messages delivered twice` : '',
     unexpected ? `${unexpected} messages nobody published` : '',
+    resubscribed ? `(the client sent ${resubscribed} lost subscription(s) again)` : '',
   ].filter(Boolean);
   return {
     checker: 'pubsub-delivery',
     ok,
     summary: ok
-      ? `${figures.received} of ${figures.acknowledged} acknowledged messages received on ${channels.length} channels; delivery resumed on each after the fault (${lostBeforeResume} lost before it, at-most-once; longest silence ${figures.longestSilenceMs} ms)`
+      ? `${figures.received} of ${figures.acknowledged} acknowledged messages received on ${channels.length} channels; delivery resumed on each after the fault (${lostBeforeResume} lost before it, at-most-once; longest silence ${figures.longestSilenceMs} ms${resubscribed ? `; ${resubscribed} lost subscription(s) sent again by the client` : ''})`
       : problems.join('; '),
     evidence: { ...figures, ...(duplicateSamples.length ? { duplicateSamples } : {}) },
   };

@@ -77,6 +77,11 @@ export interface SubscriberEvents {
   /** The connection dropped; messages published meanwhile are lost. */
   close: () => void;
   error: (error: Error) => void;
+  /**
+   * A sharded subscription Redis no longer confirmed on the master of its slot, though the client meant it, was sent
+   * again there (ioredis had dropped a failed resubscribe: client/src/core/ioredis/sharded-subscribers.ts).
+   */
+  resubscribe: (channels: string[], node: string) => void;
 }
 
 /** A connection in subscriber mode. On a cluster, `ssubscribe` uses one connection per master (sharded pub/sub). */

@@ -177,6 +177,11 @@ export class SubscriberHandle extends Handle implements Subscriber {
     await super.close();
   }
 
+  /** @internal Tells the listeners that the sharded subscription audit sent `channels` again to `node`. */
+  resubscribed(channels: string[], node: string): void {
+    this.emitter.emit('resubscribe', channels, node);
+  }
+
   async clientId(): Promise<number> {
     if (this.isCluster) {
       throw new SlotforgeError('E_INVALID_OPTION', 'clientId() needs a subscriber to one node: duplicate({ node })', {

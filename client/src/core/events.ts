@@ -34,6 +34,8 @@ export interface ClientEvents {
   'breaker:probe': { state: 'half-open'; cause?: Error };
   /** Redis answered: the breaker closed. */
   'breaker:close': { state: 'closed' };
+  /** A sharded subscription Redis no longer confirmed was sent again to the master of its slot. */
+  'pubsub:resubscribe': { channels: string[]; node: string };
   [event: `${string}:${string}`]: unknown;
 }
 

@@ -213,6 +213,10 @@ export class PubSub {
     subscriber.on(sharded ? 'smessage' : 'message', dispatch);
     subscriber.on('error', (error) => this.#ctx.events.emit('pubsub:error', { error }));
     subscriber.on('ready', () => this.#ctx.events.emit('pubsub:ready', { sharded }));
+    subscriber.on('resubscribe', (channels, node) => {
+      this.#ctx.deps.logger.warn('pubsub: a sharded subscription was lost and is sent again', { channels, node });
+      this.#ctx.events.emit('pubsub:resubscribe', { channels: channels.map((c) => this.#ctx.keys.strip(c)), node });
+    });
     if (sharded) this.#sharded = subscriber;
     else this.#classic = subscriber;
     return subscriber;

@@ -1,8 +1,8 @@
 import { createClient, createPubSub } from '@slotforge/client';
-import { expect, it } from 'vitest';
+import { it } from 'vitest';
 import { command } from '../../../runtime/redis/index.ts';
 import { useCluster } from '../../support/index.ts';
-import { eventually } from '../contract/index.ts';
+import { deliveredAgain, subscribedPerMaster } from './per-master.ts';
 
 /**
  * Scenario (what the chaos drill `full-restart` meets with a DNS delay, without the drill): every master drops the
@@ -29,19 +29,7 @@ it('re-establishes sharded subscriptions after every node was dead while the sub
   try {
     await client.commands.ready();
     const pubsub = client.use(createPubSub, {});
-    // One channel per master: a name whose slot each master owns.
-    const owners = new Map<string, ReturnType<typeof pubsub.channel<number>>>();
-    for (let k = 0; owners.size < nodes.length && k < 10_000; k++) {
-      const channel = pubsub.channel<number>(`{c${k}}`);
-      const owner = client.commands.groupByNode([channel.redisChannel]).keys().next().value as string;
-      if (!owners.has(owner)) owners.set(owner, channel);
-    }
-    const channels = [...owners.values()];
-    expect(channels).toHaveLength(nodes.length);
-    const seen = new Map<string, number[]>(channels.map((c) => [c.name, []]));
-    for (const channel of channels) await channel.subscribe((n, name) => void seen.get(name)?.push(n));
-    for (const channel of channels) await channel.publish(1);
-    await eventually(() => [...seen.values()].every((v) => v.length === 1), 5_000, 'delivery before the fault');
+    const { channels, seen } = await subscribedPerMaster(client, pubsub, 'c', nodes.length);
 
     // Every master drops the subscriber connections, then accepts connections and never answers for DEAD_MS.
     for (const node of nodes) await command(node, 'CLIENT', 'KILL', 'TYPE', 'pubsub');
@@ -53,17 +41,7 @@ it('re-establishes sharded subscriptions after every node was dead while the sub
     }
     const backAt = Date.now();
 
-    let n = 100;
-    await eventually(
-      async () => {
-        const value = n++;
-        await Promise.allSettled(channels.map((c) => c.publish(value)));
-        await new Promise((r) => setTimeout(r, 100));
-        return [...seen.values()].every((v) => v.some((x) => x >= 100));
-      },
-      MAX_RESUME_MS,
-      'delivery on every channel after the nodes answer again',
-    );
+    await deliveredAgain(channels, seen, MAX_RESUME_MS, 'delivery on every channel after the nodes answer again');
     console.info(
       `pubsub full restart: delivery resumed on all ${channels.length} channels ${Date.now() - backAt} ms after the nodes answered again`,
     );

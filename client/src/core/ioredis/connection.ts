@@ -44,7 +44,7 @@ import {
   scanNodes,
 } from './routing.ts';
 import { SentinelErrors } from './sentinel-errors.ts';
-import { watchStrandedReconnect } from './sharded-subscribers.ts';
+import { watchShardedSubscriber } from './sharded-subscribers.ts';
 import { startSlotRefresh } from './slot-refresh.ts';
 import { waitReady } from './wait-ready.ts';
 import { WatchedCommand } from './watched-command.ts';
@@ -334,7 +334,8 @@ class IoredisCommands implements Api.RedisCommands {
     // A sharded subscriber follows the slot map (resubscribes on the new owner after a failover).
     subscriber.onClosed(this.#refreshPeriodically(client));
     if (options.sharded && client instanceof Cluster) {
-      subscriber.onClosed(watchStrandedReconnect(client, this.#options.slotsRefreshIntervalMs));
+      const repaired = (channels: string[], node: string) => subscriber.resubscribed(channels, node);
+      subscriber.onClosed(watchShardedSubscriber(client, this.#options.slotsRefreshIntervalMs, repaired));
     }
     this.#track(subscriber);
     return subscriber;

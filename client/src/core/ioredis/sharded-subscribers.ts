@@ -70,3 +70,101 @@ export function watchStrandedReconnect(cluster: ReconnectableCluster, intervalMs
   timer.unref();
   return () => clearInterval(timer);
 }
+
+/** The parts of ioredis 6.0.0's ClusterSubscriberGroup and ShardedSubscriber the audit reads (private in its typings). */
+interface AuditedGroup {
+  isResetting: boolean;
+  /** Slot -> the channels subscribed in it (what the group means to be subscribed to). */
+  channels: Map<number, string[]>;
+  /** Slot -> [master node key, ...], as of the group's last reset. */
+  clusterSlots: string[][];
+  shardedSubscribers: Map<string, { getInstance(): AuditedConnection | null }>;
+}
+
+interface AuditedConnection {
+  readonly status: string;
+  /** ioredis' record of the subscriptions Redis confirmed on this connection (false: none). */
+  readonly condition?: { subscriber?: false | { channels(mode: 'ssubscribe'): string[] } };
+  ssubscribe(...channels: string[]): Promise<unknown>;
+}
+
+function auditedGroup(cluster: object): AuditedGroup | undefined {
+  const group = (cluster as { shardedSubscribers?: Partial<AuditedGroup> }).shardedSubscribers;
+  if (!group || !(group.channels instanceof Map) || !(group.shardedSubscribers instanceof Map)) return undefined;
+  if (!Array.isArray(group.clusterSlots)) return undefined;
+  return group as AuditedGroup;
+}
+
+/** How long a repair SSUBSCRIBE may stay unanswered before the audit sends it again. */
+const IN_FLIGHT_MS = 10_000;
+
+/**
+ * ioredis 6.0.0's group resubscribes a master's channels once, right after it (re)connects that master's subscriber,
+ * and only logs a SSUBSCRIBE that fails then (`_resubscribe`: "TODO: Should we emit an error event here?"). The
+ * subscriber stays connected and healthy, the slot map does not change, so no later reset tries again: the channel
+ * is silently dead on a cluster that is fine (a master still loading or refusing the channel for a moment after a
+ * full restart; an ACL that denied it meanwhile).
+ *
+ * Every `intervalMs` this audit compares what the group means to be subscribed to with what Redis confirmed on the
+ * connection of the slot's master. A channel missing there at two audits in a row (an SSUBSCRIBE merely in flight
+ * is not missing) is subscribed again on that connection (Redis ignores a second SSUBSCRIBE of one channel), and
+ * `onRepair` is told. Nothing is done while the group resets or the connection is not ready. Returns the stop.
+ */
+export function auditShardedSubscriptions(
+  cluster: object,
+  intervalMs: number,
+  onRepair: (channels: string[], node: string) => void,
+): () => void {
+  const group = auditedGroup(cluster);
+  if (!group) return () => {};
+  /** `node channel` pairs found missing at the previous audit. */
+  let missingBefore = new Set<string>();
+  /** `node channel` -> when its repair was sent; one unanswered for IN_FLIGHT_MS is sent again. */
+  const inFlight = new Map<string, number>();
+  const timer = setInterval(() => {
+    const missingNow = new Set<string>();
+    if (group.isResetting) {
+      missingBefore = missingNow;
+      return;
+    }
+    for (const [slot, channels] of group.channels) {
+      const node = group.clusterSlots[slot]?.[0];
+      const connection = node === undefined ? null : group.shardedSubscribers.get(node)?.getInstance();
+      if (!node || !connection || connection.status !== 'ready' || channels.length === 0) continue;
+      const subscribed = connection.condition?.subscriber;
+      const confirmed = new Set(subscribed ? subscribed.channels('ssubscribe') : []);
+      const repair: string[] = [];
+      for (const channel of new Set(channels)) {
+        const pair = `${node} ${channel}`;
+        if (confirmed.has(channel) || Date.now() - (inFlight.get(pair) ?? -Infinity) < IN_FLIGHT_MS) continue;
+        missingNow.add(pair);
+        if (missingBefore.has(pair)) repair.push(channel);
+      }
+      if (repair.length === 0) continue;
+      const pairs = repair.map((channel) => `${node} ${channel}`);
+      for (const pair of pairs) inFlight.set(pair, Date.now());
+      onRepair(repair, node);
+      connection
+        .ssubscribe(...repair)
+        .catch(() => {})
+        .finally(() => {
+          for (const pair of pairs) inFlight.delete(pair);
+        });
+    }
+    missingBefore = missingNow;
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** Both watches of a sharded subscriber Cluster (stranded reconnect, subscription audit); returns their stop. */
+export function watchShardedSubscriber(
+  cluster: ReconnectableCluster,
+  intervalMs: number,
+  onRepair: (channels: string[], node: string) => void,
+): () => void {
+  const stops = [watchStrandedReconnect(cluster, intervalMs), auditShardedSubscriptions(cluster, intervalMs, onRepair)];
+  return () => {
+    for (const stop of stops) stop();
+  };
+}
