@@ -79,7 +79,8 @@ export interface SubscriberEvents {
   error: (error: Error) => void;
   /**
    * A sharded subscription Redis no longer confirmed on the master of its slot, though the client meant it, was sent
-   * again there (ioredis had dropped a failed resubscribe: client/src/core/ioredis/sharded-subscribers.ts).
+   * again there and confirmed (ioredis had dropped a failed resubscribe: client/src/core/ioredis/sharded-subscribers.ts).
+   * A refusal of that SSUBSCRIBE is an 'error'; it is tried again after a back-off (up to 30 s).
    */
   resubscribe: (channels: string[], node: string) => void;
 }

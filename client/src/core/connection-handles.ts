@@ -177,9 +177,17 @@ export class SubscriberHandle extends Handle implements Subscriber {
     await super.close();
   }
 
-  /** @internal Tells the listeners that the sharded subscription audit sent `channels` again to `node`. */
-  resubscribed(channels: string[], node: string): void {
+  /** @internal The sharded subscription audit sent `channels` again to `node`, and Redis confirmed them. */
+  repaired(channels: string[], node: string): void {
     this.emitter.emit('resubscribe', channels, node);
+  }
+
+  /** @internal Redis refused the audit's SSUBSCRIBE of lost `channels`: an 'error', tried again later. */
+  refused(channels: string[], node: string, error: unknown, retryInMs: number): void {
+    if (this.emitter.listenerCount('error') === 0) return;
+    const reason = error instanceof Error ? error.message : String(error);
+    const message = `SSUBSCRIBE ${channels.join(' ')} (lost, sent again) refused by ${node}: ${reason}; next try in ${retryInMs} ms`;
+    this.emitter.emit('error', new SlotforgeError('E_COMMAND', message, { command: 'SSUBSCRIBE', cause: error }));
   }
 
   async clientId(): Promise<number> {

@@ -182,9 +182,10 @@ export class PubSub {
         } catch (error) {
           // Not subscribed: this handler gets nothing, even if Redis confirms the SUBSCRIBE later.
           state.handlers.delete(wrapped);
-          // A SUBSCRIBE that timed out may still be sent once connected: take it back (queued behind it, best effort),
-          // or ioredis would keep the channel subscribed, and resubscribe it on every reconnect.
-          if (state.handlers.size === 0 && isSlotforgeError(error, 'E_TIMEOUT')) this.#retract(redisChannel, state);
+          // ioredis records the channel before Redis answers: a SUBSCRIBE that timed out may still be sent once
+          // connected, and one refused (NOPERM) stays in its records, so ioredis (and the sharded subscription audit)
+          // would keep subscribing it on every reconnect. Take it back (queued behind it, best effort).
+          if (state.handlers.size === 0) this.#retract(redisChannel, state);
           throw error;
         }
         return async () => {

@@ -334,8 +334,7 @@ class IoredisCommands implements Api.RedisCommands {
     // A sharded subscriber follows the slot map (resubscribes on the new owner after a failover).
     subscriber.onClosed(this.#refreshPeriodically(client));
     if (options.sharded && client instanceof Cluster) {
-      const repaired = (channels: string[], node: string) => subscriber.resubscribed(channels, node);
-      subscriber.onClosed(watchShardedSubscriber(client, this.#options.slotsRefreshIntervalMs, repaired));
+      subscriber.onClosed(watchShardedSubscriber(client, this.#options.slotsRefreshIntervalMs, subscriber));
     }
     this.#track(subscriber);
     return subscriber;

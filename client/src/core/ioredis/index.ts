@@ -6,3 +6,10 @@
 export { connect } from './connection.ts';
 /** @internal The direct path; exported for the test that pins it to ioredis' internals. */
 export { readyConnection } from './direct.ts';
+/** @internal The sharded subscription audit; exported for its unit test (a hand-written subscriber group). */
+export {
+  type AuditedConnection,
+  type AuditedGroup,
+  type AuditReport,
+  SubscriptionAudit,
+} from './sharded-subscribers.ts';

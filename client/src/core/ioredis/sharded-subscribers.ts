@@ -72,7 +72,7 @@ export function watchStrandedReconnect(cluster: ReconnectableCluster, intervalMs
 }
 
 /** The parts of ioredis 6.0.0's ClusterSubscriberGroup and ShardedSubscriber the audit reads (private in its typings). */
-interface AuditedGroup {
+export interface AuditedGroup {
   isResetting: boolean;
   /** Slot -> the channels subscribed in it (what the group means to be subscribed to). */
   channels: Map<number, string[]>;
@@ -81,7 +81,7 @@ interface AuditedGroup {
   shardedSubscribers: Map<string, { getInstance(): AuditedConnection | null }>;
 }
 
-interface AuditedConnection {
+export interface AuditedConnection {
   readonly status: string;
   /** ioredis' record of the subscriptions Redis confirmed on this connection (false: none). */
   readonly condition?: { subscriber?: false | { channels(mode: 'ssubscribe'): string[] } };
@@ -97,6 +97,14 @@ function auditedGroup(cluster: object): AuditedGroup | undefined {
 
 /** How long a repair SSUBSCRIBE may stay unanswered before the audit sends it again. */
 const IN_FLIGHT_MS = 10_000;
+/** The longest wait before a repair that Redis refused is sent again (doubling from the audit interval). */
+const MAX_BACKOFF_MS = 30_000;
+
+/** What the audit tells: a repair Redis confirmed, or one it refused (tried again after `retryInMs`). */
+export interface AuditReport {
+  repaired(channels: string[], node: string): void;
+  refused(channels: string[], node: string, error: unknown, retryInMs: number): void;
+}
 
 /**
  * ioredis 6.0.0's group resubscribes a master's channels once, right after it (re)connects that master's subscriber,
@@ -105,54 +113,92 @@ const IN_FLIGHT_MS = 10_000;
  * is silently dead on a cluster that is fine (a master still loading or refusing the channel for a moment after a
  * full restart; an ACL that denied it meanwhile).
  *
- * Every `intervalMs` this audit compares what the group means to be subscribed to with what Redis confirmed on the
- * connection of the slot's master. A channel missing there at two audits in a row (an SSUBSCRIBE merely in flight
- * is not missing) is subscribed again on that connection (Redis ignores a second SSUBSCRIBE of one channel), and
- * `onRepair` is told. Nothing is done while the group resets or the connection is not ready. Returns the stop.
+ * Each {@link SubscriptionAudit.tick} compares what the group means to be subscribed to with what Redis confirmed on
+ * the connection of the slot's master. A channel missing there at two ticks in a row (an SSUBSCRIBE merely in flight
+ * is not missing) is subscribed again on that connection (Redis ignores a second SSUBSCRIBE of one channel); the
+ * report hears when Redis confirms it, or refuses it (then it is sent again after a back-off doubling up to 30 s).
+ * Nothing is done while the group resets, for a connection that is not ready, or for a slot whose master in the
+ * client's current slot map is not the group's (a failover or a migration the group has not followed yet: its own
+ * reset will subscribe there).
  */
-export function auditShardedSubscriptions(
-  cluster: object,
-  intervalMs: number,
-  onRepair: (channels: string[], node: string) => void,
-): () => void {
+export class SubscriptionAudit {
+  /** `node channel` pairs found missing at the previous tick. */
+  #missingBefore = new Set<string>();
+  /** `node channel` -> no repair before this time (one in flight, or a refused one backing off). */
+  readonly #holdUntil = new Map<string, number>();
+  /** `node channel` -> refusals in a row. */
+  readonly #refusals = new Map<string, number>();
+
+  constructor(
+    private readonly group: AuditedGroup,
+    /** The client's current slot map (slot -> [master node key, ...]), when it has one. */
+    private readonly currentSlots: () => readonly (readonly string[] | undefined)[] | undefined,
+    private readonly intervalMs: number,
+    private readonly report: AuditReport,
+  ) {}
+
+  tick(now: number): void {
+    const missingNow = new Set<string>();
+    if (!this.group.isResetting) {
+      for (const [slot, channels] of this.group.channels) this.#audit(slot, channels, now, missingNow);
+    }
+    this.#missingBefore = missingNow;
+  }
+
+  #audit(slot: number, channels: readonly string[], now: number, missingNow: Set<string>): void {
+    const node = this.group.clusterSlots[slot]?.[0];
+    if (node === undefined || channels.length === 0) return;
+    const current = this.currentSlots()?.[slot]?.[0];
+    if (current !== undefined && current !== node) return;
+    const connection = this.group.shardedSubscribers.get(node)?.getInstance();
+    if (connection?.status !== 'ready') return;
+    const subscribed = connection.condition?.subscriber;
+    const confirmed = new Set(subscribed ? subscribed.channels('ssubscribe') : []);
+    const repair: string[] = [];
+    for (const channel of new Set(channels)) {
+      const pair = `${node} ${channel}`;
+      if (confirmed.has(channel)) {
+        this.#refusals.delete(pair);
+        continue;
+      }
+      if (now < (this.#holdUntil.get(pair) ?? -Infinity)) continue;
+      missingNow.add(pair);
+      if (this.#missingBefore.has(pair)) repair.push(channel);
+    }
+    if (repair.length > 0) this.#repair(connection, node, repair, now);
+  }
+
+  #repair(connection: AuditedConnection, node: string, channels: string[], now: number): void {
+    const pairs = channels.map((channel) => `${node} ${channel}`);
+    for (const pair of pairs) this.#holdUntil.set(pair, now + IN_FLIGHT_MS);
+    connection.ssubscribe(...channels).then(
+      () => {
+        for (const pair of pairs) {
+          this.#holdUntil.delete(pair);
+          this.#refusals.delete(pair);
+        }
+        this.report.repaired(channels, node);
+      },
+      (error: unknown) => {
+        const refusals = Math.max(...pairs.map((pair) => this.#refusals.get(pair) ?? 0)) + 1;
+        const retryInMs = Math.min(MAX_BACKOFF_MS, this.intervalMs * 2 ** refusals);
+        for (const pair of pairs) {
+          this.#refusals.set(pair, refusals);
+          this.#holdUntil.set(pair, now + retryInMs);
+        }
+        this.report.refused(channels, node, error, retryInMs);
+      },
+    );
+  }
+}
+
+/** Runs a {@link SubscriptionAudit} of `cluster`'s sharded subscriber group every `intervalMs`; returns the stop. */
+export function auditShardedSubscriptions(cluster: object, intervalMs: number, report: AuditReport): () => void {
   const group = auditedGroup(cluster);
   if (!group) return () => {};
-  /** `node channel` pairs found missing at the previous audit. */
-  let missingBefore = new Set<string>();
-  /** `node channel` -> when its repair was sent; one unanswered for IN_FLIGHT_MS is sent again. */
-  const inFlight = new Map<string, number>();
-  const timer = setInterval(() => {
-    const missingNow = new Set<string>();
-    if (group.isResetting) {
-      missingBefore = missingNow;
-      return;
-    }
-    for (const [slot, channels] of group.channels) {
-      const node = group.clusterSlots[slot]?.[0];
-      const connection = node === undefined ? null : group.shardedSubscribers.get(node)?.getInstance();
-      if (!node || !connection || connection.status !== 'ready' || channels.length === 0) continue;
-      const subscribed = connection.condition?.subscriber;
-      const confirmed = new Set(subscribed ? subscribed.channels('ssubscribe') : []);
-      const repair: string[] = [];
-      for (const channel of new Set(channels)) {
-        const pair = `${node} ${channel}`;
-        if (confirmed.has(channel) || Date.now() - (inFlight.get(pair) ?? -Infinity) < IN_FLIGHT_MS) continue;
-        missingNow.add(pair);
-        if (missingBefore.has(pair)) repair.push(channel);
-      }
-      if (repair.length === 0) continue;
-      const pairs = repair.map((channel) => `${node} ${channel}`);
-      for (const pair of pairs) inFlight.set(pair, Date.now());
-      onRepair(repair, node);
-      connection
-        .ssubscribe(...repair)
-        .catch(() => {})
-        .finally(() => {
-          for (const pair of pairs) inFlight.delete(pair);
-        });
-    }
-    missingBefore = missingNow;
-  }, intervalMs);
+  const slots = () => (cluster as { slots?: Array<string[] | undefined> }).slots;
+  const audit = new SubscriptionAudit(group, slots, intervalMs, report);
+  const timer = setInterval(() => audit.tick(Date.now()), intervalMs);
   timer.unref();
   return () => clearInterval(timer);
 }
@@ -161,9 +207,9 @@ export function auditShardedSubscriptions(
 export function watchShardedSubscriber(
   cluster: ReconnectableCluster,
   intervalMs: number,
-  onRepair: (channels: string[], node: string) => void,
+  report: AuditReport,
 ): () => void {
-  const stops = [watchStrandedReconnect(cluster, intervalMs), auditShardedSubscriptions(cluster, intervalMs, onRepair)];
+  const stops = [watchStrandedReconnect(cluster, intervalMs), auditShardedSubscriptions(cluster, intervalMs, report)];
   return () => {
     for (const stop of stops) stop();
   };
