@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { sleep } from '../process/index.ts';
 import type { HandlerTarget } from './container.ts';
@@ -73,8 +73,10 @@ export class Pod {
   #volumesRendered = false;
   /** Container starts so far: each incarnation gets its own cgroup. */
   #starts = 0;
-  /** The processes the last pause stopped: a resume continues them before it scans the namespace. */
-  #stopped: number[] = [];
+  /** The processes the last pause stopped, with their network namespace: a resume continues them before it scans. */
+  #stopped: Array<{ pid: number; netns: string | undefined }> = [];
+  /** When the last pause's SIGSTOPs and its resume's SIGCONTs went out (performance.now()): a test measures a pause. */
+  lastPause: { stoppedAt: number; continuedAt?: number } | undefined;
   /** The incarnation's dir (`<podsDir>/<name>-<seq>`): rendered volumes, roots, tmp. @internal */
   readonly dir: string;
 
@@ -322,14 +324,16 @@ export class Pod {
         // gone
       }
     }
+    this.#stopped = [];
     this.event(`killed ${pids.length} process(es) with SIGKILL`);
     return pids.length;
   }
 
   /**
    * SIGSTOP (pause) or SIGCONT (resume) to every process of the pod, like a frozen cgroup. A resume first continues
-   * the processes the pause stopped, at once, then those a namespace scan finds: the scan (`ip netns pids`) takes
-   * 50-300 ms on a loaded machine, which would otherwise lengthen every pause by as much.
+   * the processes the pause stopped, at once (those still in this pod's network namespace: a pid reused elsewhere is
+   * left alone), then those a namespace scan finds: the scan (`ip netns pids`) takes 50-300 ms on a loaded machine,
+   * which would otherwise lengthen every pause by as much. {@link lastPause} holds when the signals went out.
    */
   async freeze(paused: boolean): Promise<number> {
     if (!this.net) return 0;
@@ -342,10 +346,20 @@ export class Pod {
       }
     };
     const stopped = this.#stopped;
-    if (!paused) stopped.forEach(send);
+    this.#stopped = [];
+    if (!paused) {
+      for (const { pid, netns } of stopped) if (netnsOf(pid) === netns) send(pid);
+      if (stopped.length > 0 && this.lastPause) this.lastPause.continuedAt = performance.now();
+    }
     const pids = await netnsPids(this.net.netns);
-    for (const pid of pids) if (paused || !stopped.includes(pid)) send(pid);
-    this.#stopped = paused ? pids : [];
+    const before = performance.now();
+    for (const pid of pids) if (paused || !stopped.some((p) => p.pid === pid)) send(pid);
+    if (paused) {
+      this.#stopped = pids.map((pid) => ({ pid, netns: netnsOf(pid) }));
+      this.lastPause = { stoppedAt: before };
+    } else if (this.lastPause && this.lastPause.continuedAt === undefined) {
+      this.lastPause.continuedAt = performance.now();
+    }
     this.event(`${paused ? 'paused' : 'resumed'} ${pids.length} process(es)`);
     return pids.length;
   }
@@ -356,5 +370,14 @@ export class Pod {
     if (!net) return;
     await this.host.network.removePod(net);
     this.host.changed();
+  }
+}
+
+/** A process's network namespace (`net:[inode]`), or undefined when it is gone. */
+function netnsOf(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/net`);
+  } catch {
+    return undefined;
   }
 }
