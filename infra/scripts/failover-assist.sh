@@ -36,14 +36,28 @@ MAIN_PID=$1
 SELF=$(self_ip)
 INTERVAL_MS=${SLOTFORGE_FAILOVER_ASSIST_INTERVAL_MS:-200}
 TMP="$RUN_DIR/failover-assist"
-# The master probe (condition 1): its files, and its pid, so a probe that died is not read as a silent master.
+# The master probe (condition 1): its files, and the pid of its keeper, so a probe that is not running is not read as
+# a silent master.
 PROBE_PONG="$RUN_DIR/master-probe.pong"
 PROBE_TARGET="$RUN_DIR/master-probe.target"
 PROBE_BUS="$RUN_DIR/master-probe.bus"
-sh "$CONFIG_DIR/master-probe.sh" "$MAIN_PID" &
-PROBE_PID=$!
 
 alive() { kill -0 "$MAIN_PID" 2>/dev/null; }
+
+# The keeper starts the probe again if it ends while redis-server lives (killed, or a bug): without it the assist
+# would have only the fail? flags to go by. A probe's files go with it at once: a file nobody touches any more would
+# read as a master growing silent. The probe's own helpers end within 0.5 s of it (master-probe.sh).
+(
+  while alive; do
+    sh "$CONFIG_DIR/master-probe.sh" "$MAIN_PID"
+    _status=$?
+    rm -f "$PROBE_PONG" "$PROBE_BUS" "$PROBE_TARGET"
+    alive || break
+    log "master probe ended (status $_status): starting it again in 1 s"
+    sleep 1
+  done
+) &
+PROBE_PID=$!
 # redis-cli as admin against HOST PORT within 1 s, with the password read when the stream (re)started: a decision
 # takes a handful of calls, and under load each fork counts (cat, timeout, tr of lib.sh's rcli).
 acli() {

@@ -21,6 +21,9 @@ TARGET="$RUN_DIR/master-probe.target"
 SESSION_S=${SLOTFORGE_PROBE_SESSION_S:-30}
 
 alive() { kill -0 "$MAIN_PID" 2>/dev/null; }
+# This probe's pid: its helpers (the bus loop, the reader of PINGs) stop once it is gone, and touch no file after it.
+PROBE=$$
+mine() { kill -0 "$PROBE" 2>/dev/null; }
 
 # `ip:port cport` of this node's master in its own view; empty while this node is a master (or does not answer).
 master_addr() {
@@ -42,7 +45,7 @@ _bus_pid=
 # Connects to the cluster bus at $1 (ip) $2 (port) every 500 ms until stopped (stop_bus) or redis-server is gone;
 # bash's /dev/tcp opens the connection (the image's dash has none), `timeout` bounds one a cut network never answers.
 bus_probe() {
-  while alive; do
+  while alive && mine; do
     # shellcheck disable=SC2016 # $1 and $2 are bash's, given after the script
     timeout 0.4 bash -c 'exec 3<>"/dev/tcp/$1/$2"' bus "$1" "$2" 2>/dev/null && : >"$BUS"
     sleep 0.5
@@ -102,6 +105,7 @@ while alive; do
         continue
         ;;
       esac
+      mine || exit 1
       : >"$PONG"
     done
     exit "$_code"
