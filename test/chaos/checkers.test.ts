@@ -327,6 +327,16 @@ describe('checkPubSubDelivery', () => {
     expect(stray.summary).toContain('1 messages nobody published');
   });
 
+  it("reports the client's resubscribes of lost subscriptions without judging them", () => {
+    const resubscribe = op({ kind: 'resubscribe', key: 'chaos:{a}', value: '10.0.0.1:6379', start: 700, end: 700 });
+    const ok = checkPubSubDelivery(run(() => false, [resubscribe]));
+    expect(ok.ok, ok.summary).toBe(true);
+    expect(ok.evidence).toMatchObject({ resubscribed: 1 });
+    expect(ok.summary).toContain('1 lost subscription(s) sent again by the client');
+    const never = checkPubSubDelivery(run((channel, _seq, at) => channel === '{a}' && at >= 300, [resubscribe]));
+    expect(never.summary).toBe('delivery never resumed on {a}; (the client sent 1 lost subscription(s) again)');
+  });
+
   it('does not judge messages whose publish failed or is unknown, and fails when nothing was published', () => {
     const failed = op({ kind: 'publish', key: '{a}', value: 999, start: 800, end: 801, outcome: 'unknown' });
     expect(checkPubSubDelivery(run(() => false, [failed])).ok).toBe(true);
