@@ -116,18 +116,19 @@ export interface AuditReport {
  * Each {@link SubscriptionAudit.tick} compares what the group means to be subscribed to with what Redis confirmed on
  * the connection of the slot's master. A channel missing there at two ticks in a row (an SSUBSCRIBE merely in flight
  * is not missing) is subscribed again on that connection (Redis ignores a second SSUBSCRIBE of one channel); the
- * report hears when Redis confirms it, or refuses it (then it is sent again after a back-off doubling up to 30 s).
- * Nothing is done while the group resets, for a connection that is not ready, or for a slot whose master in the
- * client's current slot map is not the group's (a failover or a migration the group has not followed yet: its own
- * reset will subscribe there).
+ * report hears when Redis confirms it, or refuses it (an error reply other than a redirect): then it is sent again
+ * once a back-off from the refusal has passed, doubling from 2 intervals up to 30 s. A send that failed otherwise
+ * (the connection closed under it) is tried again at the next ticks, unreported. Nothing is done while the group
+ * resets, for a connection that is not ready, or for a slot whose master in the client's current slot map is not the
+ * group's (a failover or a migration the group has not followed yet: its own reset will subscribe there).
  */
 export class SubscriptionAudit {
   /** `node channel` pairs found missing at the previous tick. */
   #missingBefore = new Set<string>();
   /** `node channel` -> no repair before this time (one in flight, or a refused one backing off). */
-  readonly #holdUntil = new Map<string, number>();
+  #holdUntil = new Map<string, number>();
   /** `node channel` -> refusals in a row. */
-  readonly #refusals = new Map<string, number>();
+  #refusals = new Map<string, number>();
 
   constructor(
     private readonly group: AuditedGroup,
@@ -135,17 +136,22 @@ export class SubscriptionAudit {
     private readonly currentSlots: () => readonly (readonly string[] | undefined)[] | undefined,
     private readonly intervalMs: number,
     private readonly report: AuditReport,
+    private readonly now: () => number = Date.now,
   ) {}
 
-  tick(now: number): void {
+  tick(): void {
     const missingNow = new Set<string>();
+    /** Pairs audited now: the others (a channel unsubscribed, a master gone) are forgotten. */
+    const seen = new Set<string>();
     if (!this.group.isResetting) {
-      for (const [slot, channels] of this.group.channels) this.#audit(slot, channels, now, missingNow);
+      for (const [slot, channels] of this.group.channels) this.#audit(slot, channels, missingNow, seen);
+      this.#holdUntil = keep(this.#holdUntil, seen);
+      this.#refusals = keep(this.#refusals, seen);
     }
     this.#missingBefore = missingNow;
   }
 
-  #audit(slot: number, channels: readonly string[], now: number, missingNow: Set<string>): void {
+  #audit(slot: number, channels: readonly string[], missingNow: Set<string>, seen: Set<string>): void {
     const node = this.group.clusterSlots[slot]?.[0];
     if (node === undefined || channels.length === 0) return;
     const current = this.currentSlots()?.[slot]?.[0];
@@ -155,41 +161,60 @@ export class SubscriptionAudit {
     const subscribed = connection.condition?.subscriber;
     const confirmed = new Set(subscribed ? subscribed.channels('ssubscribe') : []);
     const repair: string[] = [];
+    const now = this.now();
     for (const channel of new Set(channels)) {
       const pair = `${node} ${channel}`;
+      seen.add(pair);
       if (confirmed.has(channel)) {
         this.#refusals.delete(pair);
         continue;
       }
       if (now < (this.#holdUntil.get(pair) ?? -Infinity)) continue;
       missingNow.add(pair);
-      if (this.#missingBefore.has(pair)) repair.push(channel);
+      // Missing at two ticks, or refused before and its back-off over: one more tick would only delay it.
+      if (this.#missingBefore.has(pair) || this.#refusals.has(pair)) repair.push(channel);
     }
-    if (repair.length > 0) this.#repair(connection, node, repair, now);
+    if (repair.length > 0) this.#repair(connection, node, repair);
   }
 
-  #repair(connection: AuditedConnection, node: string, channels: string[], now: number): void {
+  #repair(connection: AuditedConnection, node: string, channels: string[]): void {
     const pairs = channels.map((channel) => `${node} ${channel}`);
-    for (const pair of pairs) this.#holdUntil.set(pair, now + IN_FLIGHT_MS);
-    connection.ssubscribe(...channels).then(
-      () => {
-        for (const pair of pairs) {
-          this.#holdUntil.delete(pair);
-          this.#refusals.delete(pair);
-        }
-        this.report.repaired(channels, node);
-      },
-      (error: unknown) => {
-        const refusals = Math.max(...pairs.map((pair) => this.#refusals.get(pair) ?? 0)) + 1;
-        const retryInMs = Math.min(MAX_BACKOFF_MS, this.intervalMs * 2 ** refusals);
-        for (const pair of pairs) {
-          this.#refusals.set(pair, refusals);
-          this.#holdUntil.set(pair, now + retryInMs);
-        }
-        this.report.refused(channels, node, error, retryInMs);
-      },
-    );
+    for (const pair of pairs) this.#holdUntil.set(pair, this.now() + IN_FLIGHT_MS);
+    connection
+      .ssubscribe(...channels)
+      .then(
+        () => {
+          for (const pair of pairs) {
+            this.#holdUntil.delete(pair);
+            this.#refusals.delete(pair);
+          }
+          this.report.repaired(channels, node);
+        },
+        (error: unknown) => {
+          for (const pair of pairs) this.#holdUntil.delete(pair);
+          if (!isRefusal(error)) return;
+          const refusals = Math.max(...pairs.map((pair) => this.#refusals.get(pair) ?? 0)) + 1;
+          const retryInMs = Math.min(MAX_BACKOFF_MS, this.intervalMs * 2 ** refusals);
+          const until = this.now() + retryInMs;
+          for (const pair of pairs) {
+            this.#refusals.set(pair, refusals);
+            this.#holdUntil.set(pair, until);
+          }
+          this.report.refused(channels, node, error, retryInMs);
+        },
+      )
+      .catch(() => {});
   }
+}
+
+/** Redis answered with an error (NOPERM, ...), not a redirect (MOVED/ASK: the slot map is behind) or a lost link. */
+function isRefusal(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ReplyError' && !/^(MOVED|ASK) /.test(error.message);
+}
+
+/** The entries of `map` whose key is in `keys`. */
+function keep<V>(map: Map<string, V>, keys: ReadonlySet<string>): Map<string, V> {
+  return new Map([...map].filter(([key]) => keys.has(key)));
 }
 
 /** Runs a {@link SubscriptionAudit} of `cluster`'s sharded subscriber group every `intervalMs`; returns the stop. */
@@ -198,7 +223,7 @@ export function auditShardedSubscriptions(cluster: object, intervalMs: number, r
   if (!group) return () => {};
   const slots = () => (cluster as { slots?: Array<string[] | undefined> }).slots;
   const audit = new SubscriptionAudit(group, slots, intervalMs, report);
-  const timer = setInterval(() => audit.tick(Date.now()), intervalMs);
+  const timer = setInterval(() => audit.tick(), intervalMs);
   timer.unref();
   return () => clearInterval(timer);
 }
