@@ -46,15 +46,21 @@ alive() { kill -0 "$MAIN_PID" 2>/dev/null; }
 
 # The keeper starts the probe again if it ends while redis-server lives (killed, or a bug): without it the assist
 # would have only the fail? flags to go by. A probe's files go with it at once: a file nobody touches any more would
-# read as a master growing silent. The probe's own helpers end within 0.5 s of it (master-probe.sh).
+# read as a master growing silent. The probe's helpers check it before each touch and end soon after it
+# (master-probe.sh).
 (
+  _delay=1
   while alive; do
+    _started=$(now_ms)
     sh "$CONFIG_DIR/master-probe.sh" "$MAIN_PID"
     _status=$?
     rm -f "$PROBE_PONG" "$PROBE_BUS" "$PROBE_TARGET"
     alive || break
-    log "master probe ended (status $_status): starting it again in 1 s"
-    sleep 1
+    # One that ran for 10 s or more is started again in 1 s; one that keeps ending at once, ever less often (to 32 s).
+    [ $(($(now_ms) - _started)) -lt 10000 ] || _delay=1
+    log "master probe ended (status $_status): starting it again in $_delay s"
+    sleep "$_delay"
+    [ "$_delay" -ge 32 ] || _delay=$((_delay * 2))
   done
 ) &
 PROBE_PID=$!

@@ -21,7 +21,8 @@ TARGET="$RUN_DIR/master-probe.target"
 SESSION_S=${SLOTFORGE_PROBE_SESSION_S:-30}
 
 alive() { kill -0 "$MAIN_PID" 2>/dev/null; }
-# This probe's pid: its helpers (the bus loop, the reader of PINGs) stop once it is gone, and touch no file after it.
+# This probe's pid: its helpers (the bus loop, the reader of PINGs) check it right before they touch a file, and stop
+# once it is gone (the bus loop within 0.5 s; the reader at its next reply).
 PROBE=$$
 mine() { kill -0 "$PROBE" 2>/dev/null; }
 
@@ -47,7 +48,7 @@ _bus_pid=
 bus_probe() {
   while alive && mine; do
     # shellcheck disable=SC2016 # $1 and $2 are bash's, given after the script
-    timeout 0.4 bash -c 'exec 3<>"/dev/tcp/$1/$2"' bus "$1" "$2" 2>/dev/null && : >"$BUS"
+    timeout 0.4 bash -c 'exec 3<>"/dev/tcp/$1/$2"' bus "$1" "$2" 2>/dev/null && mine && : >"$BUS"
     sleep 0.5
   done
 }
@@ -82,9 +83,14 @@ while alive; do
     printf '%s\n' "$_addr" >"$TARGET"
     _target=$_addr
     _answered=no
+  fi
+  # The bus loop of this target: started here, and again if it died alone (killed, a failed fork), when its file is
+  # removed at once: a file nobody touches would read as a bus growing silent.
+  [ -n "$_bus_pid" ] && kill -0 "$_bus_pid" 2>/dev/null || {
+    rm -f "$BUS"
     bus_probe "${_addr%:*}" "$_cport" &
     _bus_pid=$!
-  fi
+  }
   # Between two sessions nobody asked the master: one that answered the last question of the previous session counts
   # from the first question of this one (else the gap, up to 2 s, would count as its silence).
   [ "$_answered" = no ] || : >"$PONG"
@@ -107,6 +113,8 @@ while alive; do
       esac
       mine || exit 1
       : >"$PONG"
+      # The bus loop gone between two sessions: its file goes now (the next session starts it again).
+      kill -0 "$_bus_pid" 2>/dev/null || [ ! -e "$BUS" ] || rm -f "$BUS"
     done
     exit "$_code"
   }

@@ -30,7 +30,7 @@ afterAll(async () => {
 });
 
 /** `<target> <ms since its last PONG>` of `pod`'s master probe, or `none` when it probes nothing. */
-async function probe(pod: string): Promise<string> {
+async function probeState(pod: string): Promise<string> {
   const { output } = await sim.execArgv(pod, [
     'sh',
     '-c',
@@ -42,15 +42,42 @@ async function probe(pod: string): Promise<string> {
 
 /** Whether `replica`'s probe targets `master` and heard it under 300 ms ago. */
 async function hears(replica: string, master: string): Promise<boolean> {
-  const [target, age] = (await probe(replica)).split(' ');
+  const [target, age] = (await probeState(replica)).split(' ');
   return target === `${sim.ip(master)}:${port}` && Number(age) >= 0 && Number(age) < 300;
+}
+
+/** The command line of a process ('' once it is gone). */
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** The processes of `pod` running master-probe.sh (the probe and its forks), with their parents. */
+function probeProcesses(pod: string): Array<{ pid: number; ppid: number }> {
+  const netns = sim.runtime.pod(pod).net?.netns ?? '';
+  return execFileSync('ip', ['netns', 'pids', netns], { encoding: 'utf8' })
+    .split('\n')
+    .map(Number)
+    .filter((pid) => pid > 0 && cmdline(pid).includes('master-probe.sh'))
+    .map((pid) => {
+      let ppid = 0;
+      try {
+        ppid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
+      } catch {
+        // gone
+      }
+      return { pid, ppid };
+    });
 }
 
 describe('the failover assist', () => {
   it("has every replica's probe PING its own master every 100 ms, and no master probe anything (before any failover here)", async () => {
     for (let shard = 0; shard < SHARDS; shard++) {
       const { master, replica } = await sim.shardPair(shard);
-      expect(await probe(master)).toBe('none');
+      expect(await probeState(master)).toBe('none');
       await pollUntil(() => hears(replica, master), {
         description: `${replica}'s probe to hear ${master}`,
         timeoutMs: 15_000,
@@ -62,21 +89,27 @@ describe('the failover assist', () => {
   it('starts a probe that died again (its keeper in failover-assist.sh), with no file of the dead one left', async () => {
     const { master, replica } = await sim.shardPair(0);
     const before = sim.log(replica).length;
-    const netns = sim.runtime.pod(replica).net?.netns ?? '';
-    const pids = execFileSync('ip', ['netns', 'pids', netns], { encoding: 'utf8' }).split('\n').filter(Boolean);
-    const probes = pids.filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('master-probe.sh');
-      } catch {
-        return false;
-      }
+    const helpers = probeProcesses(replica);
+    // The probe itself: the one whose parent is the keeper (a fork of failover-assist.sh); its helpers are its forks.
+    const probe = helpers.filter((p) => cmdline(p.ppid).includes('failover-assist.sh'));
+    expect(probe).toHaveLength(1);
+    process.kill(probe[0]?.pid ?? 0, 'SIGKILL');
+    await pollUntil(async () => (await probeState(replica)) === 'none', {
+      description: `${replica}'s dead probe's files removed before its restart`,
+      timeoutMs: 1_500,
+      intervalMs: 50,
     });
-    expect(probes.length).toBeGreaterThan(0);
-    for (const pid of probes) process.kill(Number(pid), 'SIGKILL');
     await pollUntil(() => sim.log(replica).slice(before).includes('master probe ended'), {
-      description: `${replica}'s assist to see its probe end`,
+      description: `${replica}'s assist to log the end of its probe`,
       timeoutMs: 5_000,
     });
+    await pollUntil(
+      () => {
+        const alive = new Set(probeProcesses(replica).map((p) => p.pid));
+        return helpers.every((p) => !alive.has(p.pid));
+      },
+      { description: "the dead probe's helpers to end", timeoutMs: 3_000 },
+    );
     await pollUntil(() => hears(replica, master), {
       description: `${replica}'s new probe to hear ${master}`,
       timeoutMs: 15_000,
