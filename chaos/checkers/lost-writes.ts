@@ -11,6 +11,8 @@ export interface LostWritesOptions {
   readonly inherentWindowMs?: number;
   /** @default 'fault:inject' */
   readonly windowEvent?: string;
+  /** The window excuses only writes to the fault's slots (`affected`), not those of the shards it spared. @default false */
+  readonly windowAffectedOnly?: boolean;
   /** Kinds of write operations to verify. @default ['write', 'client-write'] */
   readonly kinds?: readonly string[];
 }
@@ -37,7 +39,11 @@ export function checkLostWrites(history: History, options: LostWritesOptions = {
     const read = verified.get(write.key ?? '');
     if (read && String(read.result) === String(write.value)) continue;
     const unreplicated = write.result === 0;
-    const inWindow = windowAt !== undefined && write.end <= windowAt && write.end >= windowAt - windowMs;
+    const inWindow =
+      windowAt !== undefined &&
+      write.end <= windowAt &&
+      write.end >= windowAt - windowMs &&
+      (!options.windowAffectedOnly || write.affected !== false);
     (unreplicated || inWindow ? inherent : lost).push(write);
   }
   const ok = lost.length === 0;
