@@ -11,8 +11,6 @@ export interface LostWritesOptions {
   readonly inherentWindowMs?: number;
   /** @default 'fault:inject' */
   readonly windowEvent?: string;
-  /** The window excuses only writes to the fault's slots (`affected`), not those of the shards it spared. @default false */
-  readonly windowAffectedOnly?: boolean;
   /** Kinds of write operations to verify. @default ['write', 'client-write'] */
   readonly kinds?: readonly string[];
 }
@@ -39,11 +37,7 @@ export function checkLostWrites(history: History, options: LostWritesOptions = {
     const read = verified.get(write.key ?? '');
     if (read && String(read.result) === String(write.value)) continue;
     const unreplicated = write.result === 0;
-    const inWindow =
-      windowAt !== undefined &&
-      write.end <= windowAt &&
-      write.end >= windowAt - windowMs &&
-      (!options.windowAffectedOnly || write.affected !== false);
+    const inWindow = windowAt !== undefined && write.end <= windowAt && write.end >= windowAt - windowMs;
     (unreplicated || inWindow ? inherent : lost).push(write);
   }
   const ok = lost.length === 0;
