@@ -9,7 +9,6 @@ import {
   checkPubSubDelivery,
   checkRecovery,
   checkSlotsClosed,
-  type LostWritesOptions,
 } from './checkers/index.ts';
 import type { Verdict } from './checkers/verdict.ts';
 import {
@@ -112,9 +111,9 @@ function plannedVerdicts(history: History): Verdict[] {
 
 /** Every scenario of the suite, by name. */
 /** What every scenario that loses no data must show: nothing acknowledged lost, counters in bounds, pub/sub delivered. */
-function integrityVerdicts(history: History, ctx: CheckContext, lostWrites: LostWritesOptions = {}): Verdict[] {
+function integrityVerdicts(history: History, ctx: CheckContext): Verdict[] {
   return [
-    checkLostWrites(history, lostWrites),
+    checkLostWrites(history),
     checkCounterBounds(history),
     checkPubSubDelivery(history),
     checkCoverage(history, WORKLOAD_KINDS),
@@ -142,9 +141,7 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'SIGKILL a master and its replicas; that shard is down until they return, the others keep serving',
     fault: killShard(),
     workloads: writesAndCounters,
-    // Every copy of the shard's data dies at once: AOF everysec's window applies, as on a full restart (a write
-    // acknowledged by master and replica 0.2 s before the kill was lost once, 2026-12-06, in 1 of 9 matrix runs).
-    check: (history, ctx) => integrityVerdicts(history, ctx, { inherentWindowMs: EVERYSEC_LOSS_WINDOW_MS }),
+    check: integrityVerdicts,
   },
   {
     name: 'pause-master',

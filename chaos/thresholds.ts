@@ -16,11 +16,8 @@ export const FULL_RESTART_HEALTHY_MS = 60_000;
 export const PLANNED_ERROR_BUDGET = 0;
 
 /**
- * With AOF `everysec`, Redis documents losing up to about one second of writes on a crash ("you may lose 1 second of
- * data if there is a disaster", redis.io persistence docs); writes acknowledged this long before a full restart, or
- * before every copy of a shard is SIGKILLed at once (`kill-shard`: Redis replies before it writes the AOF buffer out
- * while an fsync is in progress, so a process kill alone can lose them), are reported as Redis-inherent loss rather
- * than failures.
+ * With AOF `everysec`, Redis documents losing up to about one second of writes on a crash; writes acknowledged this
+ * long before a full restart are reported as Redis-inherent loss rather than failures.
  */
 export const EVERYSEC_LOSS_WINDOW_MS = 1500;
 
