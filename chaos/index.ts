@@ -1,4 +1,5 @@
 export * from './checkers/index.ts';
+export { evidenceDir, writeEvidence } from './evidence.ts';
 export {
   defaultClassifier,
   type History,

@@ -11,6 +11,7 @@ import {
   largeDatasetClusterManifests,
   sentinelExampleManifests,
 } from './default-deployment.ts';
+import { copyFiles, keepLocalDeployment } from './evidence-files.ts';
 import { harnessTarget } from './harness.ts';
 import { localTarget } from './local.ts';
 import { localSentinelTarget } from './local-sentinel.ts';
@@ -62,6 +63,12 @@ export interface TargetFactory {
   release(): Promise<void>;
   /** Releases everything (the kubernetes target's objects and connections). */
   close(): Promise<void>;
+  /**
+   * Copies what the last scenario's deployment left for a person to read into `dir`, before {@link release} removes
+   * it: the pods' container logs and the runtime's events (local), the members' logs (harness). Nothing for
+   * kubernetes (`kubectl logs --previous` reads them there). Returns the paths copied.
+   */
+  keep(dir: string): Promise<string[]>;
 }
 
 /** How long a deployment may take to become healthy before its scenario runs. */
@@ -73,6 +80,7 @@ const HEALTHY_TIMEOUT_MS = 180_000;
  */
 function harnessFactory(): TargetFactory {
   let release = async () => {};
+  let dataDir: string | undefined;
   return {
     open: async () => {
       const dir = mkdtempSync(join(tmpdir(), 'slotforge-chaos-'));
@@ -87,8 +95,9 @@ function harnessFactory(): TargetFactory {
           rmSync(dir, { recursive: true, force: true });
         }
       };
+      dataDir = join(dir, 'data');
       cluster = await startLocalCluster({
-        dir: join(dir, 'data'),
+        dir: dataDir,
         password: 'chaos',
         registry: new ProcessRegistry(registry),
       });
@@ -96,6 +105,7 @@ function harnessFactory(): TargetFactory {
     },
     release: () => release(),
     close: () => release(),
+    keep: async (dest) => (dataDir ? copyFiles(dataDir, dest, (path) => path.endsWith('.log')) : []),
   };
 }
 
@@ -108,20 +118,23 @@ function localFactory(options: TargetFactoryOptions): TargetFactory {
   }
   const { manifests, namespace } = options;
   let release = async () => {};
+  let stateDir: string | undefined;
   return {
     open: async (scenario) => {
-      const stateDir = mkdtempSync(join(tmpdir(), 'slotforge-chaos-local-'));
+      const dir = mkdtempSync(join(tmpdir(), 'slotforge-chaos-local-'));
+      stateDir = dir;
       let runtime: LocalRuntime | undefined;
       release = async () => {
         release = async () => {};
         await runtime?.stop();
-        await cleanupLocal(stateDir);
-        rmSync(stateDir, { recursive: true, force: true });
+        await cleanupLocal(dir);
+        rmSync(dir, { recursive: true, force: true });
+        stateDir = undefined;
       };
       options.onProgress?.(`${scenario.name}: starting the deployment`);
       const sentinel = scenario.deployment === 'sentinel';
       runtime = await LocalRuntime.start({
-        stateDir,
+        stateDir: dir,
         manifests: manifests
           ? loadManifests(manifests)
           : sentinel
@@ -142,6 +155,7 @@ function localFactory(options: TargetFactoryOptions): TargetFactory {
     },
     release: () => release(),
     close: () => release(),
+    keep: async (dest) => (stateDir ? keepLocalDeployment(stateDir, dest) : []),
   };
 }
 
@@ -163,6 +177,7 @@ async function kubernetesFactory(options: TargetFactoryOptions): Promise<TargetF
     },
     release: async () => {},
     close: () => target.close(),
+    keep: async () => [],
   };
 }
 

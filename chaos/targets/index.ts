@@ -8,6 +8,7 @@ export {
   largeDatasetClusterManifests,
   sentinelExampleManifests,
 } from './default-deployment.ts';
+export { copyFiles, keepLocalDeployment } from './evidence-files.ts';
 export {
   parseTargetName,
   TARGET_NAMES,

@@ -2,12 +2,14 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import ora from 'ora';
 import {
+  evidenceDir,
   findScenarios,
   jsonReport,
   renderHtmlReport,
   runScenario,
   SCENARIOS,
   type ScenarioResult,
+  writeEvidence,
 } from '../../chaos/index.ts';
 import { timelineLines } from '../../chaos/observe/index.ts';
 import {
@@ -23,6 +25,8 @@ import { reexecIfNotRoot } from '../../runtime/local/index.ts';
 /** What a runner reports as it goes: progress lines, and each result as soon as its scenario ends. */
 interface Hooks {
   readonly onProgress: (line: string) => void;
+  /** Where a failed scenario's history, result and deployment logs are kept (`--evidence`); none when unset. */
+  readonly evidence?: string;
   /** Shows the result and hands it back. */
   readonly onResult: (result: ScenarioResult) => ScenarioResult;
 }
@@ -36,7 +40,7 @@ async function runOn(
   target: TargetName,
   names: readonly string[],
   options: TargetFactoryOptions,
-  { onProgress, onResult }: Hooks,
+  { onProgress, onResult, evidence }: Hooks,
 ): Promise<ScenarioResult[]> {
   const factory = await targetFactory(target, { ...options, onProgress });
   const results: ScenarioResult[] = [];
@@ -54,11 +58,26 @@ async function runOn(
   process.once('SIGTERM', interrupted);
   try {
     for (const scenario of findScenarios(names)) {
+      const startedAt = new Date();
+      // Kept before the deployment goes: its logs are what a failed verdict is explained from.
+      const keep = async (result?: ScenarioResult) => {
+        if (!evidence) return;
+        const dir = evidenceDir(evidence, scenario.name, startedAt);
+        try {
+          const files = [...(result ? writeEvidence(dir, result) : []), ...(await factory.keep(dir))];
+          console.error(`${scenario.name}: evidence kept in ${dir} (${files.length} files)`);
+        } catch (error) {
+          console.error(`${scenario.name}: could not keep the evidence in ${dir}: ${(error as Error).message}`);
+        }
+      };
       try {
         const opened = await factory.open(scenario);
-        results.push(onResult(await runScenario(scenario, opened, { onProgress })));
+        const result = await runScenario(scenario, opened, { onProgress });
+        if (!result.ok) await keep(result);
+        results.push(onResult(result));
       } catch (error) {
         console.error(`FAIL ${scenario.name}: could not run: ${(error as Error).message}`);
+        await keep();
       } finally {
         await factory.release();
       }
@@ -118,6 +137,12 @@ export function registerChaos(program: Command): void {
     )
     .option('--json <file>', 'write per-scenario figures and verdicts as JSON')
     .option('--report <file>', 'write an HTML report with a timeline per scenario')
+    .option(
+      '--evidence <dir>',
+      "keep each failed scenario's history, result and deployment logs in <dir>/<scenario>-<time>",
+      'chaos-evidence',
+    )
+    .option('--no-evidence', 'keep nothing of a failed scenario')
     .action(
       async (
         names: string[],
@@ -127,6 +152,7 @@ export function registerChaos(program: Command): void {
           manifests?: string;
           json?: string;
           report?: string;
+          evidence: string | false;
           kubeconfig?: string;
           context?: string;
           namespace?: string;
@@ -156,6 +182,7 @@ export function registerChaos(program: Command): void {
         // Each verdict is printed as soon as its scenario ends: a matrix run takes a while.
         const hooks: Hooks = {
           onProgress: progress,
+          ...(flags.evidence ? { evidence: flags.evidence } : {}),
           onResult: (r) => {
             spinner.stop();
             for (const line of resultLines(r)) console.log(line);

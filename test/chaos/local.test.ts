@@ -10,7 +10,7 @@ import {
   type ScenarioResult,
 } from '../../chaos/index.ts';
 import { timelineLines } from '../../chaos/observe/index.ts';
-import { localTarget } from '../../chaos/targets/index.ts';
+import { keepLocalDeployment, localTarget } from '../../chaos/targets/index.ts';
 import { LocalRuntime, loadManifests } from '../../runtime/local/index.ts';
 import { synthDefaultCharts } from '../runtime/local/index.ts';
 import { cleanUpAndExpectNothingLeft, harnessTempDir, RUNTIME_HOOK_TIMEOUT_MS } from '../support/index.ts';
@@ -125,5 +125,16 @@ describe.runIf(process.getuid?.() === 0)('chaos on the local runtime (default ch
     );
     expect(result.lostAcknowledgedWrites).toBe(0);
     expect(result.ok).toBe(true);
+    // What `chaos run` keeps of a failed scenario: the logs of every incarnation of the killed pod (the guard's lines
+    // are in the restarted one), the volumes' listing and the AOF manifests.
+    const kept = join(harnessTempDir('chaos-local-evidence'), 'kept');
+    const files = keepLocalDeployment(stateDir, kept);
+    const keptLogs = readdirSync(join(kept, 'logs')).filter((f) => f.startsWith(`${killed}-`));
+    expect(keptLogs.map((f) => readFileSync(join(kept, 'logs', f), 'utf8')).join('')).toMatch(
+      /guard: a replica took over/,
+    );
+    expect(readFileSync(join(kept, 'volumes.txt'), 'utf8')).toMatch(/^ +\d+ \S+Z .*appendonlydir\/.*\.manifest$/m);
+    expect(files.filter((f) => f.endsWith('.manifest')).length).toBeGreaterThanOrEqual(result.fault.pods.length);
+    expect(files).toContain(join(kept, 'events.log'));
   }, 240_000);
 });

@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { History, Operation } from '../../chaos/index.ts';
-import { type ScenarioResult, topErrors } from '../../chaos/index.ts';
+import { evidenceDir, type ScenarioResult, topErrors, writeEvidence } from '../../chaos/index.ts';
 import { jsonReport, percentile, renderHtmlReport, timeline } from '../../chaos/report/index.ts';
+import { harnessTempDir } from '../support/index.ts';
 
 const op = (id: number, start: number, end: number, outcome: Operation['outcome'] = 'ok'): Operation => ({
   id,
@@ -94,6 +97,27 @@ describe('chaos report', () => {
     expect(grouped).toEqual([
       { kind: 'write', error: 'connect ETIMEDOUT N', count: 2 },
       { kind: 'incr', error: 'CLUSTERDOWN The cluster is down', count: 1 },
+    ]);
+  });
+
+  it("keeps a failed scenario's result and whole history where a person can read them", () => {
+    const dir = evidenceDir(harnessTempDir('chaos-evidence'), 'kill-master', new Date('2026-12-06T05:35:25.123Z'));
+    expect(dir).toMatch(/\/kill-master-2026-12-06T053525Z$/);
+    const files = writeEvidence(dir, result(false));
+    expect(files.map((f) => f.slice(dir.length + 1))).toEqual(['result.json', 'history.jsonl']);
+    expect(JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8'))).toMatchObject({
+      scenario: 'kill-master',
+      ok: false,
+      lostAcknowledgedWrites: 3,
+      events: history.events,
+    });
+    const lines = readFileSync(join(dir, 'history.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toEqual([
+      { type: 'event', ...history.events[0] },
+      ...history.operations.map((o) => ({ type: 'op', ...o })),
     ]);
   });
 });

@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -39,8 +39,22 @@ describe('slotforge chaos', () => {
     const dir = harnessTempDir('chaos-cli');
     const json = join(dir, 'results.json');
     const report = join(dir, 'report.html');
-    const { stdout } = await chaos('run', 'kill-replica', '--target', 'harness', '--json', json, '--report', report);
+    const evidence = join(dir, 'evidence');
+    const { stdout } = await chaos(
+      'run',
+      'kill-replica',
+      '--target',
+      'harness',
+      '--json',
+      json,
+      '--report',
+      report,
+      '--evidence',
+      evidence,
+    );
     expect(stdout).toMatch(/^PASS kill-replica: lost 0 /m);
+    // Evidence is kept only for a failed scenario.
+    expect(existsSync(evidence)).toBe(false);
     const [row] = JSON.parse(readFileSync(json, 'utf8')) as Array<Record<string, unknown>>;
     expect(row).toMatchObject({ scenario: 'kill-replica', target: 'harness', ok: true, lostAcknowledgedWrites: 0 });
     for (const field of ['recoveryMs', 'failedOperations', 'nodeTimeoutMs', 'topErrors', 'verdicts']) {
@@ -49,6 +63,26 @@ describe('slotforge chaos', () => {
     const html = readFileSync(report, 'utf8');
     expect(html).toContain('<svg');
     expect(html).toContain('kill-replica');
+  }, 120_000);
+
+  it("keeps the deployment's logs of a scenario that failed, and exits 1", async () => {
+    const evidence = join(harnessTempDir('chaos-cli-evidence'), 'evidence');
+    // The harness cannot partition: the scenario fails after its deployment started.
+    const failed = await chaos('run', 'partition-master', '--target', 'harness', '--evidence', evidence).catch(
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failed).toMatchObject({ code: 1, stderr: expect.stringContaining("target 'harness' cannot partition") });
+    const [kept] = readdirSync(evidence);
+    expect(kept).toMatch(/^partition-master-\d{4}-\d\d-\d\dT\d{6}Z$/);
+    expect((failed as { stderr: string }).stderr).toContain(
+      `partition-master: evidence kept in ${join(evidence, kept!)}`,
+    );
+    const logs = readdirSync(join(evidence, kept!), { recursive: true, encoding: 'utf8' }).filter((f) =>
+      f.endsWith('redis.log'),
+    );
+    expect(logs).toHaveLength(6);
+    for (const log of logs)
+      expect(readFileSync(join(evidence, kept!, log), 'utf8')).toContain('Ready to accept connections');
   }, 120_000);
 
   it('stops the deployment and everything it started on SIGTERM mid-run (exit 143)', async () => {
