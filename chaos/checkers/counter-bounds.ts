@@ -1,4 +1,5 @@
 import type { History, Operation } from '../history.ts';
+import { inLossWindow, type LossWindow } from './loss-window.ts';
 import type { Verdict } from './verdict.ts';
 
 /** Increments sorted by a time, with prefix sums of their deltas: "how much was added before t" in O(log n). */
@@ -29,10 +30,11 @@ class SumBefore {
  * between the sum of increments acknowledged before the observation began and the sum of increments that may have
  * been applied (ok or unknown) by the time it ended. Below the first = an acknowledged increment was lost; above the
  * second = an increment was applied twice or a failed one was applied. Increments whose WAIT saw no replica only
- * raise the upper bound: Redis may lose them in a failover (asynchronous replication). O(n log n): histories hold 100 000s of
- * operations.
+ * raise the upper bound: Redis may lose them in a failover (asynchronous replication); so do those acknowledged in
+ * `window` (see {@link checkLostWrites}). O(n log n): histories hold 100 000s of operations.
  */
-export function checkCounterBounds(history: History): Verdict {
+export function checkCounterBounds(history: History, options: { readonly window?: LossWindow } = {}): Verdict {
+  const inWindow = inLossWindow(history, options.window);
   const byKey = new Map<string, Operation[]>();
   for (const op of history.operations) {
     if ((op.kind === 'incr' || op.kind === 'read-counter') && op.key !== undefined) {
@@ -44,13 +46,17 @@ export function checkCounterBounds(history: History): Verdict {
   const violations: Array<Record<string, unknown>> = [];
   let observations = 0;
   let unreplicated = 0;
+  let windowed = 0;
   for (const [key, ops] of byKey) {
     const incrs = ops.filter((op) => op.kind === 'incr');
     // Acknowledged before an observation began: ok increments that ended before its start. One acknowledged by a
     // master alone (WAIT saw no replica) may be lost in a failover, as Redis documents: it counts toward the upper
     // bound only, and is reported.
-    const replicated = incrs.filter((op) => op.outcome === 'ok' && op.replicas !== 0);
-    unreplicated += incrs.filter((op) => op.outcome === 'ok' && op.replicas === 0).length;
+    // So may one acknowledged in the loss window.
+    const acknowledgedOk = incrs.filter((op) => op.outcome === 'ok');
+    const replicated = acknowledgedOk.filter((op) => op.replicas !== 0 && !inWindow(op));
+    unreplicated += acknowledgedOk.filter((op) => op.replicas === 0).length;
+    windowed += acknowledgedOk.filter((op) => op.replicas !== 0 && inWindow(op)).length;
     const acknowledged = new SumBefore(replicated, (op) => op.end);
     // Possibly applied by the time it ended: increments not known to have failed that started before its end.
     const possible = new SumBefore(
@@ -86,7 +92,14 @@ export function checkCounterBounds(history: History): Verdict {
       ok
         ? `${observations} counter observations within [acknowledged, attempted]`
         : `${violations.length} of ${observations} counter observations out of bounds`
-    }${unreplicated ? `; ${unreplicated} increments acknowledged by a master alone (Redis's documented window)` : ''}`,
-    evidence: { observations, unreplicatedIncrements: unreplicated, violations: violations.slice(0, 20) },
+    }${unreplicated ? `; ${unreplicated} increments acknowledged by a master alone (Redis's documented window)` : ''}${
+      windowed ? `; ${windowed} acknowledged in the loss window, which may be lost` : ''
+    }`,
+    evidence: {
+      observations,
+      unreplicatedIncrements: unreplicated,
+      windowIncrements: windowed,
+      violations: violations.slice(0, 20),
+    },
   };
 }

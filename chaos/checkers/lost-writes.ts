@@ -1,16 +1,14 @@
 import type { History, Operation } from '../history.ts';
+import { inLossWindow, type LossWindow } from './loss-window.ts';
 import type { Verdict } from './verdict.ts';
 
 /** Options of {@link checkLostWrites}. */
 export interface LostWritesOptions {
   /**
-   * Writes acknowledged within this many ms before `windowEvent` may be lost for a reason Redis itself documents
-   * (AOF `everysec` fsync on a full restart: about one second). They are reported on their own line, not failed.
-   * @default 0
+   * Writes acknowledged in this window may be lost for a reason Redis itself documents (AOF `everysec` when every
+   * copy dies at once). They are reported on their own line, not failed. @default none
    */
-  readonly inherentWindowMs?: number;
-  /** @default 'fault:inject' */
-  readonly windowEvent?: string;
+  readonly window?: LossWindow;
   /** Kinds of write operations to verify. @default ['write', 'client-write'] */
   readonly kinds?: readonly string[];
 }
@@ -19,12 +17,11 @@ export interface LostWritesOptions {
  * Every acknowledged write (kind `write` or `client-write`, outcome ok, unique key) must be read back with its value by a `verify`
  * operation after the fault healed. A write whose WAIT confirmed no replica (`result === 0`) may be lost by Redis's
  * asynchronous replication, which Redis documents: such losses are reported as inherent, as are writes acknowledged
- * within `inherentWindowMs` before the window event. A write with no successful verification read counts as lost:
+ * in the `window`. A write with no successful verification read counts as lost:
  * the checker cannot prove it survived.
  */
 export function checkLostWrites(history: History, options: LostWritesOptions = {}): Verdict {
-  const windowMs = options.inherentWindowMs ?? 0;
-  const windowAt = history.events.find((e) => e.name === (options.windowEvent ?? 'fault:inject'))?.at;
+  const inWindow = inLossWindow(history, options.window);
   const verified = new Map<string, Operation>();
   for (const op of history.operations) {
     if (op.kind === 'verify' && op.key !== undefined && op.outcome === 'ok') verified.set(op.key, op);
@@ -36,9 +33,7 @@ export function checkLostWrites(history: History, options: LostWritesOptions = {
   for (const write of acknowledged) {
     const read = verified.get(write.key ?? '');
     if (read && String(read.result) === String(write.value)) continue;
-    const unreplicated = write.result === 0;
-    const inWindow = windowAt !== undefined && write.end <= windowAt && write.end >= windowAt - windowMs;
-    (unreplicated || inWindow ? inherent : lost).push(write);
+    (write.result === 0 || inWindow(write) ? inherent : lost).push(write);
   }
   const ok = lost.length === 0;
   return {

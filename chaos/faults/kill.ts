@@ -32,11 +32,14 @@ export function killReplica(): Fault {
 /** SIGKILL a master and all its replicas at once: that shard is lost until they return; the others keep serving. */
 export function killShard(): Fault {
   return {
-    async inject(target) {
+    async inject(target, ctx) {
       const pods = await target.pods();
       const master = pickMaster(pods);
       const members = [master.name, ...pods.filter((p) => p.masterOf === master.name).map((p) => p.name)];
+      // Both ends of the kill are marked: writes acknowledged just before it may be lost (EVERYSEC_UNWRITTEN_MS).
+      ctx?.mark('kill:sent', members.join(', '));
       await Promise.all(members.map((pod) => target.kill(pod)));
+      ctx?.mark('fault:start', `SIGKILL ${members.join(', ')}`);
       return {
         pods: members,
         affectedSlots: master.slots,

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { parseClusterNodes, parseInfo } from '../../runtime/redis/index.ts';
 import type { HistoryRecorder } from '../history.ts';
 import type { ObservedMember } from '../target.ts';
+import { type FsyncSample, FsyncSpans } from './fsync-spans.ts';
 import { callWithin, memberClient } from './member-client.ts';
 
 /** Options of {@link observeNodes}. */
@@ -21,6 +22,15 @@ interface MemberView {
   readonly epoch: number;
   /** Flags each node id carries in this member's CLUSTER NODES (pfail shows as `fail?`). */
   readonly flags: ReadonlyMap<string, string>;
+  /** INFO persistence, when the AOF is on: what decides whether a kill of this member loses what it acknowledged. */
+  readonly aof?: AofView;
+}
+
+/** The AOF fields of INFO persistence the observer follows. */
+interface AofView extends FsyncSample {
+  /** Times Redis stopped waiting for a slow fsync, after 2 s, and wrote anyway (`aof_delayed_fsync`). */
+  readonly delayedFsyncs: number;
+  readonly rewriting: boolean;
 }
 
 /**
@@ -32,6 +42,12 @@ interface MemberView {
  * - `node:promoted` / `node:demoted`: X's own role changed;
  * - `node:state`: X's `cluster_state` changed (ok / fail);
  * - `node:forgotten`: a node Y X knew is no longer in X's CLUSTER NODES (CLUSTER FORGET, or a reset).
+ * - `node:fsync-slow`: X's AOF fsync was seen running in consecutive polls, detail the span seen (a lower bound of its
+ *   duration) and the most bytes of acknowledged writes it held back meanwhile. With `appendfsync everysec` Redis
+ *   postpones writing its AOF buffer while an fsync runs (for up to 2 s) and keeps answering: a SIGKILL then loses
+ *   those acknowledged writes. Marked when the fsync ends or the member stops answering (`unfinished`).
+ * - `node:aof-delayed`: X gave up waiting for a slow fsync after 2 s (`aof_delayed_fsync` grew);
+ * - `node:aof-rewrite` / `node:aof-rewritten`: X's AOF rewrite started / ended.
  *
  * Details name pods (`observer -> subject`), mapped from node addresses to the members' pod names. Returns a stop
  * function; polling also stops with `signal`.
@@ -54,9 +70,10 @@ export function observeNodes(
 
   const pollMs = options.pollTimeoutMs ?? 400;
   const poll = async (client: Redis): Promise<MemberView> => {
-    const [nodes, info] = await Promise.all([
+    const [nodes, info, persistence] = await Promise.all([
       callWithin(client, pollMs, 'CLUSTER', 'NODES'),
       callWithin(client, pollMs, 'CLUSTER', 'INFO'),
+      callWithin(client, pollMs, 'INFO', 'persistence'),
     ]);
     const lines = parseClusterNodes(String(nodes));
     const flags = new Map<string, string>();
@@ -68,14 +85,28 @@ export function observeNodes(
       if (line.flags.includes('myself')) role = line.flags.includes('master') ? 'master' : 'replica';
     }
     const fields = parseInfo(String(info));
+    const aof = parseInfo(String(persistence));
     return {
       role,
       clusterState: fields.cluster_state ?? '?',
       authRequestsSent: Number(fields['cluster_stats_messages_auth-req_sent'] ?? 0),
       epoch: Number(fields.cluster_current_epoch ?? 0),
       flags,
+      ...(aof.aof_enabled === '1'
+        ? {
+            aof: {
+              fsyncPending: aof.aof_pending_bio_fsync === '1',
+              buffered: Number(aof.aof_buffer_length ?? 0),
+              delayedFsyncs: Number(aof.aof_delayed_fsync ?? 0),
+              rewriting: aof.aof_rewrite_in_progress === '1',
+              at: recorder.elapsed(),
+            },
+          }
+        : {}),
     };
   };
+
+  const fsyncs = new FsyncSpans();
 
   const record = (pod: string, before: MemberView | undefined, now: MemberView) => {
     if (!before) return;
@@ -96,6 +127,12 @@ export function observeNodes(
     }
     if (before.role !== now.role) recorder.mark(now.role === 'master' ? 'node:promoted' : 'node:demoted', pod);
     if (before.clusterState !== now.clusterState) recorder.mark('node:state', `${pod} ${now.clusterState}`);
+    if (before.aof && now.aof) {
+      if (now.aof.delayedFsyncs > before.aof.delayedFsyncs) recorder.mark('node:aof-delayed', pod);
+      if (now.aof.rewriting !== before.aof.rewriting) {
+        recorder.mark(now.aof.rewriting ? 'node:aof-rewrite' : 'node:aof-rewritten', pod);
+      }
+    }
   };
 
   const loops = members.map(async (member) => {
@@ -104,6 +141,9 @@ export function observeNodes(
     try {
       while (!stop.signal.aborted) {
         const view = await poll(client).catch(() => undefined);
+        // A member that stops answering (killed, paused) ends what was seen of its fsync.
+        const slow = fsyncs.see(member.pod, view?.aof);
+        if (slow) recorder.mark('node:fsync-slow', slow);
         if (view) {
           record(member.pod, last, view);
           last = view;

@@ -59,7 +59,7 @@ describe('checkLostWrites', () => {
         op({ kind: 'write', key: 'old', value: '1', start: 1, end: 2, result: 1 }),
         op({ kind: 'verify', key: 'old', result: '1', start: 500, end: 501 }),
       ]),
-      { inherentWindowMs: 50 },
+      { window: { from: 'fault:inject', beforeMs: 50 } },
     );
     expect(v.ok).toBe(true);
     expect(v.evidence).toMatchObject({ lost: 0, inherentLoss: 2 });
