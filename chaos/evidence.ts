@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { jsonReport } from './report/html.ts';
 import type { ScenarioResult } from './runner.ts';
@@ -25,10 +25,13 @@ export function writeEvidence(dir: string, result: ScenarioResult): string[] {
   const resultFile = join(dir, 'result.json');
   writeFileSync(resultFile, `${JSON.stringify(jsonReport([result])[0], null, 2)}\n`);
   const historyFile = join(dir, 'history.jsonl');
-  const lines = [
-    ...result.history.events.map((e) => JSON.stringify({ type: 'event', ...e })),
-    ...result.history.operations.map((op) => JSON.stringify({ type: 'op', ...op })),
-  ];
-  writeFileSync(historyFile, `${lines.join('\n')}\n`);
+  // Line by line: a matrix scenario's history holds 100 000s of operations, too many for one string.
+  const fd = openSync(historyFile, 'w');
+  try {
+    for (const e of result.history.events) writeSync(fd, `${JSON.stringify({ type: 'event', ...e })}\n`);
+    for (const op of result.history.operations) writeSync(fd, `${JSON.stringify({ type: 'op', ...op })}\n`);
+  } finally {
+    closeSync(fd);
+  }
   return [resultFile, historyFile];
 }

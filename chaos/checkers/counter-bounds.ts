@@ -1,5 +1,5 @@
 import type { History, Operation } from '../history.ts';
-import { inLossWindow, type LossWindow } from './loss-window.ts';
+import { type LossWindow, placeLossWindow } from './loss-window.ts';
 import type { Verdict } from './verdict.ts';
 
 /** Increments sorted by a time, with prefix sums of their deltas: "how much was added before t" in O(log n). */
@@ -34,7 +34,8 @@ class SumBefore {
  * `window` (see {@link checkLostWrites}). O(n log n): histories hold 100 000s of operations.
  */
 export function checkCounterBounds(history: History, options: { readonly window?: LossWindow } = {}): Verdict {
-  const inWindow = inLossWindow(history, options.window);
+  const window = placeLossWindow(history, options.window);
+  const inWindow = (op: Operation) => window?.holds(op) ?? false;
   const byKey = new Map<string, Operation[]>();
   for (const op of history.operations) {
     if ((op.kind === 'incr' || op.kind === 'read-counter') && op.key !== undefined) {
@@ -51,13 +52,20 @@ export function checkCounterBounds(history: History, options: { readonly window?
     const incrs = ops.filter((op) => op.kind === 'incr');
     // Acknowledged before an observation began: ok increments that ended before its start. One acknowledged by a
     // master alone (WAIT saw no replica) may be lost in a failover, as Redis documents: it counts toward the upper
-    // bound only, and is reported.
-    // So may one acknowledged in the loss window.
+    // bound only, and is reported. So may one acknowledged in the loss window, for observations that began after its
+    // loss could have happened.
     const acknowledgedOk = incrs.filter((op) => op.outcome === 'ok');
-    const replicated = acknowledgedOk.filter((op) => op.replicas !== 0 && !inWindow(op));
+    const replicated = acknowledgedOk.filter((op) => op.replicas !== 0);
     unreplicated += acknowledgedOk.filter((op) => op.replicas === 0).length;
     windowed += acknowledgedOk.filter((op) => op.replicas !== 0 && inWindow(op)).length;
     const acknowledged = new SumBefore(replicated, (op) => op.end);
+    // Observations that began once the window's loss could have happened (from its marker on) may miss those.
+    const acknowledgedAfterLoss = window
+      ? new SumBefore(
+          replicated.filter((op) => !inWindow(op)),
+          (op) => op.end,
+        )
+      : acknowledged;
     // Possibly applied by the time it ended: increments not known to have failed that started before its end.
     const possible = new SumBefore(
       incrs.filter((op) => op.outcome !== 'failed'),
@@ -68,7 +76,7 @@ export function checkCounterBounds(history: History, options: { readonly window?
       observations++;
       // An incr's own reply includes its own increment.
       const own = obs.kind === 'incr' && obs.replicas !== 0 ? Number(obs.value ?? 1) : 0;
-      const acked = acknowledged.before(obs.start) + own;
+      const acked = (window && obs.start >= window.at ? acknowledgedAfterLoss : acknowledged).before(obs.start) + own;
       const upper = possible.before(obs.end);
       if (obs.result < acked || obs.result > upper) {
         violations.push({

@@ -2,7 +2,7 @@ export { checkCounterBounds } from './counter-bounds.ts';
 export { checkCoverage } from './coverage.ts';
 export { checkNoEarlyFailover } from './early-failover.ts';
 export { checkErrorBudget } from './error-budget.ts';
-export { inLossWindow, type LossWindow } from './loss-window.ts';
+export { type LossWindow, type PlacedLossWindow, placeLossWindow } from './loss-window.ts';
 export { checkLostWrites, type LostWritesOptions } from './lost-writes.ts';
 export { checkNoneForgotten } from './none-forgotten.ts';
 export { checkPubSubDelivery, type PubSubFigures } from './pubsub.ts';

@@ -15,14 +15,25 @@ export interface LossWindow {
   readonly affectedOnly?: boolean;
 }
 
+/** A {@link LossWindow} placed on a history's clock. */
+export interface PlacedLossWindow {
+  /** The `from` marker: no loss of the window can be seen before it. */
+  readonly at: number;
+  /** Whether an acknowledged operation (by its end, when the client had the reply) falls in the window. */
+  readonly holds: (op: Operation) => boolean;
+}
+
 /**
- * Whether an acknowledged operation (by its end, when the client had the reply) falls in `window` of `history`.
- * Never, when a marker is missing: nothing is excused without the moment it is counted from.
+ * `window` on the clock of `history`; undefined when no window is asked for or a marker is missing: nothing is
+ * excused without the moment it is counted from.
  */
-export function inLossWindow(history: History, window: LossWindow | undefined): (op: Operation) => boolean {
-  if (!window) return () => false;
+export function placeLossWindow(history: History, window: LossWindow | undefined): PlacedLossWindow | undefined {
+  if (!window) return undefined;
   const from = history.events.find((e) => e.name === window.from)?.at;
   const to = history.events.find((e) => e.name === (window.to ?? window.from))?.at;
-  if (from === undefined || to === undefined) return () => false;
-  return (op) => op.end >= from - window.beforeMs && op.end <= to && (!window.affectedOnly || op.affected !== false);
+  if (from === undefined || to === undefined) return undefined;
+  return {
+    at: from,
+    holds: (op) => op.end >= from - window.beforeMs && op.end <= to && (!window.affectedOnly || op.affected !== false),
+  };
 }

@@ -1,5 +1,5 @@
 import type { History, Operation } from '../history.ts';
-import { inLossWindow, type LossWindow } from './loss-window.ts';
+import { type LossWindow, placeLossWindow } from './loss-window.ts';
 import type { Verdict } from './verdict.ts';
 
 /** Options of {@link checkLostWrites}. */
@@ -21,7 +21,7 @@ export interface LostWritesOptions {
  * the checker cannot prove it survived.
  */
 export function checkLostWrites(history: History, options: LostWritesOptions = {}): Verdict {
-  const inWindow = inLossWindow(history, options.window);
+  const window = placeLossWindow(history, options.window);
   const verified = new Map<string, Operation>();
   for (const op of history.operations) {
     if (op.kind === 'verify' && op.key !== undefined && op.outcome === 'ok') verified.set(op.key, op);
@@ -33,7 +33,7 @@ export function checkLostWrites(history: History, options: LostWritesOptions = {
   for (const write of acknowledged) {
     const read = verified.get(write.key ?? '');
     if (read && String(read.result) === String(write.value)) continue;
-    (write.result === 0 || inWindow(write) ? inherent : lost).push(write);
+    (write.result === 0 || window?.holds(write) ? inherent : lost).push(write);
   }
   const ok = lost.length === 0;
   return {

@@ -24,6 +24,8 @@ interface MemberView {
   readonly flags: ReadonlyMap<string, string>;
   /** INFO persistence, when the AOF is on: what decides whether a kill of this member loses what it acknowledged. */
   readonly aof?: AofView;
+  /** INFO persistence answered (a member under load may answer CLUSTER NODES and time out on it). */
+  readonly persistenceAnswered: boolean;
 }
 
 /** The AOF fields of INFO persistence the observer follows. */
@@ -47,7 +49,9 @@ interface AofView extends FsyncSample {
  *   postpones writing its AOF buffer while an fsync runs (for up to 2 s) and keeps answering: a SIGKILL then loses
  *   those acknowledged writes. Marked when the fsync ends or the member stops answering (`unfinished`).
  * - `node:aof-delayed`: X gave up waiting for a slow fsync after 2 s (`aof_delayed_fsync` grew);
- * - `node:aof-rewrite` / `node:aof-rewritten`: X's AOF rewrite started / ended.
+ * - `node:aof-rewrite` / `node:aof-rewritten`: X's AOF rewrite started / ended;
+ * - `node:persistence`: once per member, its `appendonly` and `appendfsync` (CONFIG GET), e.g.
+ *   `redis-shard-0-0 appendonly=yes appendfsync=everysec`: what a checker needs to know which losses Redis allows.
  *
  * Details name pods (`observer -> subject`), mapped from node addresses to the members' pod names. Returns a stop
  * function; polling also stops with `signal`.
@@ -73,7 +77,7 @@ export function observeNodes(
     const [nodes, info, persistence] = await Promise.all([
       callWithin(client, pollMs, 'CLUSTER', 'NODES'),
       callWithin(client, pollMs, 'CLUSTER', 'INFO'),
-      callWithin(client, pollMs, 'INFO', 'persistence'),
+      callWithin(client, pollMs, 'INFO', 'persistence').catch(() => undefined),
     ]);
     const lines = parseClusterNodes(String(nodes));
     const flags = new Map<string, string>();
@@ -85,17 +89,18 @@ export function observeNodes(
       if (line.flags.includes('myself')) role = line.flags.includes('master') ? 'master' : 'replica';
     }
     const fields = parseInfo(String(info));
-    const aof = parseInfo(String(persistence));
+    const aof = persistence === undefined ? {} : parseInfo(String(persistence));
     return {
       role,
       clusterState: fields.cluster_state ?? '?',
       authRequestsSent: Number(fields['cluster_stats_messages_auth-req_sent'] ?? 0),
       epoch: Number(fields.cluster_current_epoch ?? 0),
       flags,
+      persistenceAnswered: persistence !== undefined,
       ...(aof.aof_enabled === '1'
         ? {
             aof: {
-              fsyncPending: aof.aof_pending_bio_fsync === '1',
+              fsyncPending: Number(aof.aof_pending_bio_fsync ?? 0) > 0,
               buffered: Number(aof.aof_buffer_length ?? 0),
               delayedFsyncs: Number(aof.aof_delayed_fsync ?? 0),
               rewriting: aof.aof_rewrite_in_progress === '1',
@@ -107,6 +112,20 @@ export function observeNodes(
   };
 
   const fsyncs = new FsyncSpans();
+  /** Marks `node:persistence` for `pod`; false when CONFIG GET did not answer (asked again at the next poll). */
+  const markPolicy = async (pod: string, client: Redis): Promise<boolean> => {
+    const reply = await callWithin(client, pollMs, 'CONFIG', 'GET', 'appendonly', 'appendfsync').catch(() => undefined);
+    if (reply === undefined) return false;
+    // callWithin gives the reply as a string: the array's items joined by commas (names and values have none).
+    const items = reply.split(',');
+    const config = new Map<string, string>();
+    for (let i = 0; i + 1 < items.length; i += 2) config.set(items[i] ?? '', items[i + 1] ?? '');
+    recorder.mark(
+      'node:persistence',
+      `${pod} appendonly=${config.get('appendonly') ?? '?'} appendfsync=${config.get('appendfsync') ?? '?'}`,
+    );
+    return true;
+  };
 
   const record = (pod: string, before: MemberView | undefined, now: MemberView) => {
     if (!before) return;
@@ -138,12 +157,15 @@ export function observeNodes(
   const loops = members.map(async (member) => {
     const client = memberClient(member, auth);
     let last: MemberView | undefined;
+    let policyMarked = false;
     try {
       while (!stop.signal.aborted) {
         const view = await poll(client).catch(() => undefined);
         // A member that stops answering (killed, paused) ends what was seen of its fsync.
-        const slow = fsyncs.see(member.pod, view?.aof);
+        // No answer at all ends what was seen of its fsync (killed, paused); a slow INFO alone proves nothing.
+        const slow = view && !view.persistenceAnswered ? undefined : fsyncs.see(member.pod, view?.aof);
         if (slow) recorder.mark('node:fsync-slow', slow);
+        if (view && !policyMarked) policyMarked = await markPolicy(member.pod, client);
         if (view) {
           record(member.pod, last, view);
           last = view;

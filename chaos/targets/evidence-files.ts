@@ -14,22 +14,33 @@ export function copyFiles(from: string, to: string, wanted: (path: string) => bo
     copyFileSync(from, to);
     return [to];
   }
-  return readdirSync(from, { recursive: true, encoding: 'utf8' })
-    .filter((rel) => statSync(join(from, rel)).isFile() && wanted(rel))
-    .map((rel) => {
-      mkdirSync(dirname(join(to, rel)), { recursive: true });
+  return readdirSync(from, { recursive: true, encoding: 'utf8' }).flatMap((rel) => {
+    if (!wanted(rel) || !isFile(join(from, rel))) return [];
+    mkdirSync(dirname(join(to, rel)), { recursive: true });
+    try {
       copyFileSync(join(from, rel), join(to, rel));
-      return join(to, rel);
-    });
+    } catch (error) {
+      // Gone since it was listed (a temp file Redis renamed): the rest is still worth keeping.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    return [join(to, rel)];
+  });
+}
+
+/** Whether `path` is a regular file now (false when it went away meanwhile). */
+function isFile(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
 }
 
 /** `size mtime path` of every file under `dir`, one per line. */
 function fileListing(dir: string): string {
   if (!existsSync(dir)) return '';
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .map((rel) => ({ rel, stat: statSync(join(dir, rel)) }))
-    .filter(({ stat }) => stat.isFile())
-    .map(({ rel, stat }) => `${String(stat.size).padStart(12)} ${stat.mtime.toISOString()} ${rel}\n`)
+    .flatMap((rel) => {
+      const stat = statSync(join(dir, rel), { throwIfNoEntry: false });
+      return stat?.isFile() ? [`${String(stat.size).padStart(12)} ${stat.mtime.toISOString()} ${rel}\n`] : [];
+    })
     .join('');
 }
 
@@ -41,13 +52,13 @@ function fileListing(dir: string): string {
  */
 export function keepLocalDeployment(stateDir: string, dest: string): string[] {
   const { logs, eventsFile, supervisorLog, pvc } = statePaths(stateDir);
+  // The logs first: they explain most failures, and the volumes change under a running deployment.
+  const copied = [
+    ...copyFiles(logs, join(dest, 'logs'), () => true),
+    ...[eventsFile, supervisorLog].flatMap((file) => copyFiles(file, join(dest, basename(file)), () => true)),
+  ];
   mkdirSync(dest, { recursive: true });
   const listing = join(dest, 'volumes.txt');
   writeFileSync(listing, fileListing(pvc));
-  return [
-    ...copyFiles(logs, join(dest, 'logs'), () => true),
-    ...[eventsFile, supervisorLog].flatMap((file) => copyFiles(file, join(dest, basename(file)), () => true)),
-    listing,
-    ...copyFiles(pvc, join(dest, 'volumes'), (path) => path.endsWith('.manifest')),
-  ];
+  return [...copied, listing, ...copyFiles(pvc, join(dest, 'volumes'), (path) => path.endsWith('.manifest'))];
 }

@@ -63,12 +63,22 @@ async function runOn(
       const keep = async (result?: ScenarioResult) => {
         if (!evidence) return;
         const dir = evidenceDir(evidence, scenario.name, startedAt);
-        try {
-          const files = [...(result ? writeEvidence(dir, result) : []), ...(await factory.keep(dir))];
-          console.error(`${scenario.name}: evidence kept in ${dir} (${files.length} files)`);
-        } catch (error) {
-          console.error(`${scenario.name}: could not keep the evidence in ${dir}: ${(error as Error).message}`);
+        // Each part on its own: the deployment's logs are worth keeping even when the history could not be written.
+        const parts: Array<[string, () => Promise<string[]>]> = [
+          ['the deployment logs', () => factory.keep(dir)],
+          ...(result
+            ? [['the history', async () => writeEvidence(dir, result)] as [string, () => Promise<string[]>]]
+            : []),
+        ];
+        let kept = 0;
+        for (const [what, keepPart] of parts) {
+          try {
+            kept += (await keepPart()).length;
+          } catch (error) {
+            console.error(`${scenario.name}: could not keep ${what} in ${dir}: ${(error as Error).message}`);
+          }
         }
+        console.error(`${scenario.name}: evidence kept in ${dir} (${kept} files)`);
       };
       try {
         const opened = await factory.open(scenario);
