@@ -83,7 +83,24 @@ describe('slotforge chaos', () => {
     expect(logs).toHaveLength(6);
     for (const log of logs)
       expect(readFileSync(join(evidence, kept!, log), 'utf8')).toContain('Ready to accept connections');
-  }, 120_000);
+    // --no-evidence: nothing kept, not even the default chaos-evidence/ of the working directory.
+    const cwd = harnessTempDir('chaos-cli-no-evidence');
+    const quiet = await run(
+      process.execPath,
+      [
+        join(process.cwd(), 'bin/slotforge.js'),
+        'chaos',
+        'run',
+        'partition-master',
+        '--target',
+        'harness',
+        '--no-evidence',
+      ],
+      { cwd, timeout: 120_000 },
+    ).catch((error: { code: number; stderr: string }) => error);
+    expect(quiet).toMatchObject({ code: 1, stderr: expect.not.stringContaining('evidence kept') });
+    expect(readdirSync(cwd)).toEqual([]);
+  }, 180_000);
 
   it('stops the deployment and everything it started on SIGTERM mid-run (exit 143)', async () => {
     // Its own TMPDIR: the harness cluster's dir and processes are found there, apart from other tests'.
