@@ -93,13 +93,20 @@ export class CommandLoop {
     this.#onDrained = undefined;
   }
 
-  /** Runs `attempt` in the retry loop with this connection's policy. */
+  /**
+   * Runs `attempt` in the retry loop with this connection's policy. `bounded`: the attempt is one command on the main
+   * client with its own attempt deadline (a WatchedCommand, or ioredis' commandTimeout), so on a ready client it may
+   * take the fast path, which sets no timer of its own. Any other attempt (a pipeline on another client, a node's
+   * connection) is raced against the deadline: ioredis' Cluster pipeline waits for its client to be ready with no
+   * timeout at all (redis/ioredis#1201), and a durable write hung 20 s past its deadline that way in a chaos drill.
+   */
   run<T>(
     command: string,
     key: string | undefined,
     idempotent: boolean,
     options: CallOptions | undefined,
     attempt: () => Promise<T>,
+    bounded = false,
   ): Promise<T> {
     const host = this.#host;
     if (host.closing()) {
@@ -113,7 +120,11 @@ export class CommandLoop {
     // Fast path (the hot path of every cache hit): on a ready connection ioredis' commandTimeout already bounds the
     // first attempt (it is armed in sendCommand, queued or not), so it runs without our timer and async loop; a
     // failure continues in the loop with the time left. Only when the deadline leaves room for several attempts.
-    if (host.client.status === 'ready' && timeoutMs >= FAST_PATH_MIN_ATTEMPTS * host.options.attemptTimeoutMs) {
+    if (
+      bounded &&
+      host.client.status === 'ready' &&
+      timeoutMs >= FAST_PATH_MIN_ATTEMPTS * host.options.attemptTimeoutMs
+    ) {
       const startedAt = host.deps.clock.now();
       host.coalescer?.hold();
       let sent: Promise<T>;

@@ -178,7 +178,7 @@ class IoredisCommands implements Api.RedisCommands {
     const attempt = this.#direct
       ? () => sendToSlot(this.#client, keySlot(key), watched(), watched)
       : () => this.#client.sendCommand(watched()) as Promise<unknown>;
-    return this.#loop.run('GET', key, true, options, attempt) as Promise<Buffer | null>;
+    return this.#loop.run('GET', key, true, options, attempt, true) as Promise<Buffer | null>;
   }
 
   async set(key: string, value: Api.RedisArg, options: Api.SetOptions = {}): Promise<boolean> {
@@ -190,7 +190,7 @@ class IoredisCommands implements Api.RedisCommands {
     const idempotent = options.idempotent ?? !(options.nx || options.xx);
     const waitReplicas = options.waitReplicas ?? 0;
     if (waitReplicas <= 0) {
-      const reply = await this.#loop.run('SET', key, idempotent, options, () => this.#send('set', args, false));
+      const reply = await this.#loop.run('SET', key, idempotent, options, () => this.#send('set', args, false), true);
       return reply === 'OK';
     }
     const waitTimeoutMs = options.waitTimeoutMs ?? 1000;
@@ -223,8 +223,13 @@ class IoredisCommands implements Api.RedisCommands {
 
   async call(command: string, args: readonly Api.RedisArg[], options?: Api.CallOptions): Promise<unknown> {
     const key = args[0] === undefined ? undefined : String(args[0]);
-    return this.#loop.run(command.toUpperCase(), key, this.#idempotent(command, options), options, () =>
-      this.#send(command, [...args], options?.buffers === true),
+    return this.#loop.run(
+      command.toUpperCase(),
+      key,
+      this.#idempotent(command, options),
+      options,
+      () => this.#send(command, [...args], options?.buffers === true),
+      true,
     );
   }
 
@@ -243,13 +248,19 @@ class IoredisCommands implements Api.RedisCommands {
     const buffers = options?.buffers === true;
     const send = (cmd: 'evalsha' | 'eval', body: string) =>
       this.#send(cmd, [body, keys.length, ...keys, ...args], buffers);
-    return this.#loop.run(`EVAL ${script.name}`, keys[0], idempotent, options, () =>
-      send('evalsha', script.sha).catch((error: unknown) => {
-        // NOSCRIPT: the node never saw it (new master after a failover, SCRIPT FLUSH). EVAL loads and runs it; the
-        // EVALSHA did not run, so this is not a double execution.
-        if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return send('eval', script.lua);
-        throw error;
-      }),
+    return this.#loop.run(
+      `EVAL ${script.name}`,
+      keys[0],
+      idempotent,
+      options,
+      () =>
+        send('evalsha', script.sha).catch((error: unknown) => {
+          // NOSCRIPT: the node never saw it (new master after a failover, SCRIPT FLUSH). EVAL loads and runs it; the
+          // EVALSHA did not run, so this is not a double execution.
+          if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return send('eval', script.lua);
+          throw error;
+        }),
+      true,
     );
   }
 

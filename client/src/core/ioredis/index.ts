@@ -3,6 +3,8 @@
  * RedisCommands implementation on top of them (connection.ts). Everything else in the client sees RedisCommands.
  */
 
+/** @internal The command loop; exported for its unit test (a stand-in host, no I/O). */
+export { CommandLoop, type CommandLoopHost } from './command-loop.ts';
 export { connect } from './connection.ts';
 /** @internal The direct path; exported for the test that pins it to ioredis' internals. */
 export { readyConnection } from './direct.ts';
