@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { resolveDeps } from '../../../client/src/core/deps.ts';
+import { resolveConnectionOptions, resolveDeps } from '../../../client/src/core/index.ts';
 import { CommandLoop, type CommandLoopHost } from '../../../client/src/core/ioredis/index.ts';
-import { resolveConnectionOptions } from '../../../client/src/core/resolve-options.ts';
 
 // The command loop's deadline on a stand-in host (no I/O): a ready client, and attempts that never settle.
 const options = resolveConnectionOptions({ host: '127.0.0.1', commandTimeoutMs: 1200, attemptTimeoutMs: 100 });

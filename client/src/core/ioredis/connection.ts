@@ -223,14 +223,8 @@ class IoredisCommands implements Api.RedisCommands {
 
   async call(command: string, args: readonly Api.RedisArg[], options?: Api.CallOptions): Promise<unknown> {
     const key = args[0] === undefined ? undefined : String(args[0]);
-    return this.#loop.run(
-      command.toUpperCase(),
-      key,
-      this.#idempotent(command, options),
-      options,
-      () => this.#send(command, [...args], options?.buffers === true),
-      true,
-    );
+    const send = () => this.#send(command, [...args], options?.buffers === true);
+    return this.#loop.run(command.toUpperCase(), key, this.#idempotent(command, options), options, send, true);
   }
 
   /** One command, its attempt deadline kept by the shared watchdog (WatchedCommand), not a timer per command. */
@@ -248,20 +242,14 @@ class IoredisCommands implements Api.RedisCommands {
     const buffers = options?.buffers === true;
     const send = (cmd: 'evalsha' | 'eval', body: string) =>
       this.#send(cmd, [body, keys.length, ...keys, ...args], buffers);
-    return this.#loop.run(
-      `EVAL ${script.name}`,
-      keys[0],
-      idempotent,
-      options,
-      () =>
-        send('evalsha', script.sha).catch((error: unknown) => {
-          // NOSCRIPT: the node never saw it (new master after a failover, SCRIPT FLUSH). EVAL loads and runs it; the
-          // EVALSHA did not run, so this is not a double execution.
-          if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return send('eval', script.lua);
-          throw error;
-        }),
-      true,
-    );
+    const attempt = () =>
+      send('evalsha', script.sha).catch((error: unknown) => {
+        // NOSCRIPT: the node never saw it (new master after a failover, SCRIPT FLUSH). EVAL loads and runs it; the
+        // EVALSHA did not run, so this is not a double execution.
+        if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return send('eval', script.lua);
+        throw error;
+      });
+    return this.#loop.run(`EVAL ${script.name}`, keys[0], idempotent, options, attempt, true);
   }
 
   batch(commands: readonly Api.BatchCommand[], options?: Api.CallOptions): Promise<Api.BatchResult[]> {
