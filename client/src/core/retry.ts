@@ -35,6 +35,8 @@ const NOT_EXECUTED = [
   /Stream isn't writeable/i,
   /enableOfflineQueue options is false/i,
   /Connection in subscriber mode/i,
+  // A durable write not sent because its connection was not ready (ioredis/durable.ts).
+  /^durable connection not ready/,
 ];
 const MAYBE_EXECUTED = [
   /Command timed out/i,

@@ -32,14 +32,9 @@ describe('command loop: every call ends by its deadline', () => {
   it("leaves a bounded attempt's deadline to the attempt itself on a ready client (the fast path sets no timer)", async () => {
     const loop = new CommandLoop(host);
     let settle: (reply: string) => void = () => undefined;
-    const call = loop.run(
-      'GET',
-      'k',
-      true,
-      undefined,
-      () => new Promise<string>((resolve) => (settle = resolve)),
-      true,
-    );
+    const call = loop.run('GET', 'k', true, undefined, () => new Promise<string>((resolve) => (settle = resolve)), {
+      bounded: true,
+    });
     const outcome = await Promise.race([call, new Promise((resolve) => setTimeout(() => resolve('pending'), 1500))]);
     // Past the 1200 ms deadline and still pending: no timer of the loop's raced it (a WatchedCommand bounds it).
     expect(outcome).toBe('pending');

@@ -34,6 +34,17 @@ export interface CommandLoopHost {
   readonly sentinel: SentinelErrors | undefined;
 }
 
+/** How the loop may treat one call's attempts. */
+export interface AttemptPolicy {
+  /**
+   * The attempt is one command on the main client with its own attempt deadline (a WatchedCommand, or ioredis'
+   * commandTimeout): on a ready client it may take the fast path. @default false
+   */
+  readonly bounded?: boolean;
+  /** One attempt's deadline (a WAIT's own timeout on top of it). @default twice the connection's attemptTimeoutMs */
+  readonly attemptTimeoutMs?: number;
+}
+
 /** @internal Runs attempts in the retry loop with one connection's policy. */
 export class CommandLoop {
   readonly #host: CommandLoopHost;
@@ -94,11 +105,10 @@ export class CommandLoop {
   }
 
   /**
-   * Runs `attempt` in the retry loop with this connection's policy. `bounded`: the attempt is one command on the main
-   * client with its own attempt deadline (a WatchedCommand, or ioredis' commandTimeout), so on a ready client it may
-   * take the fast path, which sets no timer of its own. Any other attempt (a pipeline on another client, a node's
-   * connection) is raced against the deadline: ioredis' Cluster pipeline waits for its client to be ready with no
-   * timeout at all (redis/ioredis#1201), and a durable write hung 20 s past its deadline that way in a chaos drill.
+   * Runs `attempt` in the retry loop with this connection's policy. Only a `bounded` attempt may take the fast path
+   * (no timer of its own) on a ready client; any other (a pipeline on another client, a node's connection) is raced
+   * against the deadline: ioredis' Cluster pipeline waits for its client to be ready with no timeout at all
+   * (redis/ioredis#1201), and a durable write hung 20 s past its deadline that way in a chaos drill.
    */
   run<T>(
     command: string,
@@ -106,7 +116,7 @@ export class CommandLoop {
     idempotent: boolean,
     options: CallOptions | undefined,
     attempt: () => Promise<T>,
-    bounded = false,
+    policy: AttemptPolicy = {},
   ): Promise<T> {
     const host = this.#host;
     if (host.closing()) {
@@ -121,7 +131,7 @@ export class CommandLoop {
     // first attempt (it is armed in sendCommand, queued or not), so it runs without our timer and async loop; a
     // failure continues in the loop with the time left. Only when the deadline leaves room for several attempts.
     if (
-      bounded &&
+      policy.bounded === true &&
       host.client.status === 'ready' &&
       timeoutMs >= FAST_PATH_MIN_ATTEMPTS * host.options.attemptTimeoutMs
     ) {
@@ -147,7 +157,7 @@ export class CommandLoop {
           throw final;
         }
         return this.#tracked(
-          this.#loop(command, key, idempotent, timeoutMs, attempt, failFast, {
+          this.#loop(command, key, idempotent, timeoutMs, attempt, failFast, policy, {
             startedAt,
             priorAttempts: 1,
             priorError: error,
@@ -155,7 +165,7 @@ export class CommandLoop {
         );
       });
     }
-    return this.#tracked(this.#loop(command, key, idempotent, timeoutMs, attempt, failFast, {}));
+    return this.#tracked(this.#loop(command, key, idempotent, timeoutMs, attempt, failFast, policy, {}));
   }
 
   #loop<T>(
@@ -165,6 +175,7 @@ export class CommandLoop {
     timeoutMs: number,
     attempt: () => Promise<T>,
     failFast: boolean,
+    policy: AttemptPolicy,
     prior: { startedAt?: number; priorAttempts?: number; priorError?: unknown },
   ): Promise<T> {
     const { breaker, options, deps } = this.#host;
@@ -186,7 +197,7 @@ export class CommandLoop {
       timeoutMs,
       // Twice ioredis' commandTimeout: covers a command that waited in an offline queue (where commandTimeout does
       // not run) without letting one stuck attempt eat the whole deadline.
-      attemptTimeoutMs: options.attemptTimeoutMs * 2,
+      attemptTimeoutMs: policy.attemptTimeoutMs ?? options.attemptTimeoutMs * 2,
       baseDelayMs: options.retryBaseDelayMs,
       maxDelayMs: options.retryMaxDelayMs,
       clock: deps.clock,

@@ -19,7 +19,7 @@ import { resolveConnectionOptions } from '../resolve-options.ts';
 import { keySlot } from '../slot.ts';
 import { type StreamHolder, WriteCoalescer } from '../write-coalescer.ts';
 import { execGroup } from './batch-exec.ts';
-import { CommandLoop } from './command-loop.ts';
+import { type AttemptPolicy, CommandLoop } from './command-loop.ts';
 import {
   type Client,
   createBreaker,
@@ -48,6 +48,9 @@ import { watchShardedSubscriber } from './sharded-subscribers.ts';
 import { startSlotRefresh } from './slot-refresh.ts';
 import { waitReady } from './wait-ready.ts';
 import { WatchedCommand } from './watched-command.ts';
+
+/** Single commands on the main client with their own attempt deadline (WatchedCommand): the loop's fast path. */
+const BOUNDED: AttemptPolicy = { bounded: true };
 
 /** Opens a connection. Resolves options, validates them (E_INVALID_OPTION) and returns the command interface. */
 export function connect(options: ConnectionOptions = {}, deps: DepsOptions = {}): Api.RedisCommands {
@@ -178,7 +181,7 @@ class IoredisCommands implements Api.RedisCommands {
     const attempt = this.#direct
       ? () => sendToSlot(this.#client, keySlot(key), watched(), watched)
       : () => this.#client.sendCommand(watched()) as Promise<unknown>;
-    return this.#loop.run('GET', key, true, options, attempt, true) as Promise<Buffer | null>;
+    return this.#loop.run('GET', key, true, options, attempt, BOUNDED) as Promise<Buffer | null>;
   }
 
   async set(key: string, value: Api.RedisArg, options: Api.SetOptions = {}): Promise<boolean> {
@@ -190,13 +193,14 @@ class IoredisCommands implements Api.RedisCommands {
     const idempotent = options.idempotent ?? !(options.nx || options.xx);
     const waitReplicas = options.waitReplicas ?? 0;
     if (waitReplicas <= 0) {
-      const reply = await this.#loop.run('SET', key, idempotent, options, () => this.#send('set', args, false), true);
-      return reply === 'OK';
+      const send = () => this.#send('set', args, false);
+      return (await this.#loop.run('SET', key, idempotent, options, send, BOUNDED)) === 'OK';
     }
     const waitTimeoutMs = options.waitTimeoutMs ?? 1000;
-    const replies = await this.#loop.run('SET', key, idempotent, options, () =>
-      setAndWait(this.#durableClient(), args, waitReplicas, waitTimeoutMs),
-    );
+    // An attempt may take the WAIT's own timeout on top of a normal attempt's (durable.ts).
+    const policy = { attemptTimeoutMs: this.#options.attemptTimeoutMs * 2 + waitTimeoutMs };
+    const attempt = () => setAndWait(this.#durableClient(), args, waitReplicas, waitTimeoutMs);
+    const replies = await this.#loop.run('SET', key, idempotent, options, attempt, policy);
     return durableOutcome(key, replies, waitReplicas, waitTimeoutMs);
   }
 
@@ -224,7 +228,7 @@ class IoredisCommands implements Api.RedisCommands {
   async call(command: string, args: readonly Api.RedisArg[], options?: Api.CallOptions): Promise<unknown> {
     const key = args[0] === undefined ? undefined : String(args[0]);
     const send = () => this.#send(command, [...args], options?.buffers === true);
-    return this.#loop.run(command.toUpperCase(), key, this.#idempotent(command, options), options, send, true);
+    return this.#loop.run(command.toUpperCase(), key, this.#idempotent(command, options), options, send, BOUNDED);
   }
 
   /** One command, its attempt deadline kept by the shared watchdog (WatchedCommand), not a timer per command. */
@@ -249,7 +253,7 @@ class IoredisCommands implements Api.RedisCommands {
         if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return send('eval', script.lua);
         throw error;
       });
-    return this.#loop.run(`EVAL ${script.name}`, keys[0], idempotent, options, attempt, true);
+    return this.#loop.run(`EVAL ${script.name}`, keys[0], idempotent, options, attempt, BOUNDED);
   }
 
   batch(commands: readonly Api.BatchCommand[], options?: Api.CallOptions): Promise<Api.BatchResult[]> {

@@ -194,12 +194,18 @@ export function createDuplicateClient(
   closing: () => boolean,
 ): Client {
   if (wanted.node && main instanceof Cluster) return createNodeClient(options, wanted.node, wanted.suffix);
+  // A durable write's WAIT blocks for its own timeout: ioredis' commandTimeout (one attempt's deadline) would cut it.
+  // The command loop bounds each durable attempt instead (attempt deadline + the WAIT's timeout).
+  const durable = wanted.suffix === 'durable' ? { commandTimeout: undefined } : {};
   if (main instanceof Cluster) {
-    const client = main.duplicate(undefined, { shardedSubscribers: wanted.sharded ?? false });
+    const client = main.duplicate(undefined, {
+      shardedSubscribers: wanted.sharded ?? false,
+      ...(wanted.suffix === 'durable' ? { redisOptions: { ...main.options.redisOptions, ...durable } } : {}),
+    });
     if (wanted.sharded) keepShardedSubscribersResettable(client);
     return client;
   }
-  const client = main.duplicate({ connectionName: `${options.connectionName}:${wanted.suffix}` });
+  const client = main.duplicate({ connectionName: `${options.connectionName}:${wanted.suffix}`, ...durable });
   return options.target.mode === 'sentinel' ? reconnectWhenEnded(client, closing) : client;
 }
 

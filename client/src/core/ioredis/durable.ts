@@ -2,7 +2,7 @@
  * Durable writes: SET then WAIT on a connection of their own.
  * @internal Used by the ioredis folder only.
  */
-import type { Cluster, Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import type { RedisArg } from '../commands.ts';
 import { SlotforgeError } from '../errors.ts';
 
@@ -10,7 +10,10 @@ import { SlotforgeError } from '../errors.ts';
  * One attempt of SET + WAIT through `durable`: the replies of both, or the first error. SET and WAIT must reach the
  * same node on the same connection (WAIT counts that connection's writes), and WAIT blocks its connection for up to
  * waitTimeoutMs when replicas are missing (e.g. right after a failover): durable writes therefore use their own
- * connections, so they never hold up other commands.
+ * connections, so they never hold up other commands. That connection has no ioredis commandTimeout: it would cut a
+ * WAIT longer than one attempt (the default attempt and WAIT timeouts are both 1000 ms, so every unconfirmed write
+ * was cut, re-sent and failed only at the call's deadline, as "Command timed out"). The command loop bounds each
+ * attempt instead, by twice the attempt timeout plus the WAIT's.
  */
 export async function setAndWait(
   durable: Redis | Cluster,
@@ -18,6 +21,11 @@ export async function setAndWait(
   waitReplicas: number,
   waitTimeoutMs: number,
 ): Promise<readonly [unknown, unknown]> {
+  // Sent only on a ready connection: queued on one that is not, it would wait with no timeout (the connection has
+  // none, for the WAIT's sake) and run after the caller gave up. Not sent, so retried, whatever the command.
+  if (durable.status !== 'ready' || (durable instanceof Cluster && durable.slots.length === 0)) {
+    throw new Error(`durable connection not ready (${durable.status}): not sent`);
+  }
   const results = await durable.pipeline().call('SET', args).call('WAIT', waitReplicas, waitTimeoutMs).exec();
   const [setResult, waitResult] = results ?? [];
   if (setResult?.[0]) throw setResult[0];
