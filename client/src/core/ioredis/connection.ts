@@ -29,7 +29,7 @@ import {
   readyTimeoutMs,
 } from './create.ts';
 import { sendToSlot } from './direct.ts';
-import { durableOutcome, setAndWait } from './durable.ts';
+import { durableAttempt } from './durable.ts';
 import {
   atPositions,
   deletedCount,
@@ -197,11 +197,10 @@ class IoredisCommands implements Api.RedisCommands {
       return (await this.#loop.run('SET', key, idempotent, options, send, BOUNDED)) === 'OK';
     }
     const waitTimeoutMs = options.waitTimeoutMs ?? 1000;
-    // An attempt may take the WAIT's own timeout on top of a normal attempt's (durable.ts).
+    // An attempt may take the WAIT's own timeout on top of a normal attempt's; too few replicas fail it (durable.ts).
     const policy = { attemptTimeoutMs: this.#options.attemptTimeoutMs * 2 + waitTimeoutMs };
-    const attempt = () => setAndWait(this.#durableClient(), args, waitReplicas, waitTimeoutMs);
-    const replies = await this.#loop.run('SET', key, idempotent, options, attempt, policy);
-    return durableOutcome(key, replies, waitReplicas, waitTimeoutMs);
+    const attempt = durableAttempt(() => this.#durableClient(), key, args, waitReplicas, waitTimeoutMs);
+    return this.#loop.run('SET', key, idempotent, options, attempt, policy);
   }
 
   #durableClient(): Client {

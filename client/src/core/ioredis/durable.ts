@@ -51,3 +51,19 @@ export function durableOutcome(
   }
   return true;
 }
+
+/**
+ * One attempt of a durable write through the durable connection `client()`: true when set and confirmed, false when
+ * not set (NX/XX). Too few replicas is the attempt's failure (E_TIMEOUT, ambiguous): the command loop sends a plain
+ * SET again until the call's deadline (a replica restarting in a rollout comes back), an NX/XX one it does not.
+ */
+export function durableAttempt(
+  client: () => Redis | Cluster,
+  key: string,
+  args: RedisArg[],
+  waitReplicas: number,
+  waitTimeoutMs: number,
+): () => Promise<boolean> {
+  return async () =>
+    durableOutcome(key, await setAndWait(client(), args, waitReplicas, waitTimeoutMs), waitReplicas, waitTimeoutMs);
+}
