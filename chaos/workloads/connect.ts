@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns';
 import { Cluster, Redis } from 'ioredis';
+import { endSlotRefreshOnClose } from '../../runtime/redis/index.ts';
 import { keySlot } from '../slots.ts';
 import type { TargetConnection } from '../target.ts';
 
@@ -51,7 +52,7 @@ export function connectData(connection: TargetConnection, options: { autoPipelin
     dnsLookup: (hostname, callback) => lookup(hostname, (error, address) => callback(null, error ? hostname : address)),
   });
   client.on('error', () => {});
-  return client;
+  return endSlotRefreshOnClose(client);
 }
 
 /**

@@ -7,6 +7,7 @@ import type { Launcher, ProcessRegistry } from '../process/index.ts';
 import { pollUntil } from '../process/index.ts';
 import { parseClusterNodes, parseInfo } from './info.ts';
 import { command, type RedisServer, startRedisServer } from './server.ts';
+import { endSlotRefreshOnClose } from './slot-refresh-end.ts';
 
 const run = promisify(execFile);
 
@@ -92,10 +93,12 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     nodeTimeoutMs,
     seeds: () => nodes.map((n) => ({ host: n.host, port: n.port })),
     connect: () =>
-      new Cluster(cluster.seeds(), {
-        redisOptions: { password: options.password },
-        slotsRefreshInterval: 1000,
-      }),
+      endSlotRefreshOnClose(
+        new Cluster(cluster.seeds(), {
+          redisOptions: { password: options.password },
+          slotsRefreshInterval: 1000,
+        }),
+      ),
     masters: async () => {
       const live = nodes.find((n) => n.process.running);
       if (!live) return [];

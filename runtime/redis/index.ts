@@ -11,4 +11,5 @@ export {
   serverRef,
   startRedisServer,
 } from './server.ts';
+export { endSlotRefreshOnClose } from './slot-refresh-end.ts';
 export { type NodeStatus, readNodeStatus } from './status.ts';
