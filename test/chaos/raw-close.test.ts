@@ -1,7 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { useCluster } from '../support/index.ts';
-import { runCloseChild } from '../support/run-close-child.ts';
+import { runCloseChild, useCluster } from '../support/index.ts';
 
 /**
  * The chaos workloads' raw ioredis cluster clients let the process exit once quit. ioredis re-arms its

@@ -5,7 +5,7 @@
  * argv: <host:port,...> <password>
  */
 import type { Cluster } from 'ioredis';
-import { connectData } from '../../../chaos/workloads/connect.ts';
+import { connectData } from '../../../chaos/workloads/index.ts';
 
 const [nodes = '', password = ''] = process.argv.slice(2);
 const seeds = nodes.split(',').map((n) => {

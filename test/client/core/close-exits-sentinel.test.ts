@@ -1,7 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { useSentinel } from '../../support/index.ts';
-import { runCloseChild } from '../../support/run-close-child.ts';
+import { runCloseChild, useSentinel } from '../../support/index.ts';
 
 /**
  * Issue 16 item 1, through Sentinel: close() must let the process exit whenever it lands, including while the client

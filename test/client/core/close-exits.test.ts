@@ -1,7 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { useCluster } from '../../support/index.ts';
-import { runCloseChild } from '../../support/run-close-child.ts';
+import { runCloseChild, useCluster } from '../../support/index.ts';
 
 /**
  * Issue 16 item 1: after close() on a cluster the process must exit by itself. ioredis re-arms its slot-refresh
