@@ -161,7 +161,6 @@ export function observeNodes(
     try {
       while (!stop.signal.aborted) {
         const view = await poll(client).catch(() => undefined);
-        // A member that stops answering (killed, paused) ends what was seen of its fsync.
         // No answer at all ends what was seen of its fsync (killed, paused); a slow INFO alone proves nothing.
         const slow = view && !view.persistenceAnswered ? undefined : fsyncs.see(member.pod, view?.aof);
         if (slow) recorder.mark('node:fsync-slow', slow);

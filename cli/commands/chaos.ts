@@ -64,20 +64,16 @@ async function runOn(
         if (!evidence) return;
         const dir = evidenceDir(evidence, scenario.name, startedAt);
         // Each part on its own: the deployment's logs are worth keeping even when the history could not be written.
-        const parts: Array<[string, () => Promise<string[]>]> = [
-          ['the deployment logs', () => factory.keep(dir)],
-          ...(result
-            ? [['the history', async () => writeEvidence(dir, result)] as [string, () => Promise<string[]>]]
-            : []),
-        ];
         let kept = 0;
-        for (const [what, keepPart] of parts) {
+        const part = async (what: string, keepPart: () => Promise<string[]> | string[]) => {
           try {
             kept += (await keepPart()).length;
           } catch (error) {
             console.error(`${scenario.name}: could not keep ${what} in ${dir}: ${(error as Error).message}`);
           }
-        }
+        };
+        await part('the deployment logs', () => factory.keep(dir));
+        if (result) await part('the history', () => writeEvidence(dir, result));
         console.error(`${scenario.name}: evidence kept in ${dir} (${kept} files)`);
       };
       try {

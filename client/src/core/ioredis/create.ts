@@ -200,7 +200,7 @@ export function createDuplicateClient(
   if (main instanceof Cluster) {
     const client = main.duplicate(undefined, {
       shardedSubscribers: wanted.sharded ?? false,
-      ...(wanted.suffix === 'durable' ? { redisOptions: { ...main.options.redisOptions, ...durable } } : {}),
+      redisOptions: { ...main.options.redisOptions, ...durable },
     });
     if (wanted.sharded) keepShardedSubscribersResettable(client);
     return client;
