@@ -22,11 +22,17 @@
 #     failing, or has a PING to it unanswered and no PONG from it for the node timeout (its own PONG, or one another
 #     node reported by gossip: Redis's gossip reports whole seconds, so that PONG may be up to a second later in
 #     truth). Ages are read on each master's clock (TIME), so clock skew between pods does not count.
+#  3. Before Redis agreed FAIL (the FORCE below): the master does not answer a PING of this replica's own, sent right
+#     then, within 0.5 s, unless the probe sees its cluster bus cut off (then clients' answers say nothing). Every
+#     witness above counts time on its own clock, including time in which it was not run: on a starved machine
+#     (a CI run) a master paused for 1.5 s at node timeout 2 s was failed over on their word. The half second is what
+#     this adds to the failover of a master that is really gone.
 # Redis waits until a quorum of masters has each had a PING of its own unanswered for the node timeout; the assist
 # accepts one witness of the node timeout and a quorum that has heard nothing from the master for as long. What it
-# reads differently: a master that answers only some peers (a one-way or partial partition) can be failed over
-# where Redis, which also counts any data received from the master, would wait; and, as with Redis under the chart's
-# cluster-replica-validity-factor 0, a replica whose own link was down for long can be the one promoted.
+# reads differently: a master that answers only some peers (a one-way or partial partition that cuts its bus off from
+# this replica) can be failed over where Redis, which also counts any data received from the master, would wait; and,
+# as with Redis under the chart's cluster-replica-validity-factor 0, a replica whose own link was down for long can be
+# the one promoted.
 # Not acted on: a master without slots (a drained shard), a replica that is not the most advanced of its master's
 # replicas that answer (rank, as Redis orders them), a replica with cluster-replica-no-failover, or within 2 x node
 # timeout of the last takeover (how long masters refuse another vote for this master's replicas).
@@ -259,13 +265,37 @@ assist() {
     return 1
   fi
   best_replica "$2" "$_others" || return 1
+  # Condition 3, before Redis agreed FAIL: every witness above may have counted time in which it was not run itself
+  # (a starved machine: a master paused for 1.5 s at node timeout 2 s was failed over on a CI run), so the master is
+  # asked once more, here and now. An answer ends this decision; Redis's own path is left to judge. With its cluster
+  # bus cut off (the probe's bus silence, read again now, over half the node timeout), clients' answers say nothing
+  # of the cluster: not asked.
+  _asked=
+  if [ "$_action" = force ]; then
+    read_probe "$_addr"
+    if [ "$BUS_SILENCE" -gt $((NODE_TIMEOUT_MS / 2)) ]; then
+      _asked='; not asked itself: its cluster bus is cut off'
+    elif _answer_ms=$(answers_ping "$_addr" "$ANSWER_WAIT_S"); then
+      [ "$_said" = waiting-answered ] || log "assist: master $1 suspected here, unanswered for the node timeout" \
+        "($_evidence; this replica's probe: $SILENCE ms since a PING reply, $BUS_SILENCE ms since a bus" \
+        "connection), confirmed by $QUORUM masters serving slots, but it answered a PING just now (in $_answer_ms" \
+        "ms): waiting"
+      printf waiting-answered
+      return 1
+    else
+      _asked="; no answer to a PING of this replica's own within $ANSWER_WAIT_S s"
+    fi
+  fi
   _reply=$(acli "$SELF" "$REDIS_PORT" cluster failover "$_action" 2>&1)
-  log "assist: master $1 unanswered for the node timeout ($_evidence), confirmed by $QUORUM masters serving slots;" \
-    "CLUSTER FAILOVER $_action: $_reply ($(($(now_ms) - _since)) ms after this node began to suspect it)"
+  log "assist: master $1 unanswered for the node timeout ($_evidence$_asked), confirmed by $QUORUM masters serving" \
+    "slots; CLUSTER FAILOVER $_action: $_reply ($(($(now_ms) - _since)) ms after this node began to suspect it;" \
+    "probe: $SILENCE ms since a PING reply, $BUS_SILENCE ms since a bus connection)"
   [ "$_reply" = OK ] || return 1
   printf '%s' "$_action"
 }
 
+# How long condition 3's PING may take (seconds): what it adds to a failover of a master that is really gone.
+ANSWER_WAIT_S=0.5
 _secs=$((INTERVAL_MS / 1000)).$(printf '%03d' $((INTERVAL_MS % 1000)))
 _last=0
 _next=0

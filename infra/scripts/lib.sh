@@ -86,6 +86,17 @@ rcli_at() {
   rcli_within "$CLI_TIMEOUT" "$_rc_host" "$_rc_port" "$@"
 }
 
+# Whether the Redis at $1 (ip:port) answers a PING as the `probe` user within $2 seconds, and how long it took (ms,
+# printed). Any reply counts (LOADING too: its event loop ran); a frozen, cut off or stopped server prints nothing.
+answers_ping() {
+  _ap_start=$(now_ms)
+  # shellcheck disable=SC2086
+  _ap_reply=$(REDISCLI_AUTH=$(secret probe) timeout "$2" redis-cli $TLS_ARGS --no-auth-warning --user probe \
+    -h "${1%:*}" -p "${1##*:}" ping 2>/dev/null)
+  [ -n "$_ap_reply" ] || return 1
+  printf '%s' $(($(now_ms) - _ap_start))
+}
+
 # The topology of a cluster as the topology Job's env gives it (bootstrap.sh, scale.sh): SHARDS, SIZE (1 + replicas
 # per shard) and RETIRING (shards being drained for a scale in); a missing name, shard count or size stops the script.
 read_topology() {
