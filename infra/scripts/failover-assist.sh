@@ -192,7 +192,7 @@ best_replica() {
 # One decision on master $1 (this node is $2), suspected in this node's stream; prints the action it took (force or
 # takeover) and succeeds only when Redis answered OK.
 #  - Redis has not agreed FAIL yet (not flagged fail here): CLUSTER FAILOVER FORCE, which starts an election
-#    at once. Its vote request is forced: the voters skip their own "is the master FAIL" check, so conditions 1 and 2
+#    at once. Its vote request is forced: the voters skip their own "is the master FAIL" check, so conditions 1 to 3
 #    (the top of this file), checked just before, stand in for that check.
 #  - Redis has agreed FAIL (flagged fail here) and this is the master's only replica that could be elected: Redis's own
 #    election is then set up 500-1000 ms out, and a FORCE sent now waits for that schedule (clusterHandleSlaveFailover
@@ -341,7 +341,7 @@ while alive; do
       }
       # Suspect: flagged failing here, or a PING to it unanswered for a second (half the node timeout if that is
       # less). Redis sends this node's PING half a node timeout after the last PONG anyone reported at the latest, so
-      # a dead master is suspected here before it has been silent for the node timeout; conditions 1 and 2 decide.
+      # a dead master is suspected here before it has been silent for the node timeout; conditions 1 to 3 decide.
       if ! flagged_failing "$_flags" && [ $(($(now_ms) - _ping)) -lt "$SUSPECT_MS" ]; then
         _since=0
         continue
