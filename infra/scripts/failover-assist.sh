@@ -10,7 +10,7 @@
 # This loop reads this node's view every SLOTFORGE_FAILOVER_ASSIST_INTERVAL_MS; when this node is a replica and
 # suspects its master (flagged failing here, or a PING to it unanswered for a second, or half the node timeout if that
 # is less), it fails the master over at once (see assist below: FORCE, an election the masters vote in, before Redis
-# agreed FAIL; TAKEOVER after, when Redis's own election would only wait) when both of these hold:
+# agreed FAIL; TAKEOVER after, when Redis's own election would only wait) when these hold:
 #  1. A witness has had no answer from the master for the whole node timeout, Redis's definition of unreachable:
 #     this replica's probe (master-probe.sh) has had no reply to its PINGs (every 100 ms) for the node timeout + 100
 #     ms, or no connection accepted by the master's cluster bus port (tried every 500 ms) for the node timeout + 600
@@ -22,11 +22,11 @@
 #     failing, or has a PING to it unanswered and no PONG from it for the node timeout (its own PONG, or one another
 #     node reported by gossip: Redis's gossip reports whole seconds, so that PONG may be up to a second later in
 #     truth). Ages are read on each master's clock (TIME), so clock skew between pods does not count.
-#  3. Before Redis agreed FAIL (the FORCE below): the master does not answer a PING of this replica's own, sent right
-#     then, within 0.5 s, unless the probe sees its cluster bus cut off (then clients' answers say nothing). Every
-#     witness above counts time on its own clock, including time in which it was not run: on a starved machine
-#     (a CI run) a master paused for 1.5 s at node timeout 2 s was failed over on their word. The half second is what
-#     this adds to the failover of a master that is really gone.
+#  3. Before a FORCE: the master, asked right then on both ports within 0.5 s (a PING, and a TCP connection to its
+#     cluster bus port), does not answer on both, and this replica's probe did not hear it meanwhile. Every witness
+#     above counts time on its own clock, including time in which it was not run: on a starved machine (a CI run) a
+#     master paused for 1.5 s at node timeout 2 s was failed over on their word. The half second is what this adds to
+#     the failover of a master that is really gone (SLOTFORGE_FAILOVER_ASSIST_ANSWER_WAIT_S).
 # Redis waits until a quorum of masters has each had a PING of its own unanswered for the node timeout; the assist
 # accepts one witness of the node timeout and a quorum that has heard nothing from the master for as long. What it
 # reads differently: a master that answers only some peers (a one-way or partial partition that cuts its bus off from
@@ -265,25 +265,32 @@ assist() {
     return 1
   fi
   best_replica "$2" "$_others" || return 1
-  # Condition 3, before Redis agreed FAIL: every witness above may have counted time in which it was not run itself
-  # (a starved machine: a master paused for 1.5 s at node timeout 2 s was failed over on a CI run), so the master is
-  # asked once more, here and now. An answer ends this decision; Redis's own path is left to judge. With its cluster
-  # bus cut off (the probe's bus silence, read again now, over half the node timeout), clients' answers say nothing
-  # of the cluster: not asked.
+  # Condition 3, before a FORCE: every witness above may have counted time in which it was not run itself (a starved
+  # machine: a master paused for 1.5 s at node timeout 2 s was forced over on a CI run), so the master is asked once
+  # more, here and now, on both ports (answers_now). An answer on both ends this decision and leaves the master to
+  # Redis's own judgement; so does a PING this replica was too slow to hear in time while its probe heard the master.
+  # A client port that answers while the bus does not is a bus cut off (partition-bus): failed over.
   _asked=
   if [ "$_action" = force ]; then
+    _cport=$(printf '%s' "$_master_line" | cut -d' ' -f2)
+    _cport=${_cport#*@}
+    _cport=${_cport%%,*}
+    # Said once per suspicion, like the answer below.
+    [ "$_said" = waiting-answered ] || log "assist: master $1: conditions 1 and 2 hold ($_evidence; $QUORUM masters" \
+      "serving slots confirm it); asking it itself within $ANSWER_WAIT_S s"
+    _asked_at=$(now_ms)
+    _answer=$(answers_now "$_addr" "$_cport" "$ANSWER_WAIT_S") && _heard='it answered' || _heard=no
     read_probe "$_addr"
-    if [ "$BUS_SILENCE" -gt $((NODE_TIMEOUT_MS / 2)) ]; then
-      _asked='; not asked itself: its cluster bus is cut off'
-    elif _answer_ms=$(answers_ping "$_addr" "$ANSWER_WAIT_S"); then
-      [ "$_said" = waiting-answered ] || log "assist: master $1 suspected here, unanswered for the node timeout" \
-        "($_evidence; this replica's probe: $SILENCE ms since a PING reply, $BUS_SILENCE ms since a bus" \
-        "connection), confirmed by $QUORUM masters serving slots, but it answered a PING just now (in $_answer_ms" \
-        "ms): waiting"
+    [ "$_heard" = no ] && [ "${_answer#* }" = accepted ] && [ "$SILENCE" -ge 0 ] &&
+      [ "$SILENCE" -lt $(($(now_ms) - _asked_at)) ] && _heard="this replica's probe heard it meanwhile"
+    _asked="PING answered in ${_answer% *} ms"
+    [ "${_answer% *}" != - ] || _asked='PING unanswered'
+    _asked="; asked itself: $_asked, cluster bus connection ${_answer#* }"
+    if [ "$_heard" != no ]; then
+      [ "$_said" = waiting-answered ] || log "assist: master $1 answers ($_heard$_asked; probe: $SILENCE ms since a" \
+        "PING reply, $BUS_SILENCE ms since a bus connection): waiting"
       printf waiting-answered
       return 1
-    else
-      _asked="; no answer to a PING of this replica's own within $ANSWER_WAIT_S s"
     fi
   fi
   _reply=$(acli "$SELF" "$REDIS_PORT" cluster failover "$_action" 2>&1)
@@ -294,8 +301,14 @@ assist() {
   printf '%s' "$_action"
 }
 
-# How long condition 3's PING may take (seconds): what it adds to a failover of a master that is really gone.
-ANSWER_WAIT_S=0.5
+# How long condition 3's questions may take (seconds): what it adds to a failover of a master that is really gone.
+ANSWER_WAIT_S=${SLOTFORGE_FAILOVER_ASSIST_ANSWER_WAIT_S:-0.5}
+case "$ANSWER_WAIT_S" in
+*[!0-9.]* | '' | .* | *.*.* | *.)
+  log "SLOTFORGE_FAILOVER_ASSIST_ANSWER_WAIT_S='$ANSWER_WAIT_S' is not a number of seconds such as 0.5: using 0.5"
+  ANSWER_WAIT_S=0.5
+  ;;
+esac
 _secs=$((INTERVAL_MS / 1000)).$(printf '%03d' $((INTERVAL_MS % 1000)))
 _last=0
 _next=0

@@ -86,15 +86,23 @@ rcli_at() {
   rcli_within "$CLI_TIMEOUT" "$_rc_host" "$_rc_port" "$@"
 }
 
-# Whether the Redis at $1 (ip:port) answers a PING as the `probe` user within $2 seconds, and how long it took (ms,
-# printed). Any reply counts (LOADING too: its event loop ran); a frozen, cut off or stopped server prints nothing.
-answers_ping() {
-  _ap_start=$(now_ms)
+# Whether the Redis at $1 (ip:port, cluster bus port $2) answers now, asked on both ports at once within $3 seconds:
+# a PING as the `probe` user (any reply counts, an AUTH error or LOADING too: its event loop ran) and a TCP connection
+# to the bus port (bash's /dev/tcp; the kernel accepts it even while the process is frozen, so it sees only a cut
+# network). Prints `<ms the PING took, or -> <bus: accepted or unanswered>`; succeeds only when both answered.
+answers_now() {
+  _an_start=$(now_ms)
+  # shellcheck disable=SC2016 # $1 and $2 are bash's, given after the script
+  timeout "$3" bash -c 'exec 3<>"/dev/tcp/$1/$2"' bus "${1%:*}" "$2" 2>/dev/null &
+  _an_bus=$!
   # shellcheck disable=SC2086
-  _ap_reply=$(REDISCLI_AUTH=$(secret probe) timeout "$2" redis-cli $TLS_ARGS --no-auth-warning --user probe \
-    -h "${1%:*}" -p "${1##*:}" ping 2>/dev/null)
-  [ -n "$_ap_reply" ] || return 1
-  printf '%s' $(($(now_ms) - _ap_start))
+  _an_reply=$(REDISCLI_AUTH=$(secret probe) timeout "$3" redis-cli $TLS_ARGS --no-auth-warning --user probe \
+    -h "${1%:*}" -p "${1##*:}" ping 2>&1 | grep -v -e '^Could not connect' -e '^Error: ')
+  _an_ping=-
+  [ -z "$_an_reply" ] || _an_ping=$(($(now_ms) - _an_start))
+  if wait "$_an_bus"; then _an_bus=accepted; else _an_bus=unanswered; fi
+  printf '%s %s' "$_an_ping" "$_an_bus"
+  [ "$_an_ping" != - ] && [ "$_an_bus" = accepted ]
 }
 
 # The topology of a cluster as the topology Job's env gives it (bootstrap.sh, scale.sh): SHARDS, SIZE (1 + replicas

@@ -1,33 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pollUntil } from '../../runtime/process/index.ts';
-import { ChartRun, RUNTIME_HOOK_TIMEOUT_MS } from './support/chart-runtime.ts';
+import { ASSIST_NODE_TIMEOUT_MS, ASSIST_SHARDS, assistCluster } from './support/assist-cluster.ts';
 import { synthCluster } from './support/synth.ts';
 
 // The failover assist (infra/scripts/failover-assist.sh) on the chart's manifests, local runtime, 3 shards x 1 replica:
 // it must start the election as soon as Redis's own quorum of masters flags a master failing, and never when they do
 // not (a replica that alone lost its master must not take over: Redis would not either).
-const SHARDS = 3;
-const NODE_TIMEOUT_MS = 2000;
-const port = 20_000 + Math.floor(Math.random() * 20_000);
-const sim = new ChartRun('infra-assist');
-
-beforeAll(async () => {
-  const objects = synthCluster({
-    shards: SHARDS,
-    port,
-    nodeTimeoutMs: NODE_TIMEOUT_MS,
-    resources: { memoryLimit: '256Mi' },
-  });
-  await sim.start(objects, { env: { SLOTFORGE_MEET_INTERVAL_S: '1', SLOTFORGE_BOOTSTRAP_TIMEOUT_S: '30' } });
-  await sim.waitFormed(SHARDS * 2);
-}, RUNTIME_HOOK_TIMEOUT_MS);
-
-afterAll(async () => {
-  await sim.runtime.heal().catch(() => undefined);
-  for (const pod of sim.podNames(`${sim.name}-shard-`)) await sim.runtime.resumePod(pod).catch(() => 0);
-});
+const SHARDS = ASSIST_SHARDS;
+const NODE_TIMEOUT_MS = ASSIST_NODE_TIMEOUT_MS;
+const { sim, port } = assistCluster('infra-assist');
 
 /** `<target> <ms since its last PONG>` of `pod`'s master probe, or `none` when it probes nothing. */
 async function probeState(pod: string): Promise<string> {
@@ -149,6 +132,7 @@ describe('the failover assist', () => {
 
   it('promotes the replica of a paused master once it is silent for the node timeout and the masters confirm it, and says so', async () => {
     const { master, replica } = await sim.shardPair(0);
+    const before = sim.log(replica).length;
     const started = Date.now();
     await sim.runtime.pausePod(master);
     try {
@@ -169,8 +153,9 @@ describe('the failover assist', () => {
           .join('\n'),
       );
       expect(sim.log(replica)).toMatch(
-        /assist: master \w+ unanswered for the node timeout \((no reply to this replica's PINGs for \d+ ms|flagged failing[^;)]*)(; no answer to a PING of this replica's own within 0\.5 s\), confirmed by 2 of 3 masters serving slots; CLUSTER FAILOVER force|\), confirmed by 2 of 3 masters serving slots; CLUSTER FAILOVER takeover): OK/,
+        /assist: master \w+ unanswered for the node timeout \((no reply to this replica's PINGs for \d+ ms|flagged failing[^;)]*)(; asked itself: PING unanswered, cluster bus connection accepted\), confirmed by 2 of 3 masters serving slots; CLUSTER FAILOVER force|\), confirmed by 2 of 3 masters serving slots; CLUSTER FAILOVER takeover): OK/,
       );
+      expect(sim.log(replica).slice(before)).not.toMatch(/assist: master \w+ answers/);
     } finally {
       await sim.runtime.resumePod(master);
     }
@@ -181,24 +166,25 @@ describe('the failover assist', () => {
     await sim.waitHealthy(SHARDS * 2);
   });
 
-  it('asks the master itself before a FORCE (condition 3): a live one answers in ms, a paused one within 0.5 s not at all', async () => {
+  it('asks the master itself before a FORCE (condition 3): a live one answers on both ports in ms, a paused one not its PING', async () => {
     const { master, replica } = await sim.shardPair(2);
     const ask = async () => {
       const started = Date.now();
       const { code, output } = await sim.execArgv(replica, [
         'sh',
         '-c',
-        `. /opt/slotforge/lib.sh; answers_ping ${sim.ip(master)}:${port} 0.5`,
+        `. /opt/slotforge/lib.sh; answers_now ${sim.ip(master)}:${port} ${port + 10_000} 0.5`,
       ]);
       return { code, output: output.trim(), took: Date.now() - started };
     };
     const live = await ask();
-    expect(live.code, live.output).toBe(0);
-    expect(Number(live.output)).toBeLessThan(500);
+    expect(live).toMatchObject({ code: 0, output: expect.stringMatching(/^\d+ accepted$/) });
+    expect(Number(live.output.split(' ')[0])).toBeLessThan(500);
     await sim.runtime.pausePod(master);
     try {
+      // The kernel still accepts the bus connection of a frozen process; the PING waits its whole bound.
       const paused = await ask();
-      expect(paused).toMatchObject({ code: 1, output: '' });
+      expect(paused).toMatchObject({ code: 1, output: '- accepted' });
       expect(paused.took).toBeGreaterThanOrEqual(450);
     } finally {
       await sim.runtime.resumePod(master);
@@ -208,6 +194,7 @@ describe('the failover assist', () => {
 
   it("sees a master's cluster bus cut off while its client port answers, and promotes the replica", async () => {
     const { master, replica } = await sim.shardPair(1);
+    const before = sim.log(replica).length;
     const others = sim.podNames(`${sim.name}-shard-`).filter((p) => p !== master);
     await sim.runtime.partition([master], others, { ports: [port + 10_000] });
     try {
@@ -233,8 +220,9 @@ describe('the failover assist', () => {
         intervalMs: 50,
       });
       expect(sim.log(replica)).toMatch(
-        /assist: master \w+ unanswered for the node timeout \([^;)]*(; not asked itself: its cluster bus is cut off\), confirmed by 2 of 3 masters serving slots; CLUSTER FAILOVER force|\), confirmed by 2 of 3 masters serving slots; CLUSTER FAILOVER takeover): OK/,
+        /assist: master \w+ unanswered for the node timeout \([^;)]*(; asked itself: PING answered in \d+ ms, cluster bus connection unanswered\), confirmed by 2 of 3 masters serving slots; CLUSTER FAILOVER force|\), confirmed by 2 of 3 masters serving slots; CLUSTER FAILOVER takeover): OK/,
       );
+      expect(sim.log(replica).slice(before)).not.toMatch(/assist: master \w+ answers/);
     } finally {
       await sim.runtime.heal();
     }
