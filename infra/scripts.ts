@@ -6,6 +6,7 @@ export const MEMBER_SCRIPTS = [
   'entrypoint.sh',
   'maintain.sh',
   'failover-assist.sh',
+  'assist-witnesses.sh',
   'master-probe.sh',
   'open-slots.sh',
   'probe.sh',
