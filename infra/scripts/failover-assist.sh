@@ -97,6 +97,7 @@ acli() {
 #  - After a FORCE it sends nothing more for the same suspicion but that takeover, which ends the same election the
 #    same way (this node wins) when FAIL came first.
 assist() {
+  _began=$(now_ms)
   _view=$(acli "$SELF" "$REDIS_PORT" cluster nodes 2>/dev/null) || return 1
   # The decision is taken on this fresh view: still a replica of $1 (replica migration may have moved it), and not
   # cluster-replica-no-failover (CONFIG SET of it shows as the nofailover flag).
@@ -162,9 +163,10 @@ assist() {
   best_replica "$2" "$_others" || return 1
   # Condition 3, before a FORCE: every witness above may have counted time in which it was not run itself (a starved
   # machine: a master paused for 1.5 s at node timeout 2 s was forced over on a CI run), so the master is asked once
-  # more, here and now, on both ports (answers_now). An answer on both ends this decision and leaves the master to
-  # Redis's own judgement; so does a PING this replica was too slow to hear in time while its probe heard the master.
-  # A client port that answers while the bus does not is a bus cut off (partition-bus): failed over.
+  # more, here and now, on both ports (answers_now). A port that answered this replica's probe since this decision
+  # began counts as answered too (a starved replica hears its own question late). Answered on both, the decision ends
+  # and the master is left to Redis's own judgement. A client port that answers while the bus does not is a bus cut
+  # off (partition-bus): failed over.
   _asked=
   if [ "$_action" = force ]; then
     _cport=$(printf '%s' "$_master_line" | cut -d' ' -f2)
@@ -173,20 +175,37 @@ assist() {
     # Said once per suspicion, like the answer below.
     [ "$_said" = waiting-answered ] || log "assist: master $1: conditions 1 and 2 hold ($_evidence; $QUORUM masters" \
       "serving slots confirm it); asking it itself within $ANSWER_WAIT_S s"
-    _asked_at=$(now_ms)
-    _answer=$(answers_now "$_addr" "$_cport" "$ANSWER_WAIT_S") && _heard='it answered' || _heard=no
+    _answer=$(answers_now "$_addr" "$_cport" "$ANSWER_WAIT_S")
+    _ping=${_answer% *}
+    _bus=${_answer#* }
     read_probe "$_addr"
-    [ "$_heard" = no ] && [ "${_answer#* }" = accepted ] && [ "$SILENCE" -ge 0 ] &&
-      [ "$SILENCE" -lt $(($(now_ms) - _asked_at)) ] && _heard="this replica's probe heard it meanwhile"
-    _asked="PING answered in ${_answer% *} ms"
-    [ "${_answer% *}" != - ] || _asked='PING unanswered'
-    _asked="; asked itself: $_asked, cluster bus connection ${_answer#* }"
-    if [ "$_heard" != no ]; then
-      [ "$_said" = waiting-answered ] || log "assist: master $1 answers ($_heard$_asked; probe: $SILENCE ms since a" \
+    _window=$(($(now_ms) - _began))
+    _asked="PING answered in $_ping ms"
+    if [ "$_ping" = - ]; then
+      _asked='PING unanswered'
+      [ "$SILENCE" -lt 0 ] || [ "$SILENCE" -ge "$_window" ] || {
+        _ping=probe
+        _asked="PING unanswered but the probe's answered $SILENCE ms ago"
+      }
+    fi
+    _asked="; asked itself: $_asked, cluster bus connection $_bus"
+    [ "$_bus" = accepted ] || [ "$BUS_SILENCE" -lt 0 ] || [ "$BUS_SILENCE" -ge "$_window" ] || {
+      _bus=accepted
+      _asked="$_asked but the probe's accepted $BUS_SILENCE ms ago"
+    }
+    if [ "$_ping" != - ] && [ "$_bus" = accepted ]; then
+      [ "$_said" = waiting-answered ] || log "assist: master $1 answers (${_asked#; }; probe: $SILENCE ms since a" \
         "PING reply, $BUS_SILENCE ms since a bus connection): waiting"
       printf waiting-answered
       return 1
     fi
+    # Redis may have agreed FAIL while the master was asked: a FORCE would then wait for Redis's own election
+    # schedule, so the only candidate takes over instead (see above); or Redis's own election promoted this node.
+    _view=$(acli "$SELF" "$REDIS_PORT" cluster nodes 2>/dev/null) || return 1
+    [ "$(myself_line "$_view" | cut -d' ' -f4)" = "$1" ] || return 1
+    case ",$(printf '%s\n' "$_view" | grep "^$1 " | cut -d' ' -f3)," in
+    *,fail,*) [ -n "$_others" ] || _action=takeover ;;
+    esac
   fi
   _reply=$(acli "$SELF" "$REDIS_PORT" cluster failover "$_action" 2>&1)
   log "assist: master $1 unanswered for the node timeout ($_evidence$_asked), confirmed by $QUORUM masters serving" \
@@ -198,12 +217,17 @@ assist() {
 
 # How long condition 3's questions may take (seconds): what it adds to a failover of a master that is really gone.
 ANSWER_WAIT_S=${SLOTFORGE_FAILOVER_ASSIST_ANSWER_WAIT_S:-0.5}
+# More than 0 (`timeout 0` would wait for ever) and less than 10 s.
 case "$ANSWER_WAIT_S" in
-*[!0-9.]* | '' | .* | *.*.* | *.)
-  log "SLOTFORGE_FAILOVER_ASSIST_ANSWER_WAIT_S='$ANSWER_WAIT_S' is not a number of seconds such as 0.5: using 0.5"
-  ANSWER_WAIT_S=0.5
-  ;;
+*[!0-9.]* | '' | .* | *.*.* | *.) _valid=no ;;
+*[1-9]*) [ "${ANSWER_WAIT_S%%.*}" -lt 10 ] && _valid=yes || _valid=no ;;
+*) _valid=no ;;
 esac
+[ "$_valid" = yes ] || {
+  log "SLOTFORGE_FAILOVER_ASSIST_ANSWER_WAIT_S='$ANSWER_WAIT_S' is not a number of seconds over 0 and under 10," \
+    "such as 0.5: using 0.5"
+  ANSWER_WAIT_S=0.5
+}
 _secs=$((INTERVAL_MS / 1000)).$(printf '%03d' $((INTERVAL_MS % 1000)))
 _last=0
 _next=0
@@ -245,6 +269,7 @@ while alive; do
     while read -r _myid _master _flags _ping; do
       [ "$_myid" != - ] || {
         _since=0
+        _said=no
         continue
       }
       # Suspect: flagged failing here, or a PING to it unanswered for a second (half the node timeout if that is

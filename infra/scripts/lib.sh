@@ -87,7 +87,8 @@ rcli_at() {
 }
 
 # Whether the Redis at $1 (ip:port, cluster bus port $2) answers now, asked on both ports at once within $3 seconds:
-# a PING as the `probe` user (any reply counts, an AUTH error or LOADING too: its event loop ran) and a TCP connection
+# a PING as the `probe` user (any reply of the server counts, PONG or an error such as NOAUTH, LOADING or a failed
+# AUTH: its event loop ran; redis-cli's own errors, such as a refused connection or TLS, do not) and a TCP connection
 # to the bus port (bash's /dev/tcp; the kernel accepts it even while the process is frozen, so it sees only a cut
 # network). Prints `<ms the PING took, or -> <bus: accepted or unanswered>`; succeeds only when both answered.
 answers_now() {
@@ -97,7 +98,7 @@ answers_now() {
   _an_bus=$!
   # shellcheck disable=SC2086
   _an_reply=$(REDISCLI_AUTH=$(secret probe) timeout "$3" redis-cli $TLS_ARGS --no-auth-warning --user probe \
-    -h "${1%:*}" -p "${1##*:}" ping 2>&1 | grep -v -e '^Could not connect' -e '^Error: ')
+    -h "${1%:*}" -p "${1##*:}" ping 2>&1 | grep -e '^PONG$' -e '^[A-Z][A-Z]* ')
   _an_ping=-
   [ -z "$_an_reply" ] || _an_ping=$(($(now_ms) - _an_start))
   if wait "$_an_bus"; then _an_bus=accepted; else _an_bus=unanswered; fi
