@@ -23,7 +23,8 @@
 #     node reported by gossip: Redis's gossip reports whole seconds, so that PONG may be up to a second later in
 #     truth). Ages are read on each master's clock (TIME), so clock skew between pods does not count.
 #  3. Before a FORCE: the master, asked right then on both ports within 0.5 s (a PING, and a TCP connection to its
-#     cluster bus port), does not answer on both, and this replica's probe did not hear it meanwhile. Every witness
+#     cluster bus port; not the bus when the probe's own bus connections went unanswered past their bound), does not
+#     answer on both, and this replica's probe did not hear it meanwhile. Every witness
 #     above counts time on its own clock, including time in which it was not run: on a starved machine (a CI run) a
 #     master paused for 1.5 s at node timeout 2 s was failed over on their word. The half second is what this adds to
 #     the failover of a master that is really gone (SLOTFORGE_FAILOVER_ASSIST_ANSWER_WAIT_S).
@@ -175,6 +176,10 @@ assist() {
     # Said once per suspicion, like the answer below.
     [ "$_said" = waiting-answered ] || log "assist: master $1: conditions 1 and 2 hold ($_evidence; $QUORUM masters" \
       "serving slots confirm it); asking it itself within $ANSWER_WAIT_S s"
+    # The probe's bus connections unanswered past their bound (condition 1's own evidence, more than a starved
+    # replica's lateness): the bus is not asked again, so a PING answered at once is failed over at once
+    # (partition-bus) instead of after the bus question's whole wait.
+    [ "$BUS_SILENCE" -le "$BUS_BOUND_MS" ] || _cport=-
     _answer=$(answers_now "$_addr" "$_cport" "$ANSWER_WAIT_S")
     _ping=${_answer% *}
     _bus=${_answer#* }
@@ -188,7 +193,9 @@ assist() {
         _asked="PING unanswered but the probe's answered $SILENCE ms ago"
       }
     fi
-    _asked="; asked itself: $_asked, cluster bus connection $_bus"
+    _b="cluster bus connection $_bus"
+    [ "$_bus" != unasked ] || _b="cluster bus connection not asked: the probe's unanswered for $BUS_SILENCE ms"
+    _asked="; asked itself: $_asked, $_b"
     [ "$_bus" = accepted ] || [ "$BUS_SILENCE" -lt 0 ] || [ "$BUS_SILENCE" -ge "$_window" ] || {
       _bus=accepted
       _asked="$_asked but the probe's accepted $BUS_SILENCE ms ago"

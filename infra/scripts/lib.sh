@@ -90,18 +90,19 @@ rcli_at() {
 # a PING as the `probe` user (any reply of the server counts, PONG or an error such as NOAUTH, LOADING or a failed
 # AUTH: its event loop ran; redis-cli's own errors, such as a refused connection or TLS, do not) and a TCP connection
 # to the bus port (bash's /dev/tcp; the kernel accepts it even while the process is frozen, so it sees only a cut
-# network). Prints `<ms the PING took, or -> <bus: accepted or unanswered>`; succeeds only when both answered.
+# network; a bus port of - is not asked). Prints `<ms the PING took, or -> <bus: accepted, unanswered or unasked>`;
+# succeeds only when both answered.
 answers_now() {
   _an_start=$(now_ms)
+  _an_bus=
   # shellcheck disable=SC2016 # $1 and $2 are bash's, given after the script
-  timeout "$3" bash -c 'exec 3<>"/dev/tcp/$1/$2"' bus "${1%:*}" "$2" 2>/dev/null &
-  _an_bus=$!
+  [ "$2" = - ] || { timeout "$3" bash -c 'exec 3<>"/dev/tcp/$1/$2"' bus "${1%:*}" "$2" 2>/dev/null & _an_bus=$!; }
   # shellcheck disable=SC2086
   _an_reply=$(REDISCLI_AUTH=$(secret probe) timeout "$3" redis-cli $TLS_ARGS --no-auth-warning --user probe \
     -h "${1%:*}" -p "${1##*:}" ping 2>&1 | grep -e '^PONG$' -e '^[A-Z][A-Z]* ')
   _an_ping=-
   [ -z "$_an_reply" ] || _an_ping=$(($(now_ms) - _an_start))
-  if wait "$_an_bus"; then _an_bus=accepted; else _an_bus=unanswered; fi
+  if [ -z "$_an_bus" ]; then _an_bus=unasked; elif wait "$_an_bus"; then _an_bus=accepted; else _an_bus=unanswered; fi
   printf '%s %s' "$_an_ping" "$_an_bus"
   [ "$_an_ping" != - ] && [ "$_an_bus" = accepted ]
 }
