@@ -24,10 +24,10 @@
 #     truth). Ages are read on each master's clock (TIME), so clock skew between pods does not count.
 #  3. Before a FORCE: the master, asked right then on both ports within 0.5 s (a PING, and a TCP connection to its
 #     cluster bus port; not the bus when the probe's own bus connections went unanswered past their bound), does not
-#     answer on both, and this replica's probe did not hear it meanwhile. Every witness
-#     above counts time on its own clock, including time in which it was not run: on a starved machine (a CI run) a
-#     master paused for 1.5 s at node timeout 2 s was failed over on their word. The half second is what this adds to
-#     the failover of a master that is really gone (SLOTFORGE_FAILOVER_ASSIST_ANSWER_WAIT_S).
+#     answer on both, and this replica's probe did not hear it meanwhile. Every witness above counts time on its own
+#     clock, including time in which it was not run: on a starved machine (a CI run) a master paused for 1.5 s at
+#     node timeout 2 s was failed over on their word. The half second is what this adds to the failover of a master
+#     that is frozen or cut off (SLOTFORGE_FAILOVER_ASSIST_ANSWER_WAIT_S).
 # Redis waits until a quorum of masters has each had a PING of its own unanswered for the node timeout; the assist
 # accepts one witness of the node timeout and a quorum that has heard nothing from the master for as long. What it
 # reads differently: a master that answers only some peers (a one-way or partial partition that cuts its bus off from
