@@ -92,11 +92,12 @@ rcli_at() {
 # to the bus port (bash's /dev/tcp; the kernel accepts it even while the process is frozen, so it sees only a cut
 # network; a bus port of - is not asked). Prints `<ms the PING took, or -> <bus: accepted, unanswered or unasked>`;
 # succeeds only when both answered.
+# Whether TCP port $2 of $1 (ip) accepts a connection within $3 seconds: bash's /dev/tcp (dash has none), then closed.
+bus_accepts() { timeout "$3" bash -c 'exec 3<>"/dev/tcp/$1/$2"' bus "$1" "$2" 2>/dev/null; }
 answers_now() {
   _an_start=$(now_ms)
   _an_bus=
-  # shellcheck disable=SC2016 # $1 and $2 are bash's, given after the script
-  [ "$2" = - ] || { timeout "$3" bash -c 'exec 3<>"/dev/tcp/$1/$2"' bus "${1%:*}" "$2" 2>/dev/null & _an_bus=$!; }
+  [ "$2" = - ] || { bus_accepts "${1%:*}" "$2" "$3" & _an_bus=$!; }
   # shellcheck disable=SC2086
   _an_reply=$(REDISCLI_AUTH=$(secret probe) timeout "$3" redis-cli $TLS_ARGS --no-auth-warning --user probe \
     -h "${1%:*}" -p "${1##*:}" ping 2>&1 | grep -e '^PONG$' -e '^[A-Z][A-Z]* ')

@@ -47,8 +47,7 @@ _bus_pid=
 # bash's /dev/tcp opens the connection (the image's dash has none), `timeout` bounds one a cut network never answers.
 bus_probe() {
   while alive && mine; do
-    # shellcheck disable=SC2016 # $1 and $2 are bash's, given after the script
-    timeout 0.4 bash -c 'exec 3<>"/dev/tcp/$1/$2"' bus "$1" "$2" 2>/dev/null && mine && : >"$BUS"
+    bus_accepts "$1" "$2" 0.4 && mine && : >"$BUS"
     sleep 0.5
   done
 }
